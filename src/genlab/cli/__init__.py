@@ -1,0 +1,44 @@
+"""The `genlab` command: one thin verb per library function."""
+from __future__ import annotations
+
+import sys
+
+from ..errors import GenlabError
+from . import evaluate, latent, sample, train
+from .common import Parser
+
+VERBS = (train, sample, latent, evaluate)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="genlab", description="Generative image models: train, sample, interpolate, evaluate.",
+                    epilog="example:\n  genlab train vae --data mnist --preset quick --out runs/vae\n"
+                           "  genlab sample runs/vae -n 64 --seed 0 -o samples.png")
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"genlab {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
+    sub.required = True
+    for module in VERBS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user mistakes become one line on stderr and exit code 2."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args) or 0
+    except GenlabError as e:
+        print(f"genlab: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"genlab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

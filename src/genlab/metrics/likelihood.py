@@ -1,0 +1,72 @@
+"""Likelihood evaluation (Burda et al. 2016 protocol): test ELBO, importance-sampled NLL, active units."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..data import ImageData, batches
+from ..ops import log_mean_exp
+
+
+def nats_to_bits_per_dim(nats: float, dims: int) -> float:
+    """bits/dim = nats / (D ln 2)."""
+    return nats / (dims * math.log(2))
+
+
+def _mean_and_stderr(values: Tensor) -> tuple[float, float]:
+    values = values.double()
+    stderr = values.std().item() / math.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return values.mean().item(), stderr
+
+
+def _prepared_batches(model: Any, data: ImageData, batch_size: int, seed: int):
+    gen = torch.Generator(device=data.images.device).manual_seed(seed)
+    for x, _ in batches(data, batch_size):
+        yield model.prepare(x.to(model.device), gen)
+
+
+@torch.no_grad()
+def elbo_terms(model: Any, data: ImageData, batch_size: int = 500, seed: int = 0) -> dict[str, float]:
+    """Test -ELBO split into reconstruction (-E_q log p(x|z)) and KL(q(z|x) || p(z)), in nats per image."""
+    model.eval()
+    offset = model.likelihood.discrete_offset(model.dims)
+    recons, kls = [], []
+    torch.manual_seed(seed)
+    for x in _prepared_batches(model, data, batch_size, seed):
+        recon, kl = model.elbo_terms(x)
+        recons.append(-recon.float().cpu() + offset)
+        kls.append(kl.float().cpu())
+    recon, kl = torch.cat(recons), torch.cat(kls)
+    neg_elbo, stderr = _mean_and_stderr(recon + kl)
+    return {"neg_elbo": neg_elbo, "neg_elbo_stderr": stderr, "recon": recon.mean().item(),
+            "kl": kl.mean().item(), "neg_elbo_bits_per_dim": nats_to_bits_per_dim(neg_elbo, model.dims),
+            "images": len(recon)}
+
+
+@torch.no_grad()
+def importance_sampled_nll(model: Any, data: ImageData, k: int = 5000, batch_size: int = 100,
+                           chunk: int = 500, seed: int = 0) -> dict[str, float]:
+    """NLL = -log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q(z | x) (Burda et al. 2016, Eq. 8)."""
+    model.eval()
+    offset = model.likelihood.discrete_offset(model.dims)
+    nlls = []
+    torch.manual_seed(seed)
+    for x in _prepared_batches(model, data, batch_size, seed):
+        weights = torch.cat([model.log_weights(x, min(chunk, k - done)) for done in range(0, k, chunk)], dim=1)
+        nlls.append(-log_mean_exp(weights.double(), dim=1).cpu() + offset)
+    nll, stderr = _mean_and_stderr(torch.cat(nlls))
+    return {"nll": nll, "nll_stderr": stderr, "bits_per_dim": nats_to_bits_per_dim(nll, model.dims),
+            "k": k, "images": len(data)}
+
+
+@torch.no_grad()
+def active_units(model: Any, data: ImageData, threshold: float = 0.01, batch_size: int = 500) -> dict[str, Any]:
+    """Latent dimension d is active when Var_x(E_q[z_d | x]) > threshold (Burda et al. 2016, Sec. 5.2)."""
+    model.eval()
+    means = torch.cat([model.encode(x).float().cpu() for x in _prepared_batches(model, data, batch_size, 0)])
+    variance = means.var(0)
+    return {"active_units": int((variance > threshold).sum()), "latent_dim": means.shape[1],
+            "threshold": threshold}

@@ -1,0 +1,5 @@
+"""Model families; importing this package registers them (one file per family)."""
+from . import autoencoder, vae  # noqa: F401
+from .base import GenerativeModel
+
+__all__ = ["GenerativeModel"]

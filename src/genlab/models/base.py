@@ -1,0 +1,58 @@
+"""The model contract shared by every genlab model (see GUIDE section 2)."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import GenlabError
+
+
+class GenerativeModel(nn.Module):
+    """A network plus its objective: the generic loop calls ``loss(batch, phase)`` for each phase."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type]
+    presets: ClassVar[dict[str, list[str]]] = {}
+    phases: ClassVar[tuple[str, ...]] = ("main",)
+
+    def __init__(self, config: Any):
+        super().__init__()
+        self.config = config
+        self.step = 0  # optimizer steps taken so far; set by the training loop (warm-ups, schedules)
+
+    @classmethod
+    def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
+        """Fill 'auto' / 0 fields of model and data config from the dataset (in place)."""
+
+    def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
+        """Scalars for one phase; ``"loss"`` is minimized, the rest are logged."""
+        raise NotImplementedError
+
+    def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Map images from the data pipeline ([0, 1] floats) to what the model is trained on."""
+        return x
+
+    def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per phase (default: Adam over all parameters for the single phase)."""
+        opt = torch.optim.Adam(self.parameters(), lr=train.lr, betas=tuple(train.betas))
+        return {phase: opt for phase in self.phases}
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """n images in [0, 1], shape [n, C, H, W]."""
+        raise NotImplementedError
+
+    def supports(self, method: str) -> bool:
+        """Whether this model implements an optional method (encode, decode, log_weights, ...)."""
+        return callable(getattr(self, method, None))
+
+    def require(self, method: str, purpose: str) -> None:
+        """Raise a clear user error when an optional capability is missing."""
+        if not self.supports(method):
+            raise GenlabError(f"model {self.name!r} cannot {purpose} (it has no {method}())")
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device

@@ -1,0 +1,85 @@
+"""Shared machinery of latent-variable image models: conv encoder, transposed-conv decoder, likelihood."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import GenlabError
+from ..losses import make_likelihood
+from ..nn import ConvDecoder, ConvEncoder
+from .base import GenerativeModel
+
+
+@dataclass
+class LatentConfig:
+    """Sizes of the encoder/decoder pair; image_size and channels 0 = take them from the data."""
+
+    image_size: int = 0
+    channels: int = 0
+    widths: tuple[int, ...] = (32, 64)
+    hidden: int = 512
+    latent_dim: int = 16
+    activation: str = "elu"
+    likelihood: str = "auto"  # auto | bernoulli | gaussian | gaussian_learned
+    gaussian_std: float = 0.1  # std of the fixed-variance Gaussian likelihood
+
+
+class LatentImageModel(GenerativeModel):
+    """Encoder x -> code, decoder code -> likelihood parameters; subclasses define the objective."""
+
+    code_multiplier = 1  # encoder outputs latent_dim * code_multiplier numbers
+
+    def __init__(self, config: LatentConfig):
+        super().__init__(config)
+        if config.image_size <= 0 or config.channels <= 0 or config.likelihood == "auto":
+            raise GenlabError("model config is unresolved: image_size/channels/likelihood come from the data")
+        c = config
+        self.likelihood = make_likelihood(c.likelihood, c.gaussian_std)
+        self.encoder = ConvEncoder(c.channels, c.image_size, c.widths, c.hidden,
+                                   c.latent_dim * self.code_multiplier, c.activation)
+        self.decoder = ConvDecoder(c.latent_dim, c.image_size, c.widths, c.hidden,
+                                   self.likelihood.param_channels(c.channels), c.activation)
+
+    @classmethod
+    def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
+        """Image size and channels from the dataset; Bernoulli for binarized data, else Gaussian."""
+        config.image_size = config.image_size or dataset.image_size
+        config.channels = config.channels or dataset.channels
+        if config.likelihood == "auto":
+            config.likelihood = "bernoulli" if data.binarize != "none" else "gaussian"
+
+    @property
+    def dims(self) -> int:
+        """Number of pixel values per image (D in bits/dim)."""
+        return self.config.channels * self.config.image_size**2
+
+    def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        return self.likelihood.prepare(x, generator)
+
+    def reconstruction_log_prob(self, z: Tensor, x: Tensor) -> Tensor:
+        """log p(x | z) per image."""
+        return self.likelihood.log_prob(self.decoder(z), x)
+
+    @torch.no_grad()
+    def decode(self, z: Tensor) -> Tensor:
+        """Codes [B, latent_dim] -> mean images in [0, 1]."""
+        return self.likelihood.mean(self.decoder(z)).float()
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Images -> codes -> mean images."""
+        return self.decode(self.encode(x))
+
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """n codes from the model's prior."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return self.decode(self.prior_sample(n, generator))
+
+    def encode(self, x: Tensor) -> Tensor:
+        raise NotImplementedError

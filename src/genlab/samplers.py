@@ -1,0 +1,85 @@
+"""Pure functions over a trained model: sample, interpolate, traverse the latent space."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .errors import GenlabError
+from .ops import lerp, slerp
+
+
+def seeded(seed: int) -> torch.Generator:
+    """A CPU generator: the same seed gives the same images on every device."""
+    return torch.Generator().manual_seed(seed)
+
+
+@torch.no_grad()
+def sample_images(model: Any, n: int, seed: int = 0) -> Tensor:
+    """n images in [0, 1] from the model, reproducible by seed."""
+    if n < 1:
+        raise GenlabError("-n must be at least 1")
+    return model.sample(n, generator=seeded(seed)).float().cpu()
+
+
+@torch.no_grad()
+def interpolate_codes(a: Tensor, b: Tensor, steps: int, method: str = "slerp") -> Tensor:
+    """steps codes from a to b inclusive, by lerp or slerp."""
+    if steps < 2:
+        raise GenlabError("--steps must be at least 2")
+    t = torch.linspace(0, 1, steps, device=a.device)
+    if method == "lerp":
+        return lerp(a, b, t)
+    if method == "slerp":
+        return slerp(a, b, t)
+    raise GenlabError(f"unknown interpolation {method!r}; use lerp or slerp")
+
+
+@torch.no_grad()
+def interpolate(model: Any, a: Tensor, b: Tensor, steps: int = 10, method: str = "slerp") -> Tensor:
+    """Decoded images along the path between codes a and b ([latent_dim] each)."""
+    model.require("decode", "interpolate in latent space")
+    return model.decode(interpolate_codes(a, b, steps, method)).float().cpu()
+
+
+@torch.no_grad()
+def prior_codes(model: Any, seeds: list[int]) -> list[Tensor]:
+    """One prior code per seed."""
+    model.require("prior_sample", "draw latent codes")
+    return [model.prior_sample(1, generator=seeded(s))[0] for s in seeds]
+
+
+@torch.no_grad()
+def encode_images(model: Any, images: Tensor) -> Tensor:
+    """Codes of images in [0, 1] (prepared as in training)."""
+    model.require("encode", "encode images")
+    return model.encode(model.prepare(images.to(model.device)))
+
+
+@torch.no_grad()
+def traverse(model: Any, base: Tensor, dims: list[int], span: float = 3.0, steps: int = 9) -> Tensor:
+    """One row per latent dimension: base code with that dimension swept over [-span, span]."""
+    model.require("decode", "traverse the latent space")
+    latent = base.shape[0]
+    bad = [d for d in dims if not 0 <= d < latent]
+    if bad:
+        raise GenlabError(f"latent dimension(s) {bad} out of range; the model has {latent}")
+    values = torch.linspace(-span, span, steps, device=base.device)
+    codes = base.repeat(len(dims) * steps, 1)
+    for row, d in enumerate(dims):
+        codes[row * steps:(row + 1) * steps, d] = values
+    return model.decode(codes).float().cpu()
+
+
+@torch.no_grad()
+def manifold_grid(model: Any, steps: int = 20) -> Tensor:
+    """Kingma & Welling (2014) Fig. 4: decode a grid of Gaussian quantiles of a 2-D latent space."""
+    model.require("decode", "draw the latent manifold")
+    if model.config.latent_dim != 2:
+        raise GenlabError("the manifold grid needs a 2-D latent space (model.latent_dim=2)")
+    probs = torch.linspace(0.5 / steps, 1 - 0.5 / steps, steps)
+    values = torch.distributions.Normal(0.0, 1.0).icdf(probs)
+    rows, cols = torch.meshgrid(values.flip(0), values, indexing="ij")
+    codes = torch.stack([cols.flatten(), rows.flatten()], dim=1).to(model.device)
+    return model.decode(codes).float().cpu()

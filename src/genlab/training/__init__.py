@@ -1,0 +1,101 @@
+"""Training: resolve a run config, load data, build the model, run the generic loop."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from ..config import RunConfig, apply_overrides, default_config
+from ..data import TEST_BINARIZATION_SEED, ImageData, check_binarize, load_dataset
+from ..errors import GenlabError
+from ..registry import build_model, get_model_class
+from .checkpoint import checkpoint_dir, load_run, load_train_state, save_checkpoint
+from .device import pick_device
+from .loop import Trainer, evaluate_loss
+
+__all__ = ["train", "prepare_config", "load_split", "load_splits", "load_run", "load_train_state", "save_checkpoint",
+           "checkpoint_dir", "Trainer", "evaluate_loss", "pick_device"]
+
+
+def resolve_binarize(config: RunConfig) -> None:
+    """data.binarize=auto: dynamic for MNIST with a Bernoulli (or auto) likelihood, none otherwise."""
+    data = config.data
+    if data.binarize == "auto":
+        likelihood = getattr(config.model, "likelihood", "auto")
+        data.binarize = "dynamic" if data.name == "mnist" and likelihood in ("auto", "bernoulli") else "none"
+    check_binarize(data.binarize)
+
+
+def load_split(config: RunConfig, split: str) -> ImageData:
+    """One split as the (resolved) config describes it, binarized as in training and evaluation."""
+    d, m = config.data, config.model
+    data = load_dataset(d.name, split, data_dir=d.data_dir, image_size=getattr(m, "image_size", 0),
+                        channels=getattr(m, "channels", 0), test_fraction=d.test_fraction,
+                        seed=config.train.seed)
+    if split == "train":
+        data = data.head(d.limit)
+        return data.binarized(TEST_BINARIZATION_SEED + 1) if d.binarize == "static" else data
+    return data.binarized(TEST_BINARIZATION_SEED) if d.binarize != "none" else data
+
+
+def load_splits(config: RunConfig) -> tuple[ImageData, ImageData]:
+    """Train and test data; dynamic binarization of the training set happens per batch."""
+    return load_split(config, "train"), load_split(config, "test")
+
+
+def prepare_config(model_name: str, data: str = "mnist", preset: str | None = None,
+                   overrides: Sequence[str] = (), data_dir: str | None = None) -> RunConfig:
+    """The default config of ``model_name`` with preset and overrides applied (not yet resolved)."""
+    config = default_config(model_name, preset)
+    config.data.name = data
+    if data_dir:
+        config.data.data_dir = data_dir
+    return apply_overrides(config, list(overrides))
+
+
+def _check_out_dir(run_dir: Path, force: bool) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GenlabError(f"--out {run_dir} is a file, not a folder")
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not force:
+        raise GenlabError(f"{run_dir} already exists and is not empty; use --resume to continue it "
+                          "or --force to train over it")
+
+
+def train(model_name: str | None = None, *, data: str = "mnist", preset: str | None = None,
+          overrides: Sequence[str] = (), out: str | Path = "runs/run", resume: bool = False,
+          force: bool = False, dry_run: bool = False, data_dir: str | None = None,
+          echo: Callable[[str], None] = print) -> RunConfig:
+    """Train a registered model; returns the resolved config (``dry_run`` only resolves and returns it)."""
+    run_dir = Path(out)
+    if resume:
+        config = apply_overrides(RunConfig.load(checkpoint_dir(run_dir) / "config.json"), list(overrides))
+    else:
+        if model_name is None:
+            raise GenlabError("name a model to train")
+        config = prepare_config(model_name, data, preset, overrides, data_dir)
+        if not dry_run:
+            _check_out_dir(run_dir, force)
+    resolve_binarize(config)
+    train_data, test_data = load_splits(config)
+    get_model_class(config.model_name).resolve_config(config.model, config.data, train_data)
+    if dry_run:
+        return config
+    device = pick_device(config.train.device)
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model_name, config.model)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(config.to_json())
+    trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo)
+    if resume:
+        load_weights_into(model, run_dir)
+        trainer.resume()
+    trainer.fit()
+    return config
+
+
+def load_weights_into(model: torch.nn.Module, run_dir: Path) -> None:
+    """Resume: the run's saved weights into a freshly built model."""
+    from .checkpoint import WEIGHTS, load_weights
+
+    load_weights(model, checkpoint_dir(run_dir) / WEIGHTS, model.name)

@@ -1,0 +1,290 @@
+"""The generic training loop: runs the model's phases, logs, draws grids, checkpoints, resumes."""
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from tqdm import tqdm
+
+from ..config import RunConfig
+from ..data import ImageData, batches
+from ..errors import GenlabError
+from ..viz import interleave_rows, plot_loss_curve, save_grid
+from .checkpoint import load_train_state, save_checkpoint
+from .device import autocast
+
+
+@dataclass
+class LoopState:
+    """Where training stands; saved with every checkpoint."""
+
+    step: int = 0
+    epoch: int = 0  # completed epochs
+    batch: int = 0  # batches done in the current (incomplete) epoch
+    nonfinite_total: int = 0
+
+
+class StopFlag:
+    """SIGINT/SIGTERM only set a flag; the loop checkpoints at the next step boundary."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopFlag":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class MetricsLog:
+    """Append-only metrics.jsonl, one JSON object per line, flushed at once."""
+
+    def __init__(self, path: Path, append: bool):
+        self.path = path
+        self.file = open(path, "a" if append else "w", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def rng_state(data_gen: torch.Generator) -> dict[str, Any]:
+    """Every random state that affects training, as tensors (loadable with weights_only=True)."""
+    state = {"torch": torch.get_rng_state(), "data": data_gen.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], data_gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    data_gen.set_state(state["data"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], batch: tuple,
+                      amp: Callable[[], Any]) -> dict[str, torch.Tensor] | None:
+    """One step of every phase in order; None (and no update) when a loss is not finite."""
+    logged: dict[str, torch.Tensor] = {}
+    multi = len(model.phases) > 1
+    for phase in model.phases:
+        opt = optimizers[phase]
+        opt.zero_grad(set_to_none=True)
+        with amp():
+            out = model.loss(batch, phase)
+        if not torch.isfinite(out["loss"]):
+            return None
+        out["loss"].backward()
+        opt.step()
+        logged.update({(f"{phase}/{k}" if multi else k): v.detach().float() for k, v in out.items()})
+    return logged
+
+
+def lr_factor(schedule: str, step: int, total: int, min_ratio: float) -> float:
+    """Multiplier of the base learning rate: constant, or cosine decay (Loshchilov & Hutter 2017)."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(step / max(total, 1), 1.0)))
+    raise GenlabError(f"train.lr_schedule must be constant or cosine, got {schedule!r}")
+
+
+@torch.no_grad()
+def evaluate_loss(model: Any, data: ImageData, batch_size: int, seed: int) -> dict[str, float]:
+    """Mean of every scalar of the model's first phase over ``data``, with fixed randomness."""
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = defaultdict(float)
+    devices = [data.images.device] if data.images.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        gen = torch.Generator(device=data.images.device).manual_seed(seed)
+        for x, y in batches(data, batch_size):
+            out = model.loss((model.prepare(x, gen), y), model.phases[0])
+            for k, v in out.items():
+                sums[k] += float(v) * x.shape[0]
+    model.train(was_training)
+    return {k: v / len(data) for k, v in sums.items()}
+
+
+class Trainer:
+    """Runs ``model.phases`` over the data for ``config.train.epochs`` epochs, with everything around it."""
+
+    def __init__(self, model: Any, config: RunConfig, train_data: ImageData, test_data: ImageData,
+                 run_dir: Path, device: torch.device, echo: Callable[[str], None] = print):
+        self.model, self.config, self.run_dir, self.device, self.echo = model, config, run_dir, device, echo
+        self.tc = config.train
+        self.train_data, self.test_data = train_data.to(device), test_data.to(device)
+        self.optimizers = model.optimizers(self.tc)
+        self.data_gen = torch.Generator(device=device).manual_seed(self.tc.seed + 1)
+        self.state = LoopState()
+        self.steps_per_epoch = len(train_data) // self.tc.batch_size
+        if self.steps_per_epoch == 0:
+            raise GenlabError(f"train.batch_size={self.tc.batch_size} is larger than the "
+                              f"{len(train_data)} training images")
+        self.total_steps = self.tc.epochs * self.steps_per_epoch
+        if self.tc.max_steps is not None:
+            self.total_steps = min(self.total_steps, self.tc.max_steps)
+        self.interactive = sys.stderr.isatty()
+
+    def amp(self) -> Any:
+        return autocast(self.device, self.tc.precision)
+
+    def _apply_schedule(self) -> None:
+        """Set every optimizer's learning rate for the current step (a pure function of the step)."""
+        factor = lr_factor(self.tc.lr_schedule, self.state.step, self.total_steps, self.tc.lr_min_ratio)
+        for opt in self._unique_optimizers().values():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+                group["lr"] = group["initial_lr"] * factor
+
+    # -- resume -------------------------------------------------------------------------------
+    def resume(self) -> None:
+        """Restore optimizers, loop position and every RNG from the run's training state."""
+        saved = load_train_state(self.run_dir)
+        for phase, opt in self._unique_optimizers().items():
+            opt.load_state_dict(saved["optimizers"][phase])
+        self.state = LoopState(**saved["loop"])
+        restore_rng(saved["rng"], self.data_gen)
+
+    def _unique_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        seen: dict[int, str] = {}
+        for phase, opt in self.optimizers.items():
+            seen.setdefault(id(opt), phase)
+        return {phase: self.optimizers[phase] for phase in seen.values()}
+
+    def checkpoint(self) -> None:
+        train_state = {
+            "optimizers": {p: o.state_dict() for p, o in self._unique_optimizers().items()},
+            "loop": asdict(self.state),
+            "rng": rng_state(self.data_gen),
+        }
+        save_checkpoint(self.run_dir, self.model, self.config, train_state)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def fit(self) -> LoopState:
+        """Train until the configured epochs/steps are done or a stop signal arrives."""
+        self.model.to(self.device).train()
+        log = MetricsLog(self.run_dir / "metrics.jsonl", append=self.state.step > 0)
+        bar = tqdm(total=self.total_steps, initial=self.state.step, disable=not self.interactive,
+                   unit="step", dynamic_ncols=True, desc=self.config.model_name)
+        try:
+            with StopFlag() as stop:
+                while self.state.step < self.total_steps and not stop.requested:
+                    self._epoch(log, bar, stop)
+        finally:
+            bar.close()
+            log.close()
+        if stop.requested:
+            self.checkpoint()
+            self.echo(f"interrupted at step {self.state.step}; checkpoint saved, continue with --resume")
+        return self.state
+
+    def _epoch(self, log: MetricsLog, bar: tqdm, stop: StopFlag) -> None:
+        tc, state = self.tc, self.state
+        sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=self.device))
+        window: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=self.device))
+        done, in_window, nonfinite_run, started = 0, 0, 0, time.perf_counter()
+        log_every = max(1, min(50, self.steps_per_epoch // 4))
+        stream = batches(self.train_data, tc.batch_size, binarize=self.config.data.binarize, shuffle=True,
+                         seed=tc.seed * 100_003 + state.epoch, drop_last=True, start=state.batch,
+                         generator=self.data_gen)
+        for x, y in stream:
+            self.model.step = state.step
+            self._apply_schedule()
+            scalars = optimization_step(self.model, self.optimizers, (self.model.prepare(x, self.data_gen), y),
+                                        self.amp)
+            state.batch += 1
+            if scalars is None:
+                nonfinite_run += 1
+                state.nonfinite_total += 1
+                if nonfinite_run >= tc.max_nonfinite:
+                    raise GenlabError(f"training diverged: {nonfinite_run} non-finite losses in a row at step "
+                                      f"{state.step}; the last good checkpoint is kept; try a lower train.lr")
+                continue
+            nonfinite_run = 0
+            state.step += 1
+            done += 1
+            in_window += 1
+            for k, v in scalars.items():
+                sums[k] += v
+                window[k] += v
+            bar.update(1)
+            if state.step % log_every == 0:
+                means = {k: float(v) / in_window for k, v in window.items()}
+                log.write({"kind": "step", "step": state.step, "epoch": state.epoch, **means})
+                bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
+                window.clear()
+                in_window = 0
+            if stop.requested or state.step >= self.total_steps:
+                break
+        if state.batch >= self.steps_per_epoch:
+            self._end_epoch(log, {k: float(v) / max(done, 1) for k, v in sums.items()},
+                            done, time.perf_counter() - started)
+        elif not stop.requested:
+            self.checkpoint()  # stopped mid-epoch by max_steps
+
+    def _end_epoch(self, log: MetricsLog, train_means: dict[str, float], steps: int, seconds: float) -> None:
+        state, tc = self.state, self.tc
+        state.epoch += 1
+        state.batch = 0
+        record: dict[str, Any] = {"kind": "epoch", "epoch": state.epoch, "step": state.step,
+                                  **{f"train/{k}": v for k, v in train_means.items()}}
+        if tc.eval_images:
+            test = evaluate_loss(self.model, self.test_data.head(tc.eval_images), 500, tc.seed)
+            record.update({f"test/{k}": v for k, v in test.items()})
+        record["seconds"] = round(seconds, 3)
+        record["images_per_s"] = round(steps * tc.batch_size / max(seconds, 1e-9), 1)
+        record["nonfinite_skipped"] = state.nonfinite_total
+        log.write(record)
+        self._write_pictures()
+        self.checkpoint()
+        if not self.interactive:
+            shown = {k: record[k] for k in ("train/loss", "test/loss") if k in record}
+            self.echo(f"epoch {state.epoch}/{tc.epochs} step {state.step} " +
+                      " ".join(f"{k}={v:.4g}" for k, v in shown.items()) +
+                      f" ({record['images_per_s']:.0f} img/s)")
+
+    @torch.no_grad()
+    def _write_pictures(self) -> None:
+        """Per-epoch sample grid (fixed noise), reconstruction grid, and the loss curve."""
+        model, n, epoch = self.model, self.tc.grid_size, self.state.epoch
+        was_training = model.training
+        model.eval()
+        gen = torch.Generator().manual_seed(self.tc.seed)
+        save_grid(model.sample(n, generator=gen), self.run_dir / "samples" / f"epoch_{epoch:04d}.png")
+        if model.supports("reconstruct") and len(self.test_data):
+            save_reconstruction_grid(model, self.test_data.head(max(1, n // 2)),
+                                     self.run_dir / "reconstructions" / f"epoch_{epoch:04d}.png")
+        plot_loss_curve(self.run_dir / "metrics.jsonl", self.run_dir / "loss_curve.png")
+        model.train(was_training)
+
+
+@torch.no_grad()
+def save_reconstruction_grid(model: Any, data: ImageData, path: Path, per_row: int = 8) -> Path:
+    """Rows alternate: originals, then their reconstructions."""
+    x = next(batches(data, len(data)))[0]
+    recon = model.reconstruct(model.prepare(x))
+    return save_grid(interleave_rows(x, recon, per_row), path, nrow=min(per_row, len(x)))

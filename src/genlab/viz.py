@@ -1,0 +1,84 @@
+"""Pictures: image grids (Pillow) and loss curves (matplotlib, imported lazily)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+
+def grid_array(images: Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """[N, C, H, W] floats in [0, 1] -> one uint8 array [rows*H, nrow*W, C] with a gray border."""
+    images = images.detach().float().cpu().clamp(0, 1)
+    n, c, h, w = images.shape
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
+    rows = int(math.ceil(n / nrow))
+    canvas = torch.full((c, rows * (h + pad) + pad, nrow * (w + pad) + pad), 0.5)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        top, left = pad + r * (h + pad), pad + col * (w + pad)
+        canvas[:, top:top + h, left:left + w] = images[i]
+    return (canvas * 255).round().byte().permute(1, 2, 0).numpy()
+
+
+def save_grid(images: Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> Path:
+    """Write an image grid as PNG (scaled up by an integer factor for small images)."""
+    arr = grid_array(images, nrow)
+    img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """All records of a metrics.jsonl file (a torn last line is ignored)."""
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def plot_loss_curve(metrics_path: str | Path, out: str | Path) -> Path | None:
+    """Training loss per logged step and test loss per epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = read_metrics(metrics_path)
+    steps = [r for r in records if r.get("kind") == "step"]
+    epochs = [r for r in records if r.get("kind") == "epoch" and "test/loss" in r]
+    if not steps:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.plot([r["step"] for r in steps], [r["loss"] for r in steps], lw=1, label="train loss")
+    if epochs:
+        ax.plot([r["step"] for r in epochs], [r["test/loss"] for r in epochs], "o-", label="test loss")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss (nats per image)" if "elbo" in steps[-1] else "loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return Path(out)
+
+
+def interleave_rows(originals: Tensor, recon: Tensor, per_row: int = 8) -> Tensor:
+    """Rows alternate: a row of originals, then the same images reconstructed."""
+    per_row = max(1, min(per_row, len(originals)))
+    recon = recon.to(originals.device)
+    rows = []
+    for start in range(0, len(originals), per_row):
+        rows += [originals[start:start + per_row], recon[start:start + per_row]]
+    return torch.cat(rows)
