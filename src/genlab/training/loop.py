@@ -144,7 +144,7 @@ class Trainer:
         if self.steps_per_epoch == 0:
             raise GenlabError(f"train.batch_size={self.tc.batch_size} is larger than the "
                               f"{len(train_data)} training images")
-        self.total_steps = self.tc.epochs * self.steps_per_epoch
+        self.total_steps = self.schedule_steps = self.tc.epochs * self.steps_per_epoch
         if self.tc.max_steps is not None:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
         self.interactive = sys.stderr.isatty()
@@ -154,7 +154,7 @@ class Trainer:
 
     def _apply_schedule(self) -> None:
         """Set every optimizer's learning rate for the current step (a pure function of the step)."""
-        factor = lr_factor(self.tc.lr_schedule, self.state.step, self.total_steps, self.tc.lr_min_ratio)
+        factor = lr_factor(self.tc.lr_schedule, self.state.step, self.schedule_steps, self.tc.lr_min_ratio)
         for opt in self._unique_optimizers().values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])

@@ -1,0 +1,124 @@
+"""The genlab command: every verb works on a trained run; user mistakes are one line, exit 2."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from genlab.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def run_copy(tiny_run, tmp_path):
+    """A private copy of the tiny run, so tests may write into it."""
+    return shutil.copytree(tiny_run, tmp_path / "run")
+
+
+@pytest.mark.parametrize("verb, extra", [
+    ("sample", ["-n", "9", "--seed", "3"]),
+    ("reconstruct", ["-n", "8"]),
+    ("interpolate", ["--seeds", "0", "1", "--steps", "6", "--method", "lerp"]),
+    ("traverse", ["--dims", "0,1", "--steps", "5"]),
+])
+def test_verbs_write_pngs(capsys, run_copy, tmp_path, verb, extra):
+    target = tmp_path / f"{verb}.png"
+    code, out, err = run_cli(capsys, verb, run_copy, *extra, "-o", target)
+    assert code == 0, err
+    assert "wrote" in out and Image.open(target).size[0] > 28
+    code, _, err = run_cli(capsys, verb, run_copy, *extra, "-o", target)  # exists: refused
+    assert code == 2 and "--force" in err and err.count("\n") == 1
+
+
+def test_sample_is_reproducible_by_seed(capsys, run_copy, tmp_path):
+    for name in ("a.png", "b.png"):
+        assert run_cli(capsys, "sample", run_copy, "-n", "4", "--seed", "5", "-o", tmp_path / name)[0] == 0
+    assert Image.open(tmp_path / "a.png").tobytes() == Image.open(tmp_path / "b.png").tobytes()
+
+
+def test_interpolate_and_reconstruct_user_images(capsys, run_copy, tmp_path):
+    paths = []
+    for i, color in enumerate((0, 255)):
+        paths.append(tmp_path / f"img{i}.png")
+        Image.new("L", (40, 40), color).save(paths[-1])
+    assert run_cli(capsys, "interpolate", run_copy, "--images", *paths, "-o", tmp_path / "i.png")[0] == 0
+    assert run_cli(capsys, "reconstruct", run_copy, "--images", *paths, "-o", tmp_path / "r.png")[0] == 0
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    code, _, err = run_cli(capsys, "reconstruct", run_copy, "--images", bad, "-o", tmp_path / "x.png")
+    assert code == 2 and "cannot read image" in err
+
+
+def test_eval_prints_and_writes_json(capsys, run_copy):
+    code, out, err = run_cli(capsys, "eval", run_copy, "--metrics", "elbo,nll", "-k", "20", "--images", "50")
+    assert code == 0, err
+    assert "NLL, k=20" in out and "active units" in out
+    saved = json.loads((run_copy / "eval.json").read_text())
+    assert saved["nll"]["k"] == 20 and saved["nll"]["provenance"]["images"] == 50
+    assert saved["nll"]["nll"] <= saved["elbo"]["neg_elbo"] + 3 * saved["elbo"]["neg_elbo_stderr"]
+
+
+def test_dry_run_prints_resolved_config(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "train", "vae", "--preset", "quick", "--set", "model.latent_dim=2",
+                           "--out", tmp_path / "r", "--dry-run")
+    config = json.loads(out)
+    assert code == 0 and config["model"]["latent_dim"] == 2 and config["model"]["image_size"] == 28
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "gan", "--out", "X"], "unknown model 'gan'"),
+    (["train", "vae", "--data", "imagenet", "--out", "X"], "unknown dataset 'imagenet'"),
+    (["train", "vae", "--data", "folder:/nonexistent/dir", "--out", "X"], "does not exist"),
+    (["train", "vae", "--set", "model.size=3", "--out", "X"], "unknown config key 'model.size'"),
+    (["train", "vae", "--set", "train.epochs=many", "--out", "X"], "train.epochs expects int"),
+    (["train", "vae"], "--out"),
+    (["sample", "/nonexistent/run"], "does not exist"),
+    (["eval", "RUN", "--metrics", "fid9"], "unknown metric"),
+])
+def test_user_mistakes_are_one_line(capsys, argv, message, tiny_run):
+    argv = [str(tiny_run) if a == "RUN" else a for a in argv]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_folder_that_is_not_a_run(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    code, _, err = run_cli(capsys, "sample", tmp_path)
+    assert code == 2 and "is not a genlab run" in err
+
+
+def test_checkpoint_of_another_model_is_refused(capsys, run_copy):
+    config_path = run_copy / "checkpoint" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["model_name"] = "autoencoder"
+    config["model"].pop("beta"), config["model"].pop("kl_warmup_steps"), config["model"].pop("iw_samples")
+    config_path.write_text(json.dumps(config))
+    code, _, err = run_cli(capsys, "sample", run_copy, "-o", run_copy / "s.png")
+    assert code == 2 and "weights of model 'vae', not 'autoencoder'" in err
+
+
+def test_autoencoder_has_no_nll(capsys, tmp_path):
+    from conftest import TINY
+
+    import genlab
+
+    genlab.train("autoencoder", overrides=TINY, out=tmp_path / "ae", echo=lambda s: None)
+    code, _, err = run_cli(capsys, "eval", tmp_path / "ae", "--metrics", "nll")
+    assert code == 2 and "cannot estimate an importance-sampled NLL" in err
+
+
+@pytest.mark.parametrize("verb", ["train", "sample", "reconstruct", "interpolate", "traverse", "eval"])
+def test_every_verb_has_help_with_an_example(verb):
+    result = subprocess.run([sys.executable, "-m", "genlab", verb, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "example" in result.stdout and f"genlab {verb}" in result.stdout

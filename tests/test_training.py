@@ -1,0 +1,86 @@
+"""The generic loop: artifacts, exact resume, divergence handling, run-folder safety."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import genlab
+from genlab.errors import GenlabError
+from genlab.models.vae import VAE
+from genlab.training.loop import lr_factor
+
+from conftest import TINY
+
+QUIET = {"echo": lambda s: None}
+
+
+def weights(run):
+    return load_file(str(run / "checkpoint" / "model.safetensors"))
+
+
+def test_run_folder_has_everything(tiny_run):
+    for name in ("config.json", "metrics.jsonl", "loss_curve.png", "checkpoint/config.json",
+                 "checkpoint/model.safetensors", "checkpoint/train_state.pt",
+                 "samples/epoch_0001.png", "reconstructions/epoch_0001.png"):
+        assert (tiny_run / name).is_file(), name
+    records = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    epoch = [r for r in records if r["kind"] == "epoch"][-1]
+    assert epoch["epoch"] == 1 and epoch["step"] == 4 and "test/elbo" in epoch and epoch["images_per_s"] > 0
+
+
+def test_resume_mid_epoch_equals_uninterrupted_run(tmp_path):
+    settings = TINY + ["train.epochs=2", "train.lr_schedule=cosine", "model.kl_warmup_steps=5"]
+    genlab.train("vae", overrides=settings, out=tmp_path / "straight", **QUIET)
+    genlab.train("vae", overrides=settings + ["train.max_steps=3"], out=tmp_path / "split", **QUIET)
+    state = torch.load(tmp_path / "split" / "checkpoint" / "train_state.pt", weights_only=True)
+    assert state["loop"]["step"] == 3 and state["loop"]["batch"] == 3
+    genlab.train(out=tmp_path / "split", resume=True, overrides=["train.max_steps=none"], **QUIET)
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "split")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_existing_run_is_not_overwritten_without_force(tiny_run):
+    before = weights(tiny_run)
+    with pytest.raises(GenlabError, match="--resume to continue it or --force"):
+        genlab.train("vae", overrides=TINY, out=tiny_run, **QUIET)
+    after = weights(tiny_run)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    genlab.train("vae", overrides=TINY, out=run, **QUIET)
+    good = weights(run)
+
+    def nan_loss(self, batch, phase):
+        return {"loss": torch.tensor(float("nan"), requires_grad=True)}
+
+    monkeypatch.setattr(VAE, "loss", nan_loss)
+    with pytest.raises(GenlabError, match="non-finite losses in a row"):
+        genlab.train(out=run, resume=True, overrides=["train.epochs=2", "train.max_nonfinite=3"], **QUIET)
+    kept = weights(run)
+    assert all(torch.equal(good[k], kept[k]) for k in good)
+
+
+def test_resume_needs_a_run_and_dry_run_writes_nothing(tmp_path):
+    with pytest.raises(GenlabError, match="does not exist"):
+        genlab.train(out=tmp_path / "missing", resume=True, **QUIET)
+    config = genlab.train("vae", overrides=TINY, out=tmp_path / "dry", dry_run=True, **QUIET)
+    assert config.model.image_size == 28 and config.model.likelihood == "bernoulli"
+    assert config.data.binarize == "dynamic" and not (tmp_path / "dry").exists()
+
+
+def test_batch_larger_than_data_is_a_clear_error(tmp_path):
+    with pytest.raises(GenlabError, match="larger than the"):
+        genlab.train("vae", overrides=TINY + ["train.batch_size=1000"], out=tmp_path / "r", **QUIET)
+
+
+def test_cosine_schedule_ends_at_the_floor():
+    assert lr_factor("constant", 50, 100, 0.0) == 1.0
+    assert lr_factor("cosine", 0, 100, 0.1) == pytest.approx(1.0)
+    assert lr_factor("cosine", 100, 100, 0.1) == pytest.approx(0.1)
+    with pytest.raises(GenlabError):
+        lr_factor("step", 0, 100, 0.0)
