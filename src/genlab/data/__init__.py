@@ -5,7 +5,7 @@ import torch
 
 from ..errors import GenlabError
 from .folder import load_folder
-from .images import ImageData, batches, check_binarize, to_float
+from .images import ImageData, batches, check_binarize, to_float, to_gray
 from .mnist import load_mnist
 
 __all__ = ["TEST_BINARIZATION_SEED", "ImageData", "batches", "check_binarize", "load_dataset", "to_float", "DEFAULT_FOLDER_SIZE"]
@@ -44,6 +44,5 @@ def _resize(data: ImageData, image_size: int, channels: int) -> ImageData:
                                                  mode="bilinear", antialias=True, align_corners=False)
         images = images.round().clamp(0, 255).to(torch.uint8)
     if channels and channels != images.shape[1]:
-        images = images.expand(-1, channels, -1, -1).contiguous() if images.shape[1] == 1 else \
-            images.float().mean(1, keepdim=True).round().to(torch.uint8)
+        images = images.expand(-1, channels, -1, -1).contiguous() if images.shape[1] == 1 else to_gray(images)
     return ImageData(images, data.labels, data.classes, data.name)

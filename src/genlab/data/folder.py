@@ -10,9 +10,9 @@ import torch
 from PIL import Image, ImageOps
 
 from ..errors import GenlabError
-from .images import ImageData
+from .images import ImageData, to_float, to_gray
 
-EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 
 
@@ -69,7 +69,7 @@ def load_folder(path: str, size: int, channels: int = 0) -> ImageData:
         print(f"genlab: skipped {skipped} unreadable file(s) in {root}", file=sys.stderr)
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
     channels = channels or (3 if any(colors) else 1)
-    images = images[:, :1].contiguous() if channels == 1 else images
+    images = to_gray(images) if channels == 1 else images
     return ImageData(images, torch.tensor(labels, dtype=torch.long), classes, f"folder:{root}")
 
 
@@ -90,5 +90,5 @@ def read_images(paths: list[str], size: int, channels: int) -> torch.Tensor:
             arrays.append(read_image(path, size)[0])
         except Exception as e:  # noqa: BLE001 - report any decoding failure as one line
             raise GenlabError(f"cannot read image {path}: {type(e).__name__}: {e}") from None
-    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
-    return images[:, :1] if channels == 1 else images
+    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    return to_float(to_gray(images) if channels == 1 else images)

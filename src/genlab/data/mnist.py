@@ -51,7 +51,8 @@ def load_mnist(split: str = "train", data_dir: str | None = None) -> ImageData:
         images, labels = arrays["train_images"][SPLITS[split]], arrays["train_labels"][SPLITS[split]]
     else:
         raise GenlabError(f"unknown MNIST split {split!r}; choose train, train50k, valid or test")
-    return ImageData(torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels).long(),
+    # copies: callers may modify their tensors; the cached arrays must stay intact
+    return ImageData(torch.tensor(images).unsqueeze(1), torch.tensor(labels, dtype=torch.long),
                      [str(d) for d in range(10)], "mnist")
 
 
@@ -147,10 +148,12 @@ def parse_idx(data: bytes) -> np.ndarray:
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
         raise GenlabError("not an unsigned-byte idx file")
     rank = data[3]
+    if len(data) < 4 + 4 * rank:
+        raise GenlabError("idx file is truncated")
     dims = np.frombuffer(data, dtype=">u4", count=rank, offset=4).astype(int)
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank)
     if body.size != int(np.prod(dims)):
-        raise GenlabError("idx file is truncated")
+        raise GenlabError(f"idx file holds {body.size} values, its header says {int(np.prod(dims))}")
     return body.reshape(dims)
 
 

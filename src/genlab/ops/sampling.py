@@ -54,8 +54,8 @@ def slerp(a: Tensor, b: Tensor, t: Tensor, eps: float = 1e-7) -> Tensor:
     """Spherical interpolation (Shoemake 1985; White 2016 for Gaussian latents) between flat codes a, b."""
     a_flat, b_flat = a.flatten(), b.flatten()
     cos = torch.dot(a_flat, b_flat) / (a_flat.norm() * b_flat.norm() + eps)
-    omega = torch.arccos(cos.clamp(-1 + eps, 1 - eps))
-    if omega.abs() < 1e-4:
+    if cos > 1 - 1e-6:  # (nearly) parallel: the great circle is undefined, lerp is exact enough
         return lerp(a, b, t)
+    omega = torch.arccos(cos.clamp(-1 + eps, 1 - eps))
     t = t.reshape(-1, *([1] * a.dim()))
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
