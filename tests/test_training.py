@@ -84,3 +84,46 @@ def test_cosine_schedule_ends_at_the_floor():
     assert lr_factor("cosine", 100, 100, 0.1) == pytest.approx(0.1)
     with pytest.raises(GenlabError):
         lr_factor("step", 0, 100, 0.0)
+
+
+def test_rgb_folder_training_with_learned_variance(tmp_path):
+    from PIL import Image
+
+    for cls in ("red", "blue"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(20):
+            color = (200, 30 + i, 30) if cls == "red" else (30, 30 + i, 200)
+            Image.new("RGB", (48, 40), color).save(tmp_path / "imgs" / cls / f"{i}.png")
+    settings = ["model.widths=8,16,16", "model.hidden=32", "model.latent_dim=4", "train.epochs=1",
+                "train.batch_size=8", "model.likelihood=gaussian_learned", "model.image_size=32",
+                "data.test_fraction=0.2", "train.grid_size=4"]
+    config = genlab.train("vae", data=f"folder:{tmp_path / 'imgs'}", overrides=settings, out=tmp_path / "r",
+                          **QUIET)
+    assert (config.model.channels, config.model.image_size, config.data.binarize) == (3, 32, "none")
+    model = genlab.load(tmp_path / "r")
+    assert model.sample(2).shape == (2, 3, 32, 32)
+
+
+def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "genlab", "train", "vae", "--out", str(out)]
+    for item in TINY + ["train.epochs=10000", "train.eval_images=0"]:
+        cmd += ["--set", item]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "checkpoint" / "train_state.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "interrupted at step" in stdout
+    state = torch.load(out / "checkpoint" / "train_state.pt", weights_only=True)
+    assert state["loop"]["step"] > 0
+    genlab.train(out=out, resume=True, overrides=[f"train.max_steps={state['loop']['step'] + 2}"], **QUIET)
+    assert torch.load(out / "checkpoint" / "train_state.pt", weights_only=True)["loop"]["step"] == \
+        state["loop"]["step"] + 2

@@ -1,0 +1,24 @@
+"""`make bench`: every benchmark behind docs/benchmarks.md, CPU-sized unless a GPU is present."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(script: str, *args: str) -> None:
+    print(f"== {script} {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script), *args], check=True)
+
+
+if __name__ == "__main__":
+    run("throughput.py")
+    run("demo_time.py")
+    if torch.cuda.is_available():
+        run("vae_nll.py")  # full protocol: k=5000 on all 10,000 test images
+    else:
+        run("vae_nll.py", "-k", "1000", "--images", "1000")
