@@ -69,6 +69,25 @@ class MetricsLog:
         self.file.close()
 
 
+class RunningMeans:
+    """Sums of logged scalars, kept on the device; read out (one sync) only when logged."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def add(self, scalars: dict[str, torch.Tensor]) -> None:
+        for k, v in scalars.items():
+            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+        self.count += 1
+
+    def pop(self) -> dict[str, float]:
+        """The means so far, then start over."""
+        means = {k: float(v) / max(self.count, 1) for k, v in self.sums.items()}
+        self.sums, self.count = {}, 0
+        return means
+
+
 def rng_state(data_gen: torch.Generator) -> dict[str, Any]:
     """Every random state that affects training, as tensors (loadable with weights_only=True)."""
     state = {"torch": torch.get_rng_state(), "data": data_gen.get_state()}
@@ -204,9 +223,8 @@ class Trainer:
 
     def _epoch(self, log: MetricsLog, bar: tqdm, stop: StopFlag) -> None:
         tc, state = self.tc, self.state
-        sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=self.device))
-        window: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=self.device))
-        done, in_window, nonfinite_run, started = 0, 0, 0, time.perf_counter()
+        epoch_means, window = RunningMeans(), RunningMeans()
+        nonfinite_run, started = 0, time.perf_counter()
         log_every = max(1, min(50, self.steps_per_epoch // 4))
         stream = batches(self.train_data, tc.batch_size, binarize=self.config.data.binarize, shuffle=True,
                          seed=tc.seed * 100_003 + state.epoch, drop_last=True, start=state.batch,
@@ -214,44 +232,43 @@ class Trainer:
         for x, y in stream:
             self.model.step = state.step
             self._apply_schedule()
-            scalars = optimization_step(self.model, self.optimizers, (self.model.prepare(x, self.data_gen), y),
-                                        self.amp)
+            batch = (self.model.prepare(x, self.data_gen), y)
+            scalars = optimization_step(self.model, self.optimizers, batch, self.amp)
             state.batch += 1
             if scalars is None:
                 nonfinite_run += 1
-                state.nonfinite_total += 1
-                if nonfinite_run >= tc.max_nonfinite:
-                    raise GenlabError(f"training diverged: {nonfinite_run} non-finite losses in a row at step "
-                                      f"{state.step}; the last good checkpoint is kept; try a lower train.lr")
+                self._count_nonfinite(nonfinite_run)
                 continue
             nonfinite_run = 0
             state.step += 1
-            done += 1
-            in_window += 1
-            for k, v in scalars.items():
-                sums[k] += v
-                window[k] += v
+            epoch_means.add(scalars)
+            window.add(scalars)
             bar.update(1)
             if state.step % log_every == 0:
-                means = {k: float(v) / in_window for k, v in window.items()}
+                means = window.pop()
                 log.write({"kind": "step", "step": state.step, "epoch": state.epoch, **means})
                 bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
-                window.clear()
-                in_window = 0
             if stop.requested or state.step >= self.total_steps:
                 break
         if state.batch >= self.steps_per_epoch:
-            self._end_epoch(log, {k: float(v) / max(done, 1) for k, v in sums.items()},
-                            done, time.perf_counter() - started)
+            self._end_epoch(log, epoch_means, time.perf_counter() - started)
         elif not stop.requested:
             self.checkpoint()  # stopped mid-epoch by max_steps
 
-    def _end_epoch(self, log: MetricsLog, train_means: dict[str, float], steps: int, seconds: float) -> None:
+    def _count_nonfinite(self, in_a_row: int) -> None:
+        """Skip a non-finite step; stop (keeping the last good checkpoint) after too many in a row."""
+        self.state.nonfinite_total += 1
+        if in_a_row >= self.tc.max_nonfinite:
+            raise GenlabError(f"training diverged: {in_a_row} non-finite losses in a row at step "
+                              f"{self.state.step}; the last good checkpoint is kept; try a lower train.lr")
+
+    def _end_epoch(self, log: MetricsLog, train: "RunningMeans", seconds: float) -> None:
         state, tc = self.state, self.tc
         state.epoch += 1
         state.batch = 0
+        steps = train.count
         record: dict[str, Any] = {"kind": "epoch", "epoch": state.epoch, "step": state.step,
-                                  **{f"train/{k}": v for k, v in train_means.items()}}
+                                  **{f"train/{k}": v for k, v in train.pop().items()}}
         if tc.eval_images:
             test = evaluate_loss(self.model, self.test_data.head(tc.eval_images), 500, tc.seed)
             record.update({f"test/{k}": v for k, v in test.items()})
