@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(PY) -m genlab.demo --out runs/demo
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -9,8 +9,9 @@ from genlab.config import default_config
 from genlab.data import ImageData
 from genlab.registry import get_model_class
 
-TINY = ["model.widths=8,16", "model.hidden=32", "model.latent_dim=4", "train.epochs=1",
-        "train.batch_size=64", "data.limit=256", "train.eval_images=128", "train.grid_size=16"]
+TINY_TRAIN = ["train.epochs=1", "train.batch_size=64", "data.limit=256", "train.eval_images=128",
+              "train.grid_size=16"]
+TINY = ["model.widths=8,16", "model.hidden=32", "model.latent_dim=4"] + TINY_TRAIN  # a tiny VAE run
 
 
 def synthetic_images(n: int = 32, channels: int = 1, size: int = 28, seed: int = 0) -> ImageData:
@@ -22,14 +23,7 @@ def synthetic_images(n: int = 32, channels: int = 1, size: int = 28, seed: int =
 
 def tiny_model(name: str, binarize: str = "dynamic", channels: int = 1, size: int = 28):
     """A small model of any registered family, resolved against synthetic data."""
-    config = default_config(name)
-    for item in TINY:
-        section, rest = item.split(".", 1)
-        key, value = rest.split("=")
-        if section == "model" and hasattr(config.model, key):
-            from genlab.config import apply_overrides
-
-            apply_overrides(config, [item])
+    config = default_config(name, "tiny")
     config.data.binarize = binarize
     get_model_class(name).resolve_config(config.model, config.data, synthetic_images(2, channels, size))
     torch.manual_seed(0)

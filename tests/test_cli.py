@@ -76,7 +76,7 @@ def test_dry_run_prints_resolved_config(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "gan", "--out", "X"], "unknown model 'gan'"),
+    (["train", "diffusion", "--out", "X"], "unknown model 'diffusion'"),
     (["train", "vae", "--data", "imagenet", "--out", "X"], "unknown dataset 'imagenet'"),
     (["train", "vae", "--data", "folder:/nonexistent/dir", "--out", "X"], "does not exist"),
     (["train", "vae", "--set", "model.size=3", "--out", "X"], "unknown config key 'model.size'"),
@@ -85,11 +85,12 @@ def test_dry_run_prints_resolved_config(capsys, tmp_path):
     (["sample", "/nonexistent/run"], "does not exist"),
     (["eval", "RUN", "--metrics", "fid9"], "unknown metric"),
 ])
-def test_user_mistakes_are_one_line(capsys, argv, message, tiny_run):
-    argv = [str(tiny_run) if a == "RUN" else a for a in argv]
+def test_user_mistakes_are_one_line(capsys, argv, message, tiny_run, tmp_path):
+    argv = [{"RUN": str(tiny_run), "X": str(tmp_path / "out")}.get(a, a) for a in argv]
     code, _, err = run_cli(capsys, *argv)
     assert code == 2 and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_folder_that_is_not_a_run(capsys, tmp_path):

@@ -12,10 +12,10 @@ from genlab.registry import model_names
 
 @pytest.mark.parametrize("name", model_names())
 def test_config_round_trips_through_json(name):
-    config = apply_overrides(default_config(name), ["model.widths=8,16,32", "train.lr=3e-4"])
+    config = apply_overrides(default_config(name, "tiny"), ["train.lr=3e-4", "train.betas=0.5,0.9"])
     again = RunConfig.from_dict(json.loads(config.to_json()))
     assert again.to_dict() == config.to_dict()
-    assert again.model.widths == (8, 16, 32)
+    assert again.train.betas == (0.5, 0.9) and again.model == config.model
 
 
 def test_overrides_are_typed():

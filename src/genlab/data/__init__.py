@@ -1,4 +1,4 @@
-"""Datasets chosen by name: ``mnist`` and ``folder:PATH``."""
+"""Datasets chosen by name: ``mnist``, ``folder:PATH``, ``toy2d:ring8|grid25``."""
 from __future__ import annotations
 
 import torch
@@ -7,6 +7,7 @@ from ..errors import GenlabError
 from .folder import load_folder
 from .images import ImageData, batches, check_binarize, to_float, to_gray
 from .mnist import load_mnist
+from .toy2d import load_toy2d
 
 __all__ = ["TEST_BINARIZATION_SEED", "ImageData", "batches", "check_binarize", "load_dataset", "to_float", "DEFAULT_FOLDER_SIZE"]
 
@@ -20,10 +21,12 @@ def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None
     if name == "mnist":
         data = load_mnist(split, data_dir)
         return _resize(data, image_size, channels)
+    if name.startswith("toy2d:"):
+        return load_toy2d(name.split(":", 1)[1], split)
     if name.startswith("folder:"):
         data = load_folder(name.split(":", 1)[1], image_size or DEFAULT_FOLDER_SIZE, channels)
         return _split_folder(data, split, test_fraction, seed)
-    raise GenlabError(f"unknown dataset {name!r}; use mnist or folder:PATH")
+    raise GenlabError(f"unknown dataset {name!r}; use mnist, folder:PATH, toy2d:ring8 or toy2d:grid25")
 
 
 def _split_folder(data: ImageData, split: str, fraction: float, seed: int) -> ImageData:

@@ -25,6 +25,11 @@ class ImageData:
         return self.images.shape[0]
 
     @property
+    def is_points(self) -> bool:
+        """True for low-dimensional point data (toy 2-D mixtures), float [N, D]."""
+        return self.images.dim() == 2
+
+    @property
     def channels(self) -> int:
         return self.images.shape[1]
 
@@ -58,8 +63,8 @@ def to_gray(images: Tensor) -> Tensor:
 
 
 def to_float(images: Tensor) -> Tensor:
-    """uint8 [0, 255] -> float32 [0, 1]."""
-    return images.float().div_(255)
+    """uint8 [0, 255] -> float32 [0, 1]; float data (points) passes through."""
+    return images.float().div_(255) if images.dtype == torch.uint8 else images.float()
 
 
 def check_binarize(mode: str) -> None:

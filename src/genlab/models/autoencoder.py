@@ -22,7 +22,8 @@ class Autoencoder(LatentImageModel):
     """Minimize -log p(x | dec(enc(x))); no prior, so sampling uses an ex-post Gaussian on the codes."""
 
     Config = AutoencoderConfig
-    presets = {"quick": ["train.epochs=2", "model.widths=16,32", "model.hidden=256"]}
+    presets = {"tiny": ["model.widths=8,16", "model.hidden=32", "model.latent_dim=4"],
+               "quick": ["train.epochs=2", "model.widths=16,32", "model.hidden=256"]}
 
     def __init__(self, config: AutoencoderConfig):
         super().__init__(config)

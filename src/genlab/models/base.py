@@ -21,6 +21,18 @@ class GenerativeModel(nn.Module):
         super().__init__()
         self.config = config
         self.step = 0  # optimizer steps taken so far; set by the training loop (warm-ups, schedules)
+        self.step_phases: tuple[str, ...] = self.phases  # the phases one training step runs, in order
+
+    def after_phase(self, phase: str) -> None:
+        """Called after each phase's optimizer step (weight clipping, EMA updates)."""
+
+    def diagnose(self, samples: Tensor, real: Tensor) -> list[str]:
+        """Warnings from a look at this epoch's samples next to real data (e.g. mode collapse)."""
+        return []
+
+    def epoch_warnings(self, record: dict[str, Any]) -> list[str]:
+        """Warnings from an epoch's logged means (e.g. a discriminator that always wins)."""
+        return []
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:

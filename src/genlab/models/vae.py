@@ -27,6 +27,7 @@ class VAE(LatentImageModel):
     Config = VAEConfig
     code_multiplier = 2
     presets = {
+        "tiny": ["model.widths=8,16", "model.hidden=32", "model.latent_dim=4"],  # tests
         # make demo: about two minutes on two CPU cores
         "quick": ["train.epochs=3", "model.widths=16,32", "model.hidden=256", "model.latent_dim=16",
                   "train.batch_size=128", "train.lr=2e-3"],

@@ -27,21 +27,22 @@ def resolve_binarize(config: RunConfig) -> None:
     check_binarize(data.binarize)
 
 
-def load_split(config: RunConfig, split: str) -> ImageData:
-    """One split as the (resolved) config describes it, binarized as in training and evaluation."""
+def load_split(config: RunConfig, split: str, raw: bool = False) -> ImageData:
+    """One split as the (resolved) config describes it, binarized as in training (not when ``raw``)."""
     d, m = config.data, config.model
     data = load_dataset(d.name, split, data_dir=d.data_dir, image_size=getattr(m, "image_size", 0),
                         channels=getattr(m, "channels", 0), test_fraction=d.test_fraction,
                         seed=config.train.seed)
-    if split == "train":
-        data = data.head(d.limit)
+    if raw or d.binarize == "none":
+        return data
+    if split == d.train_split:
         return data.binarized(TEST_BINARIZATION_SEED + 1) if d.binarize == "static" else data
-    return data.binarized(TEST_BINARIZATION_SEED) if d.binarize != "none" else data
+    return data.binarized(TEST_BINARIZATION_SEED)
 
 
 def load_splits(config: RunConfig) -> tuple[ImageData, ImageData]:
     """Train and test data; dynamic binarization of the training set happens per batch."""
-    return load_split(config, "train"), load_split(config, "test")
+    return load_split(config, config.data.train_split).head(config.data.limit), load_split(config, "test")
 
 
 def prepare_config(model_name: str, data: str = "mnist", preset: str | None = None,

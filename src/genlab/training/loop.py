@@ -17,8 +17,9 @@ from tqdm import tqdm
 
 from ..config import RunConfig
 from ..data import ImageData, batches
+from ..data.toy2d import point_centers
 from ..errors import GenlabError
-from ..viz import interleave_rows, plot_loss_curve, save_grid
+from ..viz import interleave_rows, plot_loss_curve, save_grid, save_scatter
 from .checkpoint import load_train_state, save_checkpoint
 from .device import autocast
 
@@ -108,7 +109,7 @@ def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], 
     """One step of every phase in order; None (and no update) when a loss is not finite."""
     logged: dict[str, torch.Tensor] = {}
     multi = len(model.phases) > 1
-    for phase in model.phases:
+    for phase in model.step_phases:
         opt = optimizers[phase]
         opt.zero_grad(set_to_none=True)
         with amp():
@@ -117,6 +118,7 @@ def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], 
             return None
         out["loss"].backward()
         opt.step()
+        model.after_phase(phase)
         logged.update({(f"{phase}/{k}" if multi else k): v.detach().float() for k, v in out.items()})
     return logged
 
@@ -275,28 +277,41 @@ class Trainer:
         record["seconds"] = round(seconds, 3)
         record["images_per_s"] = round(steps * tc.batch_size / max(seconds, 1e-9), 1)
         record["nonfinite_skipped"] = state.nonfinite_total
+        warnings = self._write_pictures()
+        warnings += self.model.epoch_warnings(record)
+        if warnings:
+            record["warnings"] = warnings
         log.write(record)
-        self._write_pictures()
+        plot_loss_curve(self.run_dir / "metrics.jsonl", self.run_dir / "loss_curve.png")
+        for line in warnings:
+            self.echo(f"warning: {line}")
         self.checkpoint()
         if not self.interactive:
-            shown = {k: record[k] for k in ("train/loss", "test/loss") if k in record}
+            shown = {k: v for k, v in record.items() if k.endswith("loss")}
             self.echo(f"epoch {state.epoch}/{tc.epochs} step {state.step} " +
                       " ".join(f"{k}={v:.4g}" for k, v in shown.items()) +
                       f" ({record['images_per_s']:.0f} img/s)")
 
     @torch.no_grad()
-    def _write_pictures(self) -> None:
-        """Per-epoch sample grid (fixed noise), reconstruction grid, and the loss curve."""
-        model, n, epoch = self.model, self.tc.grid_size, self.state.epoch
+    def _write_pictures(self) -> list[str]:
+        """Per-epoch samples (fixed noise) and reconstructions; returns warnings about the samples."""
+        model, epoch = self.model, self.state.epoch
         was_training = model.training
         model.eval()
         gen = torch.Generator().manual_seed(self.tc.seed)
-        save_grid(model.sample(n, generator=gen), self.run_dir / "samples" / f"epoch_{epoch:04d}.png")
+        name = f"epoch_{epoch:04d}.png"
+        real = next(batches(self.test_data.head(2500), 2500))[0] if len(self.test_data) else None
+        if self.test_data.is_points:
+            samples = model.sample(2500, generator=gen)
+            save_scatter(samples, self.run_dir / "samples" / name, point_centers(self.config.data.name))
+        else:
+            samples = model.sample(self.tc.grid_size, generator=gen)
+            save_grid(samples, self.run_dir / "samples" / name)
         if model.supports("reconstruct") and len(self.test_data):
-            save_reconstruction_grid(model, self.test_data.head(max(1, n // 2)),
-                                     self.run_dir / "reconstructions" / f"epoch_{epoch:04d}.png")
-        plot_loss_curve(self.run_dir / "metrics.jsonl", self.run_dir / "loss_curve.png")
+            save_reconstruction_grid(model, self.test_data.head(max(1, self.tc.grid_size // 2)),
+                                     self.run_dir / "reconstructions" / name)
         model.train(was_training)
+        return model.diagnose(samples, real) if real is not None else []
 
 
 @torch.no_grad()

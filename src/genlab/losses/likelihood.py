@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .errors import GenlabError
-from .ops.distributions import LOG_2PI
+from ..errors import GenlabError
+from ..ops.distributions import LOG_2PI
 
 
 def _per_image(x: Tensor) -> Tensor:

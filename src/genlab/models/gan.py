@@ -1,0 +1,210 @@
+"""GANs (Goodfellow et al. 2014) and successors: one model, objective chosen per run, DCGAN or MLP nets."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import GenlabError
+from ..losses import gradient_penalty, make_objective, r1_penalty
+from ..nn.dcgan import DCGANDiscriminator, DCGANGenerator
+from ..nn.mlp import MLPCritic, MLPGenerator
+from ..registry import register
+from .base import GenerativeModel
+
+
+@dataclass
+class GANConfig:
+    """Networks, objective and training aids; 0 / auto fields are filled from the data and objective."""
+
+    image_size: int = 0
+    channels: int = 0  # image channels, or the dimension of point data
+    arch: str = "auto"  # auto | dcgan | mlp  (auto: mlp for point data, dcgan for images)
+    latent_dim: int = 100
+    g_width: int = 64  # DCGAN ngf, or MLP hidden units
+    d_width: int = 64  # DCGAN ndf, or MLP hidden units
+    mlp_depth: int = 3
+    objective: str = "nonsaturating"  # minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp
+    n_critic: int = 1  # discriminator steps per generator step
+    lr_g: float = 0.0  # 0 = train.lr
+    lr_d: float = 0.0  # 0 = train.lr
+    gp_weight: float = -1.0  # gradient penalty lambda; -1 = 10 for wgan-gp, 0 otherwise
+    r1_weight: float = 0.0  # R1 penalty gamma (Mescheder et al. 2018)
+    clip: float = 0.01  # weight clipping of the plain WGAN critic
+    spectral_norm: bool = False  # spectral normalization of D (Miyato et al. 2018)
+    d_norm: str = "auto"  # batch | layer | none; auto: batch, but layer for penalties (no batch norm)
+    pack: int = 1  # PacGAN: D judges `pack` samples at once (Lin et al. 2018)
+    ema: float = 0.999  # EMA decay of the generator used for sampling (0 = off)
+    conditional: bool = False  # class-conditional G and projection D
+    num_classes: int = 0  # from the data when conditional
+
+
+@register("gan")
+class GAN(GenerativeModel):
+    """Alternating updates of D (``n_critic`` times) and G on the objective's two losses."""
+
+    Config = GANConfig
+    phases = ("d", "g")
+    presets = {
+        "tiny": ["model.g_width=8", "model.d_width=8", "model.latent_dim=8"],  # tests
+        "quick": ["train.epochs=2", "model.g_width=32", "model.d_width=32", "train.batch_size=64"],
+        "dcgan": ["train.lr=2e-4", "train.betas=0.5,0.999", "train.batch_size=64"],
+        "wgan-gp": ["model.objective=wgan-gp", "model.n_critic=5", "train.lr=1e-4", "train.betas=0,0.9"],
+        "toy": ["model.latent_dim=2", "model.g_width=128", "model.d_width=128", "train.batch_size=256",
+                "train.lr=1e-3", "train.betas=0.5,0.999", "train.epochs=10", "model.ema=0"],
+    }
+
+    def __init__(self, config: GANConfig):
+        super().__init__(config)
+        c = config
+        if c.channels <= 0 or c.arch == "auto" or c.d_norm == "auto" or c.gp_weight < 0:
+            raise GenlabError("model config is unresolved: image_size/channels/arch come from the data")
+        if c.pack > 1 and c.conditional:
+            raise GenlabError("model.pack > 1 cannot be combined with model.conditional")
+        self.objective = make_objective(c.objective)
+        classes = c.num_classes if c.conditional else 0
+        if c.arch == "mlp":
+            self.generator = MLPGenerator(c.latent_dim, c.channels, c.g_width, c.mlp_depth, classes)
+            self.discriminator = MLPCritic(c.channels * c.pack, c.d_width, c.mlp_depth, c.spectral_norm, classes)
+        elif c.arch == "dcgan":
+            self.generator = DCGANGenerator(c.latent_dim, c.channels, c.image_size, c.g_width, classes)
+            self.discriminator = DCGANDiscriminator(c.channels * c.pack, c.image_size, c.d_width, c.d_norm,
+                                                    c.spectral_norm, classes)
+        else:
+            raise GenlabError(f"unknown GAN arch {c.arch!r}; use dcgan or mlp")
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if c.ema > 0 else None
+        self.step_phases = ("d",) * c.n_critic + ("g",)
+        self.points = c.arch == "mlp"
+
+    @classmethod
+    def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
+        """Sizes and label count from the data; norm and penalty weight from the objective."""
+        config.channels = config.channels or dataset.channels
+        config.image_size = config.image_size or (0 if dataset.is_points else dataset.image_size)
+        if config.arch == "auto":
+            config.arch = "mlp" if dataset.is_points else "dcgan"
+        if config.gp_weight < 0:
+            config.gp_weight = 10.0 if config.objective == "wgan-gp" else 0.0
+        if config.d_norm == "auto":
+            config.d_norm = "layer" if config.gp_weight or config.r1_weight else "batch"
+        if config.conditional and not config.num_classes:
+            config.num_classes = len(dataset.classes)
+
+    def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
+        """Adam for D and for G, each with its own learning rate (TTUR, Heusel et al. 2017)."""
+        betas = tuple(train.betas)
+        return {"d": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr_d or train.lr, betas=betas),
+                "g": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr_g or train.lr, betas=betas)}
+
+    def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Images [0, 1] -> [-1, 1] (tanh range); points pass through."""
+        return x if self.points else x * 2 - 1
+
+    def _labels(self, y: Tensor) -> Tensor | None:
+        return y if self.config.conditional else None
+
+    def _noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.config.latent_dim, device=self.device)
+
+    def _pack(self, x: Tensor) -> Tensor:
+        """Group `pack` consecutive samples into one input along the feature/channel axis."""
+        p = self.config.pack
+        if p == 1:
+            return x
+        x = x[: len(x) - len(x) % p]
+        return x.reshape(len(x) // p, p * x.shape[1], *x.shape[2:])
+
+    def critic(self, x: Tensor, labels: Tensor | None) -> Tensor:
+        """Discriminator logits for (packed) samples."""
+        return self.discriminator(self._pack(x), labels)
+
+    def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
+        x, y = batch
+        labels = self._labels(y)
+        if phase == "d":
+            return self._discriminator_loss(x, labels)
+        fake_logits = self.critic(self.generator(self._noise(len(x)), labels), labels)
+        loss = self.objective.generator(fake_logits)
+        return {"loss": loss}
+
+    def _discriminator_loss(self, x: Tensor, labels: Tensor | None) -> dict[str, Tensor]:
+        with torch.no_grad():
+            fake = self.generator(self._noise(len(x)), labels)
+        real_logits, fake_logits = self.critic(x, labels), self.critic(fake, labels)
+        loss = self.objective.discriminator(real_logits, fake_logits)
+        out = {"D(x)": self._score(real_logits), "D(G(z))": self._score(fake_logits)}
+        if not torch.is_grad_enabled():  # evaluation: penalties are training regularizers only
+            return {"loss": loss, **out}
+        if self.config.gp_weight:
+            gp = gradient_penalty(lambda h: self.critic(h, labels), x, fake)
+            loss, out["gp"] = loss + self.config.gp_weight * gp, gp.detach()
+        if self.config.r1_weight:
+            r1 = r1_penalty(lambda h: self.critic(h, labels), x)
+            loss, out["r1"] = loss + self.config.r1_weight * r1, r1.detach()
+        return {"loss": loss, **out}
+
+    def _score(self, logits: Tensor) -> Tensor:
+        """D's mean verdict: a probability for log-odds objectives, the raw critic value otherwise."""
+        return (torch.sigmoid(logits) if self.objective.probabilistic else logits).mean().detach()
+
+    @torch.no_grad()
+    def after_phase(self, phase: str) -> None:
+        """Weight clipping after a plain-WGAN critic step; the generator EMA after a G step."""
+        if phase == "d" and self.config.objective == "wgan":
+            for p in self.discriminator.parameters():
+                p.clamp_(-self.config.clip, self.config.clip)
+        if phase == "g" and self.generator_ema is not None:
+            update_ema(self.generator_ema, self.generator, self.config.ema)
+
+    def diagnose(self, samples: Tensor, real: Tensor) -> list[str]:
+        """Mode-collapse check: samples far less spread out than real data."""
+        ratio = mean_pairwise_distance(samples[:256]) / max(mean_pairwise_distance(real[:256]), 1e-12)
+        if ratio < 0.1:
+            return [f"generator samples are nearly identical (spread {ratio:.2f} of the data's): mode collapse; "
+                    "try another objective (wgan-gp, hinge), model.pack=4 or a lower train.lr"]
+        return []
+
+    def epoch_warnings(self, record: dict[str, Any]) -> list[str]:
+        """A discriminator loss near zero means D always wins and G gets almost no gradient."""
+        d_loss = record.get("train/d/loss")
+        if self.objective.probabilistic and d_loss is not None and d_loss < 0.01:
+            return [f"discriminator loss {d_loss:.4f} is near zero: D wins and G learns little; "
+                    "try model.objective=nonsaturating, spectral norm, or a lower model.lr_d"]
+        return []
+
+    def sampling_generator(self) -> nn.Module:
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
+
+    @torch.no_grad()
+    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Codes -> images in [0, 1] (or points), through the EMA generator when there is one."""
+        if self.config.conditional and labels is None:
+            labels = torch.arange(len(z), device=z.device) % self.config.num_classes
+        out = self.sampling_generator()(z, labels).float()
+        return out if self.points else (out + 1) / 2
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:
+        return self.decode(self.prior_sample(n, generator), labels)
+
+
+def mean_pairwise_distance(x: Tensor) -> float:
+    """Average Euclidean distance between distinct samples."""
+    flat = x.flatten(1).float()
+    n = len(flat)
+    return float(torch.cdist(flat, flat).sum() / max(n * (n - 1), 1))
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for parameters; buffers (BN statistics) are copied."""
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p, 1 - decay)
+    for e, b in zip(ema.buffers(), model.buffers()):
+        e.copy_(b)
