@@ -63,6 +63,15 @@ METRICS: dict[str, Callable[[Any, Any, dict], dict]] = {
     "elbo": _elbo, "nll": _nll, "modes": _modes, "parzen": _parzen}
 
 
+def default_metrics(model: Any, config: Any) -> list[str]:
+    """What `genlab eval RUN` scores when --metrics is not given."""
+    if config.data.name.startswith("toy2d:"):
+        return ["modes"]
+    if model.supports("log_weights"):
+        return ["elbo", "nll"]
+    return ["parzen"]
+
+
 def parse_metrics(text: str) -> list[str]:
     """'elbo,nll' -> ['elbo', 'nll'], checking names."""
     names = [m.strip() for m in text.split(",") if m.strip()]
@@ -72,11 +81,12 @@ def parse_metrics(text: str) -> list[str]:
     return names
 
 
-def evaluate(run: str | Path, metrics: list[str], *, k: int = 5000, images: int | None = None,
+def evaluate(run: str | Path, metrics: list[str] | None = None, *, k: int = 5000, images: int | None = None,
              split: str = "test", batch_size: int = 100, seed: int = 0, device: str = "auto",
              parzen_samples: int = 10_000, write: bool = True) -> dict[str, Any]:
     """Score a run; results go to RUN/eval.json (merged with earlier metrics) and are returned."""
     model, config = load_run(run, pick_device(device))
+    metrics = metrics or default_metrics(model, config)
     for name in metrics:  # fail before the slow part
         if name not in METRICS:
             raise GenlabError(f"unknown metric {name!r}; available: {', '.join(METRICS)}")

@@ -50,5 +50,11 @@ def load_model(args: argparse.Namespace) -> tuple[Any, Any]:
     return load_run(args.run, pick_device(args.device))
 
 
+def require_images(model: Any, verb: str) -> None:
+    """Latent-space pictures need an image model; point models get a clear line instead."""
+    if getattr(model, "points", False):
+        raise GenlabError(f"{verb} draws images; this model makes 2-D points (use genlab sample for a scatter plot)")
+
+
 def report(path: Path) -> None:
     print(f"wrote {path}")

@@ -9,7 +9,7 @@ from ..data.folder import read_images
 from ..errors import GenlabError
 from ..samplers import encode_images, interpolate, manifold_grid, prior_codes, traverse
 from ..viz import interleave_rows, save_grid
-from .common import add_output, add_run, load_model, report, resolve_output
+from .common import add_output, add_run, load_model, report, require_images, resolve_output
 
 RECONSTRUCT_EXAMPLES = """examples:
   genlab reconstruct runs/vae -n 32            # test images (top rows) and their reconstructions
@@ -82,6 +82,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
 def run_interpolate(args: argparse.Namespace) -> int:
     model, config = load_model(args)
     model.require("decode", "interpolate in latent space")
+    require_images(model, "interpolate")
     path = resolve_output(args, "interpolation.png")
     if args.images:
         a, b = encode_images(model, read_images(args.images, *_image_size(config)))
@@ -103,6 +104,7 @@ def _parse_dims(text: str | None, latent: int) -> list[int]:
 def run_traverse(args: argparse.Namespace) -> int:
     model, config = load_model(args)
     model.require("decode", "traverse the latent space")
+    require_images(model, "traverse")
     path = resolve_output(args, "traversal.png")
     latent = config.model.latent_dim
     if latent == 2 and args.dims is None:
