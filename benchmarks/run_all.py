@@ -17,6 +17,7 @@ def run(script: str, *args: str) -> None:
 
 if __name__ == "__main__":
     run("throughput.py")
+    run("modes.py", "--seeds", "3")
     run("demo_time.py")
     if torch.cuda.is_available():
         run("vae_nll.py")  # full protocol: k=5000 on all 10,000 test images

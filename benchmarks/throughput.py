@@ -1,6 +1,6 @@
-"""Training throughput (images/s) of the VAE presets in the generic loop, data resident on the device.
+"""Training throughput (images/s) in the generic loop, data resident on the device as uint8.
 
-    python benchmarks/throughput.py [--device auto] [--steps 200]
+    python benchmarks/throughput.py [--device auto] [--steps 100] [--cases "vae nll,vae quick"]
 """
 from __future__ import annotations
 
@@ -12,25 +12,36 @@ from pathlib import Path
 import torch
 
 from common import save
-from genlab.config import default_config
+from genlab.config import apply_overrides, default_config
 from genlab.data import ImageData
 from genlab.registry import get_model_class
 from genlab.training import pick_device
 from genlab.training.loop import Trainer
 
 
-def measure(preset: str, device: torch.device, steps: int, batch_size: int) -> float:
-    """Images per second over ``steps`` optimizer steps after a warm-up, through Trainer.fit."""
-    config = default_config("vae", preset)
+CASES = {  # name: (model, preset, overrides, image shape, binarize)
+    "vae quick": ("vae", "quick", [], (1, 28, 28), "dynamic"),
+    "vae nll": ("vae", "nll", [], (1, 28, 28), "dynamic"),
+    "dcgan 28x28 gray, ngf=ndf=64, batch 64": ("gan", "dcgan", [], (1, 28, 28), "none"),
+    "dcgan 64x64 RGB (pytorch/examples shape), batch 64": ("gan", "dcgan", [], (3, 64, 64), "none"),
+    "wgan-gp 28x28, n_critic=5, batch 64": ("gan", "wgan-gp", ["train.batch_size=64"], (1, 28, 28), "none"),
+}
+
+
+def measure(case: str, device: torch.device, steps: int) -> float:
+    """Training images per second over ``steps`` steps after a warm-up, through Trainer.fit."""
+    name, preset, overrides, shape, binarize = CASES[case]
+    config = apply_overrides(default_config(name, preset), overrides)
+    batch_size = config.train.batch_size
     n = batch_size * (steps + 20)
-    images = (torch.rand(n, 1, 28, 28) < 0.2).to(torch.uint8) * 255
+    images = (torch.rand(n, *shape) < 0.2).to(torch.uint8) * 255
     data = ImageData(images, torch.zeros(n, dtype=torch.long))
-    config.data.binarize = "dynamic"
-    config.train.batch_size, config.train.epochs, config.train.eval_images = batch_size, 1, 0
-    get_model_class("vae").resolve_config(config.model, config.data, data)
+    config.data.binarize = binarize
+    config.train.epochs, config.train.eval_images = 1, 0
+    get_model_class(name).resolve_config(config.model, config.data, data)
     with tempfile.TemporaryDirectory() as out:
         config.train.max_steps = 20  # warm-up (allocator, kernels)
-        trainer = Trainer(get_model_class("vae")(config.model), config, data, data.head(1), Path(out), device,
+        trainer = Trainer(get_model_class(name)(config.model), config, data, data.head(1), Path(out), device,
                           echo=lambda s: None)
         trainer.fit()
         trainer.total_steps = 20 + steps
@@ -46,13 +57,15 @@ def measure(preset: str, device: torch.device, steps: int, batch_size: int) -> f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
     args = parser.parse_args()
     device = pick_device(args.device)
-    rows = {p: round(measure(p, device, args.steps, args.batch_size), 1) for p in ("quick", "nll")}
-    save(f"throughput_{device.type}", {"device": str(device), "batch_size": args.batch_size,
-                                       "steps": args.steps, "images_per_s": rows})
+    rows = {}
+    for case in args.cases.split(","):
+        rows[case] = round(measure(case, device, args.steps), 1)
+        print(f"{case}: {rows[case]} img/s", flush=True)
+    save(f"throughput_{device.type}", {"device": str(device), "steps": args.steps, "images_per_s": rows})
 
 
 if __name__ == "__main__":

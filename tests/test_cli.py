@@ -123,3 +123,36 @@ def test_autoencoder_has_no_nll(capsys, tmp_path):
 def test_every_verb_has_help_with_an_example(verb):
     result = subprocess.run([sys.executable, "-m", "genlab", verb, "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "example" in result.stdout and f"genlab {verb}" in result.stdout
+
+
+def test_traverse_draws_the_manifold_grid_for_two_latents(capsys, tmp_path):
+    from conftest import tiny_model
+
+    from genlab.training.checkpoint import save_checkpoint
+
+    model, config = tiny_model("vae")
+    config.model.latent_dim = 2
+    model = type(model)(config.model)
+    save_checkpoint(tmp_path / "run2d", model, config)
+    code, _, err = run_cli(capsys, "traverse", tmp_path / "run2d", "--steps", "5", "-o", tmp_path / "m.png")
+    assert code == 0 and Image.open(tmp_path / "m.png").size == (5 * 28, 5 * 28)
+
+
+def test_resume_with_the_wrong_model_fails_before_training(capsys, run_copy):
+    before = (run_copy / "metrics.jsonl").read_text()
+    code, _, err = run_cli(capsys, "train", "gan", "--resume", "--out", run_copy)
+    assert code == 2 and "is a 'vae' run, not 'gan'" in err
+    assert (run_copy / "metrics.jsonl").read_text() == before
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.batch_size=0", "batch_size must be at least 1"),
+    ("train.betas=0.5", "needs two values"),
+    ("train.lr_schedule=linear", "lr_schedule must be"),
+    ("model.widths=", "widths"),
+])
+def test_bad_values_fail_before_anything_is_written(capsys, tmp_path, override, message):
+    code, _, err = run_cli(capsys, "train", "vae", "--set", override, "--set", "data.limit=64",
+                           "--out", tmp_path / "r")
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()

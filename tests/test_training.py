@@ -127,3 +127,19 @@ def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
     genlab.train(out=out, resume=True, overrides=[f"train.max_steps={state['loop']['step'] + 2}"], **QUIET)
     assert torch.load(out / "checkpoint" / "train_state.pt", weights_only=True)["loop"]["step"] == \
         state["loop"]["step"] + 2
+
+
+def test_resume_applies_new_learning_rate(tmp_path):
+    run = tmp_path / "run"
+    genlab.train("vae", overrides=TINY, out=run, **QUIET)
+    genlab.train(out=run, resume=True, overrides=["train.epochs=2", "train.lr=5e-5"], **QUIET)
+    state = torch.load(run / "checkpoint" / "train_state.pt", weights_only=True)
+    assert state["optimizers"]["main"]["param_groups"][0]["lr"] == pytest.approx(5e-5)
+
+
+def test_gans_train_on_real_valued_mnist_and_bernoulli_needs_binary_data(tmp_path):
+    config = genlab.train("gan", overrides=TINY[3:], out=tmp_path / "g", dry_run=True, **QUIET)
+    assert config.data.binarize == "none"
+    with pytest.raises(GenlabError, match="Bernoulli likelihood needs binary data"):
+        genlab.train("vae", overrides=TINY + ["model.likelihood=bernoulli", "data.binarize=none"],
+                     out=tmp_path / "v", dry_run=True, **QUIET)

@@ -72,6 +72,9 @@ class RunConfig:
         if not isinstance(d, dict) or "model_name" not in d:
             raise GenlabError("config.json is not a genlab run config (no 'model_name')")
         model_cls = get_model_class(d["model_name"])
+        for section in ("model", "data", "train"):
+            if not isinstance(d.get(section, {}), dict):
+                raise GenlabError(f"config section {section!r} must be a JSON object")
         return cls(
             model_name=d["model_name"],
             model=dataclass_from_dict(model_cls.Config, d.get("model", {})),
@@ -83,7 +86,7 @@ class RunConfig:
     def load(cls, path: str | Path) -> "RunConfig":
         try:
             return cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError) as e:
+        except (OSError, ValueError) as e:  # ValueError covers bad JSON and undecodable bytes
             raise GenlabError(f"cannot read run config {path}: {e}") from None
 
 

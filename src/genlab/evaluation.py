@@ -56,7 +56,10 @@ def _parzen(model: Any, data: Any, opts: dict) -> dict:
     valid = to_float(load_split(config, valid_split, raw=True).head(1000).images)
     test = to_float(load_split(config, opts["split"], raw=True).head(opts["images"]).images)
     samples = draw_samples(model, opts["parzen_samples"], opts["seed"])
-    return parzen_evaluate(samples, valid, test)
+    result = parzen_evaluate(samples, valid, test)
+    # Goodfellow et al. chose sigma on held-out images: true only when training used train50k
+    result["sigma_chosen_on_held_out_images"] = config.data.train_split == "train50k"
+    return result
 
 
 METRICS: dict[str, Callable[[Any, Any, dict], dict]] = {
@@ -90,7 +93,7 @@ def evaluate(run: str | Path, metrics: list[str] | None = None, *, k: int = 5000
     for name in metrics:  # fail before the slow part
         if name not in METRICS:
             raise GenlabError(f"unknown metric {name!r}; available: {', '.join(METRICS)}")
-    data = load_split(config, split).head(images).to(model.device)
+    data = load_split(config, split, for_eval=True).head(images).to(model.device)
     opts = {"k": k, "batch_size": batch_size, "seed": seed, "config": config, "split": split, "images": images,
             "parzen_samples": parzen_samples, "mode_samples": 2500}
     results: dict[str, Any] = {}

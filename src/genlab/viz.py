@@ -25,9 +25,9 @@ def grid_array(images: Tensor, nrow: int | None = None, pad: int = 2) -> np.ndar
     return (canvas * 255).round().byte().permute(1, 2, 0).numpy()
 
 
-def save_grid(images: Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> Path:
+def save_grid(images: Tensor, path: str | Path, nrow: int | None = None, scale: int = 1, pad: int = 2) -> Path:
     """Write an image grid as PNG (scaled up by an integer factor for small images)."""
-    arr = grid_array(images, nrow)
+    arr = grid_array(images, nrow, pad)
     img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)

@@ -40,10 +40,15 @@ def run(args: argparse.Namespace) -> int:
         get_model_class(args.model)
     if args.preset and args.resume:
         raise GenlabError("--preset applies to new runs; with --resume use --set to change values")
+    if args.resume and args.model:
+        from ..config import RunConfig
+        from ..training import checkpoint_dir
+
+        saved = RunConfig.load(checkpoint_dir(args.out) / "config.json").model_name
+        if saved != args.model:
+            raise GenlabError(f"{args.out} is a {saved!r} run, not {args.model!r}")
     config = train(args.model, data=args.data, preset=args.preset, overrides=args.overrides, out=args.out,
                    resume=args.resume, force=args.force, dry_run=args.dry_run, data_dir=args.data_dir)
-    if args.resume and args.model and args.model != config.model_name:
-        raise GenlabError(f"{args.out} is a {config.model_name!r} run, not {args.model!r}")
     if args.dry_run:
         print(config.to_json())
     else:

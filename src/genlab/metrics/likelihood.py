@@ -23,9 +23,13 @@ def _mean_and_stderr(values: Tensor) -> tuple[float, float]:
 
 
 def _prepared_batches(model: Any, data: ImageData, batch_size: int, seed: int):
+    """Batches as the model sees them, with seeded randomness that leaves the caller's RNG untouched."""
     gen = torch.Generator(device=data.images.device).manual_seed(seed)
-    for x, _ in batches(data, batch_size):
-        yield model.prepare(x.to(model.device), gen)
+    devices = [model.device] if model.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        for x, _ in batches(data, batch_size):
+            yield model.prepare(x.to(model.device), gen)
 
 
 @torch.no_grad()
@@ -34,7 +38,6 @@ def elbo_terms(model: Any, data: ImageData, batch_size: int = 500, seed: int = 0
     model.eval()
     offset = model.likelihood.discrete_offset(model.dims)
     recons, kls = [], []
-    torch.manual_seed(seed)
     for x in _prepared_batches(model, data, batch_size, seed):
         recon, kl = model.elbo_terms(x)
         recons.append(-recon.float().cpu() + offset)
@@ -53,7 +56,6 @@ def importance_sampled_nll(model: Any, data: ImageData, k: int = 5000, batch_siz
     model.eval()
     offset = model.likelihood.discrete_offset(model.dims)
     nlls = []
-    torch.manual_seed(seed)
     for x in _prepared_batches(model, data, batch_size, seed):
         weights = torch.cat([model.log_weights(x, min(chunk, k - done)) for done in range(0, k, chunk)], dim=1)
         nlls.append(-log_mean_exp(weights.double(), dim=1).cpu() + offset)

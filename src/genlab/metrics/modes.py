@@ -1,8 +1,6 @@
 """Mode coverage on toy mixtures, exactly as in the PacGAN / VEEGAN evaluation code."""
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
@@ -26,8 +24,3 @@ def mode_coverage(samples: Tensor, centers: Tensor, std: float) -> dict[str, flo
     return {"modes": int((counts > 0).sum()), "total_modes": len(centers),
             "high_quality": float(good.double().mean()), "reverse_kl": reverse_kl,
             "samples": len(samples)}
-
-
-def reverse_kl_uniform_bound(num_modes: int) -> float:
-    """The reverse KL when all high-quality samples sit in one mode: log M."""
-    return math.log(num_modes)

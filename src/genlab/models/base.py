@@ -51,6 +51,10 @@ class GenerativeModel(nn.Module):
         opt = torch.optim.Adam(self.parameters(), lr=train.lr, betas=tuple(train.betas))
         return {phase: opt for phase in self.phases}
 
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """n latent codes from N(0, I), drawn on the CPU generator and moved to the model's device."""
+        return torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n images in [0, 1], shape [n, C, H, W]."""

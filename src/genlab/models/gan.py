@@ -28,7 +28,7 @@ class GANConfig:
     d_width: int = 64  # DCGAN ndf, or MLP hidden units
     mlp_depth: int = 3
     objective: str = "nonsaturating"  # minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp
-    n_critic: int = 1  # discriminator steps per generator step
+    n_critic: int = 1  # D steps per G step, each with fresh noise on the same real batch
     lr_g: float = 0.0  # 0 = train.lr
     lr_d: float = 0.0  # 0 = train.lr
     gp_weight: float = -1.0  # gradient penalty lambda; -1 = 10 for wgan-gp, 0 otherwise
@@ -62,6 +62,8 @@ class GAN(GenerativeModel):
         c = config
         if c.channels <= 0 or c.arch == "auto" or c.d_norm == "auto" or c.gp_weight < 0:
             raise GenlabError("model config is unresolved: image_size/channels/arch come from the data")
+        if c.pack < 1 or c.n_critic < 1 or c.latent_dim < 1:
+            raise GenlabError("model.pack, model.n_critic and model.latent_dim must be at least 1")
         if c.pack > 1 and c.conditional:
             raise GenlabError("model.pack > 1 cannot be combined with model.conditional")
         self.objective = make_objective(c.objective)
@@ -177,9 +179,6 @@ class GAN(GenerativeModel):
 
     def sampling_generator(self) -> nn.Module:
         return self.generator_ema if self.generator_ema is not None else self.generator
-
-    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        return torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
 
     @torch.no_grad()
     def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:

@@ -36,6 +36,8 @@ class LatentImageModel(GenerativeModel):
         super().__init__(config)
         if config.image_size <= 0 or config.channels <= 0 or config.likelihood == "auto":
             raise GenlabError("model config is unresolved: image_size/channels/likelihood come from the data")
+        if not config.widths or min(config.widths) < 1 or config.latent_dim < 1:
+            raise GenlabError("model.widths needs at least one positive width and model.latent_dim must be >= 1")
         c = config
         self.likelihood = make_likelihood(c.likelihood, c.gaussian_std)
         self.encoder = ConvEncoder(c.channels, c.image_size, c.widths, c.hidden,
@@ -50,6 +52,9 @@ class LatentImageModel(GenerativeModel):
         config.channels = config.channels or dataset.channels
         if config.likelihood == "auto":
             config.likelihood = "bernoulli" if data.binarize != "none" else "gaussian"
+        if config.likelihood == "bernoulli" and data.binarize == "none":
+            raise GenlabError("a Bernoulli likelihood needs binary data: set data.binarize=dynamic or static, "
+                              "or use model.likelihood=gaussian")
 
     @property
     def dims(self) -> int:
@@ -72,10 +77,6 @@ class LatentImageModel(GenerativeModel):
     def reconstruct(self, x: Tensor) -> Tensor:
         """Images -> codes -> mean images."""
         return self.decode(self.encode(x))
-
-    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """n codes from the model's prior."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from ..ops import DiagonalGaussian, log_mean_exp
+from ..errors import GenlabError
 from ..registry import register
 from .latent import LatentConfig, LatentImageModel
 
@@ -37,6 +38,11 @@ class VAE(LatentImageModel):
                 "model.kl_warmup_steps=4000"],
     }
 
+    def __init__(self, config: VAEConfig):
+        super().__init__(config)
+        if config.iw_samples > 1 and (config.beta != 1.0 or config.kl_warmup_steps):
+            raise GenlabError("model.iw_samples > 1 trains the IWAE bound, which has no beta or KL warm-up")
+
     def posterior(self, x: Tensor) -> DiagonalGaussian:
         """q(z | x)."""
         return DiagonalGaussian.from_params(self.encoder(x).float())
@@ -44,9 +50,6 @@ class VAE(LatentImageModel):
     def encode(self, x: Tensor) -> Tensor:
         """The posterior mean, the usual deterministic code."""
         return self.posterior(x).mean
-
-    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        return torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
 
     def kl_weight(self) -> float:
         """beta, ramped linearly over the first kl_warmup_steps optimizer steps."""

@@ -1,5 +1,5 @@
 """Sampling primitives from the lecture: Box-Muller, reparametrization, diagonal Gaussians, KL."""
-from .distributions import DiagonalGaussian, kl_monte_carlo, standard_normal_like
+from .distributions import DiagonalGaussian, kl_monte_carlo
 from .sampling import BoxMullerSampler, box_muller, log_mean_exp, reparameterize, slerp, lerp
 
 __all__ = [
@@ -11,5 +11,4 @@ __all__ = [
     "log_mean_exp",
     "reparameterize",
     "slerp",
-    "standard_normal_like",
 ]

@@ -71,11 +71,6 @@ class DiagonalGaussian:
         return self._sum(0.5 * (ratio + diff - 1.0 - torch.log(ratio)))
 
 
-def standard_normal_like(x: Tensor) -> DiagonalGaussian:
-    """Shortcut for the N(0, I) prior over codes shaped like ``x``."""
-    return DiagonalGaussian.standard(x)
-
-
 def kl_monte_carlo(
     p: DiagonalGaussian,
     q: DiagonalGaussian,

@@ -22,20 +22,22 @@ def resolve_binarize(config: RunConfig) -> None:
     """data.binarize=auto: dynamic for MNIST with a Bernoulli (or auto) likelihood, none otherwise."""
     data = config.data
     if data.binarize == "auto":
-        likelihood = getattr(config.model, "likelihood", "auto")
+        likelihood = getattr(config.model, "likelihood", None)  # models without one (GANs) see real values
         data.binarize = "dynamic" if data.name == "mnist" and likelihood in ("auto", "bernoulli") else "none"
     check_binarize(data.binarize)
 
 
-def load_split(config: RunConfig, split: str, raw: bool = False) -> ImageData:
-    """One split as the (resolved) config describes it, binarized as in training (not when ``raw``)."""
+def load_split(config: RunConfig, split: str, raw: bool = False, for_eval: bool = False) -> ImageData:
+    """One split as the config describes it: the training split as trained on (dynamic binarization
+    happens per batch), other splits -- and every split ``for_eval`` -- binarized once with a fixed seed;
+    ``raw`` skips binarization."""
     d, m = config.data, config.model
     data = load_dataset(d.name, split, data_dir=d.data_dir, image_size=getattr(m, "image_size", 0),
                         channels=getattr(m, "channels", 0), test_fraction=d.test_fraction,
                         seed=config.train.seed)
     if raw or d.binarize == "none":
         return data
-    if split == d.train_split:
+    if split == d.train_split and not for_eval:
         return data.binarized(TEST_BINARIZATION_SEED + 1) if d.binarize == "static" else data
     return data.binarized(TEST_BINARIZATION_SEED)
 
@@ -78,6 +80,7 @@ def train(model_name: str | None = None, *, data: str = "mnist", preset: str | N
         if not dry_run:
             _check_out_dir(run_dir, force)
     resolve_binarize(config)
+    validate(config)
     train_data, test_data = load_splits(config)
     get_model_class(config.model_name).resolve_config(config.model, config.data, train_data)
     if dry_run:
@@ -93,6 +96,24 @@ def train(model_name: str | None = None, *, data: str = "mnist", preset: str | N
         trainer.resume()
     trainer.fit()
     return config
+
+
+def validate(config: RunConfig) -> None:
+    """Check training options before anything is written (model options are checked when it is built)."""
+    t = config.train
+    checks = [
+        (t.epochs >= 1, "train.epochs must be at least 1"),
+        (t.batch_size >= 1, "train.batch_size must be at least 1"),
+        (t.lr > 0, "train.lr must be positive"),
+        (len(t.betas) == 2, "train.betas needs two values, e.g. train.betas=0.9,0.999"),
+        (t.lr_schedule in ("constant", "cosine"), "train.lr_schedule must be constant or cosine"),
+        (t.precision in ("fp32", "bf16"), "train.precision must be fp32 or bf16"),
+        (config.data.limit is None or config.data.limit >= 1, "data.limit must be at least 1"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise GenlabError(message)
+    pick_device(t.device)
 
 
 def load_weights_into(model: torch.nn.Module, run_dir: Path) -> None:

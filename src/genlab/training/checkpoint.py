@@ -52,8 +52,17 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
     if final.exists():
         os.replace(final, old)
     os.replace(tmp, final)
+    _fsync_dir(run_dir)  # make the renames durable
     shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def checkpoint_dir(run: str | Path) -> Path:

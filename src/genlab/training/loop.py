@@ -91,7 +91,7 @@ class RunningMeans:
 
 def rng_state(data_gen: torch.Generator) -> dict[str, Any]:
     """Every random state that affects training, as tensors (loadable with weights_only=True)."""
-    state = {"torch": torch.get_rng_state(), "data": data_gen.get_state()}
+    state = {"torch": torch.get_rng_state(), "data": data_gen.get_state(), "device_type": data_gen.device.type}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -99,7 +99,8 @@ def rng_state(data_gen: torch.Generator) -> dict[str, Any]:
 
 def restore_rng(state: dict[str, Any], data_gen: torch.Generator) -> None:
     torch.set_rng_state(state["torch"])
-    data_gen.set_state(state["data"])
+    if "data" in state:
+        data_gen.set_state(state["data"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
@@ -158,6 +159,7 @@ class Trainer:
         self.model, self.config, self.run_dir, self.device, self.echo = model, config, run_dir, device, echo
         self.tc = config.train
         self.train_data, self.test_data = train_data.to(device), test_data.to(device)
+        model.to(device)  # before the optimizers, so resumed optimizer state lands on the same device
         self.optimizers = model.optimizers(self.tc)
         self.data_gen = torch.Generator(device=device).manual_seed(self.tc.seed + 1)
         self.state = LoopState()
@@ -186,8 +188,17 @@ class Trainer:
         """Restore optimizers, loop position and every RNG from the run's training state."""
         saved = load_train_state(self.run_dir)
         for phase, opt in self._unique_optimizers().items():
+            configured = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
             opt.load_state_dict(saved["optimizers"][phase])
+            for group, settings in zip(opt.param_groups, configured):  # --set train.lr=... wins on resume
+                group.pop("initial_lr", None)
+                group.update(settings)
         self.state = LoopState(**saved["loop"])
+        if saved["rng"].get("device_type", self.device.type) != self.device.type:
+            self.echo(f"warning: resuming a {saved['rng']['device_type']} run on {self.device.type}; "
+                      "the continuation is valid but not bit-identical")
+            self.data_gen.manual_seed(self.tc.seed + 1 + self.state.step)
+            saved["rng"].pop("data")
         restore_rng(saved["rng"], self.data_gen)
 
     def _unique_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -213,7 +224,8 @@ class Trainer:
                    unit="step", dynamic_ncols=True, desc=self.config.model_name)
         try:
             with StopFlag() as stop:
-                while self.state.step < self.total_steps and not stop.requested:
+                while (self.state.epoch < self.tc.epochs and self.state.step < self.total_steps
+                       and not stop.requested):
                     self._epoch(log, bar, stop)
         finally:
             bar.close()

@@ -1,0 +1,68 @@
+"""Mode coverage over seeds on toy2d:ring8 and toy2d:grid25 (PacGAN protocol, GUIDE section 5).
+
+    python benchmarks/modes.py --seeds 10                       # every configuration below
+    python benchmarks/modes.py --seeds 3 --configs nonsaturating --data grid25
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+
+import torch
+
+from common import save
+from genlab.evaluation import evaluate
+from genlab.training import train
+
+CONFIGS = {
+    "minimax": ["model.objective=minimax"],
+    "nonsaturating": ["model.objective=nonsaturating"],
+    "wgan-gp": ["model.objective=wgan-gp", "model.n_critic=5", "train.lr=1e-4", "train.betas=0,0.9"],
+    "pacgan4": ["model.objective=nonsaturating", "model.pack=4"],
+}
+
+
+def run_one(data: str, config: str, seed: int, extra: list[str]) -> dict:
+    """Train one toy GAN and score 2,500 samples."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        overrides = CONFIGS[config] + [f"train.seed={seed}"] + extra
+        train("gan", data=f"toy2d:{data}", preset="toy", overrides=overrides, out=out, force=True,
+              echo=lambda s: None)
+        result = evaluate(out, ["modes"], write=False)["modes"]
+        result["seconds"] = time.perf_counter() - started
+        return result
+
+
+def summarize(results: list[dict]) -> dict:
+    """Mean and standard error over seeds of modes, % high quality, reverse KL."""
+    out = {}
+    for key in ("modes", "high_quality", "reverse_kl", "seconds"):
+        values = torch.tensor([float(r[key]) for r in results], dtype=torch.float64)
+        stderr = values.std().item() / math.sqrt(len(values)) if len(values) > 1 else float("nan")
+        out[key] = {"mean": values.mean().item(), "stderr": stderr}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--data", default="ring8,grid25")
+    parser.add_argument("--set", dest="extra", action="append", default=[])
+    args = parser.parse_args()
+    table = {}
+    for data in args.data.split(","):
+        for config in args.configs.split(","):
+            runs = [run_one(data, config, seed, args.extra) for seed in range(args.seeds)]
+            table[f"{data}/{config}"] = {"summary": summarize(runs), "runs": runs}
+            s = table[f"{data}/{config}"]["summary"]
+            print(f"{data:7s} {config:14s} modes {s['modes']['mean']:.1f}±{s['modes']['stderr']:.1f} "
+                  f"HQ {100 * s['high_quality']['mean']:.1f}% rKL {s['reverse_kl']['mean']:.3f}", flush=True)
+    save("modes", {"seeds": args.seeds, "extra": args.extra, "table": table})
+
+
+if __name__ == "__main__":
+    main()
