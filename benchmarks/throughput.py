@@ -1,6 +1,6 @@
 """Training throughput (images/s) in the generic loop, data resident on the device as uint8.
 
-    python benchmarks/throughput.py [--device auto] [--steps 100] [--cases "vae nll,vae quick"]
+    python benchmarks/throughput.py [--device auto] [--steps 100] [--cases vae-nll,dcgan28]
 """
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from genlab.training.loop import Trainer
 
 
 CASES = {  # name: (model, preset, overrides, image shape, binarize)
-    "vae quick": ("vae", "quick", [], (1, 28, 28), "dynamic"),
-    "vae nll": ("vae", "nll", [], (1, 28, 28), "dynamic"),
-    "dcgan 28x28 gray, ngf=ndf=64, batch 64": ("gan", "dcgan", [], (1, 28, 28), "none"),
-    "dcgan 64x64 RGB (pytorch/examples shape), batch 64": ("gan", "dcgan", [], (3, 64, 64), "none"),
-    "wgan-gp 28x28, n_critic=5, batch 64": ("gan", "wgan-gp", ["train.batch_size=64"], (1, 28, 28), "none"),
+    "vae-quick": ("vae", "quick", [], (1, 28, 28), "dynamic"),
+    "vae-nll": ("vae", "nll", [], (1, 28, 28), "dynamic"),
+    "dcgan28": ("gan", "dcgan", [], (1, 28, 28), "none"),  # ngf=ndf=64, batch 64
+    "dcgan64": ("gan", "dcgan", [], (3, 64, 64), "none"),  # the pytorch/examples shape, batch 64
+    "wgangp28": ("gan", "wgan-gp", ["train.batch_size=64"], (1, 28, 28), "none"),  # n_critic=5
 }
 
 
