@@ -10,7 +10,7 @@ from ..config import RunConfig, apply_overrides, default_config
 from ..data import TEST_BINARIZATION_SEED, ImageData, check_binarize, load_dataset
 from ..errors import GenlabError
 from ..registry import build_model, get_model_class
-from .checkpoint import checkpoint_dir, load_run, load_train_state, save_checkpoint
+from .checkpoint import WEIGHTS, checkpoint_dir, load_run, load_train_state, load_weights, save_checkpoint
 from .device import pick_device
 from .loop import Trainer, evaluate_loss
 
@@ -118,6 +118,4 @@ def validate(config: RunConfig) -> None:
 
 def load_weights_into(model: torch.nn.Module, run_dir: Path) -> None:
     """Resume: the run's saved weights into a freshly built model."""
-    from .checkpoint import WEIGHTS, load_weights
-
     load_weights(model, checkpoint_dir(run_dir) / WEIGHTS, model.name)
