@@ -151,6 +151,14 @@ def evaluate_loss(model: Any, data: ImageData, batch_size: int, seed: int) -> di
     return {k: v / len(data) for k, v in sums.items()}
 
 
+def distinct_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.optim.Optimizer]:
+    """Each optimizer once, under the first phase that uses it (phases may share one)."""
+    seen: dict[int, str] = {}
+    for phase, opt in optimizers.items():
+        seen.setdefault(id(opt), phase)
+    return {phase: optimizers[phase] for phase in seen.values()}
+
+
 class Trainer:
     """Runs ``model.phases`` over the data for ``config.train.epochs`` epochs, with everything around it."""
 
@@ -161,6 +169,7 @@ class Trainer:
         self.train_data, self.test_data = train_data.to(device), test_data.to(device)
         model.to(device)  # before the optimizers, so resumed optimizer state lands on the same device
         self.optimizers = model.optimizers(self.tc)
+        self.distinct_optimizers = distinct_optimizers(self.optimizers)
         self.data_gen = torch.Generator(device=device).manual_seed(self.tc.seed + 1)
         self.state = LoopState()
         self.steps_per_epoch = len(train_data) // self.tc.batch_size
@@ -178,7 +187,7 @@ class Trainer:
     def _apply_schedule(self) -> None:
         """Set every optimizer's learning rate for the current step (a pure function of the step)."""
         factor = lr_factor(self.tc.lr_schedule, self.state.step, self.schedule_steps, self.tc.lr_min_ratio)
-        for opt in self._unique_optimizers().values():
+        for opt in self.distinct_optimizers.values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])
                 group["lr"] = group["initial_lr"] * factor
@@ -187,7 +196,7 @@ class Trainer:
     def resume(self) -> None:
         """Restore optimizers, loop position and every RNG from the run's training state."""
         saved = load_train_state(self.run_dir)
-        for phase, opt in self._unique_optimizers().items():
+        for phase, opt in self.distinct_optimizers.items():
             configured = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
             opt.load_state_dict(saved["optimizers"][phase])
             for group, settings in zip(opt.param_groups, configured):  # --set train.lr=... wins on resume
@@ -201,15 +210,9 @@ class Trainer:
             saved["rng"].pop("data")
         restore_rng(saved["rng"], self.data_gen)
 
-    def _unique_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        seen: dict[int, str] = {}
-        for phase, opt in self.optimizers.items():
-            seen.setdefault(id(opt), phase)
-        return {phase: self.optimizers[phase] for phase in seen.values()}
-
     def checkpoint(self) -> None:
         train_state = {
-            "optimizers": {p: o.state_dict() for p, o in self._unique_optimizers().items()},
+            "optimizers": {p: o.state_dict() for p, o in self.distinct_optimizers.items()},
             "loop": asdict(self.state),
             "rng": rng_state(self.data_gen),
         }
