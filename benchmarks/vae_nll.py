@@ -4,6 +4,10 @@ binarized MNIST, then estimate the test NLL by importance sampling.
     python benchmarks/vae_nll.py                         # full protocol: k=5000, all 10,000 test images
     python benchmarks/vae_nll.py -k 1000 --images 1000   # a CPU-sized estimate
     python benchmarks/vae_nll.py --skip-train            # score an existing run again
+    python benchmarks/vae_nll.py --skip-train --shard 1000   # resumable: per-image NLLs saved per shard
+
+With --shard N the test set is scored N images at a time; each shard's per-image NLLs are saved under
+RUN/nll_shards/ and a restarted command skips finished shards (hours of CPU survive an interruption).
 """
 from __future__ import annotations
 
@@ -12,9 +16,36 @@ import json
 import time
 from pathlib import Path
 
+import torch
+
 from common import RESULTS, save
 from genlab.evaluation import evaluate
-from genlab.training import train
+from genlab.metrics import elbo_terms, nll_summary, per_image_nll
+from genlab.training import load_split
+from genlab.training.checkpoint import load_run
+from genlab.training.device import pick_device
+
+
+def sharded(run: Path, k: int, shard: int, images: int | None) -> dict:
+    """ELBO and NLL with the NLL computed shard by shard, resuming from saved shards."""
+    model, config = load_run(run, pick_device("auto"))
+    data = load_split(config, "test", for_eval=True).head(images).to(model.device)
+    folder = run / "nll_shards"
+    folder.mkdir(exist_ok=True)
+    parts = []
+    for index, start in enumerate(range(0, len(data), shard)):
+        path = folder / f"k{k}_{start}_{start + shard}.pt"
+        if not path.exists():
+            began = time.perf_counter()
+            values = per_image_nll(model, data.take(slice(start, start + shard)), k, seed=index)
+            tmp = path.with_suffix(".tmp")
+            torch.save(values, tmp)
+            tmp.replace(path)
+            print(f"shard {start}:{start + shard} mean {values.mean():.3f} in {time.perf_counter() - began:.0f} s",
+                  flush=True)
+        parts.append(torch.load(path))
+    return {"elbo": elbo_terms(model, data), "nll": {**nll_summary(torch.cat(parts), k, model.dims),
+                                                     "shard": shard}}
 
 
 def main() -> None:
@@ -22,18 +53,24 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "vae_nll"))
     parser.add_argument("-k", type=int, default=5000)
     parser.add_argument("--images", type=int, default=None)
+    parser.add_argument("--shard", type=int, default=None, help="score this many test images at a time, resumably")
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--name", default="vae_nll", help="result file name under benchmarks/results/")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
     train_seconds = None
     if not args.skip_train:
+        from genlab.training import train
         started = time.perf_counter()
         train("vae", preset="nll", overrides=args.overrides, out=args.out, force=True)
         train_seconds = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    results = evaluate(args.out, ["elbo", "nll"], k=args.k, images=args.images)
+    if args.shard:
+        results = sharded(Path(args.out), args.k, args.shard, args.images)
+    else:
+        results = evaluate(args.out, ["elbo", "nll"], k=args.k, images=args.images)
     config = json.loads((Path(args.out) / "config.json").read_text())
-    save("vae_nll", {"train_seconds": train_seconds, "eval_seconds": round(time.perf_counter() - started, 1),
+    save(args.name, {"train_seconds": train_seconds, "eval_seconds": round(time.perf_counter() - started, 1),
                      "elbo": results["elbo"], "nll": results["nll"], "config": config})
 
 

@@ -1,6 +1,8 @@
 """GAN objectives, penalties, networks and training aids."""
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 
 import pytest
@@ -98,6 +100,32 @@ def test_n_critic_and_weight_clipping():
     config = apply_overrides(default_config("gan", "tiny"), ["model.n_critic=5"])
     GAN.resolve_config(config.model, config.data, synthetic_images(2))
     assert GAN(config.model).step_phases == ("d",) * 5 + ("g",)
+
+
+def test_each_critic_step_sees_a_fresh_real_batch():
+    from genlab.training.loop import optimization_step
+
+    config = apply_overrides(default_config("gan", "tiny"), ["model.n_critic=3"])
+    GAN.resolve_config(config.model, config.data, synthetic_images(2))
+    model = GAN(config.model)
+    seen = []
+    real_loss = model.loss
+    model.loss = lambda batch, phase: (seen.append((phase, batch[0])), real_loss(batch, phase))[1]
+    batches = [(synthetic_images(4, seed=i).images.float() / 255, torch.zeros(4, dtype=torch.long))
+               for i in range(3)]
+    optimization_step(model, model.optimizers(config.train), batches, contextlib.nullcontext)
+    assert [phase for phase, _ in seen] == ["d", "d", "d", "g"]
+    assert all(x is b[0] for (_, x), b in zip(seen[:3], batches))
+    assert model.batches_per_step == 3
+
+
+def test_a_wgan_gp_epoch_is_counted_in_generator_steps(tmp_path):
+    out = tmp_path / "wgan"
+    genlab.train("gan", preset="tiny", overrides=TINY_TRAIN + ["model.n_critic=2", "model.objective=wgan-gp"],
+                 out=out, **QUIET)
+    records = [r for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+               if r["kind"] == "epoch"]
+    assert records[-1]["step"] == 256 // 64 // 2
 
 
 def test_ema_moves_towards_the_generator():

@@ -28,7 +28,7 @@ class GANConfig:
     d_width: int = 64  # DCGAN ndf, or MLP hidden units
     mlp_depth: int = 3
     objective: str = "nonsaturating"  # minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp
-    n_critic: int = 1  # D steps per G step, each with fresh noise on the same real batch
+    n_critic: int = 1  # D steps per G step, each on a fresh real batch and fresh noise
     lr_g: float = 0.0  # 0 = train.lr
     lr_d: float = 0.0  # 0 = train.lr
     gp_weight: float = -1.0  # gradient penalty lambda; -1 = 10 for wgan-gp, 0 otherwise
@@ -79,6 +79,7 @@ class GAN(GenerativeModel):
             raise GenlabError(f"unknown GAN arch {c.arch!r}; use dcgan or mlp")
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if c.ema > 0 else None
         self.step_phases = ("d",) * c.n_critic + ("g",)
+        self.batches_per_step = c.n_critic  # Gulrajani et al. 2017, Alg. 1: a new real batch per critic step
         self.points = c.arch == "mlp"
 
     @classmethod

@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from tqdm import tqdm
@@ -105,16 +105,17 @@ def restore_rng(state: dict[str, Any], data_gen: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], batch: tuple,
+def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], batches: list[tuple],
                       amp: Callable[[], Any]) -> dict[str, torch.Tensor] | None:
-    """One step of every phase in order; None (and no update) when a loss is not finite."""
+    """One step of every phase in order; phase i trains on ``batches[i]`` (the last batch once they run
+    out), so n critic phases see n fresh real batches. None (and no update) when a loss is not finite."""
     logged: dict[str, torch.Tensor] = {}
     multi = len(model.phases) > 1
-    for phase in model.step_phases:
+    for index, phase in enumerate(model.step_phases):
         opt = optimizers[phase]
         opt.zero_grad(set_to_none=True)
         with amp():
-            out = model.loss(batch, phase)
+            out = model.loss(batches[min(index, len(batches) - 1)], phase)
         if not torch.isfinite(out["loss"]):
             return None
         out["loss"].backward()
@@ -122,6 +123,16 @@ def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], 
         model.after_phase(phase)
         logged.update({(f"{phase}/{k}" if multi else k): v.detach().float() for k, v in out.items()})
     return logged
+
+
+def grouped(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    """Consecutive batches in groups of ``size``; an incomplete last group is dropped."""
+    group: list[tuple] = []
+    for item in stream:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
 
 
 def lr_factor(schedule: str, step: int, total: int, min_ratio: float) -> float:
@@ -172,10 +183,12 @@ class Trainer:
         self.distinct_optimizers = distinct_optimizers(self.optimizers)
         self.data_gen = torch.Generator(device=device).manual_seed(self.tc.seed + 1)
         self.state = LoopState()
-        self.steps_per_epoch = len(train_data) // self.tc.batch_size
+        self.batches_per_step = getattr(model, "batches_per_step", 1)  # WGAN critics: a real batch per D step
+        self.batches_per_epoch = len(train_data) // self.tc.batch_size
+        self.steps_per_epoch = self.batches_per_epoch // self.batches_per_step
         if self.steps_per_epoch == 0:
-            raise GenlabError(f"train.batch_size={self.tc.batch_size} is larger than the "
-                              f"{len(train_data)} training images")
+            raise GenlabError(f"train.batch_size={self.tc.batch_size} x {self.batches_per_step} batches per step "
+                              f"is larger than the {len(train_data)} training images")
         self.total_steps = self.schedule_steps = self.tc.epochs * self.steps_per_epoch
         if self.tc.max_steps is not None:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
@@ -246,12 +259,12 @@ class Trainer:
         stream = batches(self.train_data, tc.batch_size, binarize=self.config.data.binarize, shuffle=True,
                          seed=tc.seed * 100_003 + state.epoch, drop_last=True, start=state.batch,
                          generator=self.data_gen)
-        for x, y in stream:
+        for group in grouped(stream, self.batches_per_step):
             self.model.step = state.step
             self._apply_schedule()
-            batch = (self.model.prepare(x, self.data_gen), y)
-            scalars = optimization_step(self.model, self.optimizers, batch, self.amp)
-            state.batch += 1
+            step_batches = [(self.model.prepare(x, self.data_gen), y) for x, y in group]
+            scalars = optimization_step(self.model, self.optimizers, step_batches, self.amp)
+            state.batch += len(group)
             if scalars is None:
                 nonfinite_run += 1
                 self._count_nonfinite(nonfinite_run)
@@ -267,7 +280,7 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
             if stop.requested or state.step >= self.total_steps:
                 break
-        if state.batch >= self.steps_per_epoch:
+        if state.batch >= self.steps_per_epoch * self.batches_per_step:
             self._end_epoch(log, epoch_means, time.perf_counter() - started)
         elif not stop.requested:
             self.checkpoint()  # stopped mid-epoch by max_steps
@@ -290,7 +303,7 @@ class Trainer:
             test = evaluate_loss(self.model, self.test_data.head(tc.eval_images), 500, tc.seed)
             record.update({f"test/{k}": v for k, v in test.items()})
         record["seconds"] = round(seconds, 3)
-        record["images_per_s"] = round(steps * tc.batch_size / max(seconds, 1e-9), 1)
+        record["images_per_s"] = round(steps * self.batches_per_step * tc.batch_size / max(seconds, 1e-9), 1)
         record["nonfinite_skipped"] = state.nonfinite_total
         warnings = self._write_pictures()
         warnings += self.model.epoch_warnings(record)
