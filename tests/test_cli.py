@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from PIL import Image
 
 from genlab.cli import main
@@ -156,3 +157,53 @@ def test_bad_values_fail_before_anything_is_written(capsys, tmp_path, override, 
                            "--out", tmp_path / "r")
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def conditional_vae_run(tmp_path_factory):
+    """A class-conditional VAE (decoder p(x | z, y)) trained for one short epoch on 256 MNIST images."""
+    import genlab
+    from conftest import TINY
+
+    out = tmp_path_factory.mktemp("runs") / "cvae"
+    genlab.train("vae", overrides=TINY + ["model.conditional=true"], out=out, echo=lambda s: None)
+    return out
+
+
+def test_conditional_vae_samples_by_label_and_scores_its_likelihood(capsys, conditional_vae_run, tmp_path):
+    from genlab.evaluation import evaluate
+    from genlab.samplers import sample_images
+    from genlab.training.checkpoint import load_run
+
+    model, config = load_run(conditional_vae_run)
+    assert config.model.num_classes == 10
+    assert not torch.allclose(sample_images(model, 4, seed=0, label=1), sample_images(model, 4, seed=0, label=7))
+    code, _, err = run_cli(capsys, "sample", conditional_vae_run, "--by-class", "-o", tmp_path / "grid.png")
+    assert code == 0, err
+    results = evaluate(conditional_vae_run, ["elbo", "nll"], k=4, images=32, write=False)
+    assert results["nll"]["nll"] <= results["elbo"]["neg_elbo"] + 1.0  # an IW bound of log p(x | y)
+
+
+@pytest.mark.parametrize("verb, extra", [
+    ("interpolate", ["--seeds", "0", "1", "--steps", "4"]),
+    ("traverse", ["--dims", "0", "--steps", "4"]),
+    ("reconstruct", ["-n", "4"]),
+])
+def test_latent_verbs_take_a_label_on_conditional_models(capsys, conditional_vae_run, tmp_path, verb, extra,
+                                                         monkeypatch):
+    from genlab.models.latent import LatentImageModel
+
+    seen = []
+    decode = LatentImageModel.decode
+    monkeypatch.setattr(LatentImageModel, "decode",
+                        lambda self, z, labels=None: (seen.append(labels), decode(self, z, labels))[1])
+    code, _, err = run_cli(capsys, verb, conditional_vae_run, *extra, "--label", "3", "-o", tmp_path / "x.png")
+    assert code == 0, err
+    assert seen and all(labels is not None and bool((labels == 3).all()) for labels in seen)
+    code, _, err = run_cli(capsys, verb, conditional_vae_run, *extra, "--label", "10", "-o", tmp_path / "y.png")
+    assert code == 2 and "--label must be in 0..9" in err
+
+
+def test_label_on_an_unconditional_model_is_one_line(capsys, run_copy, tmp_path):
+    code, _, err = run_cli(capsys, "interpolate", run_copy, "--label", "3", "-o", tmp_path / "x.png")
+    assert code == 2 and "class-conditional" in err and "Traceback" not in err

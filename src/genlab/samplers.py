@@ -15,26 +15,40 @@ def seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def class_labels(model: Any, label: int | None, n: int) -> Tensor | None:
+    """n copies of ``label`` for a class-conditional model (None passes through); a clear error otherwise."""
+    if label is None:
+        return None
+    classes = getattr(model, "num_classes", 0)
+    if not classes:
+        raise GenlabError("--label needs a class-conditional model (train with --set model.conditional=true)")
+    if not 0 <= label < classes:
+        raise GenlabError(f"--label must be in 0..{classes - 1}")
+    return torch.full((n,), label, dtype=torch.long, device=model.device)
+
+
+def path_labels(model: Any, label: int | None, n: int) -> Tensor | None:
+    """Labels for images along one latent path: ``label``, or class 0 for a conditional model without one."""
+    if label is None and getattr(model, "num_classes", 0):
+        label = 0
+    return class_labels(model, label, n)
+
+
 @torch.no_grad()
 def sample_images(model: Any, n: int, seed: int = 0, label: int | None = None) -> Tensor:
     """n images in [0, 1] from the model, reproducible by seed; ``label`` picks a class when conditional."""
     if n < 1:
         raise GenlabError("-n must be at least 1")
-    if label is None:
+    labels = class_labels(model, label, n)
+    if labels is None:
         return model.sample(n, generator=seeded(seed)).float().cpu()
-    classes = getattr(model.config, "num_classes", 0) if getattr(model.config, "conditional", False) else 0
-    if not classes:
-        raise GenlabError("--label needs a class-conditional model (train with --set model.conditional=true)")
-    if not 0 <= label < classes:
-        raise GenlabError(f"--label must be in 0..{classes - 1}")
-    labels = torch.full((n,), label, dtype=torch.long, device=model.device)
     return model.sample(n, generator=seeded(seed), labels=labels).float().cpu()
 
 
 @torch.no_grad()
 def class_grid(model: Any, per_class: int = 8, seed: int = 0) -> Tensor:
     """A class-by-sample grid: row c holds ``per_class`` samples of class c (conditional models)."""
-    classes = model.config.num_classes
+    classes = model.num_classes
     labels = torch.arange(classes, device=model.device).repeat_interleave(per_class)
     return model.sample(len(labels), generator=seeded(seed), labels=labels).float().cpu()
 
@@ -53,10 +67,17 @@ def interpolate_codes(a: Tensor, b: Tensor, steps: int, method: str = "slerp") -
 
 
 @torch.no_grad()
-def interpolate(model: Any, a: Tensor, b: Tensor, steps: int = 10, method: str = "slerp") -> Tensor:
-    """Decoded images along the path between codes a and b ([latent_dim] each)."""
+def interpolate(model: Any, a: Tensor, b: Tensor, steps: int = 10, method: str = "slerp",
+                label: int | None = None) -> Tensor:
+    """Decoded images along the path between codes a and b ([latent_dim] each), in one class if conditional."""
     model.require("decode", "interpolate in latent space")
-    return model.decode(interpolate_codes(a, b, steps, method)).float().cpu()
+    return decode_in_class(model, interpolate_codes(a, b, steps, method), label)
+
+
+def decode_in_class(model: Any, codes: Tensor, label: int | None) -> Tensor:
+    """Decode codes to CPU images; a conditional model draws them all in class ``label`` (default 0)."""
+    labels = path_labels(model, label, len(codes))
+    return (model.decode(codes) if labels is None else model.decode(codes, labels)).float().cpu()
 
 
 @torch.no_grad()
@@ -74,7 +95,8 @@ def encode_images(model: Any, images: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def traverse(model: Any, base: Tensor, dims: list[int], span: float = 3.0, steps: int = 9) -> Tensor:
+def traverse(model: Any, base: Tensor, dims: list[int], span: float = 3.0, steps: int = 9,
+             label: int | None = None) -> Tensor:
     """One row per latent dimension: base code with that dimension swept over [-span, span]."""
     model.require("decode", "traverse the latent space")
     latent = base.shape[0]
@@ -85,11 +107,11 @@ def traverse(model: Any, base: Tensor, dims: list[int], span: float = 3.0, steps
     codes = base.repeat(len(dims) * steps, 1)
     for row, d in enumerate(dims):
         codes[row * steps:(row + 1) * steps, d] = values
-    return model.decode(codes).float().cpu()
+    return decode_in_class(model, codes, label)
 
 
 @torch.no_grad()
-def manifold_grid(model: Any, steps: int = 20) -> Tensor:
+def manifold_grid(model: Any, steps: int = 20, label: int | None = None) -> Tensor:
     """Kingma & Welling (2014) Fig. 4: decode a grid of Gaussian quantiles of a 2-D latent space."""
     model.require("decode", "draw the latent manifold")
     if model.config.latent_dim != 2:
@@ -98,4 +120,4 @@ def manifold_grid(model: Any, steps: int = 20) -> Tensor:
     values = torch.distributions.Normal(0.0, 1.0).icdf(probs)
     rows, cols = torch.meshgrid(values.flip(0), values, indexing="ij")
     codes = torch.stack([cols.flatten(), rows.flatten()], dim=1).to(model.device)
-    return model.decode(codes).float().cpu()
+    return decode_in_class(model, codes, label)

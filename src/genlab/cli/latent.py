@@ -7,7 +7,8 @@ import torch
 
 from ..data.folder import read_images
 from ..errors import GenlabError
-from ..samplers import encode_images, interpolate, manifold_grid, prior_codes, traverse
+from ..samplers import (class_labels, encode_images, interpolate, manifold_grid, path_labels, prior_codes,
+                        traverse)
 from ..viz import interleave_rows, save_grid
 from .common import add_output, add_run, load_model, report, require_images, resolve_output
 
@@ -18,10 +19,12 @@ RECONSTRUCT_EXAMPLES = """examples:
 INTERPOLATE_EXAMPLES = """examples:
   genlab interpolate runs/vae --seeds 0 1 --steps 10 --method slerp
   genlab interpolate runs/vae --images three.png eight.png --method lerp -o morph.png
+  genlab interpolate runs/cgan --seeds 3 4 --label 7   # class-conditional: the whole path in class 7
 """
 TRAVERSE_EXAMPLES = """examples:
   genlab traverse runs/vae --dims 0,1,2,3 --span 3 --steps 9
   genlab traverse runs/vae2d --steps 20        # 2-D latent: the manifold grid (Kingma & Welling Fig. 4)
+  genlab traverse runs/cvae --label 2          # class-conditional: style dimensions within class 2
 """
 
 
@@ -31,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run(p)
     p.add_argument("-n", type=int, default=32, help="test images to reconstruct (default 32)")
     p.add_argument("--images", nargs="+", metavar="IMAGE", help="reconstruct these files instead")
+    add_label(p, "class to decode in (conditional models; default: the test labels, or 0 for --images)")
     add_output(p, "reconstructions.png")
     p.set_defaults(func=run_reconstruct)
 
@@ -44,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--images", nargs=2, metavar=("A", "B"), help="two image files to encode")
     p.add_argument("--steps", type=int, default=10, help="images along the path (default 10)")
     p.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    add_label(p)
     add_output(p, "interpolation.png")
     p.set_defaults(func=run_interpolate)
 
@@ -55,8 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--span", type=float, default=3.0, help="sweep -span..span (default 3)")
     p.add_argument("--steps", type=int, help="values per row (default 9; 20 for the 2-D manifold grid)")
     p.add_argument("--seed", type=int, help="base code from this prior seed (default: the zero code)")
+    add_label(p)
     add_output(p, "traversal.png")
     p.set_defaults(func=run_traverse)
+
+
+def add_label(p: argparse.ArgumentParser,
+              text: str = "class of every image (class-conditional models; default 0)") -> None:
+    p.add_argument("--label", type=int, help=text)
 
 
 def _image_size(config) -> tuple[int, int]:
@@ -69,12 +80,14 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     path = resolve_output(args, "reconstructions.png")
     if args.images:
         x = read_images(args.images, *_image_size(config))
+        labels = path_labels(model, args.label, len(x))
     else:
         from ..training import load_split
 
         data = load_split(config, "test").head(max(1, args.n))
         x = data.images.float() / 255
-    recon = model.reconstruct(model.prepare(x.to(model.device))).cpu()
+        labels = class_labels(model, args.label, len(x)) if args.label is not None else data.labels
+    recon = model.reconstruct(model.prepare(x.to(model.device)), labels).cpu()
     report(save_grid(interleave_rows(x, recon), path, nrow=min(8, len(x)), scale=2))
     return 0
 
@@ -88,7 +101,8 @@ def run_interpolate(args: argparse.Namespace) -> int:
         a, b = encode_images(model, read_images(args.images, *_image_size(config)))
     else:
         a, b = prior_codes(model, args.seeds)
-    report(save_grid(interpolate(model, a, b, args.steps, args.method), path, nrow=args.steps, scale=2))
+    report(save_grid(interpolate(model, a, b, args.steps, args.method, args.label), path, nrow=args.steps,
+                     scale=2))
     return 0
 
 
@@ -109,11 +123,11 @@ def run_traverse(args: argparse.Namespace) -> int:
     latent = config.model.latent_dim
     if latent == 2 and args.dims is None:
         steps = args.steps or 20
-        report(save_grid(manifold_grid(model, steps), path, nrow=steps, pad=0))
+        report(save_grid(manifold_grid(model, steps, args.label), path, nrow=steps, pad=0))
         return 0
     steps = args.steps or 9
     base = prior_codes(model, [args.seed])[0] if args.seed is not None else \
         torch.zeros(latent, device=model.device)
-    report(save_grid(traverse(model, base, _parse_dims(args.dims, latent), args.span, steps), path,
+    report(save_grid(traverse(model, base, _parse_dims(args.dims, latent), args.span, steps, args.label), path,
                      nrow=steps, scale=2))
     return 0

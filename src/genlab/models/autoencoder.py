@@ -34,11 +34,11 @@ class Autoencoder(LatentImageModel):
         return self.encoder(x)
 
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
-        x, _ = batch
+        x, y = batch
         z = self.encoder(x)
         if self.training:
             self._track_codes(z.detach().float())
-        recon = -self.reconstruction_log_prob(z, x).mean()
+        recon = -self.reconstruction_log_prob(z, x, y).mean()
         return {"loss": recon, "recon": recon}
 
     def _track_codes(self, z: Tensor) -> None:

@@ -38,6 +38,27 @@ class GenerativeModel(nn.Module):
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
         """Fill 'auto' / 0 fields of model and data config from the dataset (in place)."""
 
+    @staticmethod
+    def resolve_classes(config: Any, dataset: Any) -> None:
+        """Class-conditional models take their number of classes from the data."""
+        if getattr(config, "conditional", False) and not config.num_classes:
+            if len(dataset.classes) < 2:
+                raise GenlabError("model.conditional=true needs labelled data with at least two classes")
+            config.num_classes = len(dataset.classes)
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of a class-conditional model; 0 when unconditional."""
+        return self.config.num_classes if getattr(self.config, "conditional", False) else 0
+
+    def condition_labels(self, labels: Tensor | None, n: int) -> Tensor | None:
+        """Labels a conditional network sees: as given, or cycling through the classes; None if unconditional."""
+        if not self.num_classes:
+            return None
+        if labels is None:
+            return torch.arange(n, device=self.device) % self.num_classes
+        return labels.to(self.device)
+
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
         """Scalars for one phase; ``"loss"`` is minimized, the rest are logged."""
         raise NotImplementedError

@@ -93,8 +93,7 @@ class GAN(GenerativeModel):
             config.gp_weight = 10.0 if config.objective == "wgan-gp" else 0.0
         if config.d_norm == "auto":
             config.d_norm = "layer" if config.gp_weight or config.r1_weight else "batch"
-        if config.conditional and not config.num_classes:
-            config.num_classes = len(dataset.classes)
+        cls.resolve_classes(config, dataset)
 
     def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
         """Adam for D and for G, each with its own learning rate (TTUR, Heusel et al. 2017)."""
@@ -105,9 +104,6 @@ class GAN(GenerativeModel):
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Images [0, 1] -> [-1, 1] (tanh range); points pass through."""
         return x if self.points else x * 2 - 1
-
-    def _labels(self, y: Tensor) -> Tensor | None:
-        return y if self.config.conditional else None
 
     def _noise(self, n: int) -> Tensor:
         return torch.randn(n, self.config.latent_dim, device=self.device)
@@ -126,7 +122,7 @@ class GAN(GenerativeModel):
 
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
         x, y = batch
-        labels = self._labels(y)
+        labels = self.condition_labels(y, len(y))
         if phase == "d":
             return self._discriminator_loss(x, labels)
         fake_logits = self.critic(self.generator(self._noise(len(x)), labels), labels)
@@ -184,9 +180,7 @@ class GAN(GenerativeModel):
     @torch.no_grad()
     def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Codes -> images in [0, 1] (or points), through the EMA generator when there is one."""
-        if self.config.conditional and labels is None:
-            labels = torch.arange(len(z), device=z.device) % self.config.num_classes
-        out = self.sampling_generator()(z, labels).float()
+        out = self.sampling_generator()(z, self.condition_labels(labels, len(z))).float()
         return out if self.points else (out + 1) / 2
 
     @torch.no_grad()

@@ -10,6 +10,7 @@ from torch import Tensor
 from ..errors import GenlabError
 from ..losses import make_likelihood
 from ..nn import ConvDecoder, ConvEncoder
+from ..nn.conditional import LabelConcat
 from .base import GenerativeModel
 
 
@@ -25,6 +26,8 @@ class LatentConfig:
     activation: str = "elu"
     likelihood: str = "auto"  # auto | bernoulli | gaussian | gaussian_learned
     gaussian_std: float = 0.1  # std of the fixed-variance Gaussian likelihood
+    conditional: bool = False  # class-conditional decoder p(x | z, y) (Sohn et al. 2015)
+    num_classes: int = 0  # from the data when conditional
 
 
 class LatentImageModel(GenerativeModel):
@@ -42,7 +45,8 @@ class LatentImageModel(GenerativeModel):
         self.likelihood = make_likelihood(c.likelihood, c.gaussian_std)
         self.encoder = ConvEncoder(c.channels, c.image_size, c.widths, c.hidden,
                                    c.latent_dim * self.code_multiplier, c.activation)
-        self.decoder = ConvDecoder(c.latent_dim, c.image_size, c.widths, c.hidden,
+        self.condition = LabelConcat(c.latent_dim, c.num_classes if c.conditional else 0)
+        self.decoder = ConvDecoder(self.condition.out_dim, c.image_size, c.widths, c.hidden,
                                    self.likelihood.param_channels(c.channels), c.activation)
 
     @classmethod
@@ -55,6 +59,7 @@ class LatentImageModel(GenerativeModel):
         if config.likelihood == "bernoulli" and data.binarize == "none":
             raise GenlabError("a Bernoulli likelihood needs binary data: set data.binarize=dynamic or static, "
                               "or use model.likelihood=gaussian")
+        cls.resolve_classes(config, dataset)
 
     @property
     def dims(self) -> int:
@@ -64,23 +69,27 @@ class LatentImageModel(GenerativeModel):
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         return self.likelihood.prepare(x, generator)
 
-    def reconstruction_log_prob(self, z: Tensor, x: Tensor) -> Tensor:
+    def decoder_params(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Likelihood parameters of p(x | z) (or p(x | z, y) when conditional)."""
+        return self.decoder(self.condition(z, self.condition_labels(labels, len(z))))
+
+    def reconstruction_log_prob(self, z: Tensor, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """log p(x | z) per image."""
-        return self.likelihood.log_prob(self.decoder(z), x)
+        return self.likelihood.log_prob(self.decoder_params(z, labels), x)
 
     @torch.no_grad()
-    def decode(self, z: Tensor) -> Tensor:
-        """Codes [B, latent_dim] -> mean images in [0, 1]."""
-        return self.likelihood.mean(self.decoder(z)).float()
+    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Codes [B, latent_dim] -> mean images in [0, 1]; conditional models cycle classes without labels."""
+        return self.likelihood.mean(self.decoder_params(z, labels)).float()
 
     @torch.no_grad()
-    def reconstruct(self, x: Tensor) -> Tensor:
+    def reconstruct(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Images -> codes -> mean images."""
-        return self.decode(self.encode(x))
+        return self.decode(self.encode(x), labels)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        return self.decode(self.prior_sample(n, generator))
+    def sample(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:
+        return self.decode(self.prior_sample(n, generator), labels)
 
     def encode(self, x: Tensor) -> Tensor:
         raise NotImplementedError

@@ -57,22 +57,22 @@ class VAE(LatentImageModel):
         ramp = min(1.0, self.step / warmup) if warmup > 0 else 1.0
         return self.config.beta * ramp
 
-    def elbo_terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def elbo_terms(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Per-image E_q[log p(x|z)] (one reparametrized sample) and analytic KL(q(z|x) || N(0, I))."""
         q = self.posterior(x)
-        return self.reconstruction_log_prob(q.rsample(), x), q.kl()
+        return self.reconstruction_log_prob(q.rsample(), x, labels), q.kl()
 
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
-        x, _ = batch
-        recon, kl = self.elbo_terms(x)
+        x, y = batch
+        recon, kl = self.elbo_terms(x, y)
         elbo = (recon - kl).mean()
         out = {"recon": -recon.mean(), "kl": kl.mean(), "elbo": elbo}
         if self.config.iw_samples > 1:
-            iwae = log_mean_exp(self.log_weights(x, self.config.iw_samples), dim=1).mean()
+            iwae = log_mean_exp(self.log_weights(x, self.config.iw_samples, y), dim=1).mean()
             return {"loss": -iwae, "iwae": iwae, **out}
         return {"loss": -(recon - self.kl_weight() * kl).mean(), **out}
 
-    def log_weights(self, x: Tensor, k: int) -> Tensor:
+    def log_weights(self, x: Tensor, k: int, labels: Tensor | None = None) -> Tensor:
         """log p(x, z_i) - log q(z_i | x) for k posterior samples per image: shape [B, k]."""
         q = self.posterior(x)
         batch = x.shape[0]
@@ -80,6 +80,7 @@ class VAE(LatentImageModel):
         log_var = q.log_var.repeat(k, 1)
         qk = DiagonalGaussian(mean, log_var)
         z = qk.rsample()
-        log_px = self.reconstruction_log_prob(z, x.repeat(k, 1, 1, 1)).float()
+        labels = labels.repeat(k) if labels is not None else None
+        log_px = self.reconstruction_log_prob(z, x.repeat(k, 1, 1, 1), labels).float()
         log_pz = DiagonalGaussian.standard(z).log_prob(z)
         return (log_px + log_pz - qk.log_prob(z)).view(k, batch).t()

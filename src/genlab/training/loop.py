@@ -345,6 +345,6 @@ class Trainer:
 @torch.no_grad()
 def save_reconstruction_grid(model: Any, data: ImageData, path: Path, per_row: int = 8) -> Path:
     """Rows alternate: originals, then their reconstructions."""
-    x = next(batches(data, len(data)))[0]
-    recon = model.reconstruct(model.prepare(x))
+    x, labels = next(batches(data, len(data)))
+    recon = model.reconstruct(model.prepare(x), labels)
     return save_grid(interleave_rows(x, recon, per_row), path, nrow=min(per_row, len(x)))
