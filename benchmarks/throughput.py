@@ -29,11 +29,13 @@ CASES = {  # name: (model, preset, overrides, image shape, binarize)
 
 
 def measure(case: str, device: torch.device, steps: int) -> float:
-    """Training images per second over ``steps`` steps after a warm-up, through Trainer.fit."""
+    """Real training images consumed per second over ``steps`` steps after a warm-up, through Trainer.fit
+    (a WGAN-GP step with n_critic=5 consumes five batches)."""
     name, preset, overrides, shape, binarize = CASES[case]
     config = apply_overrides(default_config(name, preset), overrides)
     batch_size = config.train.batch_size
-    n = batch_size * (steps + 20)
+    per_step = getattr(config.model, "n_critic", 1)
+    n = batch_size * (steps + 20) * per_step
     images = (torch.rand(n, *shape) < 0.2).to(torch.uint8) * 255
     data = ImageData(images, torch.zeros(n, dtype=torch.long))
     config.data.binarize = binarize
@@ -51,7 +53,7 @@ def measure(case: str, device: torch.device, steps: int) -> float:
         trainer.fit()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        return steps * batch_size / (time.perf_counter() - started)
+        return steps * batch_size * per_step / (time.perf_counter() - started)
 
 
 def main() -> None:

@@ -23,12 +23,13 @@ from genlab.evaluation import evaluate
 from genlab.metrics import elbo_terms, nll_summary, per_image_nll
 from genlab.training import load_split
 from genlab.training.checkpoint import load_run
-from genlab.training.device import pick_device
+from genlab.training.device import inference_layout, pick_device
 
 
 def sharded(run: Path, k: int, shard: int, images: int | None) -> dict:
     """ELBO and NLL with the NLL computed shard by shard, resuming from saved shards."""
     model, config = load_run(run, pick_device("auto"))
+    inference_layout(model)
     data = load_split(config, "test", for_eval=True).head(images).to(model.device)
     folder = run / "nll_shards"
     folder.mkdir(exist_ok=True)

@@ -88,11 +88,11 @@ def test_average_pool_ignores_padding():
 
 def test_logits_with_and_without_bias(model):
     features = torch.rand(2, 2048)
-    assert model.logits(features).shape == (2, 1008)
-    difference = model.logits(features) - model.logits(features, bias=False)
+    assert model.classify(features).shape == (2, 1008)
+    difference = model.classify(features) - model.classify(features, bias=False)
     assert torch.allclose(difference, model.fc.bias.expand(2, -1), atol=1e-5)
     with pytest.raises(GenlabError, match="no fc layer"):
-        FIDInceptionV3(with_logits=False).logits(features)
+        FIDInceptionV3(with_logits=False).classify(features)
 
 
 def test_missing_file_names_both_weights_files(tmp_path):

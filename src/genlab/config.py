@@ -41,6 +41,9 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many optimizer steps (smoke tests)
     eval_images: int = 2000  # test images scored at the end of each epoch (0 = none)
     grid_size: int = 64  # images in the per-epoch sample / reconstruction grids
+    eval_every: int = 0  # score eval_metrics every N epochs into metrics.jsonl (0 = off)
+    eval_metrics: str = "fid,kid"  # any of genlab eval's metrics, comma-separated
+    eval_samples: int = 2000  # generated (and test) images for those scores; nll uses k=100
     max_nonfinite: int = 20  # consecutive non-finite losses before training stops
 
 

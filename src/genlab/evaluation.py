@@ -14,9 +14,12 @@ from .errors import GenlabError
 from .data import to_float
 from .data.toy2d import mixture
 from .metrics import active_units, elbo_terms, importance_sampled_nll
+from .metrics.features import content_hash, extract, extractor_identity, reference_features
 from .metrics.modes import mode_coverage
 from .metrics.parzen import parzen_evaluate
+from .metrics.quality import classifier_score, density_coverage, fid, kid, precision_recall
 from .training import load_run, load_split, pick_device
+from .training.device import inference_layout
 
 
 def _elbo(model: Any, data: Any, opts: dict) -> dict:
@@ -34,6 +37,7 @@ def _nll(model: Any, data: Any, opts: dict) -> dict:
 @torch.no_grad()
 def draw_samples(model: Any, n: int, seed: int, batch_size: int = 500) -> torch.Tensor:
     """n samples from the model in batches, reproducible by seed, on the CPU."""
+    model.require("sample", "draw samples")
     gen = torch.Generator().manual_seed(seed)
     return torch.cat([model.sample(min(batch_size, n - i), generator=gen).float().cpu()
                       for i in range(0, n, batch_size)])
@@ -62,17 +66,86 @@ def _parzen(model: Any, data: Any, opts: dict) -> dict:
     return result
 
 
+DIGIT_DATA = ("mnist",)  # datasets whose default feature extractor is genlab's digit network
+
+
+def _quality_inputs(model: Any, opts: dict) -> dict:
+    """Real (cached) and generated features under one extractor, computed once per evaluation."""
+    if "quality" in opts:
+        return opts["quality"]
+    config = opts["config"]
+    if config.data.name.startswith("toy2d:"):
+        raise GenlabError("fid, kid, pr, dc and is are for image data; use --metrics modes on toy2d data")
+    extractor = resolve_extractor(opts["extractor"], opts["inception_weights"], config.data.name)
+    extractor = extractor.to(model.device).eval()
+    real = load_split(config, opts["reference_split"], raw=True).head(opts["reference_images"])
+    reference = reference_features(real, extractor)
+    samples = draw_samples(model, opts["quality_samples"], opts["seed"])
+    fake = extract(extractor, samples, logits="is" in opts["metrics"])
+    opts["quality"] = {"real": reference["features"], "fake": fake["features"], "logits": fake.get("logits"),
+                       "provenance": {**extractor_identity(extractor), "real_images": len(real),
+                                      "generated_images": len(samples),
+                                      "reference": f"{config.data.name}:{opts['reference_split']}",
+                                      "reference_sha256": content_hash(real)}}
+    return opts["quality"]
+
+
+def resolve_extractor(spec: Any, inception_weights: str | None, data_name: str) -> Any:
+    """The feature network: Inception-v3 from its weights file, a named/saved extractor, or the default."""
+    if inception_weights:
+        from .nn.inception import load_inception
+
+        return load_inception(inception_weights)
+    from .metrics.extractors import load_extractor
+
+    if spec is None:
+        if data_name not in DIGIT_DATA:
+            raise GenlabError(f"no offline feature extractor for {data_name!r}: pass --inception-weights "
+                              "pt_inception-2015-12-05-6726825d.pth, or --extractor digits|CLASSIFIER_RUN")
+        spec = "digits"
+    return load_extractor(spec)
+
+
+def _with_quality(compute: Callable[[dict], dict]) -> Callable[[Any, Any, dict], dict]:
+    """A sample-quality metric: ``compute`` gets the shared features; provenance names the extractor."""
+    def metric(model: Any, data: Any, opts: dict) -> dict:
+        q = _quality_inputs(model, opts)
+        return {**compute(q), "_provenance": q["provenance"]}
+
+    metric.__doc__ = compute.__doc__
+    return metric
+
+
+def _classifier_score(q: dict) -> dict:
+    """Inception-Score analogue from the extractor's class logits (Salimans et al. 2016)."""
+    if q["logits"] is None:
+        raise GenlabError("metric is needs an extractor with class logits (the digit network has them)")
+    return classifier_score(q["logits"])
+
+
 METRICS: dict[str, Callable[[Any, Any, dict], dict]] = {
-    "elbo": _elbo, "nll": _nll, "modes": _modes, "parzen": _parzen}
+    "elbo": _elbo, "nll": _nll, "modes": _modes, "parzen": _parzen,
+    "fid": _with_quality(lambda q: fid(q["real"], q["fake"])),
+    "kid": _with_quality(lambda q: kid(q["real"], q["fake"])),
+    "pr": _with_quality(lambda q: precision_recall(q["real"], q["fake"])),
+    "dc": _with_quality(lambda q: density_coverage(q["real"], q["fake"])),
+    "is": _with_quality(_classifier_score),
+}
+QUALITY_METRICS = ("fid", "kid", "pr", "dc", "is")
+# The numbers `genlab compare` and training-time evaluation show for each metric.
+HEADLINE = {"elbo": ("neg_elbo",), "nll": ("nll",), "parzen": ("log_likelihood",),
+            "modes": ("modes", "high_quality", "reverse_kl"), "fid": ("fid",), "kid": ("kid",),
+            "pr": ("precision", "recall"), "dc": ("density", "coverage"), "is": ("is",)}
 
 
 def default_metrics(model: Any, config: Any) -> list[str]:
     """What `genlab eval RUN` scores when --metrics is not given."""
     if config.data.name.startswith("toy2d:"):
         return ["modes"]
+    quality = list(QUALITY_METRICS) if config.data.name in DIGIT_DATA else []
     if model.supports("log_weights"):
-        return ["elbo", "nll"]
-    return ["parzen"]
+        return ["elbo", "nll"] + quality
+    return quality or ["parzen"]
 
 
 def parse_metrics(text: str) -> list[str]:
@@ -84,28 +157,45 @@ def parse_metrics(text: str) -> list[str]:
     return names
 
 
-def evaluate(run: str | Path, metrics: list[str] | None = None, *, k: int = 5000, images: int | None = None,
-             split: str = "test", batch_size: int = 100, seed: int = 0, device: str = "auto",
-             parzen_samples: int = 10_000, write: bool = True) -> dict[str, Any]:
+def evaluate(run: str | Path, metrics: list[str] | None = None, *, device: str = "auto", write: bool = True,
+             **options: Any) -> dict[str, Any]:
     """Score a run; results go to RUN/eval.json (merged with earlier metrics) and are returned."""
     model, config = load_run(run, pick_device(device))
-    metrics = metrics or default_metrics(model, config)
+    inference_layout(model)
+    results = score(model, config, metrics or default_metrics(model, config), **options)
+    if write:
+        _merge_into(Path(run) / "eval.json", results)
+    return results
+
+
+def score(model: Any, config: Any, metrics: list[str], *, k: int = 5000, images: int | None = None,
+          split: str = "test", batch_size: int = 100, seed: int = 0, parzen_samples: int = 10_000,
+          samples: int = 10_000, extractor: Any = None, inception_weights: str | None = None,
+          reference_split: str = "test", reference_images: int | None = None) -> dict[str, Any]:
+    """Score an in-memory model with named metrics; every result carries its provenance."""
     for name in metrics:  # fail before the slow part
         if name not in METRICS:
             raise GenlabError(f"unknown metric {name!r}; available: {', '.join(METRICS)}")
+        if name not in ("elbo", "nll"):
+            model.require("sample", f"be scored with {name} (it draws samples)")
     needs_data = any(name in ("elbo", "nll") for name in metrics)  # the sample-based metrics load their own
     data = load_split(config, split, for_eval=True).head(images).to(model.device) if needs_data else None
     opts = {"k": k, "batch_size": batch_size, "seed": seed, "config": config, "split": split, "images": images,
-            "parzen_samples": parzen_samples, "mode_samples": 2500}
+            "parzen_samples": parzen_samples, "mode_samples": 2500, "quality_samples": samples,
+            "extractor": extractor, "inception_weights": inception_weights, "reference_split": reference_split,
+            "reference_images": reference_images, "metrics": metrics}
+    was_training = model.training
+    model.eval()
     results: dict[str, Any] = {}
     for name in metrics:
         started = time.perf_counter()
         results[name] = METRICS[name](model, data, opts)
         results[name]["seconds"] = round(time.perf_counter() - started, 2)
-        n = len(data) if data is not None else results[name].get("test_images", results[name].get("samples"))
-        results[name]["provenance"] = _provenance(config, split, n, seed, model.device)
-    if write:
-        _merge_into(Path(run) / "eval.json", results)
+        extra = results[name].pop("_provenance", {})
+        n = len(data) if data is not None else results[name].get(
+            "test_images", results[name].get("samples", extra.get("generated_images")))
+        results[name]["provenance"] = {**_provenance(config, split, n, seed, model.device), **extra}
+    model.train(was_training)
     return results
 
 
@@ -150,9 +240,31 @@ def format_table(results: dict[str, Any]) -> str:
         r = results["parzen"]
         rows += [("Parzen log-likelihood (nats)", f"{r['log_likelihood']:.1f} ± {r['stderr']:.1f}"),
                  ("  sigma / samples / test images", f"{r['sigma']:.3f} / {r['samples']} / {r['test_images']}")]
+    rows += _quality_rows(results)
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
     scored = [results[m]["provenance"] for m in ("elbo", "nll") if m in results]
     if scored:
         lines.append(f"({scored[0]['images']} {scored[0]['split']} images)")
+    quality = [results[m]["provenance"] for m in QUALITY_METRICS if m in results]
+    if quality:
+        q = quality[0]
+        lines.append(f"(features: {q['extractor']} {q['extractor_sha256'][:12]}; {q['generated_images']} samples "
+                     f"vs {q['real_images']} {q['reference']} images)")
     return "\n".join(lines)
+
+
+def _quality_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    if "fid" in results:
+        rows.append(("FID", f"{results['fid']['fid']:.3f}"))
+    if "kid" in results:
+        r = results["kid"]
+        rows.append(("KID x 1000", f"{1000 * r['kid']:.3f} ± {1000 * r['kid_std']:.3f}"))
+    if "pr" in results:
+        rows.append(("precision / recall", f"{results['pr']['precision']:.3f} / {results['pr']['recall']:.3f}"))
+    if "dc" in results:
+        rows.append(("density / coverage", f"{results['dc']['density']:.3f} / {results['dc']['coverage']:.3f}"))
+    if "is" in results:
+        rows.append(("classifier score (IS analogue)", f"{results['is']['is']:.3f} ± {results['is']['is_std']:.3f}"))
+    return rows

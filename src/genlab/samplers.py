@@ -39,6 +39,7 @@ def sample_images(model: Any, n: int, seed: int = 0, label: int | None = None) -
     """n images in [0, 1] from the model, reproducible by seed; ``label`` picks a class when conditional."""
     if n < 1:
         raise GenlabError("-n must be at least 1")
+    model.require("sample", "draw samples")
     labels = class_labels(model, label, n)
     if labels is None:
         return model.sample(n, generator=seeded(seed)).float().cpu()

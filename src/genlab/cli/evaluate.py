@@ -1,4 +1,4 @@
-"""genlab eval: score a trained run; prints a table and writes RUN/eval.json with provenance."""
+"""genlab eval / compare: score trained runs; tables of their numbers with provenance."""
 from __future__ import annotations
 
 import argparse
@@ -9,24 +9,42 @@ from .common import add_run
 EXAMPLES = """examples:
   genlab eval runs/vae --metrics elbo,nll              # IWAE protocol: k=5000 on all 10,000 test images
   genlab eval runs/vae --metrics nll -k 1000 --images 1000   # a quicker estimate on CPU
+  genlab eval runs/gan --metrics fid,kid,pr,dc,is      # offline, with genlab's digit feature network
+  genlab eval runs/cifar --metrics fid --inception-weights pt_inception-2015-12-05-6726825d.pth
   genlab eval runs/gan --metrics parzen            # Goodfellow et al. (2014) Parzen-window protocol
   genlab eval runs/toy --metrics modes             # PacGAN mode coverage on toy2d:ring8 / grid25
+"""
+COMPARE_EXAMPLES = """examples:
+  genlab compare runs/vae runs/gan runs/wgan          # a markdown table of every scored metric
+  genlab compare runs/* --format csv > table.csv
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="score a run (ELBO, NLL, bits/dim, active units, Parzen, mode coverage)",
+    p = sub.add_parser("eval", help="score a run (likelihood, FID/KID/PR/DC/IS, Parzen, mode coverage)",
                        description=__doc__, epilog=EXAMPLES)
     add_run(p)
-    p.add_argument("--metrics", help="comma-separated: elbo, nll, parzen, modes (default: elbo,nll for VAEs, "
-                                     "modes on toy2d data, parzen otherwise)")
+    p.add_argument("--metrics", help="comma-separated: elbo, nll, fid, kid, pr, dc, is, parzen, modes "
+                                     "(default: by model and data)")
     p.add_argument("-k", type=int, default=5000, help="importance samples per image for nll (default 5000)")
-    p.add_argument("--images", type=int, help="score only the first N images (default: all)")
+    p.add_argument("--images", type=int, help="score only the first N images for elbo/nll/parzen (default: all)")
     p.add_argument("--split", default="test", help="data split (default test)")
     p.add_argument("--batch-size", type=int, default=100, help="images per batch (default 100)")
+    p.add_argument("--samples", type=int, default=10_000,
+                   help="generated images for fid/kid/pr/dc/is (default 10000)")
+    p.add_argument("--extractor", help="feature network: digits (default on digit data) or a classifier run")
+    p.add_argument("--inception-weights", metavar="FILE",
+                   help="Inception-v3 features from pytorch-fid's pt_inception-2015-12-05-6726825d.pth")
+    p.add_argument("--reference-split", default="test", help="real images compared against (default test)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the full JSON instead of a table")
     p.set_defaults(func=run)
+
+    p = sub.add_parser("compare", help="one table over several scored runs",
+                       description="Print the numbers in each RUN/eval.json side by side.", epilog=COMPARE_EXAMPLES)
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (scored with genlab eval)")
+    p.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    p.set_defaults(func=run_compare)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +52,15 @@ def run(args: argparse.Namespace) -> int:
 
     metrics = parse_metrics(args.metrics) if args.metrics else None
     results = evaluate(args.run, metrics, k=args.k, images=args.images, split=args.split,
-                       batch_size=args.batch_size, seed=args.seed, device=args.device)
+                       batch_size=args.batch_size, seed=args.seed, device=args.device, samples=args.samples,
+                       extractor=args.extractor, inception_weights=args.inception_weights,
+                       reference_split=args.reference_split)
     print(json.dumps(results, indent=2) if args.json else format_table(results))
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from ..compare import compare_runs
+
+    print(compare_runs(args.runs, args.format))
     return 0

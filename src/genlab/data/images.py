@@ -56,10 +56,15 @@ class ImageData:
         return ImageData(bits.to(self.images.device), self.labels, self.classes, self.name)
 
 
-def to_gray(images: Tensor) -> Tensor:
-    """uint8 RGB [N, 3, H, W] -> uint8 luma [N, 1, H, W] (ITU-R 601 weights, as Pillow's 'L')."""
+def luma(images: Tensor) -> Tensor:
+    """RGB [N, 3, H, W] -> float luma [N, 1, H, W] on the same scale (ITU-R 601 weights, as Pillow's 'L')."""
     weights = torch.tensor([0.299, 0.587, 0.114], device=images.device).view(1, 3, 1, 1)
-    return (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+    return (images.float() * weights).sum(1, keepdim=True)
+
+
+def to_gray(images: Tensor) -> Tensor:
+    """uint8 RGB [N, 3, H, W] -> uint8 luma [N, 1, H, W]."""
+    return luma(images).round().clamp(0, 255).to(torch.uint8)
 
 
 def to_float(images: Tensor) -> Tensor:

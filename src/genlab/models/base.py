@@ -1,12 +1,18 @@
 """The model contract shared by every genlab model (see GUIDE section 2)."""
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
+
+
+def contract_only(method: Callable) -> Callable:
+    """Mark a base-class method that only documents the contract: supports() counts it as missing."""
+    method.contract_only = True  # type: ignore[attr-defined]
+    return method
 
 
 class GenerativeModel(nn.Module):
@@ -76,14 +82,16 @@ class GenerativeModel(nn.Module):
         """n latent codes from N(0, I), drawn on the CPU generator and moved to the model's device."""
         return torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
 
+    @contract_only
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """n images in [0, 1], shape [n, C, H, W]."""
+        """n images in [0, 1], shape [n, C, H, W] (models that cannot sample, like classifiers, omit it)."""
         raise NotImplementedError
 
     def supports(self, method: str) -> bool:
-        """Whether this model implements an optional method (encode, decode, log_weights, ...)."""
-        return callable(getattr(self, method, None))
+        """Whether this model implements an optional method (sample, encode, decode, log_weights, ...)."""
+        impl = getattr(self, method, None)
+        return callable(impl) and not getattr(impl, "contract_only", False)
 
     def require(self, method: str, purpose: str) -> None:
         """Raise a clear user error when an optional capability is missing."""

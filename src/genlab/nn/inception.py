@@ -226,7 +226,7 @@ class FIDInceptionV3(nn.Module):
                    self.Mixed_6c, self.Mixed_6d, self.Mixed_6e, self.Mixed_7a, self.Mixed_7b, self.Mixed_7c)
         return F.adaptive_avg_pool2d(x, 1).flatten(1)
 
-    def logits(self, features: Tensor, bias: bool = True) -> Tensor:
+    def classify(self, features: Tensor, bias: bool = True) -> Tensor:
         """pool3 features [B, 2048] -> 1008-way logits; bias=False is the Inception Score's (Salimans et al. 2016)."""
         if self.fc is None:
             raise GenlabError("this Inception has no fc layer: logits need a weights file that includes it")

@@ -109,11 +109,16 @@ def validate(config: RunConfig) -> None:
         (t.lr_schedule in ("constant", "cosine"), "train.lr_schedule must be constant or cosine"),
         (t.precision in ("fp32", "bf16"), "train.precision must be fp32 or bf16"),
         (config.data.limit is None or config.data.limit >= 1, "data.limit must be at least 1"),
+        (t.eval_every >= 0 and t.eval_samples >= 2, "train.eval_every must be >= 0 and train.eval_samples >= 2"),
     ]
     for ok, message in checks:
         if not ok:
             raise GenlabError(message)
     pick_device(t.device)
+    if t.eval_every:
+        from ..evaluation import parse_metrics
+
+        parse_metrics(t.eval_metrics)
 
 
 def load_weights_into(model: torch.nn.Module, run_dir: Path) -> None:

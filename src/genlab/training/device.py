@@ -34,3 +34,9 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     raise GenlabError(f"train.precision must be fp32 or bf16, got {precision!r}")
+
+
+def inference_layout(model: torch.nn.Module) -> torch.nn.Module:
+    """channels_last weights for a model used only for inference: CPU transposed convolutions take the
+    oneDNN path and run ~1.4x faster (measured on the VAE decoder); results equal to fp32 round-off."""
+    return model.to(memory_format=torch.channels_last)

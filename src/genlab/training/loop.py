@@ -302,6 +302,8 @@ class Trainer:
         if tc.eval_images:
             test = evaluate_loss(self.model, self.test_data.head(tc.eval_images), 500, tc.seed)
             record.update({f"test/{k}": v for k, v in test.items()})
+        if tc.eval_every and state.epoch % tc.eval_every == 0:
+            record.update(self._scheduled_eval())
         record["seconds"] = round(seconds, 3)
         record["images_per_s"] = round(steps * self.batches_per_step * tc.batch_size / max(seconds, 1e-9), 1)
         record["nonfinite_skipped"] = state.nonfinite_total
@@ -315,10 +317,20 @@ class Trainer:
             self.echo(f"warning: {line}")
         self.checkpoint()
         if not self.interactive:
-            shown = {k: v for k, v in record.items() if k.endswith("loss")}
+            shown = {k: v for k, v in record.items() if k.endswith(("loss", "accuracy"))}
             self.echo(f"epoch {state.epoch}/{tc.epochs} step {state.step} " +
                       " ".join(f"{k}={v:.4g}" for k, v in shown.items()) +
                       f" ({record['images_per_s']:.0f} img/s)")
+
+    def _scheduled_eval(self) -> dict[str, float]:
+        """genlab eval's metrics on a few thousand images, as eval/<number> entries of the epoch record."""
+        from ..evaluation import HEADLINE, parse_metrics, score
+
+        metrics, n = parse_metrics(self.tc.eval_metrics), self.tc.eval_samples
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # scoring must not change the training's randomness
+            results = score(self.model, self.config, metrics, k=100, images=n, samples=n, reference_images=n)
+        return {f"eval/{field}": results[m][field] for m in metrics for field in HEADLINE[m] if field in results[m]}
 
     @torch.no_grad()
     def _write_pictures(self) -> list[str]:
@@ -329,17 +341,18 @@ class Trainer:
         gen = torch.Generator().manual_seed(self.tc.seed)
         name = f"epoch_{epoch:04d}.png"
         real = next(batches(self.test_data.head(2500), 2500))[0] if len(self.test_data) else None
-        if self.test_data.is_points:
+        samples, can_sample = None, model.supports("sample")  # classifiers cannot
+        if can_sample and self.test_data.is_points:
             samples = model.sample(2500, generator=gen)
             save_scatter(samples, self.run_dir / "samples" / name, point_centers(self.config.data.name))
-        else:
+        elif can_sample:
             samples = model.sample(self.tc.grid_size, generator=gen)
             save_grid(samples, self.run_dir / "samples" / name)
         if model.supports("reconstruct") and len(self.test_data):
             save_reconstruction_grid(model, self.test_data.head(max(1, self.tc.grid_size // 2)),
                                      self.run_dir / "reconstructions" / name)
         model.train(was_training)
-        return model.diagnose(samples, real) if real is not None else []
+        return model.diagnose(samples, real) if real is not None and samples is not None else []
 
 
 @torch.no_grad()

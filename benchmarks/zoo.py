@@ -1,0 +1,59 @@
+"""A Lucic-style table on MNIST: the VAE and five GAN objectives trained the same way, each scored with
+Goodfellow's Parzen protocol and the offline digit-feature metrics (FID, KID, precision/recall,
+density/coverage, IS analogue; 10k generated vs the 10k test images).
+
+    python benchmarks/zoo.py                          # every model, CPU-sized (5 epochs, narrow DCGANs)
+    python benchmarks/zoo.py --epochs 20 --set model.g_width=64 --set model.d_width=64   # on a GPU
+    python benchmarks/zoo.py --models vae,nonsaturating --skip-train                    # score again
+
+Models train on train50k so that Parzen's sigma is chosen on held-out validation images.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from common import RESULTS, save
+from genlab.compare import compare_runs
+from genlab.evaluation import evaluate
+from genlab.training import train
+
+GAN_WIDTH = ["model.g_width=32", "model.d_width=32"]
+MODELS = {  # name: (model, preset, overrides)
+    "vae": ("vae", "quick", ["model.widths=32,64", "model.hidden=512", "model.latent_dim=32"]),
+    "minimax": ("gan", "dcgan", ["model.objective=minimax"] + GAN_WIDTH),
+    "nonsaturating": ("gan", "dcgan", ["model.objective=nonsaturating"] + GAN_WIDTH),
+    "lsgan": ("gan", "dcgan", ["model.objective=lsgan"] + GAN_WIDTH),
+    "hinge-sn": ("gan", "dcgan", ["model.objective=hinge", "model.spectral_norm=true"] + GAN_WIDTH),
+    "wgan-gp": ("gan", "wgan-gp", GAN_WIDTH),
+}
+METRICS = ["parzen", "fid", "kid", "pr", "dc", "is"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--out", default=str(RESULTS / "zoo"))
+    parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--set", dest="extra", action="append", default=[])
+    args = parser.parse_args()
+    rows, runs = {}, []
+    for name in args.models.split(","):
+        model, preset, overrides = MODELS[name]
+        run = Path(args.out) / name
+        started = time.perf_counter()
+        if not args.skip_train:
+            train(model, preset=preset, out=run, force=True, overrides=overrides + args.extra + [
+                f"train.epochs={args.epochs}", "data.train_split=train50k"])
+        trained = time.perf_counter()
+        rows[name] = {"train_seconds": round(trained - started, 1),
+                      "results": evaluate(run, METRICS), "eval_seconds": round(time.perf_counter() - trained, 1)}
+        runs.append(run)
+        print(compare_runs(runs), flush=True)
+    save("zoo", {"epochs": args.epochs, "extra": args.extra, "rows": rows, "table": compare_runs(runs)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""`genlab compare`: one table over scored runs (markdown or CSV); scores of different extractors never mix."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig
+from .errors import GenlabError
+from .evaluation import HEADLINE, QUALITY_METRICS
+from .training.checkpoint import CONFIG, checkpoint_dir
+
+SPREAD = {"neg_elbo": "neg_elbo_stderr", "nll": "nll_stderr", "log_likelihood": "stderr", "kid": "kid_std",
+          "is": "is_std"}
+
+
+def run_summary(run: str | Path) -> dict[str, Any]:
+    """Config, training time and eval.json of one run folder."""
+    run = Path(run)
+    config_path = checkpoint_dir(run) / CONFIG
+    if not config_path.is_file():
+        raise GenlabError(f"{run} is not a genlab run (no {CONFIG})")
+    scored = run / "eval.json"
+    if not scored.is_file():
+        raise GenlabError(f"{run} has no eval.json; score it first with: genlab eval {run}")
+    try:
+        results = json.loads(scored.read_text())
+    except json.JSONDecodeError:
+        raise GenlabError(f"{scored} is not valid JSON; score the run again with genlab eval") from None
+    config = RunConfig.load(config_path)
+    epochs = [json.loads(line) for line in _lines(run / "metrics.jsonl")]
+    epochs = [r for r in epochs if r.get("kind") == "epoch"]
+    return {"run": run.name or str(run), "model": _model_label(config), "data": config.data.name,
+            "epochs": epochs[-1]["epoch"] if epochs else 0,
+            "train_s": round(sum(r.get("seconds", 0.0) for r in epochs), 1), "results": results}
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def _model_label(config: RunConfig) -> str:
+    objective = getattr(config.model, "objective", None)
+    return f"{config.model_name} ({objective})" if objective else config.model_name
+
+
+def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
+    """(metric, field, extractor-or-None) for every headline number any run has, in HEADLINE order."""
+    columns = []
+    for metric, fields in HEADLINE.items():
+        identities = sorted({_identity(s["results"][metric]) for s in summaries if metric in s["results"]},
+                            key=str)
+        if not identities:
+            continue
+        split = metric in QUALITY_METRICS and len(identities) > 1
+        for identity in identities:
+            columns += [(metric, field, identity if split else None) for field in fields]
+            if not split:
+                break
+    return columns
+
+
+def _identity(result: dict) -> str | None:
+    prov = result.get("provenance", {})
+    return f"{prov['extractor']}:{prov['extractor_sha256'][:8]}" if "extractor" in prov else None
+
+
+def _cell(summary: dict, metric: str, field: str, identity: str | None) -> str:
+    result = summary["results"].get(metric)
+    if result is None or field not in result or (identity and _identity(result) != identity):
+        return ""
+    value = result[field]
+    spread = result.get(SPREAD.get(field, ""), None)
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"{text} ± {spread:.2g}" if isinstance(spread, float) else text
+
+
+def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
+    """A table with one row per run: model, data, epochs, training seconds and every headline metric."""
+    summaries = [run_summary(run) for run in runs]
+    columns = _columns(summaries)
+    header = ["run", "model", "data", "epochs", "train s"] + [
+        field + (f" [{identity}]" if identity else "") for _, field, identity in columns]
+    rows = [[s["run"], s["model"], s["data"], str(s["epochs"]), str(s["train_s"])]
+            + [_cell(s, *column) for column in columns] for s in summaries]
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([header] + rows)
+        return out.getvalue().rstrip("\n")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    extractors = sorted({i for s in summaries for m in QUALITY_METRICS if m in s["results"]
+                         for i in [_identity(s["results"][m])] if i})
+    if len(extractors) == 1:
+        lines.append(f"\nfeatures: {extractors[0]}")
+    return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""Feature extractors for sample-quality metrics (FID, KID, precision/recall, the Inception-Score analogue).
+
+Inception weights cannot be downloaded offline, so genlab ships a digit classifier trained on MNIST
+(``genlab/weights/digits.safetensors``, rebuilt by ``benchmarks/digit_classifier.py``) as the default
+extractor for digit data (GUIDE section 5). Scores computed with different extractors never mix: every
+extractor carries a name and the sha256 of its weights file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import Tensor, nn
+
+from ..config import RunConfig, dataclass_from_dict, dataclass_to_dict
+from ..data.images import luma
+from ..errors import GenlabError
+from ..registry import build_model, get_model_class
+from ..training.checkpoint import WEIGHTS, checkpoint_dir, load_run, load_weights, module_state
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+SHIPPED = ("digits",)  # names of the networks in WEIGHTS_DIR: NAME.safetensors + NAME.json
+CLASSIFIER = "classifier"
+CONFIG_KEY = "classifier_config"  # the one metadata entry of an exported file (safetensors does not keep the
+# order of several entries, so one entry keeps exports byte-reproducible)
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _metadata(path: Path) -> dict[str, str]:
+    """The header metadata of a safetensors file; one clear line when it is missing or unreadable."""
+    if not path.is_file():
+        raise GenlabError(f"extractor weights {path} do not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise GenlabError(f"cannot read extractor weights {path}: {_first_line(e)}") from None
+
+
+def _model_config(path: Path, meta: dict[str, str]) -> Any:
+    """The classifier config embedded in an exported file, or the run config.json beside a checkpoint file."""
+    name = meta.get("model_name", CLASSIFIER)
+    if name != CLASSIFIER:
+        raise GenlabError(f"{path} holds a {name!r} model; feature extractors are {CLASSIFIER} networks")
+    if CONFIG_KEY in meta:
+        try:
+            embedded = json.loads(meta[CONFIG_KEY])
+        except ValueError as e:
+            raise GenlabError(f"{path} has an unreadable embedded config: {_first_line(e)}") from None
+        if not isinstance(embedded, dict):
+            raise GenlabError(f"{path} has an embedded config that is not a JSON object")
+        return dataclass_from_dict(get_model_class(CLASSIFIER).Config, embedded)
+    config_file = path.parent / "config.json"
+    if not config_file.is_file():
+        raise GenlabError(f"{path} has no embedded config and no config.json beside it")
+    config = RunConfig.load(config_file)
+    if config.model_name != CLASSIFIER:
+        raise GenlabError(f"{config_file} describes a {config.model_name!r} run, not a {CLASSIFIER}")
+    return config.model
+
+
+def _shipped_file(name: str) -> Path:
+    """The shipped weights of ``name``, checked against the sha256 recorded in NAME.json."""
+    path, record = WEIGHTS_DIR / f"{name}.safetensors", WEIGHTS_DIR / f"{name}.json"
+    if not path.is_file():
+        raise GenlabError(f"the shipped {name!r} extractor weights are missing ({path}); reinstall genlab "
+                          "or rebuild them with benchmarks/digit_classifier.py")
+    if record.is_file():
+        try:
+            expected = json.loads(record.read_text()).get("sha256")
+        except ValueError:
+            expected = None
+        if expected and sha256_file(path) != expected:
+            raise GenlabError(f"the shipped {name!r} extractor weights {path} do not match the sha256 in "
+                              f"{record.name}: the file is corrupt; reinstall genlab")
+    return path
+
+
+def _weights_file(source: str | Path) -> Path:
+    """A shipped name, a classifier run folder or a .safetensors file -> the weights file."""
+    if isinstance(source, str) and source in SHIPPED:
+        return _shipped_file(source)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return checkpoint_dir(path) / WEIGHTS
+    if not path.exists():
+        raise GenlabError(f"no feature extractor {str(source)!r}: name one of {', '.join(SHIPPED)}, a classifier "
+                          "run folder or a .safetensors file")
+    return path
+
+
+def load_classifier(source: str | Path) -> tuple[nn.Module, Path]:
+    """A trained classifier (eval mode, CPU) and its weights file, from a shipped name, run or file."""
+    path = _weights_file(source)
+    model = build_model(CLASSIFIER, _model_config(path, _metadata(path)))
+    load_weights(model, path, CLASSIFIER)
+    return model.float().eval().requires_grad_(False), path
+
+
+class DigitFeatures(nn.Module):
+    """Penultimate-layer features [N, F] of a genlab classifier, for any image batch.
+
+    Accepts images [N, 1 or 3, H, W] as floats in [0, 1] or uint8 in [0, 255]; colour becomes ITU-R 601
+    luma and every size is resized (bilinear, antialiased) to the classifier's input. It works as
+    ``torchmetrics.image.fid.FrechetInceptionDistance(feature=DigitFeatures())``.
+    """
+
+    def __init__(self, weights: str | Path = "digits"):
+        super().__init__()
+        self.classifier, path = load_classifier(weights)
+        config = self.classifier.config
+        self.num_features: int = config.features
+        self.num_classes: int = config.num_classes
+        self.source = str(path)
+        self.name = str(weights) if weights in SHIPPED else f"{CLASSIFIER}:{Path(weights).name}"  # file-name safe
+        self.weights_sha256 = sha256_file(path)
+        self.eval()
+
+    def train(self, mode: bool = True) -> "DigitFeatures":
+        """Always in evaluation mode (batch-norm statistics, no dropout), whatever a wrapper asks."""
+        return super().train(False)
+
+    def preprocess(self, x: Tensor) -> Tensor:
+        """Images as described in the class docstring -> what the classifier was trained on."""
+        if x.dim() != 4 or x.shape[1] not in (1, 3):
+            raise GenlabError(f"feature extractor {self.name!r} expects images [N, 1 or 3, H, W], "
+                              f"got shape {tuple(x.shape)}")
+        config = self.classifier.config
+        param = next(self.classifier.parameters())
+        x = x.to(param.device)
+        x = x.float() if x.is_floating_point() else x.float() / 255
+        if x.shape[1] != config.channels:
+            x = luma(x) if config.channels == 1 else x.expand(-1, config.channels, -1, -1)
+        if x.shape[-2:] != (config.image_size, config.image_size):
+            x = F.interpolate(x, size=(config.image_size, config.image_size), mode="bilinear",
+                              antialias=True, align_corners=False)
+        return x.to(param.dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Features [N, num_features], float32."""
+        return self.classifier.features(self.preprocess(x)).float()
+
+    def logits(self, x: Tensor) -> Tensor:
+        """Class logits [N, num_classes], float32 (for the Inception-Score analogue)."""
+        return self.classifier.logits(self.preprocess(x)).float()
+
+
+def load_extractor(name_or_path: str | Path | nn.Module) -> nn.Module:
+    """``"digits"`` (the shipped network), a classifier run folder or .safetensors file -> DigitFeatures;
+    a user ``nn.Module`` passes through unchanged."""
+    if isinstance(name_or_path, nn.Module):
+        return name_or_path
+    if not isinstance(name_or_path, (str, Path)):
+        raise GenlabError(f"a feature extractor is a name, a path or an nn.Module, not {type(name_or_path).__name__}")
+    return DigitFeatures(name_or_path)
+
+
+def export_classifier(run: str | Path, path: str | Path, dtype: torch.dtype = torch.float16) -> str:
+    """Write a classifier run's network as one .safetensors file with its config embedded; returns its sha256."""
+    model, config = load_run(run)
+    if config.model_name != CLASSIFIER:
+        raise GenlabError(f"{run} is a {config.model_name!r} run; only {CLASSIFIER} runs export as extractors")
+    tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in module_state(model).items()}
+    meta = {CONFIG_KEY: json.dumps(dataclass_to_dict(config.model), sort_keys=True)}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=meta)
+    Path(path).chmod(0o644)  # a shippable file, readable by everyone
+    return sha256_file(path)

@@ -1,0 +1,73 @@
+"""Feature extraction for sample-quality metrics, and reference features cached by content hash."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+from ..data import ImageData, to_float
+from ..data.mnist import cache_dir
+
+
+def extractor_identity(extractor: Any) -> dict[str, str]:
+    """Name and weights hash of an extractor; scores from different identities never mix."""
+    name = getattr(extractor, "name", None) or type(extractor).__name__
+    return {"extractor": str(name), "extractor_sha256": str(getattr(extractor, "weights_sha256", "unknown"))}
+
+
+@torch.no_grad()
+def extract(extractor: Any, images: Tensor, batch_size: int = 500, logits: bool = False) -> dict[str, Tensor]:
+    """Features [N, F] (and class logits [N, K] when asked) of images in [0, 1] or uint8, on the CPU.
+
+    Logits come from ``extractor.classify(features)`` when it has that head (no second forward pass),
+    else from ``extractor.logits(images)``."""
+    device = next(extractor.parameters()).device if any(True for _ in extractor.parameters()) else "cpu"
+    feats, outs = [], []
+    for start in range(0, len(images), batch_size):
+        x = to_float(images[start:start + batch_size]).to(device)
+        f = extractor(x)
+        feats.append(f.float().cpu())
+        if logits:
+            head = getattr(extractor, "classify", None)
+            outs.append((head(f) if head is not None else extractor.logits(x)).float().cpu())
+    result = {"features": torch.cat(feats)}
+    if logits:
+        result["logits"] = torch.cat(outs)
+    return result
+
+
+def content_hash(data: ImageData) -> str:
+    """sha256 of a dataset's pixels and shape: the identity of a reference set."""
+    digest = hashlib.sha256(str(tuple(data.images.shape)).encode())
+    digest.update(data.images.cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def reference_path(data: ImageData, extractor: Any) -> Path:
+    """Cache file for the features of ``data`` under ``extractor``."""
+    ident = extractor_identity(extractor)
+    key = f"{content_hash(data)[:16]}-{ident['extractor']}-{ident['extractor_sha256'][:16]}"
+    return cache_dir() / "reference" / f"{key}.safetensors"
+
+
+def reference_features(data: ImageData, extractor: Any, logits: bool = False) -> dict[str, Tensor]:
+    """Features of real images, computed once per (pixels, extractor) and cached on disk."""
+    path = reference_path(data, extractor)
+    if path.exists():
+        try:
+            cached = load_file(path)
+            if not logits or "logits" in cached:
+                return cached
+        except (SafetensorError, OSError):
+            pass  # a damaged cache file is recomputed
+    result = extract(extractor, data.images, logits=logits)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file({k: v.contiguous() for k, v in result.items()}, str(tmp))
+    tmp.replace(path)
+    return result
