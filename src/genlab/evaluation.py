@@ -56,7 +56,7 @@ def _parzen(model: Any, data: Any, opts: dict) -> dict:
     config = opts["config"]
     if config.data.name.startswith("toy2d:"):
         raise GenlabError("metric parzen is for image data")
-    valid_split = "valid" if config.data.name == "mnist" else "train"
+    valid_split = "valid" if config.data.name in DIGIT_DATA else "train"
     valid = to_float(load_split(config, valid_split, raw=True).head(1000).images)
     test = to_float(load_split(config, opts["split"], raw=True).head(opts["images"]).images)
     samples = draw_samples(model, opts["parzen_samples"], opts["seed"])
@@ -66,7 +66,7 @@ def _parzen(model: Any, data: Any, opts: dict) -> dict:
     return result
 
 
-DIGIT_DATA = ("mnist",)  # datasets whose default feature extractor is genlab's digit network
+DIGIT_DATA = ("mnist", "mnistm", "synthdigits")  # default extractor: genlab's digit network; MNIST splits
 
 
 def _quality_inputs(model: Any, opts: dict) -> dict:

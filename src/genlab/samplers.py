@@ -1,4 +1,4 @@
-"""Pure functions over a trained model: sample, interpolate, traverse the latent space."""
+"""Pure functions over a trained model: sample, interpolate, traverse the latent space, translate."""
 from __future__ import annotations
 
 from typing import Any
@@ -122,3 +122,17 @@ def manifold_grid(model: Any, steps: int = 20, label: int | None = None) -> Tens
     rows, cols = torch.meshgrid(values.flip(0), values, indexing="ij")
     codes = torch.stack([cols.flatten(), rows.flatten()], dim=1).to(model.device)
     return decode_in_class(model, codes, label)
+
+
+OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
+
+
+@torch.no_grad()
+def round_trip(model: Any, images: Tensor, direction: str = "a2b") -> Tensor:
+    """[N, 3, C, H, W] in [0, 1]: inputs, their translations, and those translated back (Zhu et al. Fig. 4)."""
+    model.require("translate", "translate images")
+    if direction not in OPPOSITE:
+        raise GenlabError(f"direction must be a2b or b2a, got {direction!r}")
+    x = images.float().to(model.device)
+    there = model.translate(x, direction)
+    return torch.stack([x, there, model.translate(there, OPPOSITE[direction])], 1).clamp(0, 1).cpu()

@@ -37,6 +37,15 @@ def save_grid(images: Tensor, path: str | Path, nrow: int | None = None, scale: 
     return path
 
 
+def save_image(image: Tensor, path: str | Path) -> Path:
+    """One image [C, H, W] in [0, 1] as a file; the format follows the extension."""
+    arr = grid_array(image[None], nrow=1, pad=0)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr).save(path)
+    return path
+
+
 def read_metrics(path: str | Path) -> list[dict]:
     """All records of a metrics.jsonl file (a torn last line is ignored)."""
     records = []

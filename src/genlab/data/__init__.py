@@ -1,4 +1,4 @@
-"""Datasets chosen by name: ``mnist``, ``folder:PATH``, ``toy2d:ring8|grid25``."""
+"""Datasets chosen by name: ``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH``, ``toy2d:ring8|grid25``."""
 from __future__ import annotations
 
 import torch
@@ -7,26 +7,36 @@ from ..errors import GenlabError
 from .folder import load_folder
 from .images import ImageData, batches, check_binarize, to_float, to_gray
 from .mnist import load_mnist
+from .mnistm import load_mnistm
+from .synthdigits import load_synthdigits
 from .toy2d import load_toy2d
 
 __all__ = ["TEST_BINARIZATION_SEED", "ImageData", "batches", "check_binarize", "load_dataset", "to_float", "DEFAULT_FOLDER_SIZE"]
 
 DEFAULT_FOLDER_SIZE = 64
 TEST_BINARIZATION_SEED = 0  # every run is scored on the same once-binarized test set
+# 28x28 digit datasets with MNIST's splits: name -> loader(split, data_dir)
+DIGIT_DATASETS = {"mnist": load_mnist, "mnistm": load_mnistm, "synthdigits": load_synthdigits}
 
 
 def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None, image_size: int = 0,
                  channels: int = 0, test_fraction: float = 0.05, seed: int = 0) -> ImageData:
-    """A dataset split by name: ``mnist`` or ``folder:PATH`` (train/test held out by ``test_fraction``)."""
-    if name == "mnist":
-        data = load_mnist(split, data_dir)
-        return _resize(data, image_size, channels)
+    """A dataset split by name: ``mnist``, ``mnistm``, ``synthdigits`` or ``folder:PATH`` (train/test held out
+    by ``test_fraction``)."""
+    if name in DIGIT_DATASETS:
+        return _resize(DIGIT_DATASETS[name](split, data_dir), image_size, channels)
     if name.startswith("toy2d:"):
         return load_toy2d(name.split(":", 1)[1], split)
     if name.startswith("folder:"):
         data = load_folder(name.split(":", 1)[1], image_size or DEFAULT_FOLDER_SIZE, channels)
         return _split_folder(data, split, test_fraction, seed)
-    raise GenlabError(f"unknown dataset {name!r}; use mnist, folder:PATH, toy2d:ring8 or toy2d:grid25")
+    if name.startswith("unpaired:"):  # two domains as one dataset, labels 0 = A, 1 = B (see unpaired.py)
+        from .unpaired import load_unpaired
+
+        return load_unpaired(name.split(":", 1)[1], split, data_dir=data_dir, image_size=image_size,
+                             channels=channels, test_fraction=test_fraction, seed=seed)
+    raise GenlabError(f"unknown dataset {name!r}; use mnist, mnistm, synthdigits, folder:PATH, toy2d:ring8 "
+                      "or toy2d:grid25")
 
 
 def _split_folder(data: ImageData, split: str, fraction: float, seed: int) -> ImageData:

@@ -44,16 +44,30 @@ def cache_dir() -> Path:
 
 def load_mnist(split: str = "train", data_dir: str | None = None) -> ImageData:
     """MNIST split: train (60k), train50k, valid (last 10k of train) or test (10k)."""
-    arrays = _load_arrays(data_dir or os.environ.get("GENLAB_DATA"))
+    return select_split(mnist_arrays(data_dir), split, "mnist")
+
+
+def mnist_arrays(data_dir: str | None = None) -> dict[str, np.ndarray]:
+    """``{train,test}_{images,labels}``: 60k/10k uint8 [N, 28, 28] and int64 labels (cached; do not modify)."""
+    return _load_arrays(data_dir or os.environ.get("GENLAB_DATA"))
+
+
+def check_split(split: str, name: str = "mnist") -> None:
+    if split != "test" and split not in SPLITS:
+        raise GenlabError(f"unknown {name} split {split!r}; choose train, train50k, valid or test")
+
+
+def select_split(arrays: dict[str, np.ndarray], split: str, name: str) -> ImageData:
+    """A digit split from ``{train,test}_{images,labels}`` arrays (images [N, 28, 28] or [N, C, 28, 28])."""
+    check_split(split, name)
     if split == "test":
         images, labels = arrays["test_images"], arrays["test_labels"]
-    elif split in SPLITS:
-        images, labels = arrays["train_images"][SPLITS[split]], arrays["train_labels"][SPLITS[split]]
     else:
-        raise GenlabError(f"unknown MNIST split {split!r}; choose train, train50k, valid or test")
+        images, labels = arrays["train_images"][SPLITS[split]], arrays["train_labels"][SPLITS[split]]
     # copies: callers may modify their tensors; the cached arrays must stay intact
-    return ImageData(torch.tensor(images).unsqueeze(1), torch.tensor(labels, dtype=torch.long),
-                     [str(d) for d in range(10)], "mnist")
+    images = torch.tensor(images)
+    return ImageData(images.unsqueeze(1) if images.dim() == 3 else images, torch.tensor(labels, dtype=torch.long),
+                     [str(d) for d in range(10)], name)
 
 
 @lru_cache(maxsize=4)

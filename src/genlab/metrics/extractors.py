@@ -7,7 +7,6 @@ extractor carries a name and the sha256 of its weights file.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from torch import Tensor, nn
 from ..config import RunConfig, dataclass_from_dict, dataclass_to_dict
 from ..data.images import luma
 from ..errors import GenlabError
+from ..nn.inception import sha256_file
 from ..registry import build_model, get_model_class
 from ..training.checkpoint import WEIGHTS, checkpoint_dir, load_run, load_weights, module_state
 
@@ -29,15 +29,6 @@ SHIPPED = ("digits",)  # names of the networks in WEIGHTS_DIR: NAME.safetensors 
 CLASSIFIER = "classifier"
 CONFIG_KEY = "classifier_config"  # the one metadata entry of an exported file (safetensors does not keep the
 # order of several entries, so one entry keeps exports byte-reproducible)
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _first_line(error: Exception) -> str:

@@ -21,6 +21,7 @@ class GenerativeModel(nn.Module):
     name: ClassVar[str] = ""
     Config: ClassVar[type]
     presets: ClassVar[dict[str, list[str]]] = {}
+    train_defaults: ClassVar[list[str]] = []  # overrides applied before any preset (e.g. the paper's optimizer)
     phases: ClassVar[tuple[str, ...]] = ("main",)
 
     def __init__(self, config: Any):
@@ -31,6 +32,13 @@ class GenerativeModel(nn.Module):
 
     def after_phase(self, phase: str) -> None:
         """Called after each phase's optimizer step (weight clipping, EMA updates)."""
+
+    def resume_state(self) -> dict[str, Tensor]:
+        """Training state that is not weights (e.g. a history pool); saved in train_state.pt for resume."""
+        return {}
+
+    def load_resume_state(self, state: dict[str, Tensor]) -> None:
+        """Restore what ``resume_state()`` returned when a run resumes."""
 
     def diagnose(self, samples: Tensor, real: Tensor) -> list[str]:
         """Warnings from a look at this epoch's samples next to real data (e.g. mode collapse)."""
@@ -86,6 +94,18 @@ class GenerativeModel(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n images in [0, 1], shape [n, C, H, W] (models that cannot sample, like classifiers, omit it)."""
+        raise NotImplementedError
+
+    @contract_only
+    @torch.no_grad()
+    def translate(self, images: Tensor, direction: str = "a2b") -> Tensor:
+        """Images in [0, 1] of one domain -> the other domain (image-to-image models only)."""
+        raise NotImplementedError
+
+    @contract_only
+    @torch.no_grad()
+    def pictures(self, images: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        """Named grids [rows, cols, C, H, W] in [0, 1] drawn from test images, saved by the loop each epoch."""
         raise NotImplementedError
 
     def supports(self, method: str) -> bool:

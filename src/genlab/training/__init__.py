@@ -12,7 +12,7 @@ from ..errors import GenlabError
 from ..registry import build_model, get_model_class
 from .checkpoint import WEIGHTS, checkpoint_dir, load_run, load_train_state, load_weights, save_checkpoint
 from .device import pick_device
-from .loop import Trainer, evaluate_loss
+from .loop import LR_SCHEDULES, Trainer, evaluate_loss
 
 __all__ = ["train", "prepare_config", "load_split", "load_splits", "load_run", "load_train_state", "save_checkpoint",
            "checkpoint_dir", "Trainer", "evaluate_loss", "pick_device"]
@@ -106,7 +106,7 @@ def validate(config: RunConfig) -> None:
         (t.batch_size >= 1, "train.batch_size must be at least 1"),
         (t.lr > 0, "train.lr must be positive"),
         (len(t.betas) == 2, "train.betas needs two values, e.g. train.betas=0.9,0.999"),
-        (t.lr_schedule in ("constant", "cosine"), "train.lr_schedule must be constant or cosine"),
+        (t.lr_schedule in LR_SCHEDULES, f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}"),
         (t.precision in ("fp32", "bf16"), "train.precision must be fp32 or bf16"),
         (config.data.limit is None or config.data.limit >= 1, "data.limit must be at least 1"),
         (t.eval_every >= 0 and t.eval_samples >= 2, "train.eval_every must be >= 0 and train.eval_samples >= 2"),

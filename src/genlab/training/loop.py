@@ -135,13 +135,21 @@ def grouped(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
             group = []
 
 
+LR_SCHEDULES = ("constant", "cosine", "linear_decay")
+
+
 def lr_factor(schedule: str, step: int, total: int, min_ratio: float) -> float:
-    """Multiplier of the base learning rate: constant, or cosine decay (Loshchilov & Hutter 2017)."""
+    """Multiplier of the base learning rate: constant; cosine decay (Loshchilov & Hutter 2017); or
+    linear_decay, constant for the first half and then linear to ``min_ratio`` at the last step (Zhu et al.
+    2017, Sec. 7.1: 100 epochs at lr, 100 decaying to 0)."""
+    progress = min(step / max(total, 1), 1.0)
     if schedule == "constant":
         return 1.0
     if schedule == "cosine":
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(step / max(total, 1), 1.0)))
-    raise GenlabError(f"train.lr_schedule must be constant or cosine, got {schedule!r}")
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    if schedule == "linear_decay":
+        return min_ratio + (1 - min_ratio) * min(1.0, 2 * (1 - progress))
+    raise GenlabError(f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
 
 
 @torch.no_grad()
@@ -215,6 +223,7 @@ class Trainer:
             for group, settings in zip(opt.param_groups, configured):  # --set train.lr=... wins on resume
                 group.pop("initial_lr", None)
                 group.update(settings)
+        self.model.load_resume_state(saved.get("model", {}))
         self.state = LoopState(**saved["loop"])
         if saved["rng"].get("device_type", self.device.type) != self.device.type:
             self.echo(f"warning: resuming a {saved['rng']['device_type']} run on {self.device.type}; "
@@ -228,6 +237,7 @@ class Trainer:
             "optimizers": {p: o.state_dict() for p, o in self.distinct_optimizers.items()},
             "loop": asdict(self.state),
             "rng": rng_state(self.data_gen),
+            "model": self.model.resume_state(),
         }
         save_checkpoint(self.run_dir, self.model, self.config, train_state)
 
@@ -334,7 +344,8 @@ class Trainer:
 
     @torch.no_grad()
     def _write_pictures(self) -> list[str]:
-        """Per-epoch samples (fixed noise) and reconstructions; returns warnings about the samples."""
+        """Per-epoch samples (fixed noise), reconstructions and the model's own pictures; returns warnings
+        about the samples."""
         model, epoch = self.model, self.state.epoch
         was_training = model.training
         model.eval()
@@ -351,6 +362,10 @@ class Trainer:
         if model.supports("reconstruct") and len(self.test_data):
             save_reconstruction_grid(model, self.test_data.head(max(1, self.tc.grid_size // 2)),
                                      self.run_dir / "reconstructions" / name)
+        if model.supports("pictures") and len(self.test_data):
+            x, labels = next(batches(self.test_data.head(self.tc.grid_size), self.tc.grid_size))
+            for title, grid in model.pictures(x, labels).items():  # e.g. translations, [rows, cols, C, H, W]
+                save_grid(grid.flatten(0, 1), self.run_dir / title / name, nrow=grid.shape[1])
         model.train(was_training)
         return model.diagnose(samples, real) if real is not None and samples is not None else []
 

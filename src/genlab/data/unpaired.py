@@ -1,0 +1,77 @@
+"""Unpaired two-domain data for image-to-image translation: ``unpaired:A,B``.
+
+A and B are image folders (any existing directory) or any dataset name ``load_dataset`` accepts
+(``mnist``, ``folder:PATH``, ...). The result is ONE ImageData whose labels are the domain (0 = A, 1 = B):
+both domains at the same size and channel count, the smaller one repeated (seeded) to the size of the
+larger, interleaved A, B, A, B, ... so that ``data.limit`` and every prefix keep both halves, and a
+shuffled batch holds about half of each. Being one ordinary dataset, it is shuffled, resumed mid-epoch
+and checkpointed by the generic loop like any other.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ..errors import GenlabError
+from .images import ImageData
+
+DOMAINS = ["A", "B"]
+USAGE = "unpaired data names two domains: unpaired:DIR_A,DIR_B or unpaired:NAME_A,NAME_B"
+
+
+def domain_source(part: str) -> str:
+    """A dataset name for one domain: an existing directory becomes ``folder:DIR``, anything else stays."""
+    part = part.strip()
+    if not part:
+        raise GenlabError(USAGE)
+    if part.startswith("unpaired:"):
+        raise GenlabError("a domain of unpaired data cannot itself be unpaired data")
+    return f"folder:{part}" if Path(part).expanduser().is_dir() else part
+
+
+def split_domains(spec: str) -> tuple[str, str]:
+    """``A,B`` -> (A, B); when paths hold commas, the one split whose two sides are existing folders."""
+    cuts = [i for i, ch in enumerate(spec) if ch == ","]
+    if len(cuts) == 1:
+        return spec[:cuts[0]], spec[cuts[0] + 1:]
+    folders = [(spec[:i], spec[i + 1:]) for i in cuts
+               if all(Path(p.strip()).expanduser().is_dir() for p in (spec[:i], spec[i + 1:]))]
+    if len(folders) == 1:
+        return folders[0]
+    raise GenlabError(USAGE if not cuts else f"cannot tell the two domains apart in {spec!r}; {USAGE}")
+
+
+def repeat_to(size: int, n: int, generator: torch.Generator) -> Tensor:
+    """Indices of ``size`` items stretched to ``n``: whole copies, then a random subset for the remainder."""
+    rest = torch.randperm(size, generator=generator)[: n % size]
+    return torch.cat([torch.arange(size).repeat(n // size), rest])
+
+
+def combine_domains(a: ImageData, b: ImageData, seed: int, name: str) -> ImageData:
+    """Interleave A and B (labels 0, 1), repeating the smaller domain to the larger's size."""
+    if not len(a) or not len(b):  # e.g. a test split that holds out nothing of one small folder
+        one, label = (a, 0) if len(a) else (b, 1)
+        return ImageData(one.images, torch.full((len(one),), label, dtype=torch.long), DOMAINS, name)
+    n = max(len(a), len(b))
+    gen = torch.Generator().manual_seed(seed)
+    index_a, index_b = repeat_to(len(a), n, gen), repeat_to(len(b), n, gen)
+    images = torch.stack([a.images[index_a], b.images[index_b]], 1).flatten(0, 1)  # A0, B0, A1, B1, ...
+    return ImageData(images, torch.tensor([0, 1]).repeat(n), DOMAINS, name)
+
+
+def load_unpaired(spec: str, split: str = "train", *, image_size: int = 0, channels: int = 0, seed: int = 0,
+                  **options) -> ImageData:
+    """Both domains of ``spec`` ("A,B") as one labelled dataset, at ``image_size`` / ``channels`` (0 = the
+    larger of the two domains'); ``options`` go to ``load_dataset`` for each domain."""
+    from . import _resize, load_dataset
+
+    a, b = (load_dataset(domain_source(part), split, image_size=image_size, channels=channels, seed=seed,
+                         **options) for part in split_domains(spec))
+    if a.is_points or b.is_points:
+        raise GenlabError("unpaired data needs two image datasets, not point data")
+    size = image_size or max(a.image_size, b.image_size)
+    channels = channels or max(a.channels, b.channels)
+    a, b = _resize(a, size, channels), _resize(b, size, channels)
+    return combine_domains(a, b, seed, f"unpaired:{spec}")

@@ -1,0 +1,193 @@
+"""CycleGAN (Zhu et al. 2017): unpaired image-to-image translation with cycle-consistency."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import GenlabError
+from ..losses import make_objective
+from ..nn.resnet import PatchDiscriminator, ResnetGenerator
+from ..registry import register
+from ..samplers import round_trip
+from .base import GenerativeModel
+from .history import HistoryPool
+
+DIRECTIONS = ("a2b", "b2a")
+PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
+
+
+@dataclass
+class CycleGANConfig:
+    """Two ResNet generators, two PatchGANs and the loss weights; 0 / -1 fields are filled from the data."""
+
+    image_size: int = 0
+    channels: int = 0  # both domains are converted to this many channels
+    g_width: int = 64  # width of the generators' first layer (paper: 64)
+    g_blocks: int = 9  # residual blocks per generator (paper: 6 at 128 px, 9 at 256 px)
+    d_width: int = 64  # width of the PatchGANs' first layer (paper: 64)
+    d_layers: int = 0  # stride-2 convs of the PatchGANs; 0 = auto: 3 (70x70 patches) from 64 px, else 2
+    objective: str = "lsgan"  # lsgan | nonsaturating | minimax | hinge
+    adv_weight: float = -1.0  # weight of each generator's adversarial term; -1 = auto (see resolve_config)
+    cycle_weight: float = 10.0  # lambda of the cycle-consistency L1 (paper: 10)
+    identity_ratio: float = 0.5  # identity L1 weight = identity_ratio * cycle_weight (paper: 0.5); 0 = off
+    pool_size: int = 50  # generated images per domain kept for D updates (paper: 50); 0 = off
+    lr_g: float = 0.0  # 0 = train.lr
+    lr_d: float = 0.0  # 0 = train.lr
+
+
+@register("cyclegan")
+class CycleGAN(GenerativeModel):
+    """G: A -> B and F: B -> A against D_B and D_A; a training batch mixes both domains (labels 0 = A, 1 = B).
+
+    Phase "g" minimizes adv_weight * (GAN(G) + GAN(F)) + lambda * cycle + identity_ratio * lambda * identity
+    (Eq. 3 plus the identity term of Sec. 5.2); phase "d" trains D_A and D_B on real images against
+    translations drawn through a history pool.
+    """
+
+    Config = CycleGANConfig
+    phases = ("g", "d")
+    train_defaults = PAPER_OPTIMIZER + ["train.batch_size=8", "train.grid_size=16"]
+    presets = {
+        "tiny": ["model.g_width=4", "model.g_blocks=1", "model.d_width=4", "model.d_layers=2"],  # tests
+        "digits": ["model.g_width=32", "model.g_blocks=3", "model.d_width=32", "model.d_layers=2",
+                   "train.batch_size=32", "train.epochs=4", "data.limit=12000", "train.eval_images=500"],
+        "photo": ["model.image_size=256", "model.g_width=64", "model.g_blocks=9", "model.d_width=64",
+                  "model.d_layers=3", "train.batch_size=8", "train.epochs=200"],
+    }
+
+    def __init__(self, config: CycleGANConfig):
+        super().__init__(config)
+        c = config
+        if c.channels <= 0 or c.image_size <= 0 or c.d_layers <= 0 or c.adv_weight < 0:
+            raise GenlabError("model config is unresolved: image_size/channels come from the data")
+        if c.objective in ("wgan", "wgan-gp"):
+            raise GenlabError("cyclegan has no Lipschitz constraint for a WGAN critic; use model.objective="
+                              "lsgan, nonsaturating, minimax or hinge")
+        if min(c.cycle_weight, c.identity_ratio, c.pool_size) < 0:
+            raise GenlabError("model.cycle_weight, model.identity_ratio and model.pool_size must be >= 0")
+        self.objective = make_objective(c.objective)
+        self.gen_ab = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # G: A -> B
+        self.gen_ba = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # F: B -> A
+        self.disc_a = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real A vs F(b)
+        self.disc_b = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real B vs G(a)
+        self.pools = {"a2b": HistoryPool(c.pool_size), "b2a": HistoryPool(c.pool_size)}
+        self._fakes: tuple[Tensor, dict[str, Tensor]] | None = None  # phase g's translations, for phase d
+
+    @classmethod
+    def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
+        """Sizes from the data; the adversarial weight from the objective; the PatchGAN depth from the size.
+
+        Zhu et al.'s least-squares generator loss is E(D(G(x)) - 1)^2, twice genlab's lsgan (Mao et al.'s
+        1/2 form), so adv_weight auto is 2 for lsgan (matching the paper's balance with lambda) and 1 otherwise.
+        """
+        if dataset.is_points or set(dataset.labels.unique().tolist()) != {0, 1}:
+            raise GenlabError("cyclegan trains on two image domains labelled 0 (A) and 1 (B): "
+                              "use --data unpaired:DIR_A,DIR_B (folders or dataset names)")
+        config.channels = config.channels or dataset.channels
+        config.image_size = config.image_size or dataset.image_size
+        if config.d_layers == 0:
+            config.d_layers = 3 if config.image_size >= 64 else 2
+        if config.adv_weight < 0:
+            config.adv_weight = 2.0 if config.objective == "lsgan" else 1.0
+
+    def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
+        """Adam over both generators and Adam over both discriminators (paper: lr 2e-4, betas (0.5, 0.999))."""
+        betas = tuple(train.betas)
+        gens = [*self.gen_ab.parameters(), *self.gen_ba.parameters()]
+        discs = [*self.disc_a.parameters(), *self.disc_b.parameters()]
+        return {"g": torch.optim.Adam(gens, lr=self.config.lr_g or train.lr, betas=betas),
+                "d": torch.optim.Adam(discs, lr=self.config.lr_d or train.lr, betas=betas)}
+
+    def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Images [0, 1] -> [-1, 1] (the generators' tanh range)."""
+        return x * 2 - 1
+
+    def nets(self, direction: str) -> tuple[nn.Module, nn.Module, nn.Module]:
+        """(forward generator, backward generator, discriminator of the target domain) of a direction."""
+        if direction == "a2b":
+            return self.gen_ab, self.gen_ba, self.disc_b
+        if direction == "b2a":
+            return self.gen_ba, self.gen_ab, self.disc_a
+        raise GenlabError(f"direction must be a2b or b2a, got {direction!r}")
+
+    def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
+        x, y = batch
+        sources = {"a2b": x[y == 0], "b2a": x[y == 1]}  # domain A translates a2b, domain B b2a
+        if phase == "g":
+            return self._generator_loss(x, sources)
+        if phase == "d":
+            return self._discriminator_loss(x, sources)
+        raise GenlabError(f"cyclegan has phases g and d, not {phase!r}")
+
+    def _generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1) and identity (||F(a) - a||_1 + ...) terms."""
+        c = self.config
+        adv = cycle = identity = x.new_zeros(())
+        fakes: dict[str, Tensor] = {}
+        for direction, src in sources.items():
+            if not len(src):  # a batch without this domain has no terms for it
+                continue
+            forward, backward, critic = self.nets(direction)
+            fake = forward(src)
+            adv = adv + self.objective.generator(critic(fake))
+            cycle = cycle + (backward(fake) - src).abs().mean()
+            if c.identity_ratio:  # the backward generator maps into src's domain: it should leave src alone
+                identity = identity + (backward(src) - src).abs().mean()
+            fakes[direction] = fake.detach()
+        if self.training and torch.is_grad_enabled():
+            self._fakes = (x, fakes)
+        loss = c.adv_weight * adv + c.cycle_weight * (cycle + c.identity_ratio * identity)
+        return {"loss": loss, "adv": adv.detach(), "cycle": cycle.detach(), "identity": identity.detach()}
+
+    def _discriminator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Each D: real images of its domain against translations into it (through the history pool)."""
+        fakes = self._fakes[1] if self._fakes is not None and self._fakes[0] is x else self._translate(sources)
+        self._fakes = None
+        training = self.training and torch.is_grad_enabled()
+        loss = x.new_zeros((), requires_grad=True)  # a batch of one domain may leave nothing to train
+        reals = {"a2b": sources["b2a"], "b2a": sources["a2b"]}  # a2b translates into B: D_B's real images are B
+        out = {}
+        for direction, name in (("a2b", "D_B"), ("b2a", "D_A")):
+            fake, real, term = fakes.get(direction), reals[direction], x.new_zeros(())
+            if fake is not None and training:
+                fake = self.pools[direction].query(fake)
+            if fake is not None and len(real):
+                critic = self.nets(direction)[2]
+                term = self.objective.discriminator(critic(real), critic(fake))
+            loss = loss + term
+            out[name] = term.detach()
+        return {"loss": loss, **out}
+
+    @torch.no_grad()
+    def _translate(self, sources: dict[str, Tensor]) -> dict[str, Tensor]:
+        return {d: self.nets(d)[0](src) for d, src in sources.items() if len(src)}
+
+    # -- resume: the pools are training state, not weights --------------------------------------
+    def resume_state(self) -> dict[str, Tensor]:
+        """Both history pools (pool_a2b = translations into B, pool_b2a = into A)."""
+        return {f"pool_{d}.{k}": v for d, pool in self.pools.items() for k, v in pool.state().items()}
+
+    def load_resume_state(self, state: dict[str, Tensor]) -> None:
+        for d, pool in self.pools.items():
+            prefix = f"pool_{d}."
+            pool.load_state({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+
+    # -- inference ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def translate(self, images: Tensor, direction: str = "a2b") -> Tensor:
+        """Images in [0, 1] of the source domain -> the other domain in [0, 1] (a2b: G, b2a: F)."""
+        forward = self.nets(direction)[0]
+        return ((forward(self.prepare(images.to(self.device))) + 1) / 2).float()
+
+    @torch.no_grad()
+    def pictures(self, images: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        """Side-by-side grids input | translated | cycled back, up to 8 rows per direction."""
+        out = {}
+        for domain, direction in enumerate(DIRECTIONS):
+            src = images[labels.to(images.device) == domain][:8]
+            if len(src):
+                out[f"translations_{direction}"] = round_trip(self, src, direction)
+        return out

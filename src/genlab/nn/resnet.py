@@ -1,0 +1,94 @@
+"""Image-to-image networks of CycleGAN (Zhu et al. 2017, appendix 7.2): a ResNet-block generator
+(Johnson et al. 2016) and a PatchGAN discriminator (Isola et al. 2017), both with instance norm."""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ..errors import GenlabError
+
+
+def _norm(channels: int) -> nn.Module:
+    """Instance norm (Ulyanov et al. 2016) with a learned scale and shift."""
+    return nn.InstanceNorm2d(channels, affine=True)
+
+
+def _c7s1(in_ch: int, out_ch: int) -> list[nn.Module]:
+    """c7s1-k: reflection-padded 7x7 convolution, stride 1."""
+    return [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, out_ch, 7, bias=False)]
+
+
+class ResidualBlock(nn.Module):
+    """R-k: two reflection-padded 3x3 convolutions with instance norm, added to the input."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False), _norm(channels), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False), _norm(channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+class ResnetGenerator(nn.Module):
+    """c7s1-k, d2k, d4k, R4k x blocks, u2k, uk, c7s1-C + tanh: image [B, C, S, S] -> image in [-1, 1].
+
+    The paper's 9-block net is ``width=64, blocks=9``; S must be a multiple of 4 and at least 8.
+    """
+
+    def __init__(self, channels: int, image_size: int, width: int = 64, blocks: int = 9):
+        super().__init__()
+        if image_size < 8 or image_size % 4:
+            raise GenlabError(f"the ResNet generator needs an image size that is a multiple of 4 and at "
+                              f"least 8, got {image_size}")
+        if width < 1 or blocks < 0:
+            raise GenlabError("generator width must be at least 1 and the number of residual blocks >= 0")
+        w = width
+        layers: list[nn.Module] = [*_c7s1(channels, w), _norm(w), nn.ReLU(True)]  # (w) x S x S
+        for mult in (1, 2):  # d2k, d4k: (w*2) x S/2, then (w*4) x S/4
+            layers += [nn.Conv2d(w * mult, w * mult * 2, 3, 2, 1, bias=False), _norm(w * mult * 2), nn.ReLU(True)]
+        layers += [ResidualBlock(w * 4) for _ in range(blocks)]  # (w*4) x S/4 x S/4
+        for mult in (4, 2):  # u2k, uk: fractionally strided 3x3 convs back to (w) x S x S
+            layers += [nn.ConvTranspose2d(w * mult, w * mult // 2, 3, 2, 1, output_padding=1, bias=False),
+                       _norm(w * mult // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]  # C x S x S
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+def patch_map_size(image_size: int, layers: int) -> int:
+    """Side of the PatchGAN's logit map: ``layers`` 4x4 stride-2 convs, then two 4x4 stride-1 convs (pad 1)."""
+    size = image_size
+    for _ in range(layers):
+        size = (size + 2 - 4) // 2 + 1
+    return size - 2
+
+
+class PatchDiscriminator(nn.Module):
+    """C64-C128-C256-C512 PatchGAN: image [B, C, S, S] -> logit map [B, 1, S', S'], one logit per patch.
+
+    ``layers`` stride-2 4x4 convs (widths w, 2w, 4w, ... capped at 8w; no norm on the first), one stride-1
+    conv of the next width, then a 1-channel conv; LeakyReLU(0.2). ``layers=3`` is the paper's 70x70 net;
+    ``layers=2`` (34x34 patches) keeps a 5x5 map for 28-px digits.
+    """
+
+    def __init__(self, channels: int, image_size: int, width: int = 64, layers: int = 3):
+        super().__init__()
+        if layers < 1 or width < 1:
+            raise GenlabError("the PatchGAN needs at least one stride-2 layer and a width of at least 1")
+        if patch_map_size(image_size, layers) < 1:
+            raise GenlabError(f"{image_size}-px images are too small for a PatchGAN with {layers} stride-2 "
+                              f"layers; lower model.d_layers")
+        widths = [width * min(2**i, 8) for i in range(layers + 1)]
+        blocks: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for i in range(1, layers + 1):  # stride 2 up to the last, which keeps the size (minus one)
+            stride = 2 if i < layers else 1
+            blocks += [nn.Conv2d(widths[i - 1], widths[i], 4, stride, 1, bias=False), _norm(widths[i]),
+                       nn.LeakyReLU(0.2, True)]
+        blocks.append(nn.Conv2d(widths[-1], 1, 4, 1, 1))  # 1 x S' x S' logits
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)

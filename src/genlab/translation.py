@@ -1,0 +1,78 @@
+"""Translate image files and folders with a trained image-to-image model (``genlab translate``)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from .data.folder import image_files, read_images
+from .errors import GenlabError
+from .samplers import OPPOSITE, round_trip
+from .viz import save_grid, save_image
+
+GRID_ROWS = 64  # inputs shown in the --grid picture
+
+
+def collect_inputs(inputs: Sequence[str | Path]) -> list[tuple[Path, Path]]:
+    """(image file, its name below the output folder): a file keeps its name, a folder's files (recursive)
+    keep their paths relative to that folder."""
+    found: list[tuple[Path, Path]] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            files = image_files(path)
+            if not files:
+                raise GenlabError(f"no image files in folder {path}")
+            found += [(f, f.relative_to(path)) for f in files]
+        elif path.is_file():
+            found.append((path, Path(path.name)))
+        else:
+            raise GenlabError(f"input {path} does not exist")
+    seen: dict[Path, Path] = {}
+    for source, name in found:
+        if name in seen:
+            raise GenlabError(f"{seen[name]} and {source} would both be written as {name}")
+        seen[name] = source
+    return found
+
+
+def _targets(files: list[tuple[Path, Path]], out_dir: Path, grid: Path | None, force: bool) -> list[Path]:
+    """Output paths of every input; nothing is written when one exists already (unless ``force``)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GenlabError(f"--out {out_dir} is a file, not a folder")
+    targets = [out_dir / name for _, name in files]
+    if grid is not None and grid in targets:
+        raise GenlabError(f"an input would be written over the grid picture {grid}")
+    existing = [t for t in targets + ([grid] if grid else []) if t.exists()]
+    if existing and not force:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise GenlabError(f"{existing[0]} already exists{more}; pass --force to overwrite")
+    return targets
+
+
+@torch.no_grad()
+def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Path, direction: str = "a2b",
+                    grid: bool = False, force: bool = False, batch_size: int = 64) -> list[Path]:
+    """Translate every input image into ``out_dir`` (same relative names, at the model's resolution);
+    ``grid`` adds ``grid_<direction>.png`` with rows input | translated | cycled back. Returns the paths."""
+    model.require("translate", "translate images")
+    if direction not in OPPOSITE:
+        raise GenlabError(f"--direction must be a2b or b2a, got {direction!r}")
+    files = collect_inputs(inputs)
+    out_dir = Path(out_dir)
+    grid_path = out_dir / f"grid_{direction}.png" if grid else None
+    targets = _targets(files, out_dir, grid_path, force)
+    size, channels = model.config.image_size, model.config.channels
+    rows = []
+    for start in range(0, len(files), batch_size):
+        x = read_images([str(f) for f, _ in files[start:start + batch_size]], size, channels)
+        trips = round_trip(model, x, direction)  # [n, 3, C, H, W]
+        for image, target in zip(trips[:, 1], targets[start:start + batch_size]):
+            save_image(image, target)
+        if grid_path is not None and start < GRID_ROWS:
+            rows.append(trips[: GRID_ROWS - start])
+    written = list(targets)
+    if grid_path is not None:
+        written.append(save_grid(torch.cat(rows).flatten(0, 1), grid_path, nrow=3, scale=2))
+    return written
