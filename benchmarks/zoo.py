@@ -19,7 +19,7 @@ from genlab.compare import compare_runs
 from genlab.evaluation import evaluate
 from genlab.training import train
 
-GAN_WIDTH = ["model.g_width=32", "model.d_width=32"]
+GAN_WIDTH = ["model.g_width=32", "model.d_width=32", "model.ema=0"]  # no EMA, as in Lucic et al.
 MODELS = {  # name: (model, preset, overrides)
     "vae": ("vae", "quick", ["model.widths=32,64", "model.hidden=512", "model.latent_dim=32"]),
     "minimax": ("gan", "dcgan", ["model.objective=minimax"] + GAN_WIDTH),

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from safetensors.torch import load_file
+from torch import nn
 
 import genlab
+from genlab.cli import main
 from genlab.config import default_config
 from genlab.data import ImageData
 from genlab.registry import get_model_class
@@ -36,3 +39,67 @@ def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "vae"
     genlab.train("vae", overrides=TINY, out=out, echo=lambda s: None)
     return out
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny convolutions run fastest on one thread, and much faster on a machine whose cores are busy
+    (use with ``pytestmark = pytest.mark.usefixtures("one_thread")``)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class Halve(nn.Module):
+    """A stand-in generator with a known output: x / 2."""
+
+    def forward(self, x):
+        return 0.5 * x
+
+
+def domain_batch(model, n=4):
+    """2n images in [-1, 1] of an image-to-image model's size, labelled A, B, A, B, ..."""
+    x = torch.rand(2 * n, model.config.channels, model.config.image_size, model.config.image_size) * 2 - 1
+    return x, torch.tensor([0, 1]).repeat(n)
+
+
+def run_cli(capsys, *argv):
+    """genlab's exit code, stdout and stderr for one command line."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_weights(run):
+    """The inference weights of a run folder."""
+    return load_file(str(run / "checkpoint" / "model.safetensors"))
+
+
+def straight_and_resumed(model: str, data: str, preset: str, settings: list[str], root, stop: int = 3):
+    """The same run trained straight through, and stopped after ``stop`` steps then resumed: the two run
+    folders and the training state saved at the stop."""
+    quiet = {"echo": lambda s: None}
+    genlab.train(model, data=data, preset=preset, overrides=settings, out=root / "straight", **quiet)
+    genlab.train(model, data=data, preset=preset, overrides=settings + [f"train.max_steps={stop}"],
+                 out=root / "split", **quiet)
+    state = torch.load(root / "split" / "checkpoint" / "train_state.pt", weights_only=True)
+    genlab.train(out=root / "split", resume=True, overrides=["train.max_steps=none"], **quiet)
+    return root / "straight", root / "split", state
+
+
+class PixelStats(nn.Module):
+    """A tiny user extractor: per-image mean, std and four quadrant means of the gray image."""
+
+    name = "pixel-stats"
+    weights_sha256 = "0" * 64
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1), requires_grad=False)
+
+    def forward(self, x):
+        x = x.float().mean(1)
+        h, w = x.shape[-2] // 2, x.shape[-1] // 2
+        quads = [x[:, :h, :w], x[:, :h, w:], x[:, h:, :w], x[:, h:, w:]]
+        return self.scale * torch.stack([x.mean((1, 2)), x.std((1, 2))] + [q.mean((1, 2)) for q in quads], 1)

@@ -121,7 +121,7 @@ def test_autoencoder_has_no_nll(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("verb", ["train", "sample", "reconstruct", "interpolate", "traverse", "eval",
-                                  "translate"])
+                                  "translate", "adapt"])
 def test_every_verb_has_help_with_an_example(verb):
     result = subprocess.run([sys.executable, "-m", "genlab", verb, "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "example" in result.stdout and f"genlab {verb}" in result.stdout

@@ -4,11 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 from PIL import Image, ImageDraw
-from safetensors.torch import load_file
 from torch import nn
 
 import genlab
-from genlab.cli import main
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
 from genlab.models.cyclegan import CycleGAN
@@ -17,20 +15,12 @@ from genlab.nn.resnet import PatchDiscriminator, ResnetGenerator
 from genlab.training.checkpoint import save_checkpoint
 from genlab.training.loop import lr_factor
 
-from conftest import synthetic_images, tiny_model
+from conftest import (Halve, domain_batch, run_cli, run_weights, straight_and_resumed, synthetic_images,
+                      tiny_model)
 
-QUIET = {"echo": lambda s: None}
+pytestmark = pytest.mark.usefixtures("one_thread")
 SETTINGS = ["model.image_size=32", "model.pool_size=4", "train.batch_size=4", "train.epochs=2",
             "data.test_fraction=0.15", "train.eval_images=8"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions run fastest on one thread, and much faster on a machine whose cores are busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("size, layers, patches", [(28, 2, 5), (32, 2, 6), (64, 3, 6)])
@@ -48,16 +38,6 @@ def test_paper_sized_networks_and_clear_size_errors():
         ResnetGenerator(1, 30)
     with pytest.raises(GenlabError, match="too small"):
         PatchDiscriminator(1, 16, 4, layers=4)
-
-
-class Halve(nn.Module):
-    def forward(self, x):
-        return 0.5 * x
-
-
-def domain_batch(model, n=4):
-    x = torch.rand(2 * n, model.config.channels, model.config.image_size, model.config.image_size) * 2 - 1
-    return x, torch.tensor([0, 1]).repeat(n)
 
 
 def test_cycle_and_identity_terms():
@@ -148,10 +128,6 @@ def test_cyclegan_refuses_data_that_is_not_two_domains():
         CycleGAN.resolve_config(config.model, config.data, synthetic_images(8))
 
 
-def weights(run):
-    return load_file(str(run / "checkpoint" / "model.safetensors"))
-
-
 @pytest.fixture(scope="module")
 def domains(tmp_path_factory):
     return write_domains(tmp_path_factory.mktemp("domains"))
@@ -160,13 +136,8 @@ def domains(tmp_path_factory):
 @pytest.fixture(scope="module")
 def runs(domains, tmp_path_factory):
     """The same tiny CycleGAN trained straight through, and stopped after 3 steps then resumed."""
-    root, data = tmp_path_factory.mktemp("cyclegan"), f"unpaired:{domains[0]},{domains[1]}"
-    genlab.train("cyclegan", data=data, preset="tiny", overrides=SETTINGS, out=root / "straight", **QUIET)
-    genlab.train("cyclegan", data=data, preset="tiny", overrides=SETTINGS + ["train.max_steps=3"],
-                 out=root / "split", **QUIET)
-    state = torch.load(root / "split" / "checkpoint" / "train_state.pt", weights_only=True)
-    genlab.train(out=root / "split", resume=True, overrides=["train.max_steps=none"], **QUIET)
-    return root / "straight", root / "split", state
+    data = f"unpaired:{domains[0]},{domains[1]}"
+    return straight_and_resumed("cyclegan", data, "tiny", SETTINGS, tmp_path_factory.mktemp("cyclegan"))
 
 
 def test_training_writes_translation_grids_and_resumes_exactly(runs):
@@ -177,16 +148,10 @@ def test_training_writes_translation_grids_and_resumes_exactly(runs):
         assert grid.size[0] == 3 * 32 + 4 * 2  # input | translated | cycled back
     config = genlab.config.RunConfig.load(straight / "config.json")
     assert config.train.lr_schedule == "linear_decay" and config.train.betas == (0.5, 0.999)
-    a, b = weights(straight), weights(split)
+    a, b = run_weights(straight), run_weights(split)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     pools = [torch.load(r / "checkpoint" / "train_state.pt", weights_only=True)["model"] for r in runs[:2]]
     assert pools[0].keys() == pools[1].keys() and all(torch.equal(pools[0][k], pools[1][k]) for k in pools[0])
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_translate_writes_folder_outputs_and_a_grid(capsys, runs, domains, tmp_path):

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import torch
-from torch import nn
 
 import genlab
 from genlab.cli import main
@@ -17,26 +16,9 @@ from genlab.evaluation import evaluate, resolve_extractor, score
 from genlab.metrics import features as features_module
 from genlab.training.checkpoint import load_run
 
-from conftest import TINY_TRAIN
+from conftest import TINY_TRAIN, PixelStats
 
 QUIET = {"echo": lambda s: None}
-
-
-class PixelStats(nn.Module):
-    """A tiny user extractor: per-image mean, std and four quadrant means of the gray image."""
-
-    name = "pixel-stats"
-    weights_sha256 = "0" * 64
-
-    def __init__(self):
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(1), requires_grad=False)
-
-    def forward(self, x):
-        x = x.float().mean(1)
-        h, w = x.shape[-2] // 2, x.shape[-1] // 2
-        quads = [x[:, :h, :w], x[:, :h, w:], x[:, h:, :w], x[:, h:, w:]]
-        return self.scale * torch.stack([x.mean((1, 2)), x.std((1, 2))] + [q.mean((1, 2)) for q in quads], 1)
 
 
 @pytest.fixture(scope="module")

@@ -128,6 +128,16 @@ def test_a_wgan_gp_epoch_is_counted_in_generator_steps(tmp_path):
     assert records[-1]["step"] == 256 // 64 // 2
 
 
+def test_ema_decay_warms_up_so_the_average_forgets_the_initialization():
+    model, _ = tiny_model("gan")
+    model.step = 0
+    assert model.ema_decay() == pytest.approx(0.1)
+    model.step = 1_000_000
+    assert model.ema_decay() == model.config.ema == 0.999
+    model.step = 1562
+    assert 0.99 < model.ema_decay() < 0.999
+
+
 def test_ema_moves_towards_the_generator():
     a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
     before = a.weight.clone()

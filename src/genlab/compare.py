@@ -9,11 +9,11 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import GenlabError
-from .evaluation import HEADLINE, QUALITY_METRICS
+from .evaluation import FEATURE_METRICS, HEADLINE
 from .training.checkpoint import CONFIG, checkpoint_dir
 
 SPREAD = {"neg_elbo": "neg_elbo_stderr", "nll": "nll_stderr", "log_likelihood": "stderr", "kid": "kid_std",
-          "is": "is_std"}
+          "is": "is_std", "kid_a2b": "kid_a2b_std", "kid_b2a": "kid_b2a_std"}
 
 
 def run_summary(run: str | Path) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
                             key=str)
         if not identities:
             continue
-        split = metric in QUALITY_METRICS and len(identities) > 1
+        split = metric in FEATURE_METRICS and len(identities) > 1
         for identity in identities:
             columns += [(metric, field, identity if split else None) for field in fields]
             if not split:
@@ -91,7 +91,7 @@ def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
         return out.getvalue().rstrip("\n")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    extractors = sorted({i for s in summaries for m in QUALITY_METRICS if m in s["results"]
+    extractors = sorted({i for s in summaries for m in FEATURE_METRICS if m in s["results"]
                          for i in [_identity(s["results"][m])] if i})
     if len(extractors) == 1:
         lines.append(f"\nfeatures: {extractors[0]}")

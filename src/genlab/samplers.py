@@ -129,10 +129,20 @@ OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
 
 @torch.no_grad()
 def round_trip(model: Any, images: Tensor, direction: str = "a2b") -> Tensor:
-    """[N, 3, C, H, W] in [0, 1]: inputs, their translations, and those translated back (Zhu et al. Fig. 4)."""
+    """[N, 3, C, H, W] in [0, 1]: inputs, their translations, and those translated back (Zhu et al. Fig. 4);
+    [N, 2, C, H, W] without the way back for a model that translates one way only (a refiner)."""
+    check_direction(model, direction)
+    x = images.float().to(model.device)
+    columns = [x, model.translate(x, direction)]
+    if OPPOSITE[direction] in model.directions:
+        columns.append(model.translate(columns[1], OPPOSITE[direction]))
+    return torch.stack(columns, 1).clamp(0, 1).cpu()
+
+
+def check_direction(model: Any, direction: str) -> None:
+    """A clear line unless ``model`` translates and supports ``direction``."""
     model.require("translate", "translate images")
     if direction not in OPPOSITE:
         raise GenlabError(f"direction must be a2b or b2a, got {direction!r}")
-    x = images.float().to(model.device)
-    there = model.translate(x, direction)
-    return torch.stack([x, there, model.translate(there, OPPOSITE[direction])], 1).clamp(0, 1).cpu()
+    if direction not in model.directions:
+        raise GenlabError(f"model {model.name!r} translates {' and '.join(model.directions)} only, not {direction}")

@@ -6,9 +6,10 @@ from typing import Any, Sequence
 
 import torch
 
+from .data import to_float
 from .data.folder import image_files, read_images
 from .errors import GenlabError
-from .samplers import OPPOSITE, round_trip
+from .samplers import check_direction, round_trip
 from .viz import save_grid, save_image
 
 GRID_ROWS = 64  # inputs shown in the --grid picture
@@ -52,13 +53,22 @@ def _targets(files: list[tuple[Path, Path]], out_dir: Path, grid: Path | None, f
 
 
 @torch.no_grad()
+def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", batch_size: int = 256) -> torch.Tensor:
+    """Images (uint8 or [0, 1], at the model's size and channels) -> translations as uint8 on the CPU, as
+    8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once."""
+    check_direction(model, direction)
+    out = [(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)
+            .clamp(0, 1) * 255).round().to(torch.uint8).cpu() for start in range(0, len(images), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, *images.shape[1:], dtype=torch.uint8)
+
+
+@torch.no_grad()
 def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Path, direction: str = "a2b",
                     grid: bool = False, force: bool = False, batch_size: int = 64) -> list[Path]:
     """Translate every input image into ``out_dir`` (same relative names, at the model's resolution);
-    ``grid`` adds ``grid_<direction>.png`` with rows input | translated | cycled back. Returns the paths."""
-    model.require("translate", "translate images")
-    if direction not in OPPOSITE:
-        raise GenlabError(f"--direction must be a2b or b2a, got {direction!r}")
+    ``grid`` adds ``grid_<direction>.png`` with rows input | translated | cycled back (no way back for a
+    one-way model such as the refiner). Returns the paths."""
+    check_direction(model, direction)
     files = collect_inputs(inputs)
     out_dir = Path(out_dir)
     grid_path = out_dir / f"grid_{direction}.png" if grid else None
@@ -67,12 +77,12 @@ def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Pat
     rows = []
     for start in range(0, len(files), batch_size):
         x = read_images([str(f) for f, _ in files[start:start + batch_size]], size, channels)
-        trips = round_trip(model, x, direction)  # [n, 3, C, H, W]
+        trips = round_trip(model, x, direction)  # [n, 3 (or 2 one way), C, H, W]
         for image, target in zip(trips[:, 1], targets[start:start + batch_size]):
             save_image(image, target)
         if grid_path is not None and start < GRID_ROWS:
             rows.append(trips[: GRID_ROWS - start])
     written = list(targets)
     if grid_path is not None:
-        written.append(save_grid(torch.cat(rows).flatten(0, 1), grid_path, nrow=3, scale=2))
+        written.append(save_grid(torch.cat(rows).flatten(0, 1), grid_path, nrow=rows[0].shape[1], scale=2))
     return written

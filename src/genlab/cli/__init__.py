@@ -4,15 +4,15 @@ from __future__ import annotations
 import sys
 
 from ..errors import GenlabError
-from . import evaluate, latent, sample, train, translate
+from . import adapt, evaluate, latent, sample, train, translate
 from .common import Parser
 
-VERBS = (train, sample, latent, evaluate, translate)
+VERBS = (train, sample, latent, evaluate, translate, adapt)
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="genlab",
-                    description="Generative image models: train, sample, interpolate, translate, evaluate.",
+                    description="Generative image models: train, sample, interpolate, translate, adapt, evaluate.",
                     epilog="example:\n  genlab train vae --data mnist --preset quick --out runs/vae\n"
                            "  genlab sample runs/vae -n 64 --seed 0 -o samples.png")
     from .. import __version__

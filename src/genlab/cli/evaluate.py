@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   genlab eval runs/cifar --metrics fid --inception-weights pt_inception-2015-12-05-6726825d.pth
   genlab eval runs/gan --metrics parzen            # Goodfellow et al. (2014) Parzen-window protocol
   genlab eval runs/toy --metrics modes             # PacGAN mode coverage on toy2d:ring8 / grid25
+  genlab eval runs/cyclegan --metrics fid_a2b,fid_b2a,kid_a2b,kid_b2a,cycle   # translation quality
 """
 COMPARE_EXAMPLES = """examples:
   genlab compare runs/vae runs/gan runs/wgan          # a markdown table of every scored metric
@@ -21,17 +22,21 @@ COMPARE_EXAMPLES = """examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="score a run (likelihood, FID/KID/PR/DC/IS, Parzen, mode coverage)",
+    p = sub.add_parser("eval", help="score a run (likelihood, FID/KID/PR/DC/IS, Parzen, mode coverage, "
+                       "translation quality)",
                        description=__doc__, epilog=EXAMPLES)
     add_run(p)
-    p.add_argument("--metrics", help="comma-separated: elbo, nll, fid, kid, pr, dc, is, parzen, modes "
-                                     "(default: by model and data)")
+    p.add_argument("--metrics", help="comma-separated: elbo, nll, fid, kid, pr, dc, is, parzen, modes; for "
+                                     "translators fid_a2b, fid_b2a, kid_a2b, kid_b2a, cycle (default: by model "
+                                     "and data)")
     p.add_argument("-k", type=int, default=5000, help="importance samples per image for nll (default 5000)")
-    p.add_argument("--images", type=int, help="score only the first N images for elbo/nll/parzen (default: all)")
+    p.add_argument("--images", type=int, help="score only the first N images for elbo/nll/parzen/cycle "
+                   "(default: all)")
     p.add_argument("--split", default="test", help="data split (default test)")
     p.add_argument("--batch-size", type=int, default=100, help="images per batch (default 100)")
     p.add_argument("--samples", type=int, default=10_000,
-                   help="generated images for fid/kid/pr/dc/is (default 10000)")
+                   help="generated images for fid/kid/pr/dc/is, translated images per direction for "
+                   "fid_a2b/... (default 10000)")
     p.add_argument("--extractor", help="feature network: digits (default on digit data) or a classifier run")
     p.add_argument("--inception-weights", metavar="FILE",
                    help="Inception-v3 features from pytorch-fid's pt_inception-2015-12-05-6726825d.pth")

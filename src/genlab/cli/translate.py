@@ -1,4 +1,4 @@
-"""genlab translate: map images from one domain to the other with a trained CycleGAN."""
+"""genlab translate: map images from one domain to the other with a trained CycleGAN (or refiner, a2b)."""
 from __future__ import annotations
 
 import argparse
@@ -9,9 +9,11 @@ EXAMPLES = """examples:
   genlab translate runs/cyclegan --direction a2b photo.png --out translated/
   genlab translate runs/cyclegan --direction b2a testB/ --out fakeA/ --grid   # a folder, recursively
   genlab translate runs/cyclegan --direction a2b a.png b.png --out out/ --force
+  genlab translate runs/refiner --direction a2b synthetic/ --out refined/   # SimGAN: synthetic -> real only
 
 Each output keeps the input's name (for folders: its path below the folder) and is written at the
-model's resolution; --grid adds out/grid_a2b.png with rows input | translated | cycled back.
+model's resolution; --grid adds out/grid_a2b.png with rows input | translated | cycled back (a refiner
+has no way back: input | refined).
 """
 
 
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run(p)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
     p.add_argument("--direction", choices=("a2b", "b2a"), required=True,
-                   help="a2b: domain A to B (generator G); b2a: B to A (generator F)")
+                   help="a2b: domain A to B (generator G, or the refiner); b2a: B to A (generator F)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the translated images")
     p.add_argument("--grid", action="store_true",
                    help="also write DIR/grid_<direction>.png: input | translated | cycled (first 64 inputs)")

@@ -1,9 +1,13 @@
-"""Datasets chosen by name: ``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH``, ``toy2d:ring8|grid25``."""
+"""Datasets chosen by name: ``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH``, ``npz:PATH``,
+``toy2d:ring8|grid25`` and ``unpaired:A,B``."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 import torch
 
 from ..errors import GenlabError
+from .arrays import read_arrays, split_of, stored_splits
 from .folder import load_folder
 from .images import ImageData, batches, check_binarize, to_float, to_gray
 from .mnist import load_mnist
@@ -21,8 +25,8 @@ DIGIT_DATASETS = {"mnist": load_mnist, "mnistm": load_mnistm, "synthdigits": loa
 
 def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None, image_size: int = 0,
                  channels: int = 0, test_fraction: float = 0.05, seed: int = 0) -> ImageData:
-    """A dataset split by name: ``mnist``, ``mnistm``, ``synthdigits`` or ``folder:PATH`` (train/test held out
-    by ``test_fraction``)."""
+    """A dataset split by name: ``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH`` (train/test held out
+    by ``test_fraction``), ``npz:PATH`` (its stored splits; see arrays.py), ``toy2d:...`` or ``unpaired:A,B``."""
     if name in DIGIT_DATASETS:
         return _resize(DIGIT_DATASETS[name](split, data_dir), image_size, channels)
     if name.startswith("toy2d:"):
@@ -30,13 +34,23 @@ def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None
     if name.startswith("folder:"):
         data = load_folder(name.split(":", 1)[1], image_size or DEFAULT_FOLDER_SIZE, channels)
         return _split_folder(data, split, test_fraction, seed)
+    if name.startswith("npz:"):
+        return _resize(_load_npz(name.split(":", 1)[1], split, test_fraction, seed), image_size, channels)
     if name.startswith("unpaired:"):  # two domains as one dataset, labels 0 = A, 1 = B (see unpaired.py)
         from .unpaired import load_unpaired
 
         return load_unpaired(name.split(":", 1)[1], split, data_dir=data_dir, image_size=image_size,
                              channels=channels, test_fraction=test_fraction, seed=seed)
-    raise GenlabError(f"unknown dataset {name!r}; use mnist, mnistm, synthdigits, folder:PATH, toy2d:ring8 "
-                      "or toy2d:grid25")
+    raise GenlabError(f"unknown dataset {name!r}; use mnist, mnistm, synthdigits, folder:PATH, npz:PATH, "
+                      "toy2d:ring8, toy2d:grid25 or unpaired:A,B")
+
+
+def _load_npz(path: str, split: str, fraction: float, seed: int) -> ImageData:
+    """A stored split; a file with a training set only holds out a test split like a folder."""
+    arrays = read_arrays(path)
+    if split in ("train", "test") and "test" not in stored_splits(arrays):
+        return _split_folder(split_of(arrays, "train", path), split, fraction, seed)
+    return split_of(arrays, split, path)
 
 
 def _split_folder(data: ImageData, split: str, fraction: float, seed: int) -> ImageData:
@@ -58,4 +72,4 @@ def _resize(data: ImageData, image_size: int, channels: int) -> ImageData:
         images = images.round().clamp(0, 255).to(torch.uint8)
     if channels and channels != images.shape[1]:
         images = images.expand(-1, channels, -1, -1).contiguous() if images.shape[1] == 1 else to_gray(images)
-    return ImageData(images, data.labels, data.classes, data.name)
+    return replace(data, images=images)

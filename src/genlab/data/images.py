@@ -1,7 +1,7 @@
 """In-memory image datasets as uint8 tensors, batched without per-image Python work."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import torch
@@ -14,12 +14,18 @@ BINARIZE_MODES = ("dynamic", "static", "none")
 
 @dataclass
 class ImageData:
-    """Images [N, C, H, W] uint8 and integer labels [N]; lives on one device."""
+    """Images [N, C, H, W] uint8 and integer labels [N]; lives on one device.
+
+    ``class_labels`` / ``class_names`` are for data whose ``labels`` are something else: unpaired data is
+    labelled by domain (0 = A, 1 = B) and keeps each image's class there (None when not applicable).
+    """
 
     images: Tensor
     labels: Tensor
     classes: list[str] = field(default_factory=list)
     name: str = ""
+    class_labels: Tensor | None = None
+    class_names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -38,11 +44,13 @@ class ImageData:
         return self.images.shape[-1]
 
     def to(self, device: torch.device | str) -> "ImageData":
-        return ImageData(self.images.to(device), self.labels.to(device), self.classes, self.name)
+        classes = None if self.class_labels is None else self.class_labels.to(device)
+        return replace(self, images=self.images.to(device), labels=self.labels.to(device), class_labels=classes)
 
     def take(self, index: Tensor | slice) -> "ImageData":
         """A subset by index tensor or slice."""
-        return ImageData(self.images[index], self.labels[index], self.classes, self.name)
+        classes = None if self.class_labels is None else self.class_labels[index]
+        return replace(self, images=self.images[index], labels=self.labels[index], class_labels=classes)
 
     def head(self, n: int | None) -> "ImageData":
         """The first n images (all when n is None)."""
@@ -53,7 +61,7 @@ class ImageData:
         gen = torch.Generator(device="cpu").manual_seed(seed)
         probs = self.images.cpu().float() / 255
         bits = torch.bernoulli(probs, generator=gen).to(torch.uint8) * 255
-        return ImageData(bits.to(self.images.device), self.labels, self.classes, self.name)
+        return replace(self, images=bits.to(self.images.device))
 
 
 def luma(images: Tensor) -> Tensor:

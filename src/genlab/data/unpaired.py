@@ -6,6 +6,10 @@ both domains at the same size and channel count, the smaller one repeated (seede
 larger, interleaved A, B, A, B, ... so that ``data.limit`` and every prefix keep both halves, and a
 shuffled batch holds about half of each. Being one ordinary dataset, it is shuffled, resumed mid-epoch
 and checkpointed by the generic loop like any other.
+
+Each image keeps its class in its own domain: ``class_labels`` index ``class_names`` (A's classes, then
+B's that A lacks), so MNIST's "3" is class 3 on both sides. ``load_domains`` gives the two domains
+themselves, labelled by class, not repeated and not interleaved (e.g. to score translations).
 """
 from __future__ import annotations
 
@@ -49,22 +53,33 @@ def repeat_to(size: int, n: int, generator: torch.Generator) -> Tensor:
     return torch.cat([torch.arange(size).repeat(n // size), rest])
 
 
+def shared_classes(a: ImageData, b: ImageData) -> tuple[list[str], Tensor, Tensor]:
+    """One class list for both domains (A's, then B's new names) and each domain's labels into it."""
+    names = list(a.classes) + [c for c in b.classes if c not in a.classes]
+    remap_b = torch.tensor([names.index(c) for c in b.classes], dtype=torch.long)
+    return names, a.labels, remap_b[b.labels] if len(b.classes) else b.labels
+
+
 def combine_domains(a: ImageData, b: ImageData, seed: int, name: str) -> ImageData:
-    """Interleave A and B (labels 0, 1), repeating the smaller domain to the larger's size."""
+    """Interleave A and B (labels 0, 1), repeating the smaller domain to the larger's size; each image's
+    class goes along in ``class_labels``."""
+    names, classes_a, classes_b = shared_classes(a, b)
     if not len(a) or not len(b):  # e.g. a test split that holds out nothing of one small folder
-        one, label = (a, 0) if len(a) else (b, 1)
-        return ImageData(one.images, torch.full((len(one),), label, dtype=torch.long), DOMAINS, name)
+        (one, label, classes) = (a, 0, classes_a) if len(a) else (b, 1, classes_b)
+        return ImageData(one.images, torch.full((len(one),), label, dtype=torch.long), DOMAINS, name,
+                         classes, names)
     n = max(len(a), len(b))
     gen = torch.Generator().manual_seed(seed)
     index_a, index_b = repeat_to(len(a), n, gen), repeat_to(len(b), n, gen)
     images = torch.stack([a.images[index_a], b.images[index_b]], 1).flatten(0, 1)  # A0, B0, A1, B1, ...
-    return ImageData(images, torch.tensor([0, 1]).repeat(n), DOMAINS, name)
+    classes = torch.stack([classes_a[index_a], classes_b[index_b]], 1).flatten()
+    return ImageData(images, torch.tensor([0, 1]).repeat(n), DOMAINS, name, classes, names)
 
 
-def load_unpaired(spec: str, split: str = "train", *, image_size: int = 0, channels: int = 0, seed: int = 0,
-                  **options) -> ImageData:
-    """Both domains of ``spec`` ("A,B") as one labelled dataset, at ``image_size`` / ``channels`` (0 = the
-    larger of the two domains'); ``options`` go to ``load_dataset`` for each domain."""
+def load_domains(spec: str, split: str = "train", *, image_size: int = 0, channels: int = 0, seed: int = 0,
+                 **options) -> tuple[ImageData, ImageData]:
+    """The two domains of ``spec`` ("A,B"), each with its own class labels, at ``image_size`` / ``channels``
+    (0 = the larger of the two domains'); ``options`` go to ``load_dataset`` for each domain."""
     from . import _resize, load_dataset
 
     a, b = (load_dataset(domain_source(part), split, image_size=image_size, channels=channels, seed=seed,
@@ -73,5 +88,9 @@ def load_unpaired(spec: str, split: str = "train", *, image_size: int = 0, chann
         raise GenlabError("unpaired data needs two image datasets, not point data")
     size = image_size or max(a.image_size, b.image_size)
     channels = channels or max(a.channels, b.channels)
-    a, b = _resize(a, size, channels), _resize(b, size, channels)
-    return combine_domains(a, b, seed, f"unpaired:{spec}")
+    return _resize(a, size, channels), _resize(b, size, channels)
+
+
+def load_unpaired(spec: str, split: str = "train", *, seed: int = 0, **options) -> ImageData:
+    """Both domains of ``spec`` ("A,B") as one dataset labelled by domain (see ``load_domains``)."""
+    return combine_domains(*load_domains(spec, split, seed=seed, **options), seed, f"unpaired:{spec}")

@@ -23,6 +23,7 @@ class GenerativeModel(nn.Module):
     presets: ClassVar[dict[str, list[str]]] = {}
     train_defaults: ClassVar[list[str]] = []  # overrides applied before any preset (e.g. the paper's optimizer)
     phases: ClassVar[tuple[str, ...]] = ("main",)
+    directions: ClassVar[tuple[str, ...]] = ()  # what translate() accepts: "a2b" and/or "b2a" (translators only)
 
     def __init__(self, config: Any):
         super().__init__()

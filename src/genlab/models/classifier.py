@@ -73,6 +73,9 @@ class Classifier(GenerativeModel):
         # the shipped digit feature network (src/genlab/weights/digits.json, benchmarks/digit_classifier.py)
         "digits": ["train.epochs=4", "train.batch_size=256", "train.lr=2e-3", "train.lr_schedule=cosine",
                    "train.eval_images=10000"],
+        # genlab adapt: the digits network in 3 epochs, once per row and seed (CPU-sized)
+        "adapt": ["train.epochs=3", "train.batch_size=128", "train.lr=2e-3", "train.lr_schedule=cosine",
+                  "train.eval_images=2000"],
     }
 
     def __init__(self, config: ClassifierConfig):

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
-from ..losses import make_objective
+from ..losses import GANObjective, make_objective
 from ..nn.resnet import PatchDiscriminator, ResnetGenerator
 from ..registry import register
 from ..samplers import round_trip
@@ -17,6 +17,22 @@ from .history import HistoryPool
 
 DIRECTIONS = ("a2b", "b2a")
 PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
+
+
+def require_two_domains(model: str, dataset: Any) -> None:
+    """Image-to-image models train on unpaired data: images labelled 0 (domain A) and 1 (domain B)."""
+    if dataset.is_points or set(dataset.labels.unique().tolist()) != {0, 1}:
+        raise GenlabError(f"{model} trains on two image domains labelled 0 (A) and 1 (B): "
+                          "use --data unpaired:DIR_A,DIR_B (folders or dataset names)")
+
+
+def translator_objective(model: str, objective: str) -> GANObjective:
+    """The GAN objective of an image-to-image model: any but WGAN's, whose critic needs a Lipschitz
+    constraint these discriminators lack."""
+    if objective in ("wgan", "wgan-gp"):
+        raise GenlabError(f"{model} has no Lipschitz constraint for a WGAN critic; use model.objective="
+                          "lsgan, nonsaturating, minimax or hinge")
+    return make_objective(objective)
 
 
 @dataclass
@@ -49,6 +65,7 @@ class CycleGAN(GenerativeModel):
 
     Config = CycleGANConfig
     phases = ("g", "d")
+    directions = DIRECTIONS
     train_defaults = PAPER_OPTIMIZER + ["train.batch_size=8", "train.grid_size=16"]
     presets = {
         "tiny": ["model.g_width=4", "model.g_blocks=1", "model.d_width=4", "model.d_layers=2"],  # tests
@@ -63,12 +80,9 @@ class CycleGAN(GenerativeModel):
         c = config
         if c.channels <= 0 or c.image_size <= 0 or c.d_layers <= 0 or c.adv_weight < 0:
             raise GenlabError("model config is unresolved: image_size/channels come from the data")
-        if c.objective in ("wgan", "wgan-gp"):
-            raise GenlabError("cyclegan has no Lipschitz constraint for a WGAN critic; use model.objective="
-                              "lsgan, nonsaturating, minimax or hinge")
         if min(c.cycle_weight, c.identity_ratio, c.pool_size) < 0:
             raise GenlabError("model.cycle_weight, model.identity_ratio and model.pool_size must be >= 0")
-        self.objective = make_objective(c.objective)
+        self.objective = translator_objective(self.name, c.objective)
         self.gen_ab = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # G: A -> B
         self.gen_ba = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # F: B -> A
         self.disc_a = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real A vs F(b)
@@ -83,9 +97,7 @@ class CycleGAN(GenerativeModel):
         Zhu et al.'s least-squares generator loss is E(D(G(x)) - 1)^2, twice genlab's lsgan (Mao et al.'s
         1/2 form), so adv_weight auto is 2 for lsgan (matching the paper's balance with lambda) and 1 otherwise.
         """
-        if dataset.is_points or set(dataset.labels.unique().tolist()) != {0, 1}:
-            raise GenlabError("cyclegan trains on two image domains labelled 0 (A) and 1 (B): "
-                              "use --data unpaired:DIR_A,DIR_B (folders or dataset names)")
+        require_two_domains(cls.name, dataset)
         config.channels = config.channels or dataset.channels
         config.image_size = config.image_size or dataset.image_size
         if config.d_layers == 0:

@@ -7,12 +7,15 @@ from torch import Tensor
 
 class HistoryPool:
     """Up to ``capacity`` earlier generator outputs; D sees a mix of them and fresh ones, which damps
-    oscillation (used by CycleGAN, Zhu et al. 2017, Sec. 4, with 50 images).
+    oscillation. Two ways to mix, both storing and returning every fresh image as is until the pool is full:
 
-    Until the pool is full every fresh image is stored and returned as is. Once full, each fresh image
-    is, with probability 1/2, swapped for a random stored one (which is returned and replaced), else
-    returned as is. Draws come from torch's global CPU generator, which the training loop checkpoints;
-    ``state()`` / ``load_state()`` carry the stored images through a resume.
+    - ``query``: CycleGAN's (Zhu et al. 2017, Sec. 4, 50 images): once full, each fresh image is, with
+      probability 1/2, swapped for a random stored one (which is returned and replaced), else returned as is;
+    - ``query_half``: SimGAN's (Shrivastava et al. 2017, Sec. 2.3): once full, exactly half the batch comes
+      from the pool and the drawn slots are refilled with this batch's other half.
+
+    Draws come from torch's global CPU generator, which the training loop checkpoints; ``state()`` /
+    ``load_state()`` carry the stored images through a resume.
     """
 
     def __init__(self, capacity: int):
@@ -25,11 +28,9 @@ class HistoryPool:
     @torch.no_grad()
     def query(self, fresh: Tensor) -> Tensor:
         """The images D should judge in place of ``fresh`` (same shape); updates the pool."""
-        fresh = fresh.detach()
+        fresh = self._match(fresh)
         if self.capacity <= 0 or not len(fresh):
             return fresh
-        if self.images is not None:  # restored on the CPU, or produced under another precision
-            self.images = self.images.to(fresh.device, fresh.dtype)
         out = fresh.clone()
         coins = torch.rand(len(fresh)).tolist()
         slots = torch.randint(self.capacity, (len(fresh),)).tolist()
@@ -40,6 +41,30 @@ class HistoryPool:
                 out[i] = self.images[slots[i]]
                 self.images[slots[i]] = fresh[i]
         return out
+
+    @torch.no_grad()
+    def query_half(self, fresh: Tensor) -> Tensor:
+        """Shrivastava et al. (2017), Sec. 2.3: the first n - n//2 fresh images and n//2 stored ones drawn at
+        random (without replacement); the drawn slots then hold the n//2 fresh images D did not see, so every
+        output of the generator is judged once, now or later. Until the pool is full: fresh, stored as is."""
+        fresh = self._match(fresh)
+        if self.capacity <= 0 or not len(fresh):
+            return fresh
+        if len(self) < self.capacity:
+            self._append(fresh[: self.capacity - len(self)])
+            return fresh
+        k = min(len(fresh) // 2, self.capacity)
+        slots = torch.randperm(self.capacity)[:k].to(fresh.device)
+        out = torch.cat([fresh[: len(fresh) - k], self.images[slots]])
+        self.images[slots] = fresh[len(fresh) - k:]
+        return out
+
+    def _match(self, fresh: Tensor) -> Tensor:
+        """``fresh`` detached; the stored images moved to its device and dtype (restored on the CPU, or
+        produced under another precision)."""
+        if self.images is not None:
+            self.images = self.images.to(fresh.device, fresh.dtype)
+        return fresh.detach()
 
     def _append(self, image: Tensor) -> None:
         self.images = image.clone() if self.images is None else torch.cat([self.images, image])

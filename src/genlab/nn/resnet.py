@@ -1,5 +1,6 @@
 """Image-to-image networks of CycleGAN (Zhu et al. 2017, appendix 7.2): a ResNet-block generator
-(Johnson et al. 2016) and a PatchGAN discriminator (Isola et al. 2017), both with instance norm."""
+(Johnson et al. 2016) and a PatchGAN discriminator (Isola et al. 2017), both with instance norm; and
+SimGAN's full-resolution refiner (Shrivastava et al. 2017) built from the same residual blocks."""
 from __future__ import annotations
 
 from torch import Tensor, nn
@@ -30,6 +31,11 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+def _check_width(width: int, blocks: int) -> None:
+    if width < 1 or blocks < 0:
+        raise GenlabError("generator width must be at least 1 and the number of residual blocks >= 0")
+
+
 class ResnetGenerator(nn.Module):
     """c7s1-k, d2k, d4k, R4k x blocks, u2k, uk, c7s1-C + tanh: image [B, C, S, S] -> image in [-1, 1].
 
@@ -41,8 +47,7 @@ class ResnetGenerator(nn.Module):
         if image_size < 8 or image_size % 4:
             raise GenlabError(f"the ResNet generator needs an image size that is a multiple of 4 and at "
                               f"least 8, got {image_size}")
-        if width < 1 or blocks < 0:
-            raise GenlabError("generator width must be at least 1 and the number of residual blocks >= 0")
+        _check_width(width, blocks)
         w = width
         layers: list[nn.Module] = [*_c7s1(channels, w), _norm(w), nn.ReLU(True)]  # (w) x S x S
         for mult in (1, 2):  # d2k, d4k: (w*2) x S/2, then (w*4) x S/4
@@ -53,6 +58,24 @@ class ResnetGenerator(nn.Module):
                        _norm(w * mult // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]  # C x S x S
         self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class RefinerNet(nn.Module):
+    """SimGAN's refiner (Shrivastava et al. 2017, Sec. 3.1): a 3x3 conv to ``width`` maps, ``blocks`` residual
+    blocks and a 1x1 conv back to the image channels, all at full resolution (no down-sampling, so any
+    image size works and every output pixel depends only on a small neighbourhood); tanh output in [-1, 1].
+    """
+
+    def __init__(self, channels: int, width: int = 64, blocks: int = 4):
+        super().__init__()
+        _check_width(width, blocks)
+        self.net = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, width, 3), nn.ReLU(True),  # (width) x S x S
+            *[ResidualBlock(width) for _ in range(blocks)],
+            nn.Conv2d(width, channels, 1), nn.Tanh())  # C x S x S
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

@@ -1,0 +1,221 @@
+"""Domain adaptation by image translation (``genlab adapt``): one digit classifier trained three ways.
+
+Every row trains the registered ``classifier`` through ``genlab.train`` with the same preset, overrides,
+image size and channels (the target's channels: gray sources are expanded to RGB for an RGB target, RGB
+sources become luma for a gray one) over the same seeds, and is tested on the target's test split:
+
+1. source only -- the labelled source training images;
+2. translated -- the source training images translated into the target's style by a CycleGAN run
+   (``translator``), with the source labels (pixel-level adaptation, as in CyCADA without its semantic loss);
+3. train on target -- the labelled target training images (the upper bound).
+
+The translated set is written once as ``OUT/translated.npz`` (``train``: the translated source training
+split, ``test``: the translated source test split), a dataset ``genlab train classifier --data
+npz:OUT/translated.npz`` reads like any other. Each classifier is a run folder ``OUT/<row>_seed<N>``;
+``OUT/adapt.json`` holds every accuracy with its seed, run folder and provenance.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from . import __version__
+from .config import RunConfig
+from .data import ImageData, batches, load_dataset
+from .data.arrays import save_arrays
+from .data.unpaired import domain_source
+from .errors import GenlabError
+from .registry import get_model_class
+from .evaluation import domain_names
+from .training import load_run, pick_device, prepare_config, train, validate
+from .training.checkpoint import CONFIG, checkpoint_dir
+from .translation import translate_images
+
+CLASSIFIER = "classifier"
+ROWS = {"source_only": "source only", "translated": "translated", "target": "train on target"}
+# DANN (Ganin et al., JMLR 2016) Table 2, MNIST -> MNIST-M accuracy, on MNIST-M made from BSDS500 photos
+ANCHORS = {"source_only": 0.5225, "dann": 0.7666, "target": 0.9596}
+ANCHOR_PAIR = ("mnist", "mnistm")
+TRANSLATED = "translated.npz"
+RESULTS = "adapt.json"
+
+
+def canonical(name: str) -> str:
+    """A dataset name for comparison: folders by their resolved path."""
+    if name.startswith("folder:"):
+        return "folder:" + str(Path(name.split(":", 1)[1]).expanduser().resolve())
+    return name
+
+
+def labelled_domain(name: str, role: str, data_dir: str | None = None) -> tuple[str, ImageData]:
+    """A domain's dataset name (a folder path becomes folder:PATH) and its test split, which must have classes."""
+    if name.startswith("unpaired:"):
+        raise GenlabError(f"the {role} {name} is unpaired data, labelled by domain, not by class; name one domain")
+    name = domain_source(name)
+    data = load_dataset(name, "test", data_dir=data_dir)
+    if len(data.classes) < 2:
+        hint = " (a folder needs one subfolder per class)" if name.startswith("folder:") else ""
+        raise GenlabError(f"the {role} {name} has no class labels{hint}; adapt needs labelled digits")
+    return name, data
+
+
+def translator_direction(run: str | Path, source: str, target: str) -> tuple[RunConfig, str]:
+    """The translator run's config and the direction that maps ``source`` to ``target``, read from its
+    ``unpaired:A,B`` data name: a2b when A is the source, b2a (a cyclegan's F) when A is the target."""
+    config = RunConfig.load(checkpoint_dir(run) / CONFIG)
+    ways = get_model_class(config.model_name).directions  # cyclegan: a2b and b2a; a refiner: a2b
+    if not ways:
+        raise GenlabError(f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan run "
+                          f"trained on unpaired:{source},{target}")
+    a, b = (canonical(n) for n in domain_names(config))
+    pair = (canonical(source), canonical(target))
+    direction = "a2b" if pair == (a, b) else "b2a" if pair == (b, a) else ""
+    if direction not in ways:
+        can = " and ".join({"a2b": f"{a} -> {b}", "b2a": f"{b} -> {a}"}[w] for w in ways)
+        raise GenlabError(f"--translator {run} translates {can} (data {config.data.name}), not {source} -> "
+                          f"{target}; train one with --data unpaired:{source},{target}")
+    return config, direction
+
+
+def write_translated(model: Any, direction: str, source: str, path: Path, *, data_dir: str | None = None,
+                     limit: int | None = None, batch_size: int = 256) -> dict[str, int]:
+    """Translate the source's train (first ``limit``) and test splits at the translator's size and channels
+    into one .npz (labels kept); returns the image counts."""
+    c = model.config
+    splits = {}
+    for split in ("train", "test"):
+        data = load_dataset(source, split, data_dir=data_dir, image_size=c.image_size, channels=c.channels)
+        data = data.head(limit) if split == "train" else data
+        splits[split] = replace(data, images=translate_images(model, data.images, direction, batch_size))
+    save_arrays(path, splits, splits["train"].classes)
+    return {f"{split}_images": len(data) for split, data in splits.items()}
+
+
+@torch.no_grad()
+def accuracy(model: Any, data: ImageData, batch_size: int = 1000) -> float:
+    """Top-1 accuracy of a classifier on labelled images."""
+    model.eval()
+    correct = 0
+    for x, y in batches(data, batch_size):
+        correct += int((model.logits(x.to(model.device)).argmax(1).cpu() == y.cpu()).sum())
+    return correct / len(data)
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise GenlabError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise GenlabError(f"{out} already exists and is not empty; pass --force to train over it")
+
+
+def _summary(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1; 0 for one seed)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def adapt(source: str = "mnist", target: str = "mnistm", *, translator: str | Path | None = None,
+          seeds: int | Sequence[int] = 3, preset: str | None = "adapt", overrides: Sequence[str] = (),
+          out: str | Path = "runs/adapt", image_size: int = 0, limit: int | None = None,
+          data_dir: str | None = None, device: str = "auto", force: bool = False,
+          echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train and test the three classifiers (see the module docstring); writes OUT/adapt.json and returns it.
+
+    ``seeds``: a count (0..N-1) or the seeds; ``image_size``: 0 = the translator's size (else the target's);
+    ``limit``: train on the first N training images of each row (quick runs)."""
+    out, seed_list = Path(out), list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seed_list:
+        raise GenlabError("--seeds must be at least 1")
+    if limit is not None and limit < 1:
+        raise GenlabError("--limit must be at least 1")
+    _check_out(out, force)
+    dev = pick_device(device)
+    source, source_test = labelled_domain(source, "source", data_dir)
+    target, target_test = labelled_domain(target, "target", data_dir)
+    if source_test.classes != target_test.classes:
+        raise GenlabError(f"the source {source} has classes {source_test.classes} and the target {target} "
+                          f"{target_test.classes}; the classifier needs the same classes on both")
+    run_config, direction = translator_direction(translator, source, target) if translator else (None, "")
+    size = image_size or (run_config.model.image_size if run_config else target_test.image_size)
+    channels = target_test.channels
+    common = [f"model.image_size={size}", f"model.channels={channels}", f"train.device={device}",
+              *overrides, *([f"data.limit={limit}"] if limit else [])]
+    validate(prepare_config(CLASSIFIER, source, preset, common, data_dir))  # bad --set fails before any work
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = {"source_only": source, "target": target}
+    translated: dict[str, Any] | None = None
+    if translator:
+        model = load_run(translator, dev)[0]
+        path = out.resolve() / TRANSLATED  # absolute: the runs' config.json name their data by it
+        echo(f"translating {source} ({direction}) with {translator} into {path}")
+        counts = write_translated(model, direction, source, path, data_dir=data_dir, limit=limit)
+        del model
+        translated = {"run": str(Path(translator).resolve()), "data": run_config.data.name,
+                      "direction": direction, "dataset": f"npz:{path}", **counts}
+        rows = {"source_only": source, "translated": f"npz:{path}", "target": target}
+
+    results: dict[str, Any] = {}
+    test_images = 0
+    for row, data_name in rows.items():
+        entry: dict[str, Any] = {"label": ROWS[row], "data": data_name, "accuracy": [], "runs": [],
+                                 "seeds": seed_list}
+        for seed in seed_list:
+            run_dir = out / f"{row}_seed{seed}"
+            echo(f"{ROWS[row]}: training the classifier on {data_name}, seed {seed} -> {run_dir}")
+            config = train(CLASSIFIER, data=data_name, preset=preset, overrides=common + [f"train.seed={seed}"],
+                           out=run_dir, force=force, data_dir=data_dir, echo=echo)
+            test = load_dataset(target, "test", data_dir=data_dir, image_size=size, channels=channels, seed=seed,
+                                test_fraction=config.data.test_fraction)  # folders: the split that run held out
+            entry["accuracy"].append(accuracy(load_run(run_dir, dev)[0], test))
+            test_images = len(test)
+            entry["runs"].append(str(run_dir.resolve()))
+        entry["mean"], entry["std"] = _summary(entry["accuracy"])
+        results[row] = entry
+
+    report = {"genlab": __version__, "torch": torch.__version__, "host": platform.node(), "device": str(dev),
+              "source": source, "target": target, "test": f"{target}:test", "test_images": test_images,
+              "seeds": seed_list, "classifier": {"model": CLASSIFIER, "preset": preset, "overrides": list(overrides),
+                                                 "image_size": size, "channels": channels, "limit": limit},
+              "translator": translated, "rows": results,
+              "anchors": ANCHORS if (source, target) == ANCHOR_PAIR else None}
+    report["table"] = format_table(report)
+    tmp = out / (RESULTS + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    tmp.replace(out / RESULTS)
+    return report
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A markdown table of the rows (mean ± std over seeds), beside DANN's numbers for MNIST -> MNIST-M."""
+    rows, anchors, t = report["rows"], report["anchors"], report["translator"]
+    source, target = report["source"], report["target"]
+    names = {"source_only": f"source only ({source})",
+             "translated": f"translated {source} -> {target} ({t['direction']} of {t['run']})" if t else
+             "translated (no --translator)",
+             "target": f"train on target ({target})"}
+    paper = {"source_only": ANCHORS["source_only"], "translated": ANCHORS["dann"], "target": ANCHORS["target"]}
+    header = f"| classifier trained on | accuracy on {target} test |"
+    lines = [header + (" DANN paper, MNIST→MNIST-M |" if anchors else ""), "|---|---|" + ("---|" if anchors else "")]
+    for row in ROWS:
+        r = rows.get(row)
+        cell = f"{r['mean']:.4f} ± {r['std']:.4f}" if r else "—"
+        note = (f" {paper[row]:.4f}" + (" (DANN)" if row == "translated" else "") + " |") if anchors else ""
+        lines.append(f"| {names[row]} | {cell} |{note}")
+    seeds = report["seeds"]
+    lines.append(f"\nmean ± std over {len(seeds)} seed(s) {', '.join(map(str, seeds))}; "
+                 f"{report['test_images']} {report['test']} images; same classifier, preset and "
+                 f"{report['classifier']['image_size']} px x {report['classifier']['channels']} channels in every row")
+    if not t:
+        lines.append(f"no --translator: rows 1 and 3 only; train one with `genlab train cyclegan --data "
+                     f"unpaired:{source},{target} --preset digits --out runs/translator`")
+    if anchors:
+        lines.append("DANN numbers: Ganin et al. (JMLR 2016) Table 2 on the original MNIST-M (BSDS500 photo "
+                     "patches); genlab's mnistm blends other photos (scikit-image's), so compare the gaps, not "
+                     "the digits")
+    return "\n".join(lines)

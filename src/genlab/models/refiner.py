@@ -1,0 +1,159 @@
+"""SimGAN (Shrivastava et al. 2017): refine synthetic images so they look real yet keep their annotation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import GenlabError
+from ..nn.resnet import PatchDiscriminator, RefinerNet
+from ..registry import register
+from ..samplers import round_trip
+from .base import GenerativeModel
+from .cyclegan import require_two_domains, translator_objective
+from .history import HistoryPool
+
+
+@dataclass
+class RefinerConfig:
+    """A full-resolution ResNet refiner, a local (patch) discriminator and the loss weights; 0 fields are
+    filled from the data. Domain A (label 0) is synthetic, domain B (label 1) real."""
+
+    image_size: int = 0
+    channels: int = 0
+    width: int = 64  # feature maps of the refiner (paper: 64)
+    blocks: int = 4  # residual blocks of the refiner (paper: 4 for eyes, 10 for hands)
+    d_width: int = 32  # width of the local discriminator's first layer
+    d_layers: int = 1  # its stride-2 convs: 1 = 16x16-pixel patches (a 12x12 logit map at 28 px), 2 = 34x34
+    objective: str = "nonsaturating"  # paper: cross-entropy per local patch; or lsgan | minimax | hinge
+    self_reg: float = 1.0  # lambda of the L1 self-regularization ||R(x) - x||_1 (per-pixel mean on [-1, 1]);
+    # 1 keeps digits' labels (see Refiner)
+    pool_size: int = 256  # refined images kept for D updates (paper's history buffer); 0 = off
+    warmup_steps: int = 200  # first steps: R on self-regularization alone, D already learning (paper: 1000)
+    lr_g: float = 0.0  # 0 = train.lr
+    lr_d: float = 0.0  # 0 = train.lr
+
+
+def self_regularization(refined: Tensor, synthetic: Tensor) -> Tensor:
+    """Shrivastava et al. (2017) Eq. 4 with psi = identity: ||R(x) - x||_1 as a per-pixel mean."""
+    return (refined - synthetic).abs().mean()
+
+
+@register("refiner")
+class Refiner(GenerativeModel):
+    """Refiner R: synthetic (A) -> refined, against a local discriminator D of real (B) vs refined patches.
+
+    Phase "g" minimizes GAN(R) + self_reg * ||R(x) - x||_1 (Eq. 4; the GAN term is off for the first
+    ``warmup_steps``); phase "d" trains D on real images against refined ones, half of them from a
+    history of earlier refiners once the pool is full (Sec. 2.3).
+
+    self_reg = 1 balances a per-pixel mean L1 on [-1, 1] against a per-patch mean cross-entropy. Measured
+    on synthdigits -> MNIST (2,000 test digits, one seed; accuracy of the shipped MNIST classifier, FID on
+    its features to MNIST): raw 92.3%, FID 20.5; after the digits preset 89.5%, FID 12.9. After 600 steps
+    self_reg 3 gives 90.3% / 16.4, 1 gives 89.6% / 13.5, 0.3 gives 80.5% / 15.0 (labels start to change).
+    """
+
+    Config = RefinerConfig
+    phases = ("g", "d")
+    directions = ("a2b",)
+    train_defaults = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.batch_size=32", "train.grid_size=16"]
+    presets = {
+        "tiny": ["model.width=4", "model.blocks=1", "model.d_width=4", "model.pool_size=4",
+                 "model.warmup_steps=1"],  # tests
+        "digits": ["model.width=32", "model.blocks=3", "model.d_width=32", "train.batch_size=64",
+                   "train.epochs=3", "data.limit=20000", "train.eval_images=500"],
+    }
+
+    def __init__(self, config: RefinerConfig):
+        super().__init__(config)
+        c = config
+        if c.channels <= 0 or c.image_size <= 0:
+            raise GenlabError("model config is unresolved: image_size/channels come from the data")
+        if min(c.self_reg, c.pool_size, c.warmup_steps) < 0:
+            raise GenlabError("model.self_reg, model.pool_size and model.warmup_steps must be >= 0")
+        self.objective = translator_objective(self.name, c.objective)
+        self.refiner = RefinerNet(c.channels, c.width, c.blocks)
+        self.disc = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)
+        self.pool = HistoryPool(c.pool_size)
+        self._refined: tuple[Tensor, Tensor] | None = None  # phase g's refined images, for phase d
+
+    @classmethod
+    def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
+        """Image size and channels from the (unpaired) data."""
+        require_two_domains(cls.name, dataset)
+        config.channels = config.channels or dataset.channels
+        config.image_size = config.image_size or dataset.image_size
+
+    def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
+        """Adam over R and Adam over D (the paper used SGD; Adam needs no per-dataset tuning here)."""
+        betas = tuple(train.betas)
+        return {"g": torch.optim.Adam(self.refiner.parameters(), lr=self.config.lr_g or train.lr, betas=betas),
+                "d": torch.optim.Adam(self.disc.parameters(), lr=self.config.lr_d or train.lr, betas=betas)}
+
+    def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Images [0, 1] -> [-1, 1] (the refiner's tanh range)."""
+        return x * 2 - 1
+
+    def adversarial_weight(self) -> float:
+        """0 while the refiner warms up on self-regularization alone, then 1."""
+        return 0.0 if self.step < self.config.warmup_steps else 1.0
+
+    def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
+        x, y = batch
+        synthetic, real = x[y == 0], x[y == 1]
+        if phase == "g":
+            return self._refiner_loss(x, synthetic)
+        if phase == "d":
+            return self._discriminator_loss(x, synthetic, real)
+        raise GenlabError(f"refiner has phases g and d, not {phase!r}")
+
+    def _refiner_loss(self, x: Tensor, synthetic: Tensor) -> dict[str, Tensor]:
+        """GAN(R) on D's patch map of R(x), plus self_reg * ||R(x) - x||_1."""
+        if not len(synthetic):  # a batch of real images only leaves the refiner nothing to learn
+            zero = x.new_zeros((), requires_grad=True)
+            return {"loss": zero, "adv": zero.detach(), "self_reg": zero.detach()}
+        refined = self.refiner(synthetic)
+        adv = self.objective.generator(self.disc(refined))
+        reg = self_regularization(refined, synthetic)
+        if self.training and torch.is_grad_enabled():
+            self._refined = (x, refined.detach())
+        loss = self.adversarial_weight() * adv + self.config.self_reg * reg
+        return {"loss": loss, "adv": adv.detach(), "self_reg": reg.detach()}
+
+    def _discriminator_loss(self, x: Tensor, synthetic: Tensor, real: Tensor) -> dict[str, Tensor]:
+        """Real patches against refined ones (half from the history pool once it is full)."""
+        cached, self._refined = self._refined, None
+        if not len(synthetic) or not len(real):
+            return {"loss": x.new_zeros((), requires_grad=True)}
+        if cached is not None and cached[0] is x:
+            refined = cached[1]
+        else:
+            with torch.no_grad():
+                refined = self.refiner(synthetic)
+        if self.training and torch.is_grad_enabled():
+            refined = self.pool.query_half(refined)
+        return {"loss": self.objective.discriminator(self.disc(real), self.disc(refined))}
+
+    # -- resume: the pool is training state, not weights ----------------------------------------
+    def resume_state(self) -> dict[str, Tensor]:
+        """The history pool of refined images."""
+        return {f"pool.{k}": v for k, v in self.pool.state().items()}
+
+    def load_resume_state(self, state: dict[str, Tensor]) -> None:
+        self.pool.load_state({k[len("pool."):]: v for k, v in state.items() if k.startswith("pool.")})
+
+    # -- inference ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def translate(self, images: Tensor, direction: str = "a2b") -> Tensor:
+        """Synthetic images in [0, 1] -> refined images in [0, 1] (a2b only: there is no real -> synthetic map)."""
+        if direction != "a2b":
+            raise GenlabError(f"a refiner only maps synthetic images to real-looking ones (a2b), not {direction}")
+        return ((self.refiner(self.prepare(images.to(self.device))) + 1) / 2).float()
+
+    @torch.no_grad()
+    def pictures(self, images: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        """Up to 16 synthetic test images beside their refined versions (rows: synthetic | refined)."""
+        synthetic = images[labels.to(images.device) == 0][:16]
+        return {"refinements": round_trip(self, synthetic, "a2b")} if len(synthetic) else {}
