@@ -19,6 +19,8 @@ if __name__ == "__main__":
     run("throughput.py")
     run("modes.py", "--seeds", "3")
     run("demo_time.py")
+    run("zoo.py")  # Parzen + FID/KID/PR/DC/IS table (about 25 min on two CPU cores)
+    run("metric_sanity.py", "--run", str(HERE / "results" / "zoo" / "vae"))
     if torch.cuda.is_available():
         run("vae_nll.py")  # full protocol: k=5000 on all 10,000 test images
     else:
