@@ -96,6 +96,8 @@ def test_compare_prints_one_row_per_run_and_keeps_extractors_apart(gan_run, tmp_
     assert lines[3].endswith("| 2.5 |") and "features: digits:abababab" in table
     rows = list(csv.reader(io.StringIO(compare_runs([a, b], "csv"))))
     assert rows[0][-1] == "fid" and rows[2][-1] == "2.5"
+    assert rows[0][5:7] == ["log_likelihood", "log_likelihood ±"] and rows[1][5:7] == ["101", "2"]
+    assert rows[2][5:7] == ["", ""]  # every CSV cell is a number or empty
     c = _scored_copy(gan_run, tmp_path, "c", fid(9.0, "inception-v3-fid"))
     header = compare_runs([a, c]).splitlines()[0]
     assert "fid [digits:abababab]" in header and "fid [inception-v3-fid:abababab]" in header

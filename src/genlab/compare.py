@@ -67,25 +67,31 @@ def _identity(result: dict) -> str | None:
     return f"{prov['extractor']}:{prov['extractor_sha256'][:8]}" if "extractor" in prov else None
 
 
-def _cell(summary: dict, metric: str, field: str, identity: str | None) -> str:
+def _cell(summary: dict, metric: str, field: str, identity: str | None,
+          separate_spread: bool = False) -> list[str]:
     result = summary["results"].get(metric)
     if result is None or field not in result or (identity and _identity(result) != identity):
-        return ""
+        return [""] * (2 if separate_spread and field in SPREAD else 1)
     value = result[field]
     spread = result.get(SPREAD.get(field, ""), None)
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
-    return f"{text} ± {spread:.2g}" if isinstance(spread, float) else text
+    if separate_spread:  # CSV: the spread gets its own column, so every cell stays a number
+        return [text, f"{spread:.4g}" if isinstance(spread, float) else ""] if field in SPREAD else [text]
+    return [f"{text} ± {spread:.2g}" if isinstance(spread, float) else text]
 
 
 def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
     """A table with one row per run: model, data, epochs, training seconds and every headline metric."""
     summaries = [run_summary(run) for run in runs]
     columns = _columns(summaries)
-    header = ["run", "model", "data", "epochs", "train s"] + [
-        field + (f" [{identity}]" if identity else "") for _, field, identity in columns]
+    csv_format = fmt == "csv"
+    header = ["run", "model", "data", "epochs", "train s"]
+    for _, field, identity in columns:
+        name = field + (f" [{identity}]" if identity else "")
+        header += [name, f"{name} ±"] if csv_format and field in SPREAD else [name]
     rows = [[s["run"], s["model"], s["data"], str(s["epochs"]), str(s["train_s"])]
-            + [_cell(s, *column) for column in columns] for s in summaries]
-    if fmt == "csv":
+            + [text for column in columns for text in _cell(s, *column, csv_format)] for s in summaries]
+    if csv_format:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows([header] + rows)
         return out.getvalue().rstrip("\n")
