@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--configs", default="minimax,nonsaturating,wgan-gp,best")
     parser.add_argument("--data", default="ring8,grid25")
     parser.add_argument("--set", dest="extra", action="append", default=[])
+    parser.add_argument("--name", default="modes", help="result file name under benchmarks/results/")
     args = parser.parse_args()
     table = {}
     for data in args.data.split(","):
@@ -64,7 +65,7 @@ def main() -> None:
             s = table[f"{data}/{config}"]["summary"]
             print(f"{data:7s} {config:14s} modes {s['modes']['mean']:.1f}±{s['modes']['stderr']:.1f} "
                   f"HQ {100 * s['high_quality']['mean']:.1f}% rKL {s['reverse_kl']['mean']:.3f}", flush=True)
-    save("modes", {"seeds": args.seeds, "extra": args.extra, "table": table})
+    save(args.name, {"seeds": args.seeds, "extra": args.extra, "table": table})
 
 
 if __name__ == "__main__":
