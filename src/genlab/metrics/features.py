@@ -26,7 +26,7 @@ def extract(extractor: Any, images: Tensor, batch_size: int = 500, logits: bool 
 
     Logits come from ``extractor.classify(features)`` when it has that head (no second forward pass),
     else from ``extractor.logits(images)``."""
-    device = next(extractor.parameters()).device if any(True for _ in extractor.parameters()) else "cpu"
+    device = next(extractor.parameters(), torch.empty(0)).device  # parameter-free extractors run on the CPU
     feats, outs = [], []
     for start in range(0, len(images), batch_size):
         x = to_float(images[start:start + batch_size]).to(device)
