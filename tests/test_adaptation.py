@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 import genlab
-from genlab.adaptation import ANCHORS, adapt, format_table as adapt_table, translator_direction
+from genlab.adaptation import ANCHORS, adapt, classifier_size, format_table as adapt_table, translator_direction
 from genlab.compare import compare_runs
 from genlab.data import ImageData, load_dataset
 from genlab.data.arrays import save_arrays
@@ -124,11 +125,13 @@ def test_npz_datasets_round_trip_and_explain_bad_files(tmp_path):
 def test_adapt_without_a_translator_trains_two_rows(domains, tmp_path):
     report = adapt(str(domains[0]), str(domains[1]), seeds=2, preset="tiny", overrides=TINY_CLASSIFIER,
                    out=tmp_path / "adapt", image_size=16, **QUIET)
-    assert set(report["rows"]) == {"source_only", "target"} and report["translator"] is None
+    assert set(report["rows"]) == {"source_only", "target"} and report["translators"] == {}
     for row in report["rows"].values():
         assert len(row["accuracy"]) == 2 and all(0 <= a <= 1 for a in row["accuracy"])
         assert row["std"] == pytest.approx(float(np.std(row["accuracy"], ddof=1)))
     assert "no --translator" in report["table"] and "DANN" not in report["table"]
+    held_out = len(load_dataset(f"folder:{domains[1]}", "test"))  # the target folder's held-out split
+    assert report["test_images"] == report["rows"]["source_only"]["test_images"] == held_out
     saved = json.loads((tmp_path / "adapt" / "adapt.json").read_text())
     assert saved["rows"]["target"]["runs"][1].endswith("target_seed1") and saved["genlab"] == genlab.__version__
     assert saved["classifier"]["channels"] == 3  # the target's channels; the gray source is expanded
@@ -142,29 +145,51 @@ def test_adapt_with_a_translator_writes_a_reusable_translated_set(domains, trans
                                                                                   TINY_CLASSIFIER), []), "--out", out)
     assert code == 0, err
     assert "\n| classifier trained on | accuracy on folder:" in table and "| translated folder:" in table
+    assert "(cyclegan a2b of " in table
     report = json.loads((out / "adapt.json").read_text())
     assert list(report["rows"]) == ["source_only", "translated", "target"]
-    assert report["translator"]["direction"] == "a2b" and report["translator"]["data"].startswith("unpaired:")
+    made = report["translators"]["translated"]
+    assert made["direction"] == "a2b" and made["data"].startswith("unpaired:") and made["model"] == "cyclegan"
     assert report["classifier"]["image_size"] == 16  # the translator's size
-    translated = load_dataset(report["translator"]["dataset"], "train")
+    translated = load_dataset(made["dataset"], "train")
     source = load_dataset(f"folder:{domains[0]}", "train", image_size=16, channels=3)
     assert translated.images.shape == source.images.shape and torch.equal(translated.labels, source.labels)
     assert not torch.equal(translated.images, source.images) and translated.classes == list(CLASSES)
-    assert len(load_dataset(report["translator"]["dataset"], "test")) == report["translator"]["test_images"]
+    assert len(load_dataset(made["dataset"], "test")) == made["test_images"]
     code, _, err = run_cli(capsys, "adapt", "--source", domains[0], "--target", domains[1], "--out", out)
     assert code == 2 and "--force" in err and err.count("\n") == 1
+
+
+def test_adapt_gives_each_translator_its_own_row(domains, translator, tmp_path):
+    """A refiner and a CycleGAN side by side: two translated sets, two rows, one table."""
+    refiner = tmp_path / "refiner"
+    genlab.train("refiner", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", out=refiner, **QUIET,
+                 overrides=["model.image_size=16", "train.batch_size=4", "train.epochs=1", "train.max_steps=2",
+                            "data.test_fraction=0.25", "train.eval_images=8", "train.grid_size=4"])
+    report = adapt(str(domains[0]), str(domains[1]), translators=[refiner, translator], seeds=1, preset="tiny",
+                   overrides=TINY_CLASSIFIER, out=tmp_path / "adapt", **QUIET)
+    assert list(report["rows"]) == ["source_only", "translated", "translated_2", "target"]
+    made = report["translators"]
+    assert [made[r]["model"] for r in ("translated", "translated_2")] == ["refiner", "cyclegan"]
+    sets = [load_dataset(made[r]["dataset"], "train") for r in made]
+    assert sets[0].images.shape == sets[1].images.shape and not torch.equal(sets[0].images, sets[1].images)
+    assert (tmp_path / "adapt" / "translated_2.npz").is_file() and (tmp_path / "adapt" / "translated_2_seed0").is_dir()
+    lines = report["table"].splitlines()
+    assert "(refiner a2b of " in lines[3] and "(cyclegan a2b of " in lines[4] and lines[5].startswith("| train on")
 
 
 def test_mnist_to_mnistm_table_stands_beside_the_dann_numbers():
     row = {"mean": 0.61234, "std": 0.01}
     report = {"rows": {"source_only": row, "translated": row, "target": row}, "anchors": ANCHORS,
-              "translator": {"direction": "a2b", "run": "runs/m2mm"}, "source": "mnist", "target": "mnistm",
+              "translators": {"translated": {"model": "cyclegan", "direction": "a2b", "run": "runs/m2mm"}},
+              "source": "mnist", "target": "mnistm",
               "seeds": [0, 1, 2], "test_images": 10000, "test": "mnistm:test",
               "classifier": {"image_size": 28, "channels": 3}}
     lines = adapt_table(report).splitlines()
     assert lines[0] == "| classifier trained on | accuracy on mnistm test | DANN paper, MNIST→MNIST-M |"
     assert lines[2] == "| source only (mnist) | 0.6123 ± 0.0100 | 0.5225 |"
-    assert lines[3].endswith("| 0.6123 ± 0.0100 | 0.7666 (DANN) |") and lines[4].endswith("| 0.9596 |")
+    assert lines[3] == "| translated mnist -> mnistm (cyclegan a2b of runs/m2mm) | 0.6123 ± 0.0100 | 0.7666 (DANN) |"
+    assert lines[4].endswith("| 0.9596 |")
     assert "other photos" in lines[-1] and "3 seed(s) 0, 1, 2; 10000 mnistm:test images" in lines[6]
 
 
@@ -262,3 +287,12 @@ def test_cycle_error_is_logged_during_training(domains, tmp_path):
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     epoch = [r for r in records if r["kind"] == "epoch"][-1]
     assert 0 < epoch["eval/cycle_l1_a"] < 1 and 0 < epoch["eval/cycle_l1_b"] < 1
+
+
+def test_classifier_size_comes_from_the_translators_unless_given():
+    runs = [SimpleNamespace(model=SimpleNamespace(image_size=s)) for s in (16, 16)]
+    target = SimpleNamespace(image_size=28)
+    assert classifier_size(runs, 0, target) == 16 and classifier_size(runs, 32, target) == 32
+    assert classifier_size([], 0, target) == 28
+    with pytest.raises(GenlabError, match=r"different sizes \[16, 24\]; pass --image-size"):
+        classifier_size(runs + [SimpleNamespace(model=SimpleNamespace(image_size=24))], 0, target)

@@ -1,18 +1,19 @@
-"""Domain adaptation by image translation (``genlab adapt``): one digit classifier trained three ways.
+"""Domain adaptation by image translation (``genlab adapt``): one digit classifier trained several ways.
 
 Every row trains the registered ``classifier`` through ``genlab.train`` with the same preset, overrides,
 image size and channels (the target's channels: gray sources are expanded to RGB for an RGB target, RGB
 sources become luma for a gray one) over the same seeds, and is tested on the target's test split:
 
 1. source only -- the labelled source training images;
-2. translated -- the source training images translated into the target's style by a CycleGAN run
-   (``translator``), with the source labels (pixel-level adaptation, as in CyCADA without its semantic loss);
+2. translated -- the source training images translated into the target's style by an image-to-image run
+   (``translators``: a CycleGAN, or a SimGAN refiner), with the source labels (pixel-level adaptation, as
+   in CyCADA without its semantic loss); one row per translator, so several compare in one table;
 3. train on target -- the labelled target training images (the upper bound).
 
-The translated set is written once as ``OUT/translated.npz`` (``train``: the translated source training
-split, ``test``: the translated source test split), a dataset ``genlab train classifier --data
-npz:OUT/translated.npz`` reads like any other. Each classifier is a run folder ``OUT/<row>_seed<N>``;
-``OUT/adapt.json`` holds every accuracy with its seed, run folder and provenance.
+Each translated set is written once as ``OUT/<row>.npz`` (``translated.npz``, then ``translated_2.npz``...;
+``train``: the translated source training split, ``test``: the translated source test split), a dataset
+``genlab train classifier --data npz:OUT/translated.npz`` reads like any other. Each classifier is a run
+folder ``OUT/<row>_seed<N>``; ``OUT/adapt.json`` holds every accuracy with its seed, run folder and provenance.
 """
 from __future__ import annotations
 
@@ -42,7 +43,6 @@ ROWS = {"source_only": "source only", "translated": "translated", "target": "tra
 # DANN (Ganin et al., JMLR 2016) Table 2, MNIST -> MNIST-M accuracy, on MNIST-M made from BSDS500 photos
 ANCHORS = {"source_only": 0.5225, "dann": 0.7666, "target": 0.9596}
 ANCHOR_PAIR = ("mnist", "mnistm")
-TRANSLATED = "translated.npz"
 RESULTS = "adapt.json"
 
 
@@ -71,8 +71,8 @@ def translator_direction(run: str | Path, source: str, target: str) -> tuple[Run
     config = RunConfig.load(checkpoint_dir(run) / CONFIG)
     ways = get_model_class(config.model_name).directions  # cyclegan: a2b and b2a; a refiner: a2b
     if not ways:
-        raise GenlabError(f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan run "
-                          f"trained on unpaired:{source},{target}")
+        raise GenlabError(f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan or refiner "
+                          f"run trained on unpaired:{source},{target}")
     a, b = (canonical(n) for n in domain_names(config))
     pair = (canonical(source), canonical(target))
     direction = "a2b" if pair == (a, b) else "b2a" if pair == (b, a) else ""
@@ -119,15 +119,70 @@ def _summary(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def adapt(source: str = "mnist", target: str = "mnistm", *, translator: str | Path | None = None,
-          seeds: int | Sequence[int] = 3, preset: str | None = "adapt", overrides: Sequence[str] = (),
-          out: str | Path = "runs/adapt", image_size: int = 0, limit: int | None = None,
-          data_dir: str | None = None, device: str = "auto", force: bool = False,
-          echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train and test the three classifiers (see the module docstring); writes OUT/adapt.json and returns it.
+def translated_row(index: int) -> str:
+    """Row key of the index-th translator: translated, translated_2, translated_3, ..."""
+    return "translated" if index == 0 else f"translated_{index + 1}"
 
-    ``seeds``: a count (0..N-1) or the seeds; ``image_size``: 0 = the translator's size (else the target's);
-    ``limit``: train on the first N training images of each row (quick runs)."""
+
+def classifier_size(runs: Sequence[RunConfig], image_size: int, target_test: ImageData) -> int:
+    """The classifier's input size: --image-size, else the translators' (one size for all), else the target's."""
+    sizes = {c.model.image_size for c in runs}
+    if image_size or not sizes:
+        return image_size or target_test.image_size
+    if len(sizes) > 1:
+        raise GenlabError(f"the translators work at different sizes {sorted(sizes)}; pass --image-size")
+    return sizes.pop()
+
+
+def prepare_translations(translators: Sequence[str | Path], configs: Sequence[RunConfig], directions: Sequence[str],
+                         source: str, out: Path, dev: torch.device, *, data_dir: str | None, limit: int | None,
+                         echo: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Translate the source once per translator into OUT/<row>.npz; {row: provenance with the dataset name}."""
+    done = {}
+    for i, (run, config, direction) in enumerate(zip(translators, configs, directions)):
+        row = translated_row(i)
+        path = out.resolve() / f"{row}.npz"  # absolute: the runs' config.json name their data by it
+        echo(f"translating {source} ({direction}) with {run} into {path}")
+        model = load_run(run, dev)[0]
+        counts = write_translated(model, direction, source, path, data_dir=data_dir, limit=limit)
+        del model
+        done[row] = {"run": str(Path(run).resolve()), "model": config.model_name, "data": config.data.name,
+                     "direction": direction, "dataset": f"npz:{path}", **counts}
+    return done
+
+
+def train_row(row: str, data_name: str, seeds: Sequence[int], target: str, preset: str | None,
+              overrides: Sequence[str], size: int, channels: int, out: Path, dev: torch.device, *,
+              data_dir: str | None, force: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+    """One row: a classifier per seed trained on ``data_name`` (run folder OUT/<row>_seed<N>), each tested on
+    the target's test split; accuracies with their mean and sample std."""
+    label = ROWS.get(row, ROWS["translated"])
+    entry: dict[str, Any] = {"label": label, "data": data_name, "accuracy": [], "runs": [], "seeds": list(seeds)}
+    for seed in seeds:
+        run_dir = out / f"{row}_seed{seed}"
+        echo(f"{label}: training the classifier on {data_name}, seed {seed} -> {run_dir}")
+        config = train(CLASSIFIER, data=data_name, preset=preset, overrides=[*overrides, f"train.seed={seed}"],
+                       out=run_dir, force=force, data_dir=data_dir, echo=echo)
+        test = load_dataset(target, "test", data_dir=data_dir, image_size=size, channels=channels, seed=seed,
+                            test_fraction=config.data.test_fraction)  # folders: the split that run held out
+        entry["accuracy"].append(accuracy(load_run(run_dir, dev)[0], test))
+        entry["runs"].append(str(run_dir.resolve()))
+        entry["test_images"] = len(test)
+    entry["mean"], entry["std"] = _summary(entry["accuracy"])
+    return entry
+
+
+def adapt(source: str = "mnist", target: str = "mnistm", *,
+          translators: str | Path | Sequence[str | Path] = (), seeds: int | Sequence[int] = 3,
+          preset: str | None = "adapt", overrides: Sequence[str] = (), out: str | Path = "runs/adapt",
+          image_size: int = 0, limit: int | None = None, data_dir: str | None = None, device: str = "auto",
+          force: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train and test the classifiers (see the module docstring); writes OUT/adapt.json and returns it.
+
+    ``translators``: cyclegan or refiner runs, one translated row each; ``seeds``: a count (0..N-1) or the
+    seeds; ``image_size``: 0 = the translators' size (else the target's); ``limit``: train on the first N
+    training images of each row (quick runs)."""
+    translators = [translators] if isinstance(translators, (str, Path)) else list(translators)
     out, seed_list = Path(out), list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise GenlabError("--seeds must be at least 1")
@@ -140,49 +195,26 @@ def adapt(source: str = "mnist", target: str = "mnistm", *, translator: str | Pa
     if source_test.classes != target_test.classes:
         raise GenlabError(f"the source {source} has classes {source_test.classes} and the target {target} "
                           f"{target_test.classes}; the classifier needs the same classes on both")
-    run_config, direction = translator_direction(translator, source, target) if translator else (None, "")
-    size = image_size or (run_config.model.image_size if run_config else target_test.image_size)
-    channels = target_test.channels
+    configs, directions = zip(*(translator_direction(t, source, target) for t in translators)) if translators \
+        else ((), ())
+    size, channels = classifier_size(configs, image_size, target_test), target_test.channels
     common = [f"model.image_size={size}", f"model.channels={channels}", f"train.device={device}",
               *overrides, *([f"data.limit={limit}"] if limit else [])]
     validate(prepare_config(CLASSIFIER, source, preset, common, data_dir))  # bad --set fails before any work
 
     out.mkdir(parents=True, exist_ok=True)
-    rows = {"source_only": source, "target": target}
-    translated: dict[str, Any] | None = None
-    if translator:
-        model = load_run(translator, dev)[0]
-        path = out.resolve() / TRANSLATED  # absolute: the runs' config.json name their data by it
-        echo(f"translating {source} ({direction}) with {translator} into {path}")
-        counts = write_translated(model, direction, source, path, data_dir=data_dir, limit=limit)
-        del model
-        translated = {"run": str(Path(translator).resolve()), "data": run_config.data.name,
-                      "direction": direction, "dataset": f"npz:{path}", **counts}
-        rows = {"source_only": source, "translated": f"npz:{path}", "target": target}
-
-    results: dict[str, Any] = {}
-    test_images = 0
-    for row, data_name in rows.items():
-        entry: dict[str, Any] = {"label": ROWS[row], "data": data_name, "accuracy": [], "runs": [],
-                                 "seeds": seed_list}
-        for seed in seed_list:
-            run_dir = out / f"{row}_seed{seed}"
-            echo(f"{ROWS[row]}: training the classifier on {data_name}, seed {seed} -> {run_dir}")
-            config = train(CLASSIFIER, data=data_name, preset=preset, overrides=common + [f"train.seed={seed}"],
-                           out=run_dir, force=force, data_dir=data_dir, echo=echo)
-            test = load_dataset(target, "test", data_dir=data_dir, image_size=size, channels=channels, seed=seed,
-                                test_fraction=config.data.test_fraction)  # folders: the split that run held out
-            entry["accuracy"].append(accuracy(load_run(run_dir, dev)[0], test))
-            test_images = len(test)
-            entry["runs"].append(str(run_dir.resolve()))
-        entry["mean"], entry["std"] = _summary(entry["accuracy"])
-        results[row] = entry
+    translated = prepare_translations(translators, configs, directions, source, out, dev, data_dir=data_dir,
+                                      limit=limit, echo=echo)
+    rows = {"source_only": source, **{row: t["dataset"] for row, t in translated.items()}, "target": target}
+    results = {row: train_row(row, data_name, seed_list, target, preset, common, size, channels, out, dev,
+                              data_dir=data_dir, force=force, echo=echo) for row, data_name in rows.items()}
 
     report = {"genlab": __version__, "torch": torch.__version__, "host": platform.node(), "device": str(dev),
-              "source": source, "target": target, "test": f"{target}:test", "test_images": test_images,
+              "source": source, "target": target, "test": f"{target}:test",
+              "test_images": results["target"]["test_images"],
               "seeds": seed_list, "classifier": {"model": CLASSIFIER, "preset": preset, "overrides": list(overrides),
                                                  "image_size": size, "channels": channels, "limit": limit},
-              "translator": translated, "rows": results,
+              "translators": translated, "rows": results,
               "anchors": ANCHORS if (source, target) == ANCHOR_PAIR else None}
     report["table"] = format_table(report)
     tmp = out / (RESULTS + ".tmp")
@@ -193,26 +225,24 @@ def adapt(source: str = "mnist", target: str = "mnistm", *, translator: str | Pa
 
 def format_table(report: dict[str, Any]) -> str:
     """A markdown table of the rows (mean ± std over seeds), beside DANN's numbers for MNIST -> MNIST-M."""
-    rows, anchors, t = report["rows"], report["anchors"], report["translator"]
+    rows, anchors, translators = report["rows"], report["anchors"], report["translators"]
     source, target = report["source"], report["target"]
-    names = {"source_only": f"source only ({source})",
-             "translated": f"translated {source} -> {target} ({t['direction']} of {t['run']})" if t else
-             "translated (no --translator)",
-             "target": f"train on target ({target})"}
-    paper = {"source_only": ANCHORS["source_only"], "translated": ANCHORS["dann"], "target": ANCHORS["target"]}
+    paper = {"source_only": f"{ANCHORS['source_only']:.4f}", "target": f"{ANCHORS['target']:.4f}"}
+    dann = f"{ANCHORS['dann']:.4f} (DANN)"  # the paper's adapted row stands beside every translated row
     header = f"| classifier trained on | accuracy on {target} test |"
     lines = [header + (" DANN paper, MNIST→MNIST-M |" if anchors else ""), "|---|---|" + ("---|" if anchors else "")]
-    for row in ROWS:
-        r = rows.get(row)
-        cell = f"{r['mean']:.4f} ± {r['std']:.4f}" if r else "—"
-        note = (f" {paper[row]:.4f}" + (" (DANN)" if row == "translated" else "") + " |") if anchors else ""
-        lines.append(f"| {names[row]} | {cell} |{note}")
+    for row, r in rows.items():
+        t = translators.get(row)
+        name = {"source_only": f"source only ({source})", "target": f"train on target ({target})"}.get(row) or \
+            f"translated {source} -> {target} ({t['model']} {t['direction']} of {t['run']})"
+        note = f" {paper.get(row, dann)} |" if anchors else ""
+        lines.append(f"| {name} | {r['mean']:.4f} ± {r['std']:.4f} |{note}")
     seeds = report["seeds"]
     lines.append(f"\nmean ± std over {len(seeds)} seed(s) {', '.join(map(str, seeds))}; "
                  f"{report['test_images']} {report['test']} images; same classifier, preset and "
                  f"{report['classifier']['image_size']} px x {report['classifier']['channels']} channels in every row")
-    if not t:
-        lines.append(f"no --translator: rows 1 and 3 only; train one with `genlab train cyclegan --data "
+    if not translators:
+        lines.append(f"no --translator: no translated row; train one with `genlab train cyclegan --data "
                      f"unpaired:{source},{target} --preset digits --out runs/translator`")
     if anchors:
         lines.append("DANN numbers: Ganin et al. (JMLR 2016) Table 2 on the original MNIST-M (BSDS500 photo "

@@ -1,5 +1,6 @@
-"""genlab adapt: a digit classifier trained on source, CycleGAN-translated source and target images, each
-tested on the target's test split; mean ± std over seeds beside the DANN paper's MNIST -> MNIST-M numbers."""
+"""genlab adapt: a digit classifier trained on source, translated source (CycleGAN or SimGAN refiner) and
+target images, each tested on the target's test split; mean ± std over seeds beside the DANN paper's
+MNIST -> MNIST-M numbers."""
 from __future__ import annotations
 
 import argparse
@@ -9,13 +10,15 @@ EXAMPLES = """examples:
   genlab train cyclegan --data unpaired:mnist,mnistm --preset digits --out runs/m2mm   # the translator
   genlab adapt --source mnist --target mnistm --translator runs/m2mm --seeds 3 --out runs/adapt
   genlab adapt --source mnist --target mnistm --out runs/adapt0      # no translator: rows 1 and 3 only
-  genlab adapt --source synthdigits --target mnist --translator runs/s2m --limit 10000 --seeds 1 --out runs/q
+  genlab adapt --source synthdigits --target mnist --translator runs/refiner --translator runs/s2m \
+      --limit 10000 --seeds 1 --out runs/q                           # raw, refined, CycleGAN-translated, MNIST
   genlab train classifier --data npz:runs/adapt/translated.npz --out runs/by-hand    # the translated set
 
 Rows: source only, translated (source images in the target's style, source labels; direction taken from
-the translator's unpaired:A,B data), train on target (upper bound). All use the same classifier (--preset,
---set) in the target's channels (gray sources expanded to RGB for mnistm). Writes DIR/translated.npz,
-one run folder per row and seed (DIR/<row>_seed<N>) and DIR/adapt.json with every accuracy and its provenance.
+the translator's unpaired:A,B data; one row per --translator), train on target (upper bound). All use the
+same classifier (--preset, --set) in the target's channels (gray sources expanded to RGB for mnistm).
+Writes DIR/translated.npz (then translated_2.npz, ...), one run folder per row and seed
+(DIR/<row>_seed<N>) and DIR/adapt.json with every accuracy and its provenance.
 """
 
 
@@ -26,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "with one subfolder per class (default mnist)")
     p.add_argument("--target", default="mnistm", help="labelled target domain, tested on its test split "
                    "(default mnistm)")
-    p.add_argument("--translator", metavar="RUN", help="cyclegan run trained on unpaired:SOURCE,TARGET "
-                   "(or TARGET,SOURCE); without it only the source-only and target rows are trained")
+    p.add_argument("--translator", metavar="RUN", action="append", default=[],
+                   help="cyclegan or refiner run trained on unpaired:SOURCE,TARGET (or TARGET,SOURCE); repeat "
+                   "it for one translated row each; without it only the source-only and target rows are trained")
     p.add_argument("--seeds", type=int, default=3, help="seeds per row, 0..N-1 (default 3)")
     p.add_argument("--preset", default="adapt", help="classifier preset (default adapt: 3 epochs)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -46,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..adaptation import adapt
 
-    report = adapt(args.source, args.target, translator=args.translator, seeds=args.seeds, preset=args.preset,
+    report = adapt(args.source, args.target, translators=args.translator, seeds=args.seeds, preset=args.preset,
                    overrides=args.overrides, out=args.out, image_size=args.image_size, limit=args.limit,
                    data_dir=args.data_dir, device=args.device, force=args.force)
     print(json.dumps(report, indent=2) if args.json else report["table"])
