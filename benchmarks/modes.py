@@ -16,11 +16,18 @@ from common import save
 from genlab.evaluation import evaluate
 from genlab.training import train
 
+# Lin et al. (2018), PacGAN's toy experiments: G 4 x 400 ReLU + batch norm, D 3 maxout layers of 200 units x 5
+# pieces, Adam 1e-4 with beta1 = 0.8, batch 100 (they train 400 epochs of 100,000 points)
+PACGAN_NETS = ["model.g_width=400", "model.mlp_depth=4", "model.mlp_batch_norm=true", "model.d_width=200",
+               "model.mlp_d_depth=3", "model.mlp_maxout=5"]
+PACGAN_OPTIMIZER = ["train.lr=1e-4", "train.betas=0.8,0.999", "train.batch_size=100"]
 CONFIGS = {
     "minimax": ["model.objective=minimax"],
     "nonsaturating": ["model.objective=nonsaturating"],
     "wgan-gp": ["model.objective=wgan-gp", "model.n_critic=5", "train.lr=1e-4", "train.betas=0,0.9"],
     "pacgan4": ["model.objective=nonsaturating", "model.pack=4"],
+    "pacgan-nets": ["model.objective=nonsaturating"] + PACGAN_NETS + PACGAN_OPTIMIZER,
+    "pacgan-nets4": ["model.objective=nonsaturating", "model.pack=4"] + PACGAN_NETS + PACGAN_OPTIMIZER,
     # the best found on cpu-2 so far: wider nets, larger batches, cosine decay, 20 epochs
     "best": ["model.objective=nonsaturating", "model.g_width=256", "model.d_width=256", "train.batch_size=512",
              "train.lr_schedule=cosine", "train.lr_min_ratio=0.01", "train.epochs=20"],

@@ -14,7 +14,9 @@ from genlab.config import apply_overrides, default_config
 from genlab.errors import GenlabError
 from genlab.losses import OBJECTIVES, gradient_penalty, make_objective, r1_penalty
 from genlab.models.gan import GAN, mean_pairwise_distance, update_ema
+from genlab.data import load_dataset
 from genlab.nn.dcgan import DCGANDiscriminator, DCGANGenerator, upsampling_plan
+from genlab.nn.mlp import Maxout
 
 from conftest import TINY_TRAIN, synthetic_images, tiny_model
 
@@ -161,6 +163,28 @@ def test_packing_groups_samples():
     GAN.resolve_config(config.model, config.data, synthetic_images(2))
     model = GAN(config.model)
     assert model.critic(torch.randn(8, 1, 28, 28), None).shape == (2,)
+
+
+def test_maxout_is_the_maximum_over_its_pieces():
+    layer = Maxout(2, 3, pieces=5)
+    x = torch.randn(4, 2)
+    pieces = (x @ layer.linear.weight.T + layer.linear.bias).reshape(4, 3, 5)  # unit-major, as documented
+    assert torch.equal(layer(x), pieces.amax(2))
+
+
+def test_pacgan_toy_networks_by_config():
+    """PacGAN's toy nets: G 4 x 400 with batch norm, D 3 maxout layers of 200 units x 5 pieces, packed by 4."""
+    config = apply_overrides(default_config("gan", "toy"), [
+        "model.g_width=400", "model.mlp_depth=4", "model.mlp_batch_norm=true", "model.d_width=200",
+        "model.mlp_d_depth=3", "model.mlp_maxout=5", "model.pack=4"])
+    GAN.resolve_config(config.model, config.data, load_dataset("toy2d:ring8", "test"))
+    model = GAN(config.model)
+    g, d = model.generator.net, model.discriminator.features
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in g) == 4 and len(d) == 3
+    assert all(isinstance(m, Maxout) and m.linear.out_features == 200 * 5 for m in d)
+    assert d[0].linear.in_features == 2 * 4 and model.critic(torch.randn(8, 2), None).shape == (2,)
+    with pytest.raises(GenlabError, match="mlp_maxout"):
+        GAN(apply_overrides(config, ["model.mlp_maxout=0"]).model)
 
 
 def test_mode_collapse_and_dominant_discriminator_warnings():

@@ -26,7 +26,10 @@ class GANConfig:
     latent_dim: int = 100
     g_width: int = 64  # DCGAN ngf, or MLP hidden units
     d_width: int = 64  # DCGAN ndf, or MLP hidden units
-    mlp_depth: int = 3
+    mlp_depth: int = 3  # hidden layers of the MLP generator (and critic)
+    mlp_d_depth: int = 0  # hidden layers of the MLP critic; 0 = mlp_depth
+    mlp_batch_norm: bool = False  # batch norm in the MLP generator's hidden layers (PacGAN's toy G)
+    mlp_maxout: int = 1  # maxout pieces per hidden layer of the MLP critic; 1 = LeakyReLU (PacGAN's toy D: 5)
     objective: str = "nonsaturating"  # minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp
     n_critic: int = 1  # D steps per G step, each on a fresh real batch and fresh noise
     lr_g: float = 0.0  # 0 = train.lr
@@ -62,15 +65,17 @@ class GAN(GenerativeModel):
         c = config
         if c.channels <= 0 or c.arch == "auto" or c.d_norm == "auto" or c.gp_weight < 0:
             raise GenlabError("model config is unresolved: image_size/channels/arch come from the data")
-        if c.pack < 1 or c.n_critic < 1 or c.latent_dim < 1:
-            raise GenlabError("model.pack, model.n_critic and model.latent_dim must be at least 1")
+        if min(c.pack, c.n_critic, c.latent_dim, c.mlp_maxout, c.mlp_d_depth + 1) < 1:
+            raise GenlabError("model.pack, model.n_critic, model.latent_dim and model.mlp_maxout must be at least 1 "
+                              "and model.mlp_d_depth at least 0")
         if c.pack > 1 and c.conditional:
             raise GenlabError("model.pack > 1 cannot be combined with model.conditional")
         self.objective = make_objective(c.objective)
         classes = c.num_classes if c.conditional else 0
         if c.arch == "mlp":
-            self.generator = MLPGenerator(c.latent_dim, c.channels, c.g_width, c.mlp_depth, classes)
-            self.discriminator = MLPCritic(c.channels * c.pack, c.d_width, c.mlp_depth, c.spectral_norm, classes)
+            self.generator = MLPGenerator(c.latent_dim, c.channels, c.g_width, c.mlp_depth, classes, c.mlp_batch_norm)
+            self.discriminator = MLPCritic(c.channels * c.pack, c.d_width, c.mlp_d_depth or c.mlp_depth,
+                                           c.spectral_norm, classes, c.mlp_maxout)
         elif c.arch == "dcgan":
             self.generator = DCGANGenerator(c.latent_dim, c.channels, c.image_size, c.g_width, classes)
             self.discriminator = DCGANDiscriminator(c.channels * c.pack, c.image_size, c.d_width, c.d_norm,

@@ -1,0 +1,70 @@
+"""Issue 5's benchmarks: MNIST -> mnistm domain adaptation and synthdigits -> MNIST training-data refinement.
+
+Each pair trains its translators (CycleGAN, and for synthdigits also the SimGAN refiner) with their
+`digits` presets, then runs `genlab adapt` over the seeds: source only, one translated row per translator,
+train on target, all tested on the target's test split. Results go to benchmarks/results/adapt/PAIR/
+(adapt.json, one run folder per row and seed) and benchmarks/results/adaptation_PAIR.json.
+
+    python benchmarks/adaptation.py --pairs m2mm                 # MNIST -> mnistm, 3 seeds
+    python benchmarks/adaptation.py --pairs s2m --limit 20000    # synthdigits -> MNIST, classifiers on 20k
+    python benchmarks/adaptation.py --pairs m2mm --skip-train    # translators already trained: adapt only
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from common import RESULTS, save
+from genlab.adaptation import adapt
+from genlab.training import train
+
+PAIRS = {  # name: (source, target, {translator: (model, preset)})
+    "m2mm": ("mnist", "mnistm", {"cyclegan": ("cyclegan", "digits")}),
+    "s2m": ("synthdigits", "mnist", {"refiner": ("refiner", "digits"), "cyclegan": ("cyclegan", "digits")}),
+}
+
+
+def epoch_seconds(run: Path) -> list[float]:
+    """The loop's time per epoch, read from a run's metrics.jsonl."""
+    records = (json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines())
+    return [r["seconds"] for r in records if r.get("kind") == "epoch"]
+
+
+def train_translators(pair: str, extra: list[str], skip: bool) -> dict[str, dict]:
+    """Train (or, with ``skip``, reuse) each translator of a pair; run folder and time per epoch."""
+    source, target, translators = PAIRS[pair]
+    made = {}
+    for name, (model, preset) in translators.items():
+        run = RESULTS / "adapt" / f"{pair}_{name}"
+        if not skip:
+            train(model, data=f"unpaired:{source},{target}", preset=preset, overrides=extra, out=run, force=True)
+        made[name] = {"run": str(run), "model": model, "preset": preset, "epoch_seconds": epoch_seconds(run)}
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", default=",".join(PAIRS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--limit", type=int, help="classifiers train on the first N (translated) training images")
+    parser.add_argument("--skip-train", action="store_true", help="reuse the translators already trained")
+    parser.add_argument("--translator-set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                        help="override for every translator's config (repeatable)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override for every classifier's config (repeatable)")
+    args = parser.parse_args()
+    for pair in args.pairs.split(","):
+        source, target, _ = PAIRS[pair]
+        translators = train_translators(pair, args.extra, args.skip_train)
+        started = time.perf_counter()
+        report = adapt(source, target, translators=[t["run"] for t in translators.values()], seeds=args.seeds,
+                       overrides=args.overrides, out=RESULTS / "adapt" / pair, limit=args.limit, force=True)
+        print(report["table"], flush=True)
+        report["adapt_seconds"] = round(time.perf_counter() - started, 1)
+        save(f"adaptation_{pair}", {"translators": translators, "report": report})
+
+
+if __name__ == "__main__":
+    main()
