@@ -7,7 +7,8 @@ train on target, all tested on the target's test split. Results go to benchmarks
 
     python benchmarks/adaptation.py --pairs m2mm                 # MNIST -> mnistm, 3 seeds
     python benchmarks/adaptation.py --pairs s2m --limit 20000    # synthdigits -> MNIST, classifiers on 20k
-    python benchmarks/adaptation.py --pairs m2mm --skip-train    # translators already trained: adapt only
+    python benchmarks/adaptation.py --pairs m2mm --train none    # translators already trained: adapt only
+    python benchmarks/adaptation.py --pairs s2m --train refiner  # retrain the refiner, reuse the CycleGAN
 """
 from __future__ import annotations
 
@@ -32,13 +33,14 @@ def epoch_seconds(run: Path) -> list[float]:
     return [r["seconds"] for r in records if r.get("kind") == "epoch"]
 
 
-def train_translators(pair: str, extra: list[str], skip: bool) -> dict[str, dict]:
-    """Train (or, with ``skip``, reuse) each translator of a pair; run folder and time per epoch."""
+def train_translators(pair: str, extra: list[str], which: str) -> dict[str, dict]:
+    """Train the translators named in ``which`` (all, none or NAME,NAME) and reuse the others' run folders;
+    run folder and time per epoch of each."""
     source, target, translators = PAIRS[pair]
     made = {}
     for name, (model, preset) in translators.items():
         run = RESULTS / "adapt" / f"{pair}_{name}"
-        if not skip:
+        if which == "all" or name in which.split(","):
             train(model, data=f"unpaired:{source},{target}", preset=preset, overrides=extra, out=run, force=True)
         made[name] = {"run": str(run), "model": model, "preset": preset, "epoch_seconds": epoch_seconds(run)}
     return made
@@ -49,7 +51,8 @@ def main() -> None:
     parser.add_argument("--pairs", default=",".join(PAIRS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--limit", type=int, help="classifiers train on the first N (translated) training images")
-    parser.add_argument("--skip-train", action="store_true", help="reuse the translators already trained")
+    parser.add_argument("--train", default="all", help="translators to train: all, none (reuse the trained "
+                        "runs) or names, e.g. refiner")
     parser.add_argument("--translator-set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
                         help="override for every translator's config (repeatable)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -57,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     for pair in args.pairs.split(","):
         source, target, _ = PAIRS[pair]
-        translators = train_translators(pair, args.extra, args.skip_train)
+        translators = train_translators(pair, args.extra, args.train)
         started = time.perf_counter()
         report = adapt(source, target, translators=[t["run"] for t in translators.values()], seeds=args.seeds,
                        overrides=args.overrides, out=RESULTS / "adapt" / pair, limit=args.limit, force=True)

@@ -21,6 +21,7 @@ if __name__ == "__main__":
     run("demo_time.py")
     run("zoo.py")  # Parzen + FID/KID/PR/DC/IS table (about 25 min on two CPU cores)
     run("metric_sanity.py", "--run", str(HERE / "results" / "zoo" / "vae"))
+    run("adaptation.py", "--limit", "20000")  # issue 5: MNIST -> mnistm and synthdigits -> MNIST (about 1 h)
     if torch.cuda.is_available():
         run("vae_nll.py")  # full protocol: k=5000 on all 10,000 test images
     else:
