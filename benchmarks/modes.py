@@ -47,6 +47,8 @@ def run_one(data: str, config: str, seed: int, extra: list[str]) -> dict:
               echo=lambda s: None)
         result = evaluate(out, ["modes"], write=False)["modes"]
         result["seconds"] = time.perf_counter() - started
+        print(f"  {data} {config} seed {seed}: {result['modes']} modes, HQ {100 * result['high_quality']:.1f}%, "
+              f"rKL {result['reverse_kl']:.3f}, {result['seconds']:.0f} s", flush=True)
         return result
 
 
