@@ -53,8 +53,8 @@ class Refiner(GenerativeModel):
     cross-entropy and keeps labels as the shipped MNIST classifier reads them (synthdigits -> MNIST, 2,000
     digits, one seed: raw 92.3%, refined 89.5%; FID to MNIST 20.5 -> 12.9). For training data the
     `digits` preset uses 0.1, which lets strokes move further towards handwriting: a classifier trained
-    on 20,000 refined digits scores 82.0% on the MNIST test set with self_reg 0.1, 78.4% with 0.3 and
-    74.7% with 1, against 74.9% for the raw synthetic digits (docs/benchmarks.md).
+    on 20,000 refined digits scores 80.3% on the MNIST test set with self_reg 0.1 and 74.7% with 1 (3 seeds;
+    0.3 gave 78.4% on one seed), against 74.9% for the raw synthetic digits (docs/benchmarks.md).
     """
 
     Config = RefinerConfig
