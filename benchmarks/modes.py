@@ -14,6 +14,7 @@ import torch
 
 from common import save
 from genlab.evaluation import evaluate
+from genlab.models.gan import GAN
 from genlab.training import train
 
 # Lin et al. (2018), PacGAN's toy experiments: G 4 x 400 ReLU + batch norm, D 3 maxout layers of 200 units x 5
@@ -28,10 +29,10 @@ CONFIGS = {
     "pacgan4": ["model.objective=nonsaturating", "model.pack=4"],
     "pacgan-nets": ["model.objective=nonsaturating"] + PACGAN_NETS + PACGAN_OPTIMIZER,
     "pacgan-nets4": ["model.objective=nonsaturating", "model.pack=4"] + PACGAN_NETS + PACGAN_OPTIMIZER,
-    # the best found on cpu-2: Goodfellow's minimax objective with an R1 penalty on real points (Mescheder et
-    # al. 2018, gamma 0.1), wider nets, larger batches, cosine decay to 1e-5, 40 epochs (7,800 steps)
-    "best": ["model.objective=minimax", "model.r1_weight=0.1", "model.g_width=256", "model.d_width=256",
-             "train.batch_size=512", "train.lr_schedule=cosine", "train.lr_min_ratio=0.01", "train.epochs=40"],
+    # the best found on cpu-2, the gan preset toy-r1 (it sets every key of toy): Goodfellow's minimax objective
+    # with an R1 penalty on real points (Mescheder et al. 2018, gamma 0.1), 3 x 256 units, batch 512, cosine
+    # decay to 1e-5, 40 epochs (7,800 steps)
+    "best": GAN.presets["toy-r1"],
     # the previous best (non-saturating, no penalty, 20 epochs), kept for comparison
     "wide-ns": ["model.objective=nonsaturating", "model.g_width=256", "model.d_width=256", "train.batch_size=512",
                 "train.lr_schedule=cosine", "train.lr_min_ratio=0.01", "train.epochs=20"],

@@ -58,6 +58,11 @@ class GAN(GenerativeModel):
         "wgan-gp": ["model.objective=wgan-gp", "model.n_critic=5", "train.lr=1e-4", "train.betas=0,0.9"],
         "toy": ["model.latent_dim=2", "model.g_width=128", "model.d_width=128", "train.batch_size=256",
                 "train.lr=1e-3", "train.betas=0.5,0.999", "train.epochs=10", "model.ema=0"],
+        # 2-D mixtures, all modes sharp: minimax + R1 (Mescheder et al. 2018); docs/benchmarks.md "Mode coverage"
+        "toy-r1": ["model.latent_dim=2", "model.g_width=256", "model.d_width=256", "train.batch_size=512",
+                   "train.lr=1e-3", "train.betas=0.5,0.999", "train.epochs=40", "model.ema=0",
+                   "model.objective=minimax", "model.r1_weight=0.1", "train.lr_schedule=cosine",
+                   "train.lr_min_ratio=0.01"],
     }
 
     def __init__(self, config: GANConfig):
