@@ -7,10 +7,15 @@ from torch.nn.utils import spectral_norm as sn
 from .conditional import LabelConcat, ProjectionHead
 
 
+def spectral_wrap(spectral: bool):
+    """Spectral normalization (Miyato et al. 2018) for every layer when asked, else the layer itself."""
+    return sn if spectral else (lambda m: m)
+
+
 def mlp(in_dim: int, hidden: int, depth: int, out_dim: int, act: type[nn.Module] = nn.ReLU,
         spectral: bool = False, batch_norm: bool = False) -> nn.Sequential:
     """in -> [Linear(hidden), (BatchNorm), act] x depth -> Linear(out); optional spectral norm on every layer."""
-    wrap = sn if spectral else (lambda m: m)
+    wrap = spectral_wrap(spectral)
     layers: list[nn.Module] = []
     dim = in_dim
     for _ in range(depth):
@@ -53,7 +58,7 @@ class MLPCritic(nn.Module):
     def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3, spectral: bool = False,
                  num_classes: int = 0, maxout: int = 1):
         super().__init__()
-        wrap = sn if spectral else (lambda m: m)
+        wrap = spectral_wrap(spectral)
         if maxout > 1:
             self.features = nn.Sequential(*(Maxout(in_dim if i == 0 else hidden, hidden, maxout, wrap)
                                             for i in range(depth)))
