@@ -1,7 +1,7 @@
 """Issue 5's benchmarks: MNIST -> mnistm domain adaptation and synthdigits -> MNIST training-data refinement.
 
 Each pair trains its translators (CycleGAN, and for synthdigits also the SimGAN refiner) with their
-`digits` presets, then runs `genlab adapt` over the seeds: source only, one translated row per translator,
+`digits` presets (the MNIST -> mnistm CycleGAN 4x longer, see LONG), then runs `genlab adapt` over the seeds: source only, one translated row per translator,
 train on target, all tested on the target's test split. Results go to benchmarks/results/adapt/PAIR/
 (adapt.json, one run folder per row and seed) and benchmarks/results/adaptation_PAIR.json.
 

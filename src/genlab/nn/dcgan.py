@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torch.nn.utils import spectral_norm as sn
 
 from ..errors import GenlabError
 from .conditional import LabelConcat, ProjectionHead
+from .spectral import spectral_wrap
 
 
 def upsampling_plan(image_size: int) -> tuple[int, int]:
@@ -58,7 +58,7 @@ class DCGANDiscriminator(nn.Module):
                  spectral: bool = False, num_classes: int = 0):
         super().__init__()
         start, stages = upsampling_plan(image_size)
-        wrap = sn if spectral else (lambda m: m)
+        wrap = spectral_wrap(spectral)
         layers: list[nn.Module] = [wrap(nn.Conv2d(channels, width, 4, 2, 1, bias=False)), nn.LeakyReLU(0.2, True)]
         ch = width
         for _ in range(stages - 1):  # (2ch) x size/2 x size/2

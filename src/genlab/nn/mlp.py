@@ -2,14 +2,8 @@
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torch.nn.utils import spectral_norm as sn
-
 from .conditional import LabelConcat, ProjectionHead
-
-
-def spectral_wrap(spectral: bool):
-    """Spectral normalization (Miyato et al. 2018) for every layer when asked, else the layer itself."""
-    return sn if spectral else (lambda m: m)
+from .spectral import spectral_wrap
 
 
 def mlp(in_dim: int, hidden: int, depth: int, out_dim: int, act: type[nn.Module] = nn.ReLU,
