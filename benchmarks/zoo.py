@@ -3,8 +3,10 @@ Goodfellow's Parzen protocol and the offline digit-feature metrics (FID, KID, pr
 density/coverage, IS analogue; 10k generated vs the 10k test images).
 
     python benchmarks/zoo.py                          # every model, CPU-sized (5 epochs, narrow DCGANs)
-    python benchmarks/zoo.py --epochs 20 --set model.g_width=64 --set model.d_width=64   # on a GPU
+    python benchmarks/zoo.py --models minimax,nonsaturating,lsgan,hinge-sn,wgan-gp --epochs 20 \
+        --set model.g_width=64 --set model.d_width=64                                   # on a GPU
     python benchmarks/zoo.py --models vae,nonsaturating --skip-train                    # score again
+    python benchmarks/zoo.py --models autoencoder,latent-gan --epochs 6                 # the two-stage GAN
 
 Models train on train50k so that Parzen's sigma is chosen on held-out validation images.
 """
@@ -27,6 +29,12 @@ MODELS = {  # name: (model, preset, overrides)
     "lsgan": ("gan", "dcgan", ["model.objective=lsgan"] + GAN_WIDTH),
     "hinge-sn": ("gan", "dcgan", ["model.objective=hinge", "model.spectral_norm=true"] + GAN_WIDTH),
     "wgan-gp": ("gan", "wgan-gp", GAN_WIDTH),
+    # the best pixel-space GAN found: non-saturating + R1 (Mescheder et al. 2018) with the generator EMA
+    "nonsaturating-r1": ("gan", "dcgan", ["model.objective=nonsaturating", "model.r1_weight=1", "model.g_width=32",
+                                          "model.d_width=32"]),
+    # two-stage: an autoencoder, then a GAN on its codes (its own epochs; needs the autoencoder row first)
+    "autoencoder": ("autoencoder", None, ["model.latent_dim=16"]),
+    "latent-gan": ("latent-gan", None, ["model.autoencoder={out}/autoencoder", "train.epochs=20"]),
 }
 METRICS = ["parzen", "fid", "kid", "pr", "dc", "is"]
 
@@ -45,8 +53,8 @@ def main() -> None:
         run = Path(args.out) / name
         started = time.perf_counter()
         if not args.skip_train:
-            train(model, preset=preset, out=run, force=True, overrides=overrides + args.extra + [
-                f"train.epochs={args.epochs}", "data.train_split=train50k"])
+            settings = [f"train.epochs={args.epochs}", "data.train_split=train50k"] + overrides + args.extra
+            train(model, preset=preset, out=run, force=True, overrides=[o.format(out=args.out) for o in settings])
         trained = time.perf_counter()
         rows[name] = {"train_seconds": round(trained - started, 1),
                       "results": evaluate(run, METRICS), "eval_seconds": round(time.perf_counter() - trained, 1)}

@@ -1,6 +1,10 @@
 """Shared fixtures: tiny configs and one tiny trained run reused by CLI and evaluation tests."""
 from __future__ import annotations
 
+import functools
+import tempfile
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -11,6 +15,7 @@ from genlab.cli import main
 from genlab.config import default_config
 from genlab.data import ImageData
 from genlab.registry import get_model_class
+from genlab.training.checkpoint import save_checkpoint
 
 TINY_TRAIN = ["train.epochs=1", "train.batch_size=64", "data.limit=256", "train.eval_images=128",
               "train.grid_size=16"]
@@ -25,12 +30,27 @@ def synthetic_images(n: int = 32, channels: int = 1, size: int = 28, seed: int =
 
 
 def tiny_model(name: str, binarize: str = "dynamic", channels: int = 1, size: int = 28):
-    """A small model of any registered family, resolved against synthetic data."""
+    """A small model of any registered family, resolved against synthetic data (a latent-gan gets an untrained
+    tiny autoencoder run of the same image size)."""
     config = default_config(name, "tiny")
     config.data.binarize = binarize
+    if name == "latent-gan":
+        config.model.autoencoder = str(tiny_autoencoder_run(channels, size))
     get_model_class(name).resolve_config(config.model, config.data, synthetic_images(2, channels, size))
     torch.manual_seed(0)
     return get_model_class(name)(config.model), config
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_autoencoder_run(channels: int = 1, size: int = 28) -> Path:
+    """A run folder holding an untrained tiny autoencoder (weights and config), made once per image size."""
+    model, config = tiny_model("autoencoder", "none", channels, size)
+    with torch.no_grad():  # code statistics away from the (0, 1) defaults, so standardization shows
+        model.code_mean.uniform_(-1, 1)
+        model.code_var.uniform_(0.5, 2)
+    folder = Path(tempfile.mkdtemp(prefix="genlab-tiny-ae-"))
+    save_checkpoint(folder, model, config)
+    return folder
 
 
 @pytest.fixture(scope="session")

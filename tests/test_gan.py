@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 
@@ -220,3 +221,24 @@ def test_mnist_gan_resume_restores_both_networks_optimizers_and_ema(tmp_path):
     sa, sb = a.state_dict(), b.state_dict()
     assert any(k.startswith("generator_ema.") for k in sa)
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_goodfellow_mnist_networks_by_config():
+    """Goodfellow et al. (2014): an MLP generator for images and a maxout discriminator trained with dropout."""
+    config = apply_overrides(default_config("gan"), [
+        "model.arch=mlp", "model.g_width=64", "model.mlp_depth=2", "model.d_width=24", "model.mlp_maxout=5",
+        "model.mlp_dropout=0.5"])
+    GAN.resolve_config(config.model, config.data, synthetic_images(2))
+    model = GAN(config.model)
+    images = model.sample(3, generator=torch.Generator().manual_seed(0))
+    assert images.shape == (3, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+    d = model.discriminator
+    assert d.features[0].linear.in_features == 784 and all(isinstance(m, Maxout) for m in d.features)
+    x = torch.rand(4, 1, 28, 28)
+    d.train()
+    assert not torch.equal(d(x), d(x))  # dropout is on while training
+    d.eval()
+    assert torch.equal(d(x), d(x))
+    for bad in ({"mlp_dropout": 1.0}, {"mlp_maxout": 1}, {"arch": "dcgan"}):
+        with pytest.raises(GenlabError, match="mlp_dropout"):
+            GAN(dataclasses.replace(config.model, **bad))

@@ -150,6 +150,9 @@ def _coerce_scalar(value: Any, typ: type, key: str) -> Any:
     elif typ is str:
         if isinstance(value, str):
             return value
+    elif typ is dict:
+        if isinstance(value, dict):
+            return value
     raise GenlabError(f"{key} expects {typ.__name__}, got {value!r}")
 
 

@@ -34,6 +34,9 @@ class GenerativeModel(nn.Module):
     def after_phase(self, phase: str) -> None:
         """Called after each phase's optimizer step (weight clipping, EMA updates)."""
 
+    def load_pretrained(self) -> None:
+        """Weights a fresh run starts from, e.g. a frozen part trained in another run (none by default)."""
+
     def resume_state(self) -> dict[str, Tensor]:
         """Training state that is not weights (e.g. a history pool); saved in train_state.pt for resume."""
         return {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ class GANConfig:
 
     image_size: int = 0
     channels: int = 0  # image channels, or the dimension of point data
-    arch: str = "auto"  # auto | dcgan | mlp  (auto: mlp for point data, dcgan for images)
+    arch: str = "auto"  # auto | dcgan | mlp  (auto: mlp for point data, dcgan for images; mlp also for images)
     latent_dim: int = 100
     g_width: int = 64  # DCGAN ngf, or MLP hidden units
     d_width: int = 64  # DCGAN ndf, or MLP hidden units
@@ -30,6 +31,7 @@ class GANConfig:
     mlp_d_depth: int = 0  # hidden layers of the MLP critic; 0 = mlp_depth
     mlp_batch_norm: bool = False  # batch norm in the MLP generator's hidden layers (PacGAN's toy G)
     mlp_maxout: int = 1  # maxout pieces per hidden layer of the MLP critic; 1 = LeakyReLU (PacGAN's toy D: 5)
+    mlp_dropout: float = 0.0  # dropout on the inputs of the maxout critic's layers (Goodfellow et al. 2014: 0.5)
     objective: str = "nonsaturating"  # minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp
     n_critic: int = 1  # D steps per G step, each on a fresh real batch and fresh noise
     lr_g: float = 0.0  # 0 = train.lr
@@ -73,24 +75,35 @@ class GAN(GenerativeModel):
         if min(c.pack, c.n_critic, c.latent_dim, c.mlp_maxout, c.mlp_d_depth + 1) < 1:
             raise GenlabError("model.pack, model.n_critic, model.latent_dim and model.mlp_maxout must be at least 1 "
                               "and model.mlp_d_depth at least 0")
+        if not 0 <= c.mlp_dropout < 1 or (c.mlp_dropout and (c.arch != "mlp" or c.mlp_maxout < 2)):
+            raise GenlabError("model.mlp_dropout must be in [0, 1) and needs model.arch=mlp with model.mlp_maxout > 1")
         if c.pack > 1 and c.conditional:
             raise GenlabError("model.pack > 1 cannot be combined with model.conditional")
         self.objective = make_objective(c.objective)
-        classes = c.num_classes if c.conditional else 0
-        if c.arch == "mlp":
-            self.generator = MLPGenerator(c.latent_dim, c.channels, c.g_width, c.mlp_depth, classes, c.mlp_batch_norm)
-            self.discriminator = MLPCritic(c.channels * c.pack, c.d_width, c.mlp_d_depth or c.mlp_depth,
-                                           c.spectral_norm, classes, c.mlp_maxout)
-        elif c.arch == "dcgan":
-            self.generator = DCGANGenerator(c.latent_dim, c.channels, c.image_size, c.g_width, classes)
-            self.discriminator = DCGANDiscriminator(c.channels * c.pack, c.image_size, c.d_width, c.d_norm,
-                                                    c.spectral_norm, classes)
-        else:
-            raise GenlabError(f"unknown GAN arch {c.arch!r}; use dcgan or mlp")
+        self.points = c.image_size == 0
+        self.generator, self.discriminator = self.build_networks(self.sample_shape())
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if c.ema > 0 else None
         self.step_phases = ("d",) * c.n_critic + ("g",)
         self.batches_per_step = c.n_critic  # Gulrajani et al. 2017, Alg. 1: a new real batch per critic step
-        self.points = c.arch == "mlp"
+
+    def sample_shape(self) -> tuple[int, ...]:
+        """What G makes and D judges: (dims,) for points, (C, H, W) for images."""
+        c = self.config
+        return (c.channels,) if self.points else (c.channels, c.image_size, c.image_size)
+
+    def build_networks(self, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+        """G and D of the configured architecture for samples of ``shape``."""
+        c = self.config
+        classes = c.num_classes if c.conditional else 0
+        if c.arch == "mlp":
+            dims, image_shape = math.prod(shape), shape if len(shape) == 3 else ()
+            return (MLPGenerator(c.latent_dim, dims, c.g_width, c.mlp_depth, classes, c.mlp_batch_norm, image_shape),
+                    MLPCritic(dims * c.pack, c.d_width, c.mlp_d_depth or c.mlp_depth, c.spectral_norm, classes,
+                              c.mlp_maxout, c.mlp_dropout))
+        if c.arch == "dcgan" and len(shape) == 3:
+            return (DCGANGenerator(c.latent_dim, shape[0], shape[1], c.g_width, classes),
+                    DCGANDiscriminator(shape[0] * c.pack, shape[1], c.d_width, c.d_norm, c.spectral_norm, classes))
+        raise GenlabError(f"unknown GAN arch {c.arch!r}; use dcgan (images) or mlp (images or points)")
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
@@ -99,11 +112,16 @@ class GAN(GenerativeModel):
         config.image_size = config.image_size or (0 if dataset.is_points else dataset.image_size)
         if config.arch == "auto":
             config.arch = "mlp" if dataset.is_points else "dcgan"
+        cls.resolve_objective(config)
+        cls.resolve_classes(config, dataset)
+
+    @staticmethod
+    def resolve_objective(config: Any) -> None:
+        """Gradient-penalty weight (10 for WGAN-GP) and D's norm (none of batch norm under a penalty)."""
         if config.gp_weight < 0:
             config.gp_weight = 10.0 if config.objective == "wgan-gp" else 0.0
         if config.d_norm == "auto":
             config.d_norm = "layer" if config.gp_weight or config.r1_weight else "batch"
-        cls.resolve_classes(config, dataset)
 
     def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
         """Adam for D and for G, each with its own learning rate (TTUR, Heusel et al. 2017)."""
@@ -193,9 +211,13 @@ class GAN(GenerativeModel):
         return self.generator_ema if self.generator_ema is not None else self.generator
 
     @torch.no_grad()
+    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """The generator's raw output for codes, through the EMA generator when there is one."""
+        return self.sampling_generator()(z, self.condition_labels(labels, len(z))).float()
+
     def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Codes -> images in [0, 1] (or points), through the EMA generator when there is one."""
-        out = self.sampling_generator()(z, self.condition_labels(labels, len(z))).float()
+        """Codes -> images in [0, 1] (or points)."""
+        out = self.generate(z, labels)
         return out if self.points else (out + 1) / 2
 
     @torch.no_grad()

@@ -88,6 +88,8 @@ def train(model_name: str | None = None, *, data: str = "mnist", preset: str | N
     device = pick_device(config.train.device)
     torch.manual_seed(config.train.seed)
     model = build_model(config.model_name, config.model)
+    if not resume:
+        model.load_pretrained()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(config.to_json())
     trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo)

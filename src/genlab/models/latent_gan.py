@@ -1,0 +1,108 @@
+"""A GAN in the code space of a trained autoencoder or VAE (two-stage generation, like GMMN+AE, Li et al. 2015):
+G maps noise to codes, D tells them from the codes of real images, the frozen decoder turns codes into images."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..config import RunConfig
+from ..errors import GenlabError
+from ..registry import build_model, register
+from ..training.checkpoint import WEIGHTS, checkpoint_dir, load_weights
+from .gan import GAN, GANConfig
+
+CODE_MODELS = ("autoencoder", "vae")
+
+
+@dataclass
+class LatentGANConfig(GANConfig):
+    """GAN options (MLP nets on codes) plus the autoencoder run whose codes and decoder it uses."""
+
+    autoencoder: str = ""  # run folder of a trained autoencoder or vae
+    autoencoder_config: dict = field(default_factory=dict)  # that run's config, copied so checkpoints stand alone
+
+
+@register("latent-gan")
+class LatentGAN(GAN):
+    """GAN on standardized codes enc(x); samples are dec(G(z)) with the decoder frozen."""
+
+    Config = LatentGANConfig
+    train_defaults = ["model.arch=mlp", "model.latent_dim=32", "model.g_width=512", "model.d_width=512",
+                      "model.objective=minimax", "model.r1_weight=0.1", "model.ema=0.999", "train.batch_size=256",
+                      "train.lr=2e-4", "train.betas=0.5,0.999", "train.epochs=30", "train.lr_schedule=cosine",
+                      "train.lr_min_ratio=0.01"]
+    presets = {"tiny": ["model.g_width=16", "model.d_width=16", "model.latent_dim=4"]}
+
+    def __init__(self, config: LatentGANConfig):
+        if not config.autoencoder_config:
+            raise GenlabError("model.autoencoder must name a trained autoencoder or vae run")
+        self.coder_config = RunConfig.from_dict(config.autoencoder_config)
+        coder = self.coder_config.model
+        if self.coder_config.model_name not in CODE_MODELS or (config.channels, config.image_size) != (
+                coder.channels, coder.image_size):
+            raise GenlabError("model.autoencoder_config must be the config of an autoencoder or vae run on images "
+                              "of model.channels x model.image_size pixels")
+        super().__init__(config)
+        self.autoencoder = build_model(self.coder_config.model_name, coder).requires_grad_(False).eval()
+
+    def sample_shape(self) -> tuple[int, ...]:
+        """G makes codes: the autoencoder's latent size."""
+        return (self.coder_config.model.latent_dim,)
+
+    @classmethod
+    def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
+        """Image size from the data, which must match the autoencoder run's; MLP nets on the codes."""
+        if not config.autoencoder_config:
+            config.autoencoder_config = autoencoder_run_config(config.autoencoder)
+        coder = RunConfig.from_dict(config.autoencoder_config).model
+        if dataset.is_points or (dataset.channels, dataset.image_size) != (coder.channels, coder.image_size):
+            raise GenlabError(f"autoencoder {config.autoencoder} was trained on {coder.channels}x{coder.image_size}"
+                              f"x{coder.image_size} images; the data are not")
+        if config.arch not in ("auto", "mlp"):
+            raise GenlabError("a latent-gan uses MLP nets on codes: model.arch must be mlp")
+        config.arch, config.channels, config.image_size = "mlp", coder.channels, coder.image_size
+        cls.resolve_objective(config)
+        cls.resolve_classes(config, dataset)
+
+    def load_pretrained(self) -> None:
+        """The autoencoder's trained weights (a saved latent-gan carries them in its own checkpoint)."""
+        load_weights(self.autoencoder, checkpoint_dir(self.config.autoencoder) / WEIGHTS,
+                     self.config.autoencoder_config["model_name"])
+
+    def train(self, mode: bool = True) -> "LatentGAN":
+        """The autoencoder stays in eval mode: it is frozen."""
+        super().train(mode)
+        self.autoencoder.eval()
+        return self
+
+    def _code_stats(self) -> tuple[Tensor | float, Tensor | float]:
+        """Mean and std that standardize codes: the autoencoder's tracked code statistics, else 0 and 1 (a VAE's
+        posterior means are already on the prior's scale)."""
+        if hasattr(self.autoencoder, "code_mean"):
+            return self.autoencoder.code_mean, self.autoencoder.code_var.sqrt().clamp_min(1e-6)
+        return 0.0, 1.0
+
+    @torch.no_grad()
+    def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Images [0, 1] -> standardized codes of the frozen encoder."""
+        mean, std = self._code_stats()
+        return (self.autoencoder.encode(self.autoencoder.prepare(x, generator)) - mean) / std
+
+    @torch.no_grad()
+    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Noise -> codes (through the EMA generator) -> the decoder's mean images in [0, 1]."""
+        mean, std = self._code_stats()
+        return self.autoencoder.decode(self.generate(z, labels) * std + mean, labels)
+
+
+def autoencoder_run_config(run: str) -> dict:
+    """The config of a trained autoencoder or VAE run, checked."""
+    if not run:
+        raise GenlabError("a latent-gan needs model.autoencoder=RUN, a trained autoencoder or vae run folder")
+    config = RunConfig.load(checkpoint_dir(run) / "config.json")
+    if config.model_name not in CODE_MODELS:
+        raise GenlabError(f"{run} is a {config.model_name!r} run; model.autoencoder needs an autoencoder or vae run")
+    return config.to_dict()

@@ -1,0 +1,74 @@
+"""The latent GAN: a GAN on an autoencoder's codes, decoded by the frozen decoder."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+import genlab
+from genlab.config import default_config
+from genlab.errors import GenlabError
+from genlab.models.latent_gan import LatentGAN
+
+from conftest import TINY_TRAIN, run_weights, synthetic_images, tiny_autoencoder_run, tiny_model
+
+QUIET = {"echo": lambda s: None}
+
+
+def test_codes_are_standardized_and_samples_are_decoded_generator_codes():
+    model, _ = tiny_model("latent-gan", binarize="none")
+    model.load_pretrained()
+    coder = model.autoencoder
+    std = coder.code_var.sqrt()
+    assert not torch.equal(coder.code_mean, torch.zeros_like(coder.code_mean))  # the run's statistics arrived
+    x = torch.rand(6, 1, 28, 28)
+    codes = coder.encode(coder.prepare(x, torch.Generator().manual_seed(1)))  # the encoder sees its own input
+    assert torch.allclose(model.prepare(x, torch.Generator().manual_seed(1)) * std + coder.code_mean, codes,
+                          atol=1e-5)
+    z = torch.randn(5, model.config.latent_dim)
+    codes = model.generator_ema(z) * std + coder.code_mean
+    assert model.generator_ema(z).shape == (5, coder.config.latent_dim)
+    assert torch.allclose(model.decode(z), coder.decode(codes))
+
+
+def test_only_the_code_networks_train_and_the_autoencoder_stays_in_eval_mode():
+    model, _ = tiny_model("latent-gan")
+    model.train()
+    assert not model.autoencoder.training and model.generator.training
+    trainable = {n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"generator", "discriminator"}
+    assert {n.split(".")[0] for n in model.optimizers(default_config("latent-gan").train)} == {"d", "g"}
+
+
+def test_a_trained_latent_gan_keeps_the_decoder_and_loads_without_its_autoencoder_run(tmp_path):
+    coder = tmp_path / "ae"
+    shutil.copytree(tiny_autoencoder_run(1, 28), coder)
+    genlab.train("latent-gan", preset="tiny", out=tmp_path / "lg", overrides=TINY_TRAIN + [
+        f"model.autoencoder={coder}"], **QUIET)
+    saved_coder, latent_gan = run_weights(coder), run_weights(tmp_path / "lg")
+    assert all(torch.equal(latent_gan[f"autoencoder.{k}"], v) for k, v in saved_coder.items())
+    shutil.rmtree(coder)
+    model = genlab.load(tmp_path / "lg")
+    images = model.sample(4, generator=torch.Generator().manual_seed(0))
+    assert images.shape == (4, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+
+
+def resolve(autoencoder: str, data=None) -> None:
+    config = default_config("latent-gan", "tiny")
+    config.model.autoencoder = autoencoder
+    LatentGAN.resolve_config(config.model, config.data, data or synthetic_images(2))
+
+
+def test_latent_gan_errors_are_one_clear_line(tmp_path):
+    with pytest.raises(GenlabError, match="needs model.autoencoder=RUN"):
+        resolve("")
+    with pytest.raises(GenlabError, match="does not exist"):
+        resolve(str(tmp_path / "missing"))
+    with pytest.raises(GenlabError, match="trained on 1x28x28 images"):
+        resolve(str(tiny_autoencoder_run(1, 28)), synthetic_images(2, channels=3, size=32))
+    genlab.training.save_checkpoint(tmp_path / "gan", *tiny_model("gan"))
+    with pytest.raises(GenlabError, match="is a 'gan' run"):
+        resolve(str(tmp_path / "gan"))
+    with pytest.raises(GenlabError, match="must name a trained autoencoder"):
+        LatentGAN(default_config("latent-gan").model)
