@@ -72,3 +72,17 @@ def test_latent_gan_errors_are_one_clear_line(tmp_path):
         resolve(str(tmp_path / "gan"))
     with pytest.raises(GenlabError, match="must name a trained autoencoder"):
         LatentGAN(default_config("latent-gan").model)
+
+
+def test_a_vae_run_serves_as_the_code_model_with_unscaled_posterior_means(tmp_path):
+    vae, config = tiny_model("vae", binarize="none")
+    genlab.training.save_checkpoint(tmp_path / "vae", vae, config)
+    lgan_config = default_config("latent-gan", "tiny")
+    lgan_config.model.autoencoder = str(tmp_path / "vae")
+    LatentGAN.resolve_config(lgan_config.model, lgan_config.data, synthetic_images(2))
+    model = LatentGAN(lgan_config.model)
+    model.load_pretrained()
+    x = torch.rand(3, 1, 28, 28)
+    gen = torch.Generator().manual_seed(0)
+    assert torch.allclose(model.prepare(x, gen), vae.encode(vae.prepare(x, gen.manual_seed(0))), atol=1e-5)
+    assert model.sample(2).shape == (2, 1, 28, 28)

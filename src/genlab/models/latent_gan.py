@@ -30,9 +30,10 @@ class LatentGAN(GAN):
     """GAN on standardized codes enc(x); samples are dec(G(z)) with the decoder frozen."""
 
     Config = LatentGANConfig
+    # docs/benchmarks.md "Two-stage": non-saturating + a strong R1 (Mescheder et al. 2018) on standardized codes
     train_defaults = ["model.arch=mlp", "model.latent_dim=32", "model.g_width=512", "model.d_width=512",
-                      "model.objective=minimax", "model.r1_weight=0.1", "model.ema=0.999", "train.batch_size=256",
-                      "train.lr=2e-4", "train.betas=0.5,0.999", "train.epochs=30", "train.lr_schedule=cosine",
+                      "model.objective=nonsaturating", "model.r1_weight=20", "model.ema=0.999", "train.batch_size=64",
+                      "train.lr=2e-4", "train.betas=0.5,0.999", "train.epochs=20", "train.lr_schedule=cosine",
                       "train.lr_min_ratio=0.01"]
     presets = {"tiny": ["model.g_width=16", "model.d_width=16", "model.latent_dim=4"]}
 
