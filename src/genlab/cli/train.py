@@ -14,6 +14,7 @@ EXAMPLES = """examples:
   genlab train vae --data mnist --out runs/vae --dry-run      # print the resolved config
   genlab train cyclegan --data unpaired:photos/A,photos/B --preset photo --out runs/cyclegan
   genlab train refiner --data unpaired:synthdigits,mnist --preset digits --out runs/simgan   # SimGAN
+  genlab train latent-gan --set model.autoencoder=runs/ae --out runs/lgan   # a GAN on the codes of runs/ae
   genlab train --resume --out runs/vae --set train.epochs=40  # continue a run
 """
 

@@ -59,9 +59,10 @@ class LatentGAN(GAN):
         if not config.autoencoder_config:
             config.autoencoder_config = autoencoder_run_config(config.autoencoder)
         coder = RunConfig.from_dict(config.autoencoder_config).model
-        if dataset.is_points or (dataset.channels, dataset.image_size) != (coder.channels, coder.image_size):
+        shape = "points" if dataset.is_points else f"{dataset.channels}x{dataset.image_size}x{dataset.image_size}"
+        if shape != f"{coder.channels}x{coder.image_size}x{coder.image_size}":
             raise GenlabError(f"autoencoder {config.autoencoder} was trained on {coder.channels}x{coder.image_size}"
-                              f"x{coder.image_size} images; the data are not")
+                              f"x{coder.image_size} images; the data are {shape}")
         if config.arch not in ("auto", "mlp"):
             raise GenlabError("a latent-gan uses MLP nets on codes: model.arch must be mlp")
         config.arch, config.channels, config.image_size = "mlp", coder.channels, coder.image_size
