@@ -1,6 +1,7 @@
 """What Goodfellow's Parzen-window score rewards: 10,000 real MNIST training images as "samples", as they
 are and transformed (blurred, lower contrast, noisy, binarized, sharpened), scored on the test set with the
-same protocol as `genlab eval --metrics parzen` (sigma from logspace(-1, 0, 10) on 1,000 validation images).
+same protocol as `genlab eval --metrics parzen` (sigma from logspace(-1, 0, 10) on 1,000 validation images),
+and beside it their FID against the test set under genlab's digit features (`genlab eval --metrics fid`).
 
     python benchmarks/parzen_probe.py        # about a minute on two CPU cores
 
@@ -15,7 +16,10 @@ from scipy.ndimage import gaussian_filter
 from common import save
 from genlab.data import to_float
 from genlab.data.mnist import load_mnist
+from genlab.metrics.extractors import load_extractor
+from genlab.metrics.features import extract
 from genlab.metrics.parzen import parzen_evaluate
+from genlab.metrics.quality import fid
 
 
 def blurred(x: torch.Tensor, pixels: float) -> torch.Tensor:
@@ -35,11 +39,15 @@ def main() -> None:
     real = to_float(load_mnist("train50k").images[:10_000])
     valid = to_float(load_mnist("valid").images[:1000])
     test = to_float(load_mnist("test").images)
+    extractor = load_extractor("digits")
+    test_features = extract(extractor, test)["features"]
     rows = {}
     for name, samples in transforms(real).items():
         r = parzen_evaluate(samples, valid, test)
         rows[name] = {k: r[k] for k in ("log_likelihood", "stderr", "sigma")}
-        print(f"| {name} | {r['log_likelihood']:.1f} ± {r['stderr']:.1f} | {r['sigma']:.3f} |", flush=True)
+        rows[name]["fid"] = fid(test_features, extract(extractor, samples)["features"])["fid"]
+        print(f"| {name} | {r['log_likelihood']:.1f} ± {r['stderr']:.1f} | {r['sigma']:.3f} | {rows[name]['fid']:.2f} |",
+              flush=True)
     save("parzen_probe", {"rows": rows, "numpy": np.__version__})
 
 

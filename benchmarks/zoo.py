@@ -60,7 +60,7 @@ def main() -> None:
                       "results": evaluate(run, METRICS), "eval_seconds": round(time.perf_counter() - trained, 1)}
         runs.append(run)
         print(compare_runs(runs), flush=True)
-    save("zoo", {"epochs": args.epochs, "extra": args.extra, "rows": rows, "table": compare_runs(runs)})
+    save(Path(args.out).name, {"epochs": args.epochs, "extra": args.extra, "rows": rows, "table": compare_runs(runs)})
 
 
 if __name__ == "__main__":
