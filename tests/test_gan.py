@@ -184,6 +184,8 @@ def test_pacgan_toy_networks_by_config():
     assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in g) == 4 and len(d) == 3
     assert all(isinstance(m, Maxout) and m.linear.out_features == 200 * 5 for m in d)
     assert d[0].linear.in_features == 2 * 4 and model.critic(torch.randn(8, 2), None).shape == (2,)
+    with pytest.raises(GenlabError, match="needs images"):
+        GAN(dataclasses.replace(config.model, arch="dcgan"))
     with pytest.raises(GenlabError, match="mlp_maxout"):
         GAN(apply_overrides(config, ["model.mlp_maxout=0"]).model)
 

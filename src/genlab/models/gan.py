@@ -100,10 +100,12 @@ class GAN(GenerativeModel):
             return (MLPGenerator(c.latent_dim, dims, c.g_width, c.mlp_depth, classes, c.mlp_batch_norm, image_shape),
                     MLPCritic(dims * c.pack, c.d_width, c.mlp_d_depth or c.mlp_depth, c.spectral_norm, classes,
                               c.mlp_maxout, c.mlp_dropout))
-        if c.arch == "dcgan" and len(shape) == 3:
-            return (DCGANGenerator(c.latent_dim, shape[0], shape[1], c.g_width, classes),
-                    DCGANDiscriminator(shape[0] * c.pack, shape[1], c.d_width, c.d_norm, c.spectral_norm, classes))
-        raise GenlabError(f"unknown GAN arch {c.arch!r}; use dcgan (images) or mlp (images or points)")
+        if c.arch != "dcgan":
+            raise GenlabError(f"unknown GAN arch {c.arch!r}; use dcgan (images) or mlp (images or points)")
+        if len(shape) != 3:
+            raise GenlabError("model.arch=dcgan needs images; use model.arch=mlp for points")
+        return (DCGANGenerator(c.latent_dim, shape[0], shape[1], c.g_width, classes),
+                DCGANDiscriminator(shape[0] * c.pack, shape[1], c.d_width, c.d_norm, c.spectral_norm, classes))
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
