@@ -44,10 +44,9 @@ def main() -> None:
     rows = {}
     for name, samples in transforms(real).items():
         r = parzen_evaluate(samples, valid, test)
-        rows[name] = {k: r[k] for k in ("log_likelihood", "stderr", "sigma")}
-        rows[name]["fid"] = fid(test_features, extract(extractor, samples)["features"])["fid"]
-        print(f"| {name} | {r['log_likelihood']:.1f} ± {r['stderr']:.1f} | {r['sigma']:.3f} | {rows[name]['fid']:.2f} |",
-              flush=True)
+        score = fid(test_features, extract(extractor, samples)["features"])["fid"]
+        rows[name] = {"fid": score, **{k: r[k] for k in ("log_likelihood", "stderr", "sigma")}}
+        print(f"| {name} | {r['log_likelihood']:.1f} ± {r['stderr']:.1f} | {r['sigma']:.3f} | {score:.2f} |", flush=True)
     save("parzen_probe", {"rows": rows, "numpy": np.__version__})
 
 

@@ -31,7 +31,7 @@ class GANConfig:
     mlp_d_depth: int = 0  # hidden layers of the MLP critic; 0 = mlp_depth
     mlp_batch_norm: bool = False  # batch norm in the MLP generator's hidden layers (PacGAN's toy G)
     mlp_maxout: int = 1  # maxout pieces per hidden layer of the MLP critic; 1 = LeakyReLU (PacGAN's toy D: 5)
-    mlp_dropout: float = 0.0  # dropout on the inputs of the maxout critic's layers (Goodfellow et al. 2014: 0.5)
+    mlp_dropout: float = 0.0  # dropout on the inputs of the maxout critic's layers (Goodfellow et al. 2014 use dropout)
     objective: str = "nonsaturating"  # minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp
     n_critic: int = 1  # D steps per G step, each on a fresh real batch and fresh noise
     lr_g: float = 0.0  # 0 = train.lr
@@ -119,7 +119,7 @@ class GAN(GenerativeModel):
 
     @staticmethod
     def resolve_objective(config: Any) -> None:
-        """Gradient-penalty weight (10 for WGAN-GP) and D's norm (none of batch norm under a penalty)."""
+        """Gradient-penalty weight (10 for WGAN-GP) and D's norm (no batch norm under a penalty)."""
         if config.gp_weight < 0:
             config.gp_weight = 10.0 if config.objective == "wgan-gp" else 0.0
         if config.d_norm == "auto":

@@ -54,7 +54,7 @@ class MLPGenerator(nn.Module):
 class MLPCritic(nn.Module):
     """points [B, in_dim] or images (flattened) (+ projection of class embeddings) -> logit [B]; no normalization
     layers. ``maxout`` > 1: every hidden layer is a maxout layer with that many pieces (PacGAN's toy critic and
-    Goodfellow et al.'s MNIST discriminator: 5), with ``dropout`` on the input of every layer (theirs: 0.5)."""
+    Goodfellow et al.'s MNIST discriminator: 5), with ``dropout`` on the input of every layer, as they train it."""
 
     def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3, spectral: bool = False,
                  num_classes: int = 0, maxout: int = 1, dropout: float = 0.0):
