@@ -227,15 +227,17 @@ def test_mnist_gan_resume_restores_both_networks_optimizers_and_ema(tmp_path):
 
 def test_goodfellow_mnist_networks_by_config():
     """Goodfellow et al. (2014): an MLP generator for images and a maxout discriminator trained with dropout."""
-    config = apply_overrides(default_config("gan"), [
-        "model.arch=mlp", "model.g_width=64", "model.mlp_depth=2", "model.d_width=24", "model.mlp_maxout=5",
-        "model.mlp_dropout=0.5"])
+    config = default_config("gan", "goodfellow")
     GAN.resolve_config(config.model, config.data, synthetic_images(2))
     model = GAN(config.model)
     images = model.sample(3, generator=torch.Generator().manual_seed(0))
     assert images.shape == (3, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+    linear = [m for m in model.generator.net if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(100, 1200), (1200, 1200), (1200, 784)]
     d = model.discriminator
-    assert d.features[0].linear.in_features == 784 and all(isinstance(m, Maxout) for m in d.features)
+    assert len(d.features) == 2 and all(isinstance(m, Maxout) and m.linear.out_features == 240 * 5
+                                        for m in d.features)
+    assert d.features[0].linear.in_features == 784
     x = torch.rand(4, 1, 28, 28)
     d.train()
     assert not torch.equal(d(x), d(x))  # dropout is on while training

@@ -60,6 +60,10 @@ class GAN(GenerativeModel):
         "wgan-gp": ["model.objective=wgan-gp", "model.n_critic=5", "train.lr=1e-4", "train.betas=0,0.9"],
         "toy": ["model.latent_dim=2", "model.g_width=128", "model.d_width=128", "train.batch_size=256",
                 "train.lr=1e-3", "train.betas=0.5,0.999", "train.epochs=10", "model.ema=0"],
+        # Goodfellow et al. (2014)'s MNIST nets (MLP G, maxout D with dropout), with Adam; docs/benchmarks.md
+        "goodfellow": ["model.arch=mlp", "model.g_width=1200", "model.mlp_depth=2", "model.d_width=240",
+                       "model.mlp_maxout=5", "model.mlp_dropout=0.5", "train.lr=2e-4", "train.betas=0.5,0.999",
+                       "train.batch_size=100", "train.epochs=30"],
         # 2-D mixtures, all modes sharp: minimax + R1 (Mescheder et al. 2018); docs/benchmarks.md "Mode coverage"
         "toy-r1": ["model.latent_dim=2", "model.g_width=256", "model.d_width=256", "train.batch_size=512",
                    "train.lr=1e-3", "train.betas=0.5,0.999", "train.epochs=40", "model.ema=0",
