@@ -20,7 +20,9 @@ if __name__ == "__main__":
     run("modes.py", "--seeds", "3")
     run("demo_time.py")
     run("parzen_probe.py")  # what the Parzen window rewards (real images, blurred, binarized, ...)
-    run("zoo.py")  # Parzen + FID/KID/PR/DC/IS table (about 40 min on two CPU cores)
+    run("zoo.py")  # Parzen + FID/KID/PR/DC/IS table (about 25 min on two CPU cores)
+    run("zoo.py", "--models", "autoencoder,latent-gan", "--epochs", "6", "--out",
+        str(HERE / "results" / "zoo_latent"))  # issue 3's Parzen target: the two-stage GAN (about 15 min)
     run("metric_sanity.py", "--run", str(HERE / "results" / "zoo" / "vae"))
     run("adaptation.py", "--limit", "20000")  # issue 5: MNIST -> mnistm and synthdigits -> MNIST (about 1 h)
     if torch.cuda.is_available():

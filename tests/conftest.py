@@ -1,7 +1,9 @@
 """Shared fixtures: tiny configs and one tiny trained run reused by CLI and evaluation tests."""
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -49,6 +51,7 @@ def tiny_autoencoder_run(channels: int = 1, size: int = 28) -> Path:
         model.code_mean.uniform_(-1, 1)
         model.code_var.uniform_(0.5, 2)
     folder = Path(tempfile.mkdtemp(prefix="genlab-tiny-ae-"))
+    atexit.register(shutil.rmtree, folder, True)
     save_checkpoint(folder, model, config)
     return folder
 
