@@ -12,10 +12,11 @@ from pathlib import Path
 import torch
 
 from common import save
-from genlab.config import apply_overrides, default_config
+from genlab.config import apply_overrides
+from genlab.models import default_config
 from genlab.data import ImageData
-from genlab.registry import get_model_class
-from genlab.training import pick_device
+from genlab.models import get_model_class
+from genlab.devices import pick_device
 from genlab.training.loop import Trainer
 
 

@@ -27,11 +27,10 @@ import torch
 from common import RESULTS, save
 from genlab.evaluation import evaluate
 from genlab.metrics import elbo_terms, nll_summary, per_image_nll
-from genlab.training import load_split
-from genlab.config import RunConfig
+from genlab.data import load_split
 from genlab.training import train
-from genlab.training.checkpoint import checkpoint_dir, load_run, load_train_state
-from genlab.training.device import inference_layout, pick_device
+from genlab.runs import checkpoint_dir, load_config, load_run, load_train_state
+from genlab.devices import inference_layout, pick_device
 
 
 def sharded(run: Path, k: int, shard: int, images: int | None) -> dict:
@@ -62,7 +61,7 @@ def finetune_iwae(run: Path, epochs: int, k: int = 5) -> Path:
     target = run.with_name(run.name + "_iwae")
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(checkpoint_dir(run), target / "checkpoint")
-    trained = RunConfig.load(target / "checkpoint" / "config.json").train.epochs
+    trained = load_config(target).train.epochs
     loop = load_train_state(target)["loop"]
     steps_per_epoch = loop["step"] // max(loop["epoch"], 1)
     train("vae", out=target, resume=True, overrides=[

@@ -14,10 +14,9 @@ from torch import nn
 
 import genlab
 from genlab.cli import main
-from genlab.config import default_config
 from genlab.data import ImageData
-from genlab.registry import get_model_class
-from genlab.training.checkpoint import save_checkpoint
+from genlab.models import default_config, get_model_class
+from genlab.runs import resolve_model_config, save_checkpoint
 
 TINY_TRAIN = ["train.epochs=1", "train.batch_size=64", "data.limit=256", "train.eval_images=128",
               "train.grid_size=16"]
@@ -38,7 +37,7 @@ def tiny_model(name: str, binarize: str = "dynamic", channels: int = 1, size: in
     config.data.binarize = binarize
     if name == "latent-gan":
         config.model.autoencoder = str(tiny_autoencoder_run(channels, size))
-    get_model_class(name).resolve_config(config.model, config.data, synthetic_images(2, channels, size))
+    resolve_model_config(config, synthetic_images(2, channels, size))
     torch.manual_seed(0)
     return get_model_class(name)(config.model), config
 

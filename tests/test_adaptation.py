@@ -16,10 +16,10 @@ from genlab.adaptation import ANCHORS, adapt, classifier_size, format_table as a
 from genlab.compare import compare_runs
 from genlab.data import ImageData, load_dataset
 from genlab.data.arrays import save_arrays
-from genlab.data.unpaired import load_domains
+from genlab.data import load_domains
 from genlab.errors import GenlabError
 from genlab.evaluation import default_metrics, evaluate, format_table, score
-from genlab.training.checkpoint import load_run
+from genlab.runs import load_run
 
 from conftest import PixelStats, run_cli
 
@@ -259,14 +259,7 @@ def test_translation_metrics_in_eval_json_and_compare(translator, tiny_run, tmp_
     run = shutil.copytree(translator, tmp_path / "run")
     code, out, err = run_cli(capsys, "eval", run, "--metrics", "cycle")
     assert code == 0 and "cycle L1 / MSE, B→A→B" in out, err
-    import genlab.evaluation as evaluation
-
-    original = evaluation.resolve_extractor
-    try:
-        evaluation.resolve_extractor = lambda spec, weights, data: PixelStats()
-        evaluate(run, ["fid_a2b", "kid_b2a"])
-    finally:
-        evaluation.resolve_extractor = original
+    evaluate(run, ["fid_a2b", "kid_b2a"], extractor=PixelStats())
     table = compare_runs([run])
     assert "| fid_a2b | kid_b2a | cycle_l1_a | cycle_l1_b |" in table.splitlines()[0]
     assert "features: pixel-stats:00000000" in table

@@ -130,7 +130,7 @@ def test_every_verb_has_help_with_an_example(verb):
 def test_traverse_draws_the_manifold_grid_for_two_latents(capsys, tmp_path):
     from conftest import tiny_model
 
-    from genlab.training.checkpoint import save_checkpoint
+    from genlab.runs import save_checkpoint
 
     model, config = tiny_model("vae")
     config.model.latent_dim = 2
@@ -174,7 +174,7 @@ def conditional_vae_run(tmp_path_factory):
 def test_conditional_vae_samples_by_label_and_scores_its_likelihood(capsys, conditional_vae_run, tmp_path):
     from genlab.evaluation import evaluate
     from genlab.samplers import sample_images
-    from genlab.training.checkpoint import load_run
+    from genlab.runs import load_run
 
     model, config = load_run(conditional_vae_run)
     assert config.model.num_classes == 10

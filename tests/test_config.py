@@ -5,15 +5,15 @@ import json
 
 import pytest
 
-from genlab.config import RunConfig, apply_overrides, default_config
+from genlab.config import RunConfig, apply_overrides
 from genlab.errors import GenlabError
-from genlab.registry import model_names
+from genlab.models import default_config, model_names, run_config
 
 
 @pytest.mark.parametrize("name", model_names())
 def test_config_round_trips_through_json(name):
     config = apply_overrides(default_config(name, "tiny"), ["train.lr=3e-4", "train.betas=0.5,0.9"])
-    again = RunConfig.from_dict(json.loads(config.to_json()))
+    again = run_config(json.loads(config.to_json()))
     assert again.to_dict() == config.to_dict()
     assert again.train.betas == (0.5, 0.9) and again.model == config.model
 
@@ -50,4 +50,6 @@ def test_unknown_model_and_foreign_config():
     with pytest.raises(GenlabError, match="unknown model"):
         default_config("diffusion")
     with pytest.raises(GenlabError, match="not a genlab run config"):
-        RunConfig.from_dict({"hello": 1})
+        run_config({"hello": 1})
+    with pytest.raises(GenlabError, match="not a genlab run config"):
+        RunConfig.from_dict({"hello": 1}, dict)

@@ -12,7 +12,7 @@ from genlab.errors import GenlabError
 from genlab.models.cyclegan import CycleGAN
 from genlab.models.history import HistoryPool
 from genlab.nn.resnet import PatchDiscriminator, ResnetGenerator
-from genlab.training.checkpoint import save_checkpoint
+from genlab.runs import load_config, save_checkpoint
 from genlab.training.loop import lr_factor
 
 from conftest import (Halve, domain_batch, run_cli, run_weights, straight_and_resumed, synthetic_images,
@@ -123,7 +123,7 @@ def test_unpaired_data_is_one_interleaved_labelled_set(tmp_path):
 
 
 def test_cyclegan_refuses_data_that_is_not_two_domains():
-    config = genlab.config.default_config("cyclegan", "tiny")
+    config = genlab.models.default_config("cyclegan", "tiny")
     with pytest.raises(GenlabError, match="unpaired:DIR_A,DIR_B"):
         CycleGAN.resolve_config(config.model, config.data, synthetic_images(8))
 
@@ -146,7 +146,7 @@ def test_training_writes_translation_grids_and_resumes_exactly(runs):
     for name in ("translations_a2b", "translations_b2a"):
         grid = Image.open(straight / name / "epoch_0002.png")
         assert grid.size[0] == 3 * 32 + 4 * 2  # input | translated | cycled back
-    config = genlab.config.RunConfig.load(straight / "config.json")
+    config = load_config(straight / "config.json")
     assert config.train.lr_schedule == "linear_decay" and config.train.betas == (0.5, 0.999)
     a, b = run_weights(straight), run_weights(split)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

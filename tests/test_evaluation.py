@@ -14,7 +14,7 @@ from genlab.compare import compare_runs
 from genlab.errors import GenlabError
 from genlab.evaluation import evaluate, resolve_extractor, score
 from genlab.metrics import features as features_module
-from genlab.training.checkpoint import load_run
+from genlab.runs import load_run
 
 from conftest import TINY_TRAIN, PixelStats
 

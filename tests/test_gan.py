@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 import genlab
-from genlab.config import apply_overrides, default_config
+from genlab.config import apply_overrides
+from genlab.models import default_config
 from genlab.errors import GenlabError
 from genlab.losses import OBJECTIVES, gradient_penalty, make_objective, r1_penalty
 from genlab.models.gan import GAN, mean_pairwise_distance, update_ema

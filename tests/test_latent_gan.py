@@ -7,9 +7,10 @@ import pytest
 import torch
 
 import genlab
-from genlab.config import default_config
+from genlab.models import default_config
 from genlab.errors import GenlabError
 from genlab.models.latent_gan import LatentGAN
+from genlab.runs import load_pretrained, resolve_model_config, save_checkpoint
 
 from conftest import TINY_TRAIN, run_weights, synthetic_images, tiny_autoencoder_run, tiny_model
 
@@ -18,7 +19,7 @@ QUIET = {"echo": lambda s: None}
 
 def test_codes_are_standardized_and_samples_are_decoded_generator_codes():
     model, _ = tiny_model("latent-gan", binarize="none")
-    model.load_pretrained()
+    load_pretrained(model)
     coder = model.autoencoder
     std = coder.code_var.sqrt()
     assert not torch.equal(coder.code_mean, torch.zeros_like(coder.code_mean))  # the run's statistics arrived
@@ -57,7 +58,7 @@ def test_a_trained_latent_gan_keeps_the_decoder_and_loads_without_its_autoencode
 def resolve(autoencoder: str, data=None) -> None:
     config = default_config("latent-gan", "tiny")
     config.model.autoencoder = autoencoder
-    LatentGAN.resolve_config(config.model, config.data, data or synthetic_images(2))
+    resolve_model_config(config, data or synthetic_images(2))
 
 
 def test_latent_gan_errors_are_one_clear_line(tmp_path):
@@ -67,7 +68,7 @@ def test_latent_gan_errors_are_one_clear_line(tmp_path):
         resolve(str(tmp_path / "missing"))
     with pytest.raises(GenlabError, match="trained on 1x28x28 images"):
         resolve(str(tiny_autoencoder_run(1, 28)), synthetic_images(2, channels=3, size=32))
-    genlab.training.save_checkpoint(tmp_path / "gan", *tiny_model("gan"))
+    save_checkpoint(tmp_path / "gan", *tiny_model("gan"))
     with pytest.raises(GenlabError, match="is a 'gan' run"):
         resolve(str(tmp_path / "gan"))
     with pytest.raises(GenlabError, match="must name a trained autoencoder"):
@@ -76,12 +77,12 @@ def test_latent_gan_errors_are_one_clear_line(tmp_path):
 
 def test_a_vae_run_serves_as_the_code_model_with_unscaled_posterior_means(tmp_path):
     vae, config = tiny_model("vae", binarize="none")
-    genlab.training.save_checkpoint(tmp_path / "vae", vae, config)
+    save_checkpoint(tmp_path / "vae", vae, config)
     lgan_config = default_config("latent-gan", "tiny")
     lgan_config.model.autoencoder = str(tmp_path / "vae")
-    LatentGAN.resolve_config(lgan_config.model, lgan_config.data, synthetic_images(2))
+    resolve_model_config(lgan_config, synthetic_images(2))
     model = LatentGAN(lgan_config.model)
-    model.load_pretrained()
+    load_pretrained(model)
     x = torch.rand(3, 1, 28, 28)
     gen = torch.Generator().manual_seed(0)
     assert torch.allclose(model.prepare(x, gen), vae.encode(vae.prepare(x, gen.manual_seed(0))), atol=1e-5)

@@ -11,8 +11,8 @@ from genlab.data import to_float
 from genlab.errors import GenlabError
 from genlab.metrics import importance_sampled_nll
 from genlab.models.base import GenerativeModel
-from genlab.registry import get_model_class, model_names
-from genlab.training.checkpoint import load_run, save_checkpoint
+from genlab.models import get_model_class, model_names
+from genlab.runs import load_run, save_checkpoint
 
 from conftest import synthetic_images, tiny_model
 

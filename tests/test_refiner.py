@@ -12,6 +12,7 @@ from genlab.errors import GenlabError
 from genlab.models.history import HistoryPool
 from genlab.models.refiner import Refiner, self_regularization
 from genlab.nn.resnet import RefinerNet
+from genlab.runs import load_config
 
 from conftest import (Halve, domain_batch, run_cli, run_weights, straight_and_resumed, synthetic_images,
                       tiny_model)
@@ -103,7 +104,7 @@ def test_a_batch_with_one_domain_still_gives_finite_losses():
 
 
 def test_refiner_refuses_data_that_is_not_two_domains_and_b2a():
-    config = genlab.config.default_config("refiner", "tiny")
+    config = genlab.models.default_config("refiner", "tiny")
     with pytest.raises(GenlabError, match="unpaired:DIR_A,DIR_B"):
         Refiner.resolve_config(config.model, config.data, synthetic_images(8))
     model, _ = tiny_model("refiner")
@@ -143,7 +144,7 @@ def test_training_writes_refinement_grids_and_resumes_exactly(runs):
     grid = Image.open(straight / "refinements" / "epoch_0002.png")
     assert grid.size[0] == 2 * 28 + 3 * 2  # synthetic | refined
     assert (straight / "checkpoint" / "model.safetensors").is_file()
-    config = genlab.config.RunConfig.load(straight / "config.json")
+    config = load_config(straight / "config.json")
     assert config.train.betas == (0.5, 0.999) and config.model.objective == "nonsaturating"
     a, b = run_weights(straight), run_weights(split)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -1,14 +1,13 @@
 """genlab: generative image models from the lecture "Generative Neural Networks"."""
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import GenlabError  # noqa: E402
+from .errors import GenlabError
+from .version import __version__
 
 
 def load(run: str, device: str = "cpu"):
     """A trained model from a run folder, ready for sample/encode/decode (no dataset needed)."""
-    from .training.checkpoint import load_run
+    from .runs import load_run
 
     return load_run(run, device)[0]
 

@@ -17,7 +17,6 @@ folder ``OUT/<row>_seed<N>``; ``OUT/adapt.json`` holds every accuracy with its s
 """
 from __future__ import annotations
 
-import json
 import platform
 import statistics
 from dataclasses import replace
@@ -26,17 +25,19 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from . import __version__
 from .config import RunConfig
 from .data import ImageData, batches, load_dataset
 from .data.arrays import save_arrays
 from .data.unpaired import domain_source
+from .devices import pick_device
 from .errors import GenlabError
-from .registry import get_model_class
 from .evaluation import domain_names
-from .training import load_run, pick_device, prepare_config, train, validate
-from .training.checkpoint import CONFIG, checkpoint_dir
+from .files import write_json_atomic
+from .models import get_model_class
+from .runs import load_config, load_run
+from .training import prepare_config, train, validate
 from .translation import translate_images
+from .version import __version__
 
 CLASSIFIER = "classifier"
 ROWS = {"source_only": "source only", "translated": "translated", "target": "train on target"}
@@ -68,7 +69,7 @@ def labelled_domain(name: str, role: str, data_dir: str | None = None) -> tuple[
 def translator_direction(run: str | Path, source: str, target: str) -> tuple[RunConfig, str]:
     """The translator run's config and the direction that maps ``source`` to ``target``, read from its
     ``unpaired:A,B`` data name: a2b when A is the source, b2a (a cyclegan's F) when A is the target."""
-    config = RunConfig.load(checkpoint_dir(run) / CONFIG)
+    config = load_config(run)
     ways = get_model_class(config.model_name).directions  # cyclegan: a2b and b2a; a refiner: a2b
     if not ways:
         raise GenlabError(f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan or refiner "
@@ -184,17 +185,9 @@ def adapt(source: str = "mnist", target: str = "mnistm", *,
     training images of each row (quick runs)."""
     translators = [translators] if isinstance(translators, (str, Path)) else list(translators)
     out, seed_list = Path(out), list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    if not seed_list:
-        raise GenlabError("--seeds must be at least 1")
-    if limit is not None and limit < 1:
-        raise GenlabError("--limit must be at least 1")
-    _check_out(out, force)
+    _check_options(out, seed_list, limit, force)
     dev = pick_device(device)
-    source, source_test = labelled_domain(source, "source", data_dir)
-    target, target_test = labelled_domain(target, "target", data_dir)
-    if source_test.classes != target_test.classes:
-        raise GenlabError(f"the source {source} has classes {source_test.classes} and the target {target} "
-                          f"{target_test.classes}; the classifier needs the same classes on both")
+    source, target, target_test = labelled_pair(source, target, data_dir)
     configs, directions = zip(*(translator_direction(t, source, target) for t in translators)) if translators \
         else ((), ())
     size, channels = classifier_size(configs, image_size, target_test), target_test.channels
@@ -208,7 +201,6 @@ def adapt(source: str = "mnist", target: str = "mnistm", *,
     rows = {"source_only": source, **{row: t["dataset"] for row, t in translated.items()}, "target": target}
     results = {row: train_row(row, data_name, seed_list, target, preset, common, size, channels, out, dev,
                               data_dir=data_dir, force=force, echo=echo) for row, data_name in rows.items()}
-
     report = {"genlab": __version__, "torch": torch.__version__, "host": platform.node(), "device": str(dev),
               "source": source, "target": target, "test": f"{target}:test",
               "test_images": results["target"]["test_images"],
@@ -217,10 +209,26 @@ def adapt(source: str = "mnist", target: str = "mnistm", *,
               "translators": translated, "rows": results,
               "anchors": ANCHORS if (source, target) == ANCHOR_PAIR else None}
     report["table"] = format_table(report)
-    tmp = out / (RESULTS + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(out / RESULTS)
+    write_json_atomic(out / RESULTS, report)
     return report
+
+
+def _check_options(out: Path, seeds: list[int], limit: int | None, force: bool) -> None:
+    if not seeds:
+        raise GenlabError("--seeds must be at least 1")
+    if limit is not None and limit < 1:
+        raise GenlabError("--limit must be at least 1")
+    _check_out(out, force)
+
+
+def labelled_pair(source: str, target: str, data_dir: str | None) -> tuple[str, str, ImageData]:
+    """Both domains' dataset names and the target's test split; they must share their classes."""
+    source, source_test = labelled_domain(source, "source", data_dir)
+    target, target_test = labelled_domain(target, "target", data_dir)
+    if source_test.classes != target_test.classes:
+        raise GenlabError(f"the source {source} has classes {source_test.classes} and the target {target} "
+                          f"{target_test.classes}; the classifier needs the same classes on both")
+    return source, target, target_test
 
 
 def format_table(report: dict[str, Any]) -> str:

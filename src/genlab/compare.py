@@ -9,11 +9,8 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import GenlabError
-from .evaluation import FEATURE_METRICS, HEADLINE
-from .training.checkpoint import CONFIG, checkpoint_dir
-
-SPREAD = {"neg_elbo": "neg_elbo_stderr", "nll": "nll_stderr", "log_likelihood": "stderr", "kid": "kid_std",
-          "is": "is_std", "kid_a2b": "kid_a2b_std", "kid_b2a": "kid_b2a_std"}
+from .evaluation import METRICS
+from .runs import CONFIG, checkpoint_dir, load_config
 
 
 def run_summary(run: str | Path) -> dict[str, Any]:
@@ -29,7 +26,7 @@ def run_summary(run: str | Path) -> dict[str, Any]:
         results = json.loads(scored.read_text())
     except json.JSONDecodeError:
         raise GenlabError(f"{scored} is not valid JSON; score the run again with genlab eval") from None
-    config = RunConfig.load(config_path)
+    config = load_config(config_path)
     epochs = [json.loads(line) for line in _lines(run / "metrics.jsonl")]
     epochs = [r for r in epochs if r.get("kind") == "epoch"]
     return {"run": run.name or str(run), "model": _model_label(config), "data": config.data.name,
@@ -47,14 +44,15 @@ def _model_label(config: RunConfig) -> str:
 
 
 def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
-    """(metric, field, extractor-or-None) for every headline number any run has, in HEADLINE order."""
+    """(metric, field, extractor-or-None) for every headline number any run has, in the records' order."""
     columns = []
-    for metric, fields in HEADLINE.items():
+    for metric, record in METRICS.items():
         identities = sorted({_identity(s["results"][metric]) for s in summaries if metric in s["results"]},
                             key=str)
         if not identities:
             continue
-        split = metric in FEATURE_METRICS and len(identities) > 1
+        fields = record.headline
+        split = record.features and len(identities) > 1
         for identity in identities:
             columns += [(metric, field, identity if split else None) for field in fields]
             if not split:
@@ -69,14 +67,14 @@ def _identity(result: dict) -> str | None:
 
 def _cell(summary: dict, metric: str, field: str, identity: str | None,
           separate_spread: bool = False) -> list[str]:
-    result = summary["results"].get(metric)
+    result, spread_field = summary["results"].get(metric), METRICS[metric].spread.get(field)
     if result is None or field not in result or (identity and _identity(result) != identity):
-        return [""] * (2 if separate_spread and field in SPREAD else 1)
+        return [""] * (2 if separate_spread and spread_field else 1)
     value = result[field]
-    spread = result.get(SPREAD.get(field, ""), None)
+    spread = result.get(spread_field or "", None)
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
     if separate_spread:  # CSV: the spread gets its own column, so every cell stays a number
-        return [text, f"{spread:.4g}" if isinstance(spread, float) else ""] if field in SPREAD else [text]
+        return [text, f"{spread:.4g}" if isinstance(spread, float) else ""] if spread_field else [text]
     return [f"{text} ± {spread:.2g}" if isinstance(spread, float) else text]
 
 
@@ -86,9 +84,9 @@ def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
     columns = _columns(summaries)
     csv_format = fmt == "csv"
     header = ["run", "model", "data", "epochs", "train s"]
-    for _, field, identity in columns:
+    for metric, field, identity in columns:
         name = field + (f" [{identity}]" if identity else "")
-        header += [name, f"{name} ±"] if csv_format and field in SPREAD else [name]
+        header += [name, f"{name} ±"] if csv_format and field in METRICS[metric].spread else [name]
     rows = [[s["run"], s["model"], s["data"], str(s["epochs"]), str(s["train_s"])]
             + [text for column in columns for text in _cell(s, *column, csv_format)] for s in summaries]
     if csv_format:
@@ -97,7 +95,7 @@ def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
         return out.getvalue().rstrip("\n")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    extractors = sorted({i for s in summaries for m in FEATURE_METRICS if m in s["results"]
+    extractors = sorted({i for s in summaries for m, record in METRICS.items() if record.features and m in s["results"]
                          for i in [_identity(s["results"][m])] if i})
     if len(extractors) == 1:
         lines.append(f"\nfeatures: {extractors[0]}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GenlabError
-from .registry import get_model_class
+from .version import __version__
 
 
 @dataclass
@@ -57,8 +57,6 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict:
-        from . import __version__
-
         return {
             "genlab_version": __version__,
             "model_name": self.model_name,
@@ -71,26 +69,35 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
-        if not isinstance(d, dict) or "model_name" not in d:
-            raise GenlabError("config.json is not a genlab run config (no 'model_name')")
-        model_cls = get_model_class(d["model_name"])
+    def from_dict(cls, d: dict, model_config: type) -> "RunConfig":
+        """A run config from its JSON form; ``model_config`` is the Config class the registry holds for
+        ``d["model_name"]`` (config.py knows no models)."""
+        check_run_dict(d)
         for section in ("model", "data", "train"):
             if not isinstance(d.get(section, {}), dict):
                 raise GenlabError(f"config section {section!r} must be a JSON object")
         return cls(
             model_name=d["model_name"],
-            model=dataclass_from_dict(model_cls.Config, d.get("model", {})),
+            model=dataclass_from_dict(model_config, d.get("model", {})),
             data=dataclass_from_dict(DataConfig, d.get("data", {})),
             train=dataclass_from_dict(TrainConfig, d.get("train", {})),
         )
 
-    @classmethod
-    def load(cls, path: str | Path) -> "RunConfig":
-        try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, ValueError) as e:  # ValueError covers bad JSON and undecodable bytes
-            raise GenlabError(f"cannot read run config {path}: {e}") from None
+
+def check_run_dict(d: Any) -> None:
+    """One clear line unless ``d`` looks like a run config (a JSON object naming its model)."""
+    if not isinstance(d, dict) or "model_name" not in d:
+        raise GenlabError("config.json is not a genlab run config (no 'model_name')")
+
+
+def read_run_dict(path: str | Path) -> dict:
+    """The JSON object of a run's config.json, checked to name a model."""
+    try:
+        d = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:  # ValueError covers bad JSON and undecodable bytes
+        raise GenlabError(f"cannot read run config {path}: {e}") from None
+    check_run_dict(d)
+    return d
 
 
 def dataclass_to_dict(obj: Any) -> dict:
@@ -171,18 +178,4 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
             raise GenlabError(f"unknown config key {dotted!r}; {section} keys: {', '.join(sorted(names))}")
         hint = typing.get_type_hints(type(target))[key]
         setattr(target, key, coerce(value, hint, dotted))
-    return config
-
-
-def default_config(model_name: str, preset: str | None = None) -> RunConfig:
-    """The model's default run config, with a named preset's overrides applied."""
-    model_cls = get_model_class(model_name)
-    config = RunConfig(model_name=model_name, model=model_cls.Config())
-    apply_overrides(config, list(getattr(model_cls, "train_defaults", [])))
-    if preset is not None:
-        presets = getattr(model_cls, "presets", {})
-        if preset not in presets:
-            names = ", ".join(sorted(presets)) or "none"
-            raise GenlabError(f"model {model_name!r} has no preset {preset!r}; presets: {names}")
-        apply_overrides(config, presets[preset])
     return config

@@ -9,12 +9,17 @@ from pathlib import Path
 
 import torch
 
-from .cli.common import report
+from .data import load_split
 from .errors import GenlabError
 from .evaluation import evaluate, format_table
+from .runs import load_run
 from .samplers import interpolate, prior_codes, sample_images
-from .training import load_run, load_split, train
+from .training import train
 from .viz import interleave_rows, save_grid
+
+
+def report(path: Path) -> None:
+    print(f"wrote {path}")
 
 
 def run_demo(out: Path, epochs: int, nll_k: int, nll_images: int) -> None:

@@ -7,7 +7,12 @@ import torch
 from torch import Tensor
 
 from .errors import GenlabError
+from .models.translator import check_direction
 from .ops import lerp, slerp
+
+__all__ = ["check_direction", "class_grid", "class_labels", "decode_in_class", "encode_images", "interpolate",
+           "interpolate_codes", "manifold_grid", "path_labels", "prior_codes", "round_trip", "sample_images",
+           "seeded", "traverse"]
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -124,25 +129,9 @@ def manifold_grid(model: Any, steps: int = 20, label: int | None = None) -> Tens
     return decode_in_class(model, codes, label)
 
 
-OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
-
-
 @torch.no_grad()
 def round_trip(model: Any, images: Tensor, direction: str = "a2b") -> Tensor:
     """[N, 3, C, H, W] in [0, 1]: inputs, their translations, and those translated back (Zhu et al. Fig. 4);
-    [N, 2, C, H, W] without the way back for a model that translates one way only (a refiner)."""
+    [N, 2, C, H, W] for a model that translates one way only (a refiner)."""
     check_direction(model, direction)
-    x = images.float().to(model.device)
-    columns = [x, model.translate(x, direction)]
-    if OPPOSITE[direction] in model.directions:
-        columns.append(model.translate(columns[1], OPPOSITE[direction]))
-    return torch.stack(columns, 1).clamp(0, 1).cpu()
-
-
-def check_direction(model: Any, direction: str) -> None:
-    """A clear line unless ``model`` translates and supports ``direction``."""
-    model.require("translate", "translate images")
-    if direction not in OPPOSITE:
-        raise GenlabError(f"direction must be a2b or b2a, got {direction!r}")
-    if direction not in model.directions:
-        raise GenlabError(f"model {model.name!r} translates {' and '.join(model.directions)} only, not {direction}")
+    return model.round_trip(images, direction)

@@ -45,7 +45,8 @@ def resolve_output(args: argparse.Namespace, default_name: str) -> Path:
 
 
 def load_model(args: argparse.Namespace) -> tuple[Any, Any]:
-    from ..training import load_run, pick_device
+    from ..devices import pick_device
+    from ..runs import load_run
 
     return load_run(args.run, pick_device(args.device))
 

@@ -82,7 +82,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         x = read_images(args.images, *_image_size(config))
         labels = path_labels(model, args.label, len(x))
     else:
-        from ..training import load_split
+        from ..data import load_split
 
         data = load_split(config, "test").head(max(1, args.n))
         x = data.images.float() / 255

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import GenlabError
-from ..registry import get_model_class, model_names
+from ..models import get_model_class, model_names
 
 EXAMPLES = """examples:
   genlab train vae --data mnist --preset quick --out runs/vae
@@ -45,10 +45,9 @@ def run(args: argparse.Namespace) -> int:
     if args.preset and args.resume:
         raise GenlabError("--preset applies to new runs; with --resume use --set to change values")
     if args.resume and args.model:
-        from ..config import RunConfig
-        from ..training import checkpoint_dir
+        from ..runs import load_config
 
-        saved = RunConfig.load(checkpoint_dir(args.out) / "config.json").model_name
+        saved = load_config(args.out).model_name
         if saved != args.model:
             raise GenlabError(f"{args.out} is a {saved!r} run, not {args.model!r}")
     config = train(args.model, data=args.data, preset=args.preset, overrides=args.overrides, out=args.out,

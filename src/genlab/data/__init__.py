@@ -1,75 +1,10 @@
-"""Datasets chosen by name: ``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH``, ``npz:PATH``,
-``toy2d:ring8|grid25`` and ``unpaired:A,B``."""
-from __future__ import annotations
+"""Datasets chosen by name (``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH``, ``npz:PATH``,
+``toy2d:ring8|grid25``, ``unpaired:A,B``), held in memory as uint8 tensors and batched on the device."""
+from .catalog import DEFAULT_FOLDER_SIZE, DIGIT_DATASETS, load_dataset, load_domains, load_unpaired
+from .images import ImageData, batches, check_binarize, resized, to_float, to_gray
+from .splits import TEST_BINARIZATION_SEED, load_split, load_splits, resolve_binarize
+from .toy2d import mixture, point_centers
 
-from dataclasses import replace
-
-import torch
-
-from ..errors import GenlabError
-from .arrays import read_arrays, split_of, stored_splits
-from .folder import load_folder
-from .images import ImageData, batches, check_binarize, to_float, to_gray
-from .mnist import load_mnist
-from .mnistm import load_mnistm
-from .synthdigits import load_synthdigits
-from .toy2d import load_toy2d
-
-__all__ = ["TEST_BINARIZATION_SEED", "ImageData", "batches", "check_binarize", "load_dataset", "to_float", "DEFAULT_FOLDER_SIZE"]
-
-DEFAULT_FOLDER_SIZE = 64
-TEST_BINARIZATION_SEED = 0  # every run is scored on the same once-binarized test set
-# 28x28 digit datasets with MNIST's splits: name -> loader(split, data_dir)
-DIGIT_DATASETS = {"mnist": load_mnist, "mnistm": load_mnistm, "synthdigits": load_synthdigits}
-
-
-def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None, image_size: int = 0,
-                 channels: int = 0, test_fraction: float = 0.05, seed: int = 0) -> ImageData:
-    """A dataset split by name: ``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH`` (train/test held out
-    by ``test_fraction``), ``npz:PATH`` (its stored splits; see arrays.py), ``toy2d:...`` or ``unpaired:A,B``."""
-    if name in DIGIT_DATASETS:
-        return _resize(DIGIT_DATASETS[name](split, data_dir), image_size, channels)
-    if name.startswith("toy2d:"):
-        return load_toy2d(name.split(":", 1)[1], split)
-    if name.startswith("folder:"):
-        data = load_folder(name.split(":", 1)[1], image_size or DEFAULT_FOLDER_SIZE, channels)
-        return _split_folder(data, split, test_fraction, seed)
-    if name.startswith("npz:"):
-        return _resize(_load_npz(name.split(":", 1)[1], split, test_fraction, seed), image_size, channels)
-    if name.startswith("unpaired:"):  # two domains as one dataset, labels 0 = A, 1 = B (see unpaired.py)
-        from .unpaired import load_unpaired
-
-        return load_unpaired(name.split(":", 1)[1], split, data_dir=data_dir, image_size=image_size,
-                             channels=channels, test_fraction=test_fraction, seed=seed)
-    raise GenlabError(f"unknown dataset {name!r}; use mnist, mnistm, synthdigits, folder:PATH, npz:PATH, "
-                      "toy2d:ring8, toy2d:grid25 or unpaired:A,B")
-
-
-def _load_npz(path: str, split: str, fraction: float, seed: int) -> ImageData:
-    """A stored split; a file with a training set only holds out a test split like a folder."""
-    arrays = read_arrays(path)
-    if split in ("train", "test") and "test" not in stored_splits(arrays):
-        return _split_folder(split_of(arrays, "train", path), split, fraction, seed)
-    return split_of(arrays, split, path)
-
-
-def _split_folder(data: ImageData, split: str, fraction: float, seed: int) -> ImageData:
-    """A seeded hold-out split of a folder; folders have no official test set."""
-    if split not in ("train", "test"):
-        raise GenlabError(f"folder datasets have splits train and test, not {split!r}")
-    n_test = int(round(len(data) * fraction)) if len(data) > 1 else 0
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-    test_idx, train_idx = order[:n_test], order[n_test:]
-    return data.take(test_idx if split == "test" else train_idx)
-
-
-def _resize(data: ImageData, image_size: int, channels: int) -> ImageData:
-    """Resize/recolour a uint8 dataset when the model asks for another size or channel count."""
-    images = data.images
-    if image_size and image_size != data.image_size:
-        images = torch.nn.functional.interpolate(images.float(), size=(image_size, image_size),
-                                                 mode="bilinear", antialias=True, align_corners=False)
-        images = images.round().clamp(0, 255).to(torch.uint8)
-    if channels and channels != images.shape[1]:
-        images = images.expand(-1, channels, -1, -1).contiguous() if images.shape[1] == 1 else to_gray(images)
-    return replace(data, images=images)
+__all__ = ["DEFAULT_FOLDER_SIZE", "DIGIT_DATASETS", "TEST_BINARIZATION_SEED", "ImageData", "batches",
+           "check_binarize", "load_dataset", "load_domains", "load_split", "load_splits", "load_unpaired", "mixture",
+           "point_centers", "resized", "resolve_binarize", "to_float", "to_gray"]

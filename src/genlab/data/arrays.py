@@ -7,7 +7,6 @@ Write one with ``save_arrays`` or plain ``numpy.savez``. Nothing is unpickled. A
 """
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import GenlabError
+from ..files import save_npz_atomic
 from .images import ImageData
 
 CLASSES = "classes"
@@ -69,8 +69,4 @@ def save_arrays(path: str | Path, splits: dict[str, ImageData], classes: list[st
     for split, data in splits.items():
         arrays[f"{split}_images"] = data.images.cpu().numpy().astype(np.uint8, copy=False)
         arrays[f"{split}_labels"] = data.labels.cpu().numpy().astype(np.int64, copy=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
+    return save_npz_atomic(path, arrays)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .mnist import _save_cache, cache_dir
+from ..files import cache_dir, save_cache
 
 KEY_ENTRY = "cache_key"  # stored in every file: a file only counts as a hit when it carries its own key
 
@@ -34,7 +34,7 @@ def cached_arrays(stem: str, key: dict, build: Callable[[], dict[str, np.ndarray
     arrays = _read(path, digest, expect)
     if arrays is None:
         arrays = build()
-        _save_cache(path, {**arrays, KEY_ENTRY: np.array(digest)})
+        save_cache(path, {**arrays, KEY_ENTRY: np.array(digest)})
     return arrays
 
 

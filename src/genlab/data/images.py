@@ -103,3 +103,15 @@ def batches(data: ImageData, batch_size: int, *, binarize: str = "none", shuffle
         if binarize == "dynamic":
             x = torch.bernoulli(x, generator=generator)
         yield x, data.labels[idx]
+
+
+def resized(data: ImageData, image_size: int, channels: int) -> ImageData:
+    """Resize/recolour a uint8 dataset when the model asks for another size or channel count."""
+    images = data.images
+    if image_size and image_size != data.image_size:
+        images = torch.nn.functional.interpolate(images.float(), size=(image_size, image_size),
+                                                 mode="bilinear", antialias=True, align_corners=False)
+        images = images.round().clamp(0, 255).to(torch.uint8)
+    if channels and channels != images.shape[1]:
+        images = images.expand(-1, channels, -1, -1).contiguous() if images.shape[1] == 1 else to_gray(images)
+    return replace(data, images=images)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import GenlabError
+from ..files import cache_dir, save_cache
 from .images import ImageData
 
 HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
@@ -35,11 +36,6 @@ _ALLOWED_GLOBALS = {
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
 }
-
-
-def cache_dir() -> Path:
-    """Where genlab caches derived data ($GENLAB_CACHE, default ~/.cache/genlab)."""
-    return Path(os.environ.get("GENLAB_CACHE", Path.home() / ".cache" / "genlab"))
 
 
 def load_mnist(split: str = "train", data_dir: str | None = None) -> ImageData:
@@ -85,18 +81,8 @@ def _load_arrays(data_dir: str | None) -> dict[str, np.ndarray]:
         arrays = read_idx_dir(download_idx(cache_dir() / "mnist-idx"))
     else:
         raise GenlabError(f"MNIST not found: {HOW_TO_GET}")
-    _save_cache(cached, arrays)
+    save_cache(cached, arrays)
     return arrays
-
-
-def _save_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home only costs speed
 
 
 def hub_file() -> Path | None:

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from ..errors import GenlabError
-from ..nn.inception import sha256_file
+from ..files import sha256_file
 from .generated import cached_arrays, derived_seed
 from .images import ImageData
 from .mnist import check_split, select_split

@@ -8,8 +8,9 @@ shuffled batch holds about half of each. Being one ordinary dataset, it is shuff
 and checkpointed by the generic loop like any other.
 
 Each image keeps its class in its own domain: ``class_labels`` index ``class_names`` (A's classes, then
-B's that A lacks), so MNIST's "3" is class 3 on both sides. ``load_domains`` gives the two domains
-themselves, labelled by class, not repeated and not interleaved (e.g. to score translations).
+B's that A lacks), so MNIST's "3" is class 3 on both sides. ``load_domains`` (catalog.py) gives the two domains
+themselves, labelled by class, not repeated and not interleaved (e.g. to score translations); both
+are loaded by name in catalog.py.
 """
 from __future__ import annotations
 
@@ -74,23 +75,3 @@ def combine_domains(a: ImageData, b: ImageData, seed: int, name: str) -> ImageDa
     images = torch.stack([a.images[index_a], b.images[index_b]], 1).flatten(0, 1)  # A0, B0, A1, B1, ...
     classes = torch.stack([classes_a[index_a], classes_b[index_b]], 1).flatten()
     return ImageData(images, torch.tensor([0, 1]).repeat(n), DOMAINS, name, classes, names)
-
-
-def load_domains(spec: str, split: str = "train", *, image_size: int = 0, channels: int = 0, seed: int = 0,
-                 **options) -> tuple[ImageData, ImageData]:
-    """The two domains of ``spec`` ("A,B"), each with its own class labels, at ``image_size`` / ``channels``
-    (0 = the larger of the two domains'); ``options`` go to ``load_dataset`` for each domain."""
-    from . import _resize, load_dataset
-
-    a, b = (load_dataset(domain_source(part), split, image_size=image_size, channels=channels, seed=seed,
-                         **options) for part in split_domains(spec))
-    if a.is_points or b.is_points:
-        raise GenlabError("unpaired data needs two image datasets, not point data")
-    size = image_size or max(a.image_size, b.image_size)
-    channels = channels or max(a.channels, b.channels)
-    return _resize(a, size, channels), _resize(b, size, channels)
-
-
-def load_unpaired(spec: str, split: str = "train", *, seed: int = 0, **options) -> ImageData:
-    """Both domains of ``spec`` ("A,B") as one dataset labelled by domain (see ``load_domains``)."""
-    return combine_domains(*load_domains(spec, split, seed=seed, **options), seed, f"unpaired:{spec}")

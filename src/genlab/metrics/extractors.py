@@ -17,12 +17,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from ..config import RunConfig, dataclass_from_dict, dataclass_to_dict
+from ..config import dataclass_from_dict, dataclass_to_dict
 from ..data.images import luma
 from ..errors import GenlabError
-from ..nn.inception import sha256_file
-from ..registry import build_model, get_model_class
-from ..training.checkpoint import WEIGHTS, checkpoint_dir, load_run, load_weights, module_state
+from ..files import sha256_file
+from ..models import build_model, get_model_class
+from ..runs import WEIGHTS, checkpoint_dir, load_config, load_run, load_weights, module_state
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 SHIPPED = ("digits",)  # names of the networks in WEIGHTS_DIR: NAME.safetensors + NAME.json
@@ -63,7 +63,7 @@ def _model_config(path: Path, meta: dict[str, str]) -> Any:
     config_file = path.parent / "config.json"
     if not config_file.is_file():
         raise GenlabError(f"{path} has no embedded config and no config.json beside it")
-    config = RunConfig.load(config_file)
+    config = load_config(config_file)
     if config.model_name != CLASSIFIER:
         raise GenlabError(f"{config_file} describes a {config.model_name!r} run, not a {CLASSIFIER}")
     return config.model

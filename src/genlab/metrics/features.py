@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from ..data import ImageData, to_float
-from ..data.mnist import cache_dir
+from ..files import atomic_path, cache_dir
 
 
 def extractor_identity(extractor: Any) -> dict[str, str]:
@@ -66,8 +66,6 @@ def reference_features(data: ImageData, extractor: Any, logits: bool = False) ->
         except (SafetensorError, OSError):
             pass  # a damaged cache file is recomputed
     result = extract(extractor, data.images, logits=logits)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    save_file({k: v.contiguous() for k, v in result.items()}, str(tmp))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in result.items()}, str(tmp))
     return result

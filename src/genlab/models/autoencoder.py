@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..registry import register
+from .registry import register
 from .latent import LatentConfig, LatentImageModel
 
 

@@ -24,6 +24,9 @@ class GenerativeModel(nn.Module):
     train_defaults: ClassVar[list[str]] = []  # overrides applied before any preset (e.g. the paper's optimizer)
     phases: ClassVar[tuple[str, ...]] = ("main",)
     directions: ClassVar[tuple[str, ...]] = ()  # what translate() accepts: "a2b" and/or "b2a" (translators only)
+    # runs this model builds on: config field naming the run -> the model names it may be; genlab.runs embeds
+    # that run's config as <field>_config and, for a fresh run, loads its weights into the submodule <field>
+    pretrained: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, config: Any):
         super().__init__()
@@ -33,9 +36,6 @@ class GenerativeModel(nn.Module):
 
     def after_phase(self, phase: str) -> None:
         """Called after each phase's optimizer step (weight clipping, EMA updates)."""
-
-    def load_pretrained(self) -> None:
-        """Weights a fresh run starts from, e.g. a frozen part trained in another run (none by default)."""
 
     def resume_state(self) -> dict[str, Tensor]:
         """Training state that is not weights (e.g. a history pool); saved in train_state.pt for resume."""

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ..errors import GenlabError
 from ..nn import downsampled_sizes
-from ..registry import register
+from .registry import register
 from .base import GenerativeModel
 
 

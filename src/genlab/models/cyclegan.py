@@ -8,31 +8,12 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
-from ..losses import GANObjective, make_objective
 from ..nn.resnet import PatchDiscriminator, ResnetGenerator
-from ..registry import register
-from ..samplers import round_trip
-from .base import GenerativeModel
 from .history import HistoryPool
+from .registry import register
+from .translator import DIRECTIONS, Translator, check_direction_name
 
-DIRECTIONS = ("a2b", "b2a")
 PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
-
-
-def require_two_domains(model: str, dataset: Any) -> None:
-    """Image-to-image models train on unpaired data: images labelled 0 (domain A) and 1 (domain B)."""
-    if dataset.is_points or set(dataset.labels.unique().tolist()) != {0, 1}:
-        raise GenlabError(f"{model} trains on two image domains labelled 0 (A) and 1 (B): "
-                          "use --data unpaired:DIR_A,DIR_B (folders or dataset names)")
-
-
-def translator_objective(model: str, objective: str) -> GANObjective:
-    """The GAN objective of an image-to-image model: any but WGAN's, whose critic needs a Lipschitz
-    constraint these discriminators lack."""
-    if objective in ("wgan", "wgan-gp"):
-        raise GenlabError(f"{model} has no Lipschitz constraint for a WGAN critic; use model.objective="
-                          "lsgan, nonsaturating, minimax or hinge")
-    return make_objective(objective)
 
 
 @dataclass
@@ -55,7 +36,7 @@ class CycleGANConfig:
 
 
 @register("cyclegan")
-class CycleGAN(GenerativeModel):
+class CycleGAN(Translator):
     """G: A -> B and F: B -> A against D_B and D_A; a training batch mixes both domains (labels 0 = A, 1 = B).
 
     Phase "g" minimizes adv_weight * (GAN(G) + GAN(F)) + lambda * cycle + identity_ratio * lambda * identity
@@ -64,8 +45,6 @@ class CycleGAN(GenerativeModel):
     """
 
     Config = CycleGANConfig
-    phases = ("g", "d")
-    directions = DIRECTIONS
     train_defaults = PAPER_OPTIMIZER + ["train.batch_size=8", "train.grid_size=16"]
     presets = {
         "tiny": ["model.g_width=4", "model.g_blocks=1", "model.d_width=4", "model.d_layers=2"],  # tests
@@ -78,11 +57,10 @@ class CycleGAN(GenerativeModel):
     def __init__(self, config: CycleGANConfig):
         super().__init__(config)
         c = config
-        if c.channels <= 0 or c.image_size <= 0 or c.d_layers <= 0 or c.adv_weight < 0:
+        if c.d_layers <= 0 or c.adv_weight < 0:
             raise GenlabError("model config is unresolved: image_size/channels come from the data")
         if min(c.cycle_weight, c.identity_ratio, c.pool_size) < 0:
             raise GenlabError("model.cycle_weight, model.identity_ratio and model.pool_size must be >= 0")
-        self.objective = translator_objective(self.name, c.objective)
         self.gen_ab = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # G: A -> B
         self.gen_ba = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # F: B -> A
         self.disc_a = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real A vs F(b)
@@ -97,42 +75,35 @@ class CycleGAN(GenerativeModel):
         Zhu et al.'s least-squares generator loss is E(D(G(x)) - 1)^2, twice genlab's lsgan (Mao et al.'s
         1/2 form), so adv_weight auto is 2 for lsgan (matching the paper's balance with lambda) and 1 otherwise.
         """
-        require_two_domains(cls.name, dataset)
-        config.channels = config.channels or dataset.channels
-        config.image_size = config.image_size or dataset.image_size
+        super().resolve_config(config, data, dataset)
         if config.d_layers == 0:
             config.d_layers = 3 if config.image_size >= 64 else 2
         if config.adv_weight < 0:
             config.adv_weight = 2.0 if config.objective == "lsgan" else 1.0
 
-    def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
-        """Adam over both generators and Adam over both discriminators (paper: lr 2e-4, betas (0.5, 0.999))."""
-        betas = tuple(train.betas)
-        gens = [*self.gen_ab.parameters(), *self.gen_ba.parameters()]
-        discs = [*self.disc_a.parameters(), *self.disc_b.parameters()]
-        return {"g": torch.optim.Adam(gens, lr=self.config.lr_g or train.lr, betas=betas),
-                "d": torch.optim.Adam(discs, lr=self.config.lr_d or train.lr, betas=betas)}
+    def generator_parameters(self) -> list[nn.Parameter]:
+        """Both generators (paper: one Adam, lr 2e-4, betas (0.5, 0.999))."""
+        return [*self.gen_ab.parameters(), *self.gen_ba.parameters()]
 
-    def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Images [0, 1] -> [-1, 1] (the generators' tanh range)."""
-        return x * 2 - 1
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        """Both discriminators."""
+        return [*self.disc_a.parameters(), *self.disc_b.parameters()]
 
     def nets(self, direction: str) -> tuple[nn.Module, nn.Module, nn.Module]:
         """(forward generator, backward generator, discriminator of the target domain) of a direction."""
-        if direction == "a2b":
-            return self.gen_ab, self.gen_ba, self.disc_b
-        if direction == "b2a":
-            return self.gen_ba, self.gen_ab, self.disc_a
-        raise GenlabError(f"direction must be a2b or b2a, got {direction!r}")
+        forward = self.generator_for(direction)
+        return (forward, self.gen_ba, self.disc_b) if forward is self.gen_ab else (forward, self.gen_ab, self.disc_a)
+
+    def generator_for(self, direction: str) -> nn.Module:
+        """G for a2b, F for b2a."""
+        check_direction_name(direction)
+        return self.gen_ab if direction == "a2b" else self.gen_ba
 
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
         x, y = batch
         sources = {"a2b": x[y == 0], "b2a": x[y == 1]}  # domain A translates a2b, domain B b2a
-        if phase == "g":
-            return self._generator_loss(x, sources)
-        if phase == "d":
-            return self._discriminator_loss(x, sources)
-        raise GenlabError(f"cyclegan has phases g and d, not {phase!r}")
+        return self.phase_loss(phase, {"g": lambda: self._generator_loss(x, sources),
+                                       "d": lambda: self._discriminator_loss(x, sources)})
 
     def _generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
         """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1) and identity (||F(a) - a||_1 + ...) terms."""
@@ -189,17 +160,11 @@ class CycleGAN(GenerativeModel):
 
     # -- inference ------------------------------------------------------------------------------
     @torch.no_grad()
-    def translate(self, images: Tensor, direction: str = "a2b") -> Tensor:
-        """Images in [0, 1] of the source domain -> the other domain in [0, 1] (a2b: G, b2a: F)."""
-        forward = self.nets(direction)[0]
-        return ((forward(self.prepare(images.to(self.device))) + 1) / 2).float()
-
-    @torch.no_grad()
     def pictures(self, images: Tensor, labels: Tensor) -> dict[str, Tensor]:
         """Side-by-side grids input | translated | cycled back, up to 8 rows per direction."""
         out = {}
         for domain, direction in enumerate(DIRECTIONS):
             src = images[labels.to(images.device) == domain][:8]
             if len(src):
-                out[f"translations_{direction}"] = round_trip(self, src, direction)
+                out[f"translations_{direction}"] = self.round_trip(src, direction)
         return out

@@ -13,7 +13,7 @@ from ..errors import GenlabError
 from ..losses import gradient_penalty, make_objective, r1_penalty
 from ..nn.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nn.mlp import MLPCritic, MLPGenerator
-from ..registry import register
+from .registry import register
 from .base import GenerativeModel
 
 

@@ -8,11 +8,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..config import RunConfig
 from ..errors import GenlabError
-from ..registry import build_model, register
-from ..training.checkpoint import WEIGHTS, checkpoint_dir, load_weights
 from .gan import GAN, GANConfig
+from .registry import build_model, register, run_config
 
 CODE_MODELS = ("autoencoder", "vae")
 
@@ -30,6 +28,7 @@ class LatentGAN(GAN):
     """GAN on standardized codes enc(x); samples are dec(G(z)) with the decoder frozen."""
 
     Config = LatentGANConfig
+    pretrained = {"autoencoder": CODE_MODELS}  # its config is embedded and its weights loaded by genlab.runs
     # docs/benchmarks.md "Two-stage": non-saturating + a strong R1 (Mescheder et al. 2018) on standardized codes
     train_defaults = ["model.arch=mlp", "model.latent_dim=32", "model.g_width=512", "model.d_width=512",
                       "model.objective=nonsaturating", "model.r1_weight=20", "model.ema=0.999", "train.batch_size=64",
@@ -40,7 +39,7 @@ class LatentGAN(GAN):
     def __init__(self, config: LatentGANConfig):
         if not config.autoencoder_config:
             raise GenlabError("model.autoencoder must name a trained autoencoder or vae run")
-        self.coder_config = RunConfig.from_dict(config.autoencoder_config)
+        self.coder_config = run_config(config.autoencoder_config)
         coder = self.coder_config.model
         if self.coder_config.model_name not in CODE_MODELS or (config.channels, config.image_size) != (
                 coder.channels, coder.image_size):
@@ -55,10 +54,11 @@ class LatentGAN(GAN):
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
-        """Image size from the data, which must match the autoencoder run's; MLP nets on the codes."""
+        """Image size from the data, which must match the autoencoder run's (whose config genlab.runs embeds
+        first); MLP nets on the codes."""
         if not config.autoencoder_config:
-            config.autoencoder_config = autoencoder_run_config(config.autoencoder)
-        coder = RunConfig.from_dict(config.autoencoder_config).model
+            raise GenlabError("model.autoencoder must name a trained autoencoder or vae run")
+        coder = run_config(config.autoencoder_config).model
         shape = "points" if dataset.is_points else f"{dataset.channels}x{dataset.image_size}x{dataset.image_size}"
         if shape != f"{coder.channels}x{coder.image_size}x{coder.image_size}":
             raise GenlabError(f"autoencoder {config.autoencoder} was trained on {coder.channels}x{coder.image_size}"
@@ -68,11 +68,6 @@ class LatentGAN(GAN):
         config.arch, config.channels, config.image_size = "mlp", coder.channels, coder.image_size
         cls.resolve_objective(config)
         cls.resolve_classes(config, dataset)
-
-    def load_pretrained(self) -> None:
-        """The autoencoder's trained weights (a saved latent-gan carries them in its own checkpoint)."""
-        load_weights(self.autoencoder, checkpoint_dir(self.config.autoencoder) / WEIGHTS,
-                     self.config.autoencoder_config["model_name"])
 
     def train(self, mode: bool = True) -> "LatentGAN":
         """The autoencoder stays in eval mode: it is frozen."""
@@ -99,12 +94,3 @@ class LatentGAN(GAN):
         mean, std = self._code_stats()
         return self.autoencoder.decode(self.generate(z, labels) * std + mean, labels)
 
-
-def autoencoder_run_config(run: str) -> dict:
-    """The config of a trained autoencoder or VAE run, checked."""
-    if not run:
-        raise GenlabError("a latent-gan needs model.autoencoder=RUN, a trained autoencoder or vae run folder")
-    config = RunConfig.load(checkpoint_dir(run) / "config.json")
-    if config.model_name not in CODE_MODELS:
-        raise GenlabError(f"{run} is a {config.model_name!r} run; model.autoencoder needs an autoencoder or vae run")
-    return config.to_dict()

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..errors import GenlabError
 from ..nn.resnet import PatchDiscriminator, RefinerNet
-from ..registry import register
-from ..samplers import round_trip
-from .base import GenerativeModel
-from .cyclegan import require_two_domains, translator_objective
 from .history import HistoryPool
+from .registry import register
+from .translator import Translator
 
 
 @dataclass
@@ -42,7 +39,7 @@ def self_regularization(refined: Tensor, synthetic: Tensor) -> Tensor:
 
 
 @register("refiner")
-class Refiner(GenerativeModel):
+class Refiner(Translator):
     """Refiner R: synthetic (A) -> refined, against a local discriminator D of real (B) vs refined patches.
 
     Phase "g" minimizes GAN(R) + self_reg * ||R(x) - x||_1 (Eq. 4; the GAN term is off for the first
@@ -58,7 +55,6 @@ class Refiner(GenerativeModel):
     """
 
     Config = RefinerConfig
-    phases = ("g", "d")
     directions = ("a2b",)
     train_defaults = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.batch_size=32", "train.grid_size=16"]
     presets = {
@@ -71,32 +67,20 @@ class Refiner(GenerativeModel):
     def __init__(self, config: RefinerConfig):
         super().__init__(config)
         c = config
-        if c.channels <= 0 or c.image_size <= 0:
-            raise GenlabError("model config is unresolved: image_size/channels come from the data")
         if min(c.self_reg, c.pool_size, c.warmup_steps) < 0:
             raise GenlabError("model.self_reg, model.pool_size and model.warmup_steps must be >= 0")
-        self.objective = translator_objective(self.name, c.objective)
         self.refiner = RefinerNet(c.channels, c.width, c.blocks)
         self.disc = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)
         self.pool = HistoryPool(c.pool_size)
         self._refined: tuple[Tensor, Tensor] | None = None  # phase g's refined images, for phase d
 
-    @classmethod
-    def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
-        """Image size and channels from the (unpaired) data."""
-        require_two_domains(cls.name, dataset)
-        config.channels = config.channels or dataset.channels
-        config.image_size = config.image_size or dataset.image_size
+    def generator_parameters(self) -> list[nn.Parameter]:
+        """R (Adam; the paper used SGD, Adam needs no per-dataset tuning here)."""
+        return list(self.refiner.parameters())
 
-    def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
-        """Adam over R and Adam over D (the paper used SGD; Adam needs no per-dataset tuning here)."""
-        betas = tuple(train.betas)
-        return {"g": torch.optim.Adam(self.refiner.parameters(), lr=self.config.lr_g or train.lr, betas=betas),
-                "d": torch.optim.Adam(self.disc.parameters(), lr=self.config.lr_d or train.lr, betas=betas)}
-
-    def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Images [0, 1] -> [-1, 1] (the refiner's tanh range)."""
-        return x * 2 - 1
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        """The local discriminator D."""
+        return list(self.disc.parameters())
 
     def adversarial_weight(self) -> float:
         """0 while the refiner warms up on self-regularization alone, then 1."""
@@ -105,11 +89,8 @@ class Refiner(GenerativeModel):
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
         x, y = batch
         synthetic, real = x[y == 0], x[y == 1]
-        if phase == "g":
-            return self._refiner_loss(x, synthetic)
-        if phase == "d":
-            return self._discriminator_loss(x, synthetic, real)
-        raise GenlabError(f"refiner has phases g and d, not {phase!r}")
+        return self.phase_loss(phase, {"g": lambda: self._refiner_loss(x, synthetic),
+                                       "d": lambda: self._discriminator_loss(x, synthetic, real)})
 
     def _refiner_loss(self, x: Tensor, synthetic: Tensor) -> dict[str, Tensor]:
         """GAN(R) on D's patch map of R(x), plus self_reg * ||R(x) - x||_1."""
@@ -147,15 +128,14 @@ class Refiner(GenerativeModel):
         self.pool.load_state({k[len("pool."):]: v for k, v in state.items() if k.startswith("pool.")})
 
     # -- inference ------------------------------------------------------------------------------
-    @torch.no_grad()
-    def translate(self, images: Tensor, direction: str = "a2b") -> Tensor:
-        """Synthetic images in [0, 1] -> refined images in [0, 1] (a2b only: there is no real -> synthetic map)."""
+    def generator_for(self, direction: str) -> nn.Module:
+        """R for a2b (synthetic -> refined); there is no real -> synthetic map."""
         if direction != "a2b":
             raise GenlabError(f"a refiner only maps synthetic images to real-looking ones (a2b), not {direction}")
-        return ((self.refiner(self.prepare(images.to(self.device))) + 1) / 2).float()
+        return self.refiner
 
     @torch.no_grad()
     def pictures(self, images: Tensor, labels: Tensor) -> dict[str, Tensor]:
         """Up to 16 synthetic test images beside their refined versions (rows: synthetic | refined)."""
         synthetic = images[labels.to(images.device) == 0][:16]
-        return {"refinements": round_trip(self, synthetic, "a2b")} if len(synthetic) else {}
+        return {"refinements": self.round_trip(synthetic, "a2b")} if len(synthetic) else {}

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
-from ..ops import DiagonalGaussian, log_mean_exp
 from ..errors import GenlabError
-from ..registry import register
+from ..ops import DiagonalGaussian, log_mean_exp
 from .latent import LatentConfig, LatentImageModel
+from .registry import register
 
 
 @dataclass

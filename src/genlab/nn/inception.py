@@ -7,7 +7,6 @@ strict key matching. torch-fidelity ships the very same file under another name 
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -15,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import GenlabError
+from ..files import sha256_file
 
 INPUT_SIZE = 299
 WEIGHTS_FILES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
@@ -231,15 +231,6 @@ class FIDInceptionV3(nn.Module):
         if self.fc is None:
             raise GenlabError("this Inception has no fc layer: logits need a weights file that includes it")
         return F.linear(features, self.fc.weight, self.fc.bias if bias else None)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _weights_file(path: Path) -> Path:

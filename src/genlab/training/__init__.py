@@ -1,4 +1,4 @@
-"""Training: resolve a run config, load data, build the model, run the generic loop."""
+"""Training: resolve a run config, load data, build the model, run the generic loop with its callbacks."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,45 +6,20 @@ from typing import Callable, Sequence
 
 import torch
 
-from ..config import RunConfig, apply_overrides, default_config
-from ..data import TEST_BINARIZATION_SEED, ImageData, check_binarize, load_dataset
+from ..config import RunConfig, apply_overrides
+from ..data import load_split, load_splits, resolve_binarize
+from ..devices import pick_device
 from ..errors import GenlabError
-from ..registry import build_model, get_model_class
-from .checkpoint import WEIGHTS, checkpoint_dir, load_run, load_train_state, load_weights, save_checkpoint
-from .device import pick_device
-from .loop import LR_SCHEDULES, Trainer, evaluate_loss
+from ..evaluation import parse_metrics
+from ..models import build_model, default_config
+from ..runs import (WEIGHTS, checkpoint_dir, load_config, load_pretrained, load_run, load_train_state, load_weights,
+                    resolve_model_config, save_checkpoint)
+from .callbacks import default_callbacks
+from .loop import LR_SCHEDULES, Callback, Trainer, evaluate_loss
 
-__all__ = ["train", "prepare_config", "load_split", "load_splits", "load_run", "load_train_state", "save_checkpoint",
-           "checkpoint_dir", "Trainer", "evaluate_loss", "pick_device"]
-
-
-def resolve_binarize(config: RunConfig) -> None:
-    """data.binarize=auto: dynamic for MNIST with a Bernoulli (or auto) likelihood, none otherwise."""
-    data = config.data
-    if data.binarize == "auto":
-        likelihood = getattr(config.model, "likelihood", None)  # models without one (GANs) see real values
-        data.binarize = "dynamic" if data.name == "mnist" and likelihood in ("auto", "bernoulli") else "none"
-    check_binarize(data.binarize)
-
-
-def load_split(config: RunConfig, split: str, raw: bool = False, for_eval: bool = False) -> ImageData:
-    """One split as the config describes it: the training split as trained on (dynamic binarization
-    happens per batch), other splits -- and every split ``for_eval`` -- binarized once with a fixed seed;
-    ``raw`` skips binarization."""
-    d, m = config.data, config.model
-    data = load_dataset(d.name, split, data_dir=d.data_dir, image_size=getattr(m, "image_size", 0),
-                        channels=getattr(m, "channels", 0), test_fraction=d.test_fraction,
-                        seed=config.train.seed)
-    if raw or d.binarize == "none":
-        return data
-    if split == d.train_split and not for_eval:
-        return data.binarized(TEST_BINARIZATION_SEED + 1) if d.binarize == "static" else data
-    return data.binarized(TEST_BINARIZATION_SEED)
-
-
-def load_splits(config: RunConfig) -> tuple[ImageData, ImageData]:
-    """Train and test data; dynamic binarization of the training set happens per batch."""
-    return load_split(config, config.data.train_split).head(config.data.limit), load_split(config, "test")
+# load_split, load_run, ... are re-exported: genlab.training was their home before genlab.data / genlab.runs
+__all__ = ["train", "prepare_config", "validate", "load_split", "load_splits", "load_run", "load_train_state",
+           "save_checkpoint", "checkpoint_dir", "Callback", "Trainer", "evaluate_loss", "pick_device"]
 
 
 def prepare_config(model_name: str, data: str = "mnist", preset: str | None = None,
@@ -68,11 +43,12 @@ def _check_out_dir(run_dir: Path, force: bool) -> None:
 def train(model_name: str | None = None, *, data: str = "mnist", preset: str | None = None,
           overrides: Sequence[str] = (), out: str | Path = "runs/run", resume: bool = False,
           force: bool = False, dry_run: bool = False, data_dir: str | None = None,
-          echo: Callable[[str], None] = print) -> RunConfig:
-    """Train a registered model; returns the resolved config (``dry_run`` only resolves and returns it)."""
+          echo: Callable[[str], None] = print, callbacks: Sequence[Callback] | None = None) -> RunConfig:
+    """Train a registered model; returns the resolved config (``dry_run`` only resolves and returns it).
+    ``callbacks`` replace the default per-epoch work (pictures, loss curve, scheduled evaluation)."""
     run_dir = Path(out)
     if resume:
-        config = apply_overrides(RunConfig.load(checkpoint_dir(run_dir) / "config.json"), list(overrides))
+        config = apply_overrides(load_config(run_dir), list(overrides))
     else:
         if model_name is None:
             raise GenlabError("name a model to train")
@@ -82,19 +58,20 @@ def train(model_name: str | None = None, *, data: str = "mnist", preset: str | N
     resolve_binarize(config)
     validate(config)
     train_data, test_data = load_splits(config)
-    get_model_class(config.model_name).resolve_config(config.model, config.data, train_data)
+    resolve_model_config(config, train_data)
     if dry_run:
         return config
     device = pick_device(config.train.device)
     torch.manual_seed(config.train.seed)
     model = build_model(config.model_name, config.model)
     if not resume:
-        model.load_pretrained()
+        load_pretrained(model)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(config.to_json())
-    trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo)
+    callbacks = default_callbacks(config) if callbacks is None else callbacks
+    trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo, callbacks)
     if resume:
-        load_weights_into(model, run_dir)
+        load_weights(model, checkpoint_dir(run_dir) / WEIGHTS, model.name)
         trainer.resume()
     trainer.fit()
     return config
@@ -118,11 +95,4 @@ def validate(config: RunConfig) -> None:
             raise GenlabError(message)
     pick_device(t.device)
     if t.eval_every:
-        from ..evaluation import parse_metrics
-
         parse_metrics(t.eval_metrics)
-
-
-def load_weights_into(model: torch.nn.Module, run_dir: Path) -> None:
-    """Resume: the run's saved weights into a freshly built model."""
-    load_weights(model, checkpoint_dir(run_dir) / WEIGHTS, model.name)

@@ -1,4 +1,5 @@
-"""The generic training loop: runs the model's phases, logs, draws grids, checkpoints, resumes."""
+"""The generic training loop: runs the model's phases, logs, checkpoints, resumes; what happens at the end of
+an epoch beyond that (pictures, loss curves, scores) comes from callbacks (callbacks.py)."""
 from __future__ import annotations
 
 import json
@@ -10,18 +11,16 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from tqdm import tqdm
 
 from ..config import RunConfig
 from ..data import ImageData, batches
-from ..data.toy2d import point_centers
+from ..devices import autocast
 from ..errors import GenlabError
-from ..viz import interleave_rows, plot_loss_curve, save_grid, save_scatter
-from .checkpoint import load_train_state, save_checkpoint
-from .device import autocast
+from ..runs import load_train_state, save_checkpoint
 
 
 @dataclass
@@ -178,12 +177,24 @@ def distinct_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> dict[st
     return {phase: optimizers[phase] for phase in seen.values()}
 
 
+class Callback:
+    """Work at the end of each epoch, handed to the Trainer by ``train()``; the loop knows nothing else of it."""
+
+    def on_epoch_end(self, trainer: "Trainer", record: dict[str, Any]) -> None:
+        """Add fields (and ``record["warnings"]``) to the epoch's record before it is logged."""
+
+    def on_epoch_logged(self, trainer: "Trainer", record: dict[str, Any]) -> None:
+        """The record is in metrics.jsonl (e.g. redraw the loss curve)."""
+
+
 class Trainer:
     """Runs ``model.phases`` over the data for ``config.train.epochs`` epochs, with everything around it."""
 
     def __init__(self, model: Any, config: RunConfig, train_data: ImageData, test_data: ImageData,
-                 run_dir: Path, device: torch.device, echo: Callable[[str], None] = print):
+                 run_dir: Path, device: torch.device, echo: Callable[[str], None] = print,
+                 callbacks: Sequence[Callback] = ()):
         self.model, self.config, self.run_dir, self.device, self.echo = model, config, run_dir, device, echo
+        self.callbacks = list(callbacks)
         self.tc = config.train
         self.train_data, self.test_data = train_data.to(device), test_data.to(device)
         model.to(device)  # before the optimizers, so resumed optimizer state lands on the same device
@@ -312,67 +323,26 @@ class Trainer:
         if tc.eval_images:
             test = evaluate_loss(self.model, self.test_data.head(tc.eval_images), 500, tc.seed)
             record.update({f"test/{k}": v for k, v in test.items()})
-        if tc.eval_every and state.epoch % tc.eval_every == 0:
-            record.update(self._scheduled_eval())
         record["seconds"] = round(seconds, 3)
         record["images_per_s"] = round(steps * self.batches_per_step * tc.batch_size / max(seconds, 1e-9), 1)
         record["nonfinite_skipped"] = state.nonfinite_total
-        warnings = self._write_pictures()
-        warnings += self.model.epoch_warnings(record)
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, record)
+        warnings = record.pop("warnings", []) + self.model.epoch_warnings(record)
         if warnings:
             record["warnings"] = warnings
         log.write(record)
-        plot_loss_curve(self.run_dir / "metrics.jsonl", self.run_dir / "loss_curve.png")
+        for callback in self.callbacks:
+            callback.on_epoch_logged(self, record)
         for line in warnings:
             self.echo(f"warning: {line}")
         self.checkpoint()
         if not self.interactive:
-            shown = {k: v for k, v in record.items() if k.endswith(("loss", "accuracy"))}
-            self.echo(f"epoch {state.epoch}/{tc.epochs} step {state.step} " +
-                      " ".join(f"{k}={v:.4g}" for k, v in shown.items()) +
-                      f" ({record['images_per_s']:.0f} img/s)")
-
-    def _scheduled_eval(self) -> dict[str, float]:
-        """genlab eval's metrics on a few thousand images, as eval/<number> entries of the epoch record."""
-        from ..evaluation import HEADLINE, parse_metrics, score
-
-        metrics, n = parse_metrics(self.tc.eval_metrics), self.tc.eval_samples
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):  # scoring must not change the training's randomness
-            results = score(self.model, self.config, metrics, k=100, images=n, samples=n, reference_images=n)
-        return {f"eval/{field}": results[m][field] for m in metrics for field in HEADLINE[m] if field in results[m]}
-
-    @torch.no_grad()
-    def _write_pictures(self) -> list[str]:
-        """Per-epoch samples (fixed noise), reconstructions and the model's own pictures; returns warnings
-        about the samples."""
-        model, epoch = self.model, self.state.epoch
-        was_training = model.training
-        model.eval()
-        gen = torch.Generator().manual_seed(self.tc.seed)
-        name = f"epoch_{epoch:04d}.png"
-        real = next(batches(self.test_data.head(2500), 2500))[0] if len(self.test_data) else None
-        samples, can_sample = None, model.supports("sample")  # classifiers cannot
-        if can_sample and self.test_data.is_points:
-            samples = model.sample(2500, generator=gen)
-            save_scatter(samples, self.run_dir / "samples" / name, point_centers(self.config.data.name))
-        elif can_sample:
-            samples = model.sample(self.tc.grid_size, generator=gen)
-            save_grid(samples, self.run_dir / "samples" / name)
-        if model.supports("reconstruct") and len(self.test_data):
-            save_reconstruction_grid(model, self.test_data.head(max(1, self.tc.grid_size // 2)),
-                                     self.run_dir / "reconstructions" / name)
-        if model.supports("pictures") and len(self.test_data):
-            x, labels = next(batches(self.test_data.head(self.tc.grid_size), self.tc.grid_size))
-            for title, grid in model.pictures(x, labels).items():  # e.g. translations, [rows, cols, C, H, W]
-                save_grid(grid.flatten(0, 1), self.run_dir / title / name, nrow=grid.shape[1])
-        model.train(was_training)
-        return model.diagnose(samples, real) if real is not None and samples is not None else []
+            self.echo(epoch_line(record, tc.epochs))
 
 
-@torch.no_grad()
-def save_reconstruction_grid(model: Any, data: ImageData, path: Path, per_row: int = 8) -> Path:
-    """Rows alternate: originals, then their reconstructions."""
-    x, labels = next(batches(data, len(data)))
-    recon = model.reconstruct(model.prepare(x), labels)
-    return save_grid(interleave_rows(x, recon, per_row), path, nrow=min(per_row, len(x)))
+def epoch_line(record: dict[str, Any], epochs: int) -> str:
+    """The one line printed per epoch when stderr is not a terminal."""
+    shown = {k: v for k, v in record.items() if k.endswith(("loss", "accuracy"))}
+    return (f"epoch {record['epoch']}/{epochs} step {record['step']} " +
+            " ".join(f"{k}={v:.4g}" for k, v in shown.items()) + f" ({record['images_per_s']:.0f} img/s)")

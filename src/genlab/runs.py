@@ -1,4 +1,10 @@
-"""Run folders: atomic checkpoints (config.json + model.safetensors + train_state.pt) and safe loading."""
+"""Run folders, in one place: the checkpoint layout, atomic checkpoints, and safe loading.
+
+A run folder holds ``checkpoint/`` (``config.json`` + ``model.safetensors`` for inference, loadable without
+the dataset and without unpickling anything, and ``train_state.pt`` for resume, read with
+``weights_only=True``), ``metrics.jsonl``, pictures and ``eval.json``. A checkpoint is written into
+``checkpoint.tmp/``, flushed, then swapped in, so the last good one survives any crash.
+"""
 from __future__ import annotations
 
 import os
@@ -10,9 +16,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..config import RunConfig
-from ..errors import GenlabError
-from ..registry import build_model
+from .config import RunConfig, read_run_dict
+from .errors import GenlabError
+from .files import fsync_dir, fsync_files
+from .models import build_model, get_model_class, run_config
+from .version import __version__
 
 CHECKPOINT = "checkpoint"
 WEIGHTS = "model.safetensors"
@@ -26,12 +34,6 @@ def module_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in inner.state_dict().items()}
 
 
-def _fsync_dir_files(folder: Path) -> None:
-    for f in folder.iterdir():
-        with open(f, "rb") as handle:
-            os.fsync(handle.fileno())
-
-
 def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
                     train_state: dict[str, Any] | None = None) -> Path:
     """Write checkpoint.tmp/, fsync, then swap it in; the previous checkpoint survives any crash."""
@@ -42,27 +44,17 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / CONFIG).write_text(config.to_json())
-    from .. import __version__
-
     save_file(weights, str(tmp / WEIGHTS), metadata={"model_name": config.model_name, "genlab": __version__})
     if train_state is not None:
         torch.save(train_state, tmp / STATE)
-    _fsync_dir_files(tmp)
+    fsync_files(tmp)
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)
     os.replace(tmp, final)
-    _fsync_dir(run_dir)  # make the renames durable
+    fsync_dir(run_dir)  # make the renames durable
     shutil.rmtree(old, ignore_errors=True)
     return final
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def checkpoint_dir(run: str | Path) -> Path:
@@ -101,7 +93,7 @@ def load_weights(model: torch.nn.Module, path: Path, model_name: str) -> None:
 def load_run(run: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, RunConfig]:
     """A trained model (in eval mode) and its run config, without touching the dataset."""
     folder = checkpoint_dir(run)
-    config = RunConfig.load(folder / CONFIG)
+    config = load_config(folder)
     model = build_model(config.model_name, config.model)
     load_weights(model, folder / WEIGHTS, config.model_name)
     return model.to(device).eval(), config
@@ -116,3 +108,41 @@ def load_train_state(run: str | Path) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a corrupt or foreign file is a user error here
         raise GenlabError(f"cannot read training state {path}: {e}") from None
+
+
+def load_config(run: str | Path) -> RunConfig:
+    """The run config of a run folder (or of a checkpoint folder, or a config.json file itself)."""
+    path = Path(run)
+    return run_config(read_run_dict(path if path.suffix == ".json" else checkpoint_dir(path) / CONFIG))
+
+
+def embed_pretrained(model_cls: type, model_config: Any) -> None:
+    """Copy the config of every run a model builds on (``model_cls.pretrained``: config field naming the run
+    -> model names it may be) into the field ``<name>_config``, so the model's checkpoint stands alone."""
+    for field, kinds in model_cls.pretrained.items():
+        if getattr(model_config, f"{field}_config"):
+            continue
+        run, wanted = getattr(model_config, field), " or ".join(kinds)
+        if not run:
+            raise GenlabError(f"a {model_cls.name} needs model.{field}=RUN, a trained {wanted} run folder")
+        config = load_config(run)
+        if config.model_name not in kinds:
+            raise GenlabError(f"{run} is a {config.model_name!r} run; model.{field} must name a trained {wanted} run")
+        setattr(model_config, f"{field}_config", config.to_dict())
+
+
+def load_pretrained(model: torch.nn.Module) -> None:
+    """A fresh run starts from the trained weights of the runs it builds on (each into the submodule of the
+    same name); a saved run carries them in its own checkpoint."""
+    for field in model.pretrained:
+        config = getattr(model.config, f"{field}_config")
+        load_weights(getattr(model, field), checkpoint_dir(getattr(model.config, field)) / WEIGHTS,
+                     config["model_name"])
+
+
+def resolve_model_config(config: RunConfig, dataset: Any) -> None:
+    """Fill the model config's data-dependent fields (in place): the configs of the runs it builds on, then
+    the model's own ``resolve_config``."""
+    model_cls = get_model_class(config.model_name)
+    embed_pretrained(model_cls, config.model)
+    model_cls.resolve_config(config.model, config.data, dataset)

@@ -1,11 +1,11 @@
-"""Device selection and mixed precision."""
+"""Devices: which one to run on, mixed precision, and memory layouts for inference."""
 from __future__ import annotations
 
 import contextlib
 
 import torch
 
-from ..errors import GenlabError
+from .errors import GenlabError
 
 
 def pick_device(name: str = "auto") -> torch.device:

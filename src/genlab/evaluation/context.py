@@ -1,0 +1,108 @@
+"""The evaluation context: the model, its run config, the caller's options and what metrics share
+(the feature network, real features, both domains), each computed once per evaluation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..data import ImageData, load_domains
+from ..data.unpaired import domain_source, split_domains
+from ..errors import GenlabError
+
+DIGIT_DATA = ("mnist", "mnistm", "synthdigits")  # default extractor: genlab's digit network; MNIST splits
+
+
+@dataclass
+class EvalOptions:
+    """What the caller asks for (the keyword arguments of ``score``; ``genlab eval``'s options)."""
+
+    k: int = 5000  # importance samples per image (nll)
+    images: int | None = None  # first N images of the split (elbo, nll, parzen, cycle); None = all
+    split: str = "test"
+    batch_size: int = 100
+    seed: int = 0
+    parzen_samples: int = 10_000
+    samples: int = 10_000  # generated (or translated) images for feature metrics
+    mode_samples: int = 2500
+    extractor: Any = None  # a name, a classifier run, a .safetensors file or an nn.Module
+    inception_weights: str | None = None
+    reference_split: str = "test"
+    reference_images: int | None = None
+
+
+@dataclass
+class FeaturePair:
+    """Real and generated features under one extractor, with what they were computed from."""
+
+    real: Tensor
+    fake: Tensor
+    provenance: dict[str, Any]
+    logits: Tensor | None = None
+
+
+@dataclass
+class EvalContext:
+    """Everything one evaluation shares between its metrics."""
+
+    model: Any
+    config: Any
+    options: EvalOptions
+    metrics: list[str]
+    data: ImageData | None = None  # the split, for metrics that score it (elbo, nll)
+    quality: FeaturePair | None = None  # samples vs real images (fid, kid, pr, dc, is)
+    translations: dict[str, FeaturePair] = field(default_factory=dict)  # per direction
+    _extractor: nn.Module | None = None
+    _domains: dict[str, tuple[ImageData, ImageData]] = field(default_factory=dict)
+
+    def extractor(self, data_name: str) -> nn.Module:
+        """The feature network, resolved once per evaluation, on the model's device."""
+        if self._extractor is None:
+            extractor = resolve_extractor(self.options.extractor, self.options.inception_weights, data_name)
+            self._extractor = extractor.to(self.model.device).eval()
+        return self._extractor
+
+    def domains(self, split: str) -> tuple[ImageData, ImageData]:
+        """Both domains of the run's split, each once (not repeated as in training), loaded once."""
+        if split not in self._domains:
+            d, m = self.config.data, self.config.model
+            self._domains[split] = load_domains(d.name.split(":", 1)[1], split, data_dir=d.data_dir,
+                                                image_size=m.image_size, channels=m.channels,
+                                                test_fraction=d.test_fraction, seed=self.config.train.seed)
+        return self._domains[split]
+
+
+@torch.no_grad()
+def draw_samples(model: Any, n: int, seed: int, batch_size: int = 500) -> Tensor:
+    """n samples from the model in batches, reproducible by seed, on the CPU."""
+    model.require("sample", "draw samples")
+    gen = torch.Generator().manual_seed(seed)
+    return torch.cat([model.sample(min(batch_size, n - i), generator=gen).float().cpu()
+                      for i in range(0, n, batch_size)])
+
+
+def resolve_extractor(spec: Any, inception_weights: str | None, data_name: str) -> Any:
+    """The feature network: Inception-v3 from its weights file, a named/saved extractor, or the default."""
+    if inception_weights:
+        from ..nn.inception import load_inception
+
+        return load_inception(inception_weights)
+    from ..metrics.extractors import load_extractor
+
+    if spec is None:
+        if data_name not in DIGIT_DATA:
+            raise GenlabError(f"no offline feature extractor for {data_name!r}: pass --inception-weights "
+                              "pt_inception-2015-12-05-6726825d.pth, or --extractor digits|CLASSIFIER_RUN")
+        spec = "digits"
+    return load_extractor(spec)
+
+
+def domain_names(config: Any) -> tuple[str, str]:
+    """The dataset names of the two domains of a run trained on ``unpaired:A,B``."""
+    name = config.data.name
+    if not name.startswith("unpaired:"):
+        raise GenlabError(f"translation metrics need a run trained on unpaired:A,B data, not {name!r}")
+    a, b = split_domains(name.split(":", 1)[1])
+    return domain_source(a), domain_source(b)

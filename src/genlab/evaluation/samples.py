@@ -1,0 +1,103 @@
+"""Metrics of a model's samples: Parzen-window log-likelihood (Goodfellow et al. 2014), mode coverage on 2-D
+mixtures (PacGAN), and feature-based quality -- FID, KID, precision/recall, density/coverage and the
+Inception-Score analogue -- all from one set of features per evaluation."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..data import load_split, mixture, to_float
+from ..errors import GenlabError
+from ..metrics.features import content_hash, extract, extractor_identity, reference_features
+from ..metrics.modes import mode_coverage
+from ..metrics.parzen import parzen_evaluate
+from ..metrics.quality import classifier_score, density_coverage, fid, kid, precision_recall
+from .context import DIGIT_DATA, EvalContext, FeaturePair, draw_samples
+from .records import Metric, register_metric
+
+
+def _parzen(ctx: EvalContext) -> dict[str, Any]:
+    """Goodfellow et al. (2014): 10,000 samples, sigma on 1,000 validation images, real-valued test set."""
+    config, o = ctx.config, ctx.options
+    if config.data.name.startswith("toy2d:"):
+        raise GenlabError("metric parzen is for image data")
+    valid_split = "valid" if config.data.name in DIGIT_DATA else "train"
+    valid = to_float(load_split(config, valid_split, raw=True).head(1000).images)
+    test = to_float(load_split(config, o.split, raw=True).head(o.images).images)
+    result = parzen_evaluate(draw_samples(ctx.model, o.parzen_samples, o.seed), valid, test)
+    # Goodfellow et al. chose sigma on held-out images: true only when training used train50k
+    result["sigma_chosen_on_held_out_images"] = config.data.train_split == "train50k"
+    return result
+
+
+def _modes(ctx: EvalContext) -> dict[str, Any]:
+    name = ctx.config.data.name
+    if not name.startswith("toy2d:"):
+        raise GenlabError(f"metric modes needs a toy2d dataset, not {name!r}")
+    centers, std = mixture(name.split(":", 1)[1])
+    return mode_coverage(draw_samples(ctx.model, ctx.options.mode_samples, ctx.options.seed), centers, std)
+
+
+def quality_features(ctx: EvalContext) -> FeaturePair:
+    """Real (cached) and generated features under one extractor, computed once per evaluation."""
+    if ctx.quality is not None:
+        return ctx.quality
+    config, o = ctx.config, ctx.options
+    if config.data.name.startswith("toy2d:"):
+        raise GenlabError("fid, kid, pr, dc and is are for image data; use --metrics modes on toy2d data")
+    extractor = ctx.extractor(config.data.name)
+    real = load_split(config, o.reference_split, raw=True).head(o.reference_images)
+    reference = reference_features(real, extractor)
+    samples = draw_samples(ctx.model, o.samples, o.seed)
+    fake = extract(extractor, samples, logits="is" in ctx.metrics)
+    ctx.quality = FeaturePair(reference["features"], fake["features"], logits=fake.get("logits"), provenance={
+        **extractor_identity(extractor), "real_images": len(real), "generated_images": len(samples),
+        "reference": f"{config.data.name}:{o.reference_split}", "reference_sha256": content_hash(real)})
+    return ctx.quality
+
+
+def _on_features(compute: Callable[[FeaturePair], dict]) -> Callable[[EvalContext], dict]:
+    """A sample-quality metric: ``compute`` gets the shared features; provenance names the extractor."""
+    def metric(ctx: EvalContext) -> dict[str, Any]:
+        q = quality_features(ctx)
+        return {**compute(q), "_provenance": q.provenance}
+
+    return metric
+
+
+def _classifier_score(q: FeaturePair) -> dict[str, Any]:
+    """Inception-Score analogue from the extractor's class logits (Salimans et al. 2016)."""
+    if q.logits is None:
+        raise GenlabError("metric is needs an extractor with class logits (the digit network has them)")
+    return classifier_score(q.logits)
+
+
+def _features_used(r: dict) -> str:
+    q = r["provenance"]
+    return (f"(features: {q['extractor']} {q['extractor_sha256'][:12]}; {q['generated_images']} samples "
+            f"vs {q['real_images']} {q['reference']} images)")
+
+
+def _quality(name: str, compute: Callable[[FeaturePair], dict], headline: tuple[str, ...],
+             rows: Callable[[dict], list[tuple[str, str]]], spread: dict[str, str] | None = None) -> None:
+    register_metric(Metric(name, _on_features(compute), headline=headline, rows=rows, family="quality",
+                           spread=spread or {}, features=True, note=_features_used, note_group="quality"))
+
+
+register_metric(Metric(
+    "parzen", _parzen, headline=("log_likelihood",), family="parzen", spread={"log_likelihood": "stderr"},
+    rows=lambda r: [("Parzen log-likelihood (nats)", f"{r['log_likelihood']:.1f} ± {r['stderr']:.1f}"),
+                    ("  sigma / samples / test images", f"{r['sigma']:.3f} / {r['samples']} / {r['test_images']}")]))
+register_metric(Metric(
+    "modes", _modes, headline=("modes", "high_quality", "reverse_kl"), family="modes",
+    rows=lambda r: [("modes captured", f"{r['modes']} / {r['total_modes']}"),
+                    ("high-quality samples", f"{100 * r['high_quality']:.1f}%"),
+                    ("reverse KL", f"{r['reverse_kl']:.3f}")]))
+_quality("fid", lambda q: fid(q.real, q.fake), ("fid",), lambda r: [("FID", f"{r['fid']:.3f}")])
+_quality("kid", lambda q: kid(q.real, q.fake), ("kid",), spread={"kid": "kid_std"},
+         rows=lambda r: [("KID x 1000", f"{1000 * r['kid']:.3f} ± {1000 * r['kid_std']:.3f}")])
+_quality("pr", lambda q: precision_recall(q.real, q.fake), ("precision", "recall"),
+         lambda r: [("precision / recall", f"{r['precision']:.3f} / {r['recall']:.3f}")])
+_quality("dc", lambda q: density_coverage(q.real, q.fake), ("density", "coverage"),
+         lambda r: [("density / coverage", f"{r['density']:.3f} / {r['coverage']:.3f}")])
+_quality("is", _classifier_score, ("is",), spread={"is": "is_std"},
+         rows=lambda r: [("classifier score (IS analogue)", f"{r['is']:.3f} ± {r['is_std']:.3f}")])

@@ -1,0 +1,111 @@
+"""Score a run or an in-memory model with named metrics; every result carries its provenance."""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data import load_split
+from ..devices import inference_layout, pick_device
+from ..errors import GenlabError
+from ..files import write_json_atomic
+from ..models.translator import DIRECTIONS
+from ..runs import load_run
+from ..samplers import check_direction
+from ..version import __version__
+from .context import DIGIT_DATA, EvalContext, EvalOptions, domain_names
+from .records import METRICS, family, get_metric
+
+
+def default_metrics(model: Any, config: Any) -> list[str]:
+    """What `genlab eval RUN` scores when --metrics is not given."""
+    if config.data.name.startswith("toy2d:"):
+        return family("modes")
+    if model.supports("translate"):  # image-to-image: FID/KID of each direction it has on digit data, cycle
+        ways = [d for d in DIRECTIONS if d in model.directions] or ["a2b"]
+        digits = config.data.name.startswith("unpaired:") and all(n in DIGIT_DATA for n in domain_names(config))
+        metrics = [name for name in family("translation")
+                   if set(METRICS[name].directions) <= set(ways) and (digits or not METRICS[name].features)]
+        return metrics or [f"fid_{ways[0]}"]  # a one-way model off digit data: asks for an extractor
+    quality = family("quality") if config.data.name in DIGIT_DATA else []
+    if model.supports("log_weights"):
+        return family("likelihood") + quality
+    return quality or family("parzen")
+
+
+def parse_metrics(text: str) -> list[str]:
+    """'elbo,nll' -> ['elbo', 'nll'], checking names."""
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        raise GenlabError(f"unknown metric(s) {unknown or text!r}; available: {', '.join(METRICS)}")
+    return names
+
+
+def evaluate(run: str | Path, metrics: list[str] | None = None, *, device: str = "auto", write: bool = True,
+             **options: Any) -> dict[str, Any]:
+    """Score a run; results go to RUN/eval.json (merged with earlier metrics) and are returned."""
+    model, config = load_run(run, pick_device(device))
+    inference_layout(model)
+    results = score(model, config, metrics or default_metrics(model, config), **options)
+    if write:
+        merge_into(Path(run) / "eval.json", results)
+    return results
+
+
+def check_metrics(model: Any, config: Any, metrics: list[str]) -> None:
+    """Fail before the slow part: unknown names, missing model methods, untranslated directions."""
+    for name in metrics:
+        metric = get_metric(name)
+        if metric.needs:
+            model.require(metric.needs[0], f"be scored with {name} ({metric.needs[1]})")
+        if metric.directions:  # unpaired data, and the direction(s) the model translates
+            domain_names(config)
+            for direction in metric.directions:
+                check_direction(model, direction)
+
+
+def score(model: Any, config: Any, metrics: list[str], **options: Any) -> dict[str, Any]:
+    """Score an in-memory model with named metrics (``options``: the fields of EvalOptions)."""
+    check_metrics(model, config, metrics)
+    o = EvalOptions(**options)
+    needs_data = any(METRICS[name].scores_data for name in metrics)  # the others load their own images
+    data = load_split(config, o.split, for_eval=True).head(o.images).to(model.device) if needs_data else None
+    ctx = EvalContext(model, config, o, list(metrics), data)
+    was_training = model.training
+    model.eval()
+    results: dict[str, Any] = {}
+    for name in metrics:
+        started = time.perf_counter()
+        results[name] = METRICS[name].compute(ctx)
+        results[name]["seconds"] = round(time.perf_counter() - started, 2)
+        extra = results[name].pop("_provenance", {})
+        counts = [results[name].get(key) for key in ("test_images", "samples", "images")]
+        n = len(data) if data is not None else next((c for c in counts if c is not None),
+                                                     extra.get("generated_images"))
+        results[name]["provenance"] = {**provenance(config, o.split, n, o.seed, model.device), **extra}
+    model.train(was_training)
+    return results
+
+
+def provenance(config: Any, split: str, n: int, seed: int, device: torch.device) -> dict[str, Any]:
+    """What a number was computed on, with which code, where."""
+    return {"data": config.data.name, "split": split, "binarize": config.data.binarize, "images": n,
+            "seed": seed, "genlab": __version__, "torch": torch.__version__, "device": str(device),
+            "host": platform.node()}
+
+
+def merge_into(path: Path, results: dict[str, Any]) -> None:
+    """Add ``results`` to the JSON file at ``path`` (a damaged file is replaced), atomically."""
+    existing = {}
+    if path.exists():
+        try:
+            existing = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            existing = {}
+    existing.update(results)
+    write_json_atomic(path, existing)

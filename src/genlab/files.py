@@ -1,0 +1,83 @@
+"""Files: content hashes, the cache folder, and writes that never leave a half-written file in place."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where genlab caches derived data ($GENLAB_CACHE, default ~/.cache/genlab)."""
+    return Path(os.environ.get("GENLAB_CACHE", Path.home() / ".cache" / "genlab"))
+
+
+def temporary_sibling(path: Path) -> Path:
+    """``name.tmp.ext`` beside ``path``: same folder (so the rename is atomic), same extension (numpy adds
+    ``.npz`` to names that lack it)."""
+    return path.with_name(f"{path.stem}.tmp{path.suffix}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Write to the yielded temporary path; it replaces ``path`` only when the block ends without an error,
+    so readers see the old file or the new one, never a part of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: str | Path, data: Any) -> Path:
+    """``data`` as indented JSON at ``path``, swapped in atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2))
+    return Path(path)
+
+
+def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    """An uncompressed .npz at ``path``, swapped in atomically."""
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
+    return Path(path)
+
+
+def save_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Best-effort cache write: a read-only or full disk only costs speed next time."""
+    try:
+        save_npz_atomic(path, arrays)
+    except OSError:
+        pass
+
+
+def fsync_files(folder: Path) -> None:
+    """Flush every file directly in ``folder`` to disk."""
+    for f in folder.iterdir():
+        with open(f, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make renames inside ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,61 @@
+"""Model registry: models register by name; the CLI, run loaders and tests discover them here.
+
+Importing ``genlab.models`` imports every model file in this package, so a lookup always sees the built-in
+models; a model defined elsewhere registers itself when its module is imported.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..config import RunConfig, apply_overrides, check_run_dict
+from ..errors import GenlabError
+
+_MODELS: dict[str, type] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator adding a model class to the registry under ``name``."""
+
+    def wrap(cls: type) -> type:
+        cls.name = name
+        _MODELS[name] = cls
+        return cls
+
+    return wrap
+
+
+def model_names() -> list[str]:
+    """Names of all registered models."""
+    return sorted(_MODELS)
+
+
+def get_model_class(name: str) -> type:
+    """The model class registered as ``name``; a clear error for unknown names."""
+    if name not in _MODELS:
+        raise GenlabError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))}")
+    return _MODELS[name]
+
+
+def build_model(name: str, config: Any) -> Any:
+    """Instantiate model ``name`` from its config dataclass."""
+    return get_model_class(name)(config)
+
+
+def run_config(d: dict) -> RunConfig:
+    """A run config from its JSON form, with the model section read by the named model's Config class."""
+    check_run_dict(d)
+    return RunConfig.from_dict(d, get_model_class(d["model_name"]).Config)
+
+
+def default_config(model_name: str, preset: str | None = None) -> RunConfig:
+    """The model's default run config, with a named preset's overrides applied."""
+    model_cls = get_model_class(model_name)
+    config = RunConfig(model_name=model_name, model=model_cls.Config())
+    apply_overrides(config, list(getattr(model_cls, "train_defaults", [])))
+    if preset is not None:
+        presets = getattr(model_cls, "presets", {})
+        if preset not in presets:
+            names = ", ".join(sorted(presets)) or "none"
+            raise GenlabError(f"model {model_name!r} has no preset {preset!r}; presets: {names}")
+        apply_overrides(config, presets[preset])
+    return config
