@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 import genlab
 from genlab.errors import GenlabError
 from genlab.models.vae import VAE
+from genlab.training import Callback
 from genlab.training.loop import lr_factor
 
 from conftest import TINY
@@ -143,3 +144,28 @@ def test_gans_train_on_real_valued_mnist_and_bernoulli_needs_binary_data(tmp_pat
     with pytest.raises(GenlabError, match="Bernoulli likelihood needs binary data"):
         genlab.train("vae", overrides=TINY + ["model.likelihood=bernoulli", "data.binarize=none"],
                      out=tmp_path / "v", dry_run=True, **QUIET)
+
+
+class Recorder(Callback):
+    """A user callback: adds a field to each epoch record and keeps what was logged."""
+
+    def __init__(self):
+        self.logged = []
+
+    def on_epoch_end(self, trainer, record):
+        record["custom/images"] = len(trainer.train_data)
+        record.setdefault("warnings", []).append("recorded")
+
+    def on_epoch_logged(self, trainer, record):
+        self.logged.append(dict(record))
+
+
+def test_callbacks_given_to_train_replace_the_default_epoch_work(tmp_path):
+    recorder = Recorder()
+    genlab.train("vae", overrides=TINY + ["train.epochs=2"], out=tmp_path / "run", callbacks=[recorder], **QUIET)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert [r["custom/images"] for r in epochs] == [256, 256] and epochs == recorder.logged
+    assert all(r["warnings"] == ["recorded"] for r in epochs)  # a callback's warning is logged with the epoch
+    assert not (tmp_path / "run" / "samples").exists() and not (tmp_path / "run" / "loss_curve.png").exists()
+    assert (tmp_path / "run" / "checkpoint" / "model.safetensors").is_file()  # checkpoints are the loop's own
