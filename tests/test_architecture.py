@@ -14,17 +14,17 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 # - files, devices and viz are plumbing: they know no datasets, networks or models.
 # - data knows no networks: datasets never import nn, losses or models (same layer, so forbidden).
 # - models know no training loop, runs, metrics or evaluation; runs (checkpoints) and samplers sit on models.
-# - metrics and translation know no training loop; evaluation builds on them, training builds on evaluation.
+# - metrics, translation and export know no training loop; evaluation builds on them, training builds on evaluation.
 # - compare, adaptation and demo are applications on top of training; they do not import each other.
 # - the library knows no CLI: only cli, __main__ and the root package may import cli.
 # - the root package genlab is a facade: no part imports it (take __version__ from genlab.version).
 LAYERS = (  # a part may import only parts in lower layers (never its own layer's other parts, never higher)
     ("errors", "version"),
-    ("files", "devices", "ops", "config", "viz"),
+    ("files", "devices", "optim", "ops", "config", "viz"),
     ("nn", "losses", "data"),
     ("models",),
     ("runs", "samplers"),
-    ("metrics", "translation"),
+    ("metrics", "translation", "export"),
     ("evaluation",),
     ("training",),
     ("compare", "adaptation", "demo"),

@@ -27,13 +27,44 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """auto -> bf16 on a CUDA GPU that supports it, fp32 elsewhere (on 2 CPU cores bf16 autocast was not
+    measured to be a safe default); an explicit choice stays."""
+    if precision not in PRECISIONS:
+        raise GenlabError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+
+
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
     """bf16 autocast when asked for (no grad scaler needed); a no-op for fp32."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    if precision == "bf16":
+    if resolve_precision(device, precision) == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
-    raise GenlabError(f"train.precision must be fp32 or bf16, got {precision!r}")
+    return contextlib.nullcontext()
+
+
+def resolve_memory_format(device: torch.device, memory_format: str) -> torch.memory_format:
+    """auto -> channels_last on CUDA (tensor-core convolutions), contiguous on the CPU, where channels_last
+    training was not faster (cpu-2: VAE 44 vs 42 ms per step, DCGAN equal)."""
+    if memory_format not in MEMORY_FORMATS:
+        raise GenlabError(f"train.memory_format must be one of {', '.join(MEMORY_FORMATS)}, got {memory_format!r}")
+    if memory_format == "auto":
+        memory_format = "channels_last" if device.type == "cuda" else "contiguous"
+    return torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
+
+
+def configure(device: torch.device) -> None:
+    """Fast defaults of a CUDA device: TF32 matrix products and convolutions, cuDNN autotuning (the loop keeps
+    batch shapes fixed); nothing on other devices."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
 
 
 def inference_layout(model: torch.nn.Module) -> torch.nn.Module:

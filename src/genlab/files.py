@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
+import zipfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 import numpy as np
 
@@ -57,6 +59,38 @@ def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     with atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
     return Path(path)
+
+
+def write_npz_streamed(path: str | Path, arrays: dict[str, tuple[int, Iterable[np.ndarray]]]) -> Path:
+    """An uncompressed .npz (as ``np.savez`` writes it) from ``{name: (rows, chunks)}``: each array is written
+    chunk by chunk along its first axis as the chunks come, so no array is ever whole in memory; the chunks
+    must add up to ``rows`` rows of one shape and dtype. Swapped in atomically."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        for name, (rows, chunks) in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                written = _write_npy(member, rows, iter(chunks))
+            if written != rows:
+                raise ValueError(f"array {name}: {written} rows came for the {rows} declared")
+    return Path(path)
+
+
+def _write_npy(out: IO[bytes], rows: int, chunks: Iterator[np.ndarray]) -> int:
+    """The .npy header for ``rows`` rows shaped like the first chunk, then every chunk; returns the rows."""
+    first = next(chunks, None)
+    if first is None:
+        raise ValueError("an array needs at least one chunk (its shape and dtype come from the first)")
+    first = np.asarray(first)
+    header = {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
+              "shape": (rows, *first.shape[1:])}
+    np.lib.format.write_array_header_1_0(out, header)
+    written = 0
+    for chunk in itertools.chain([first], chunks):
+        chunk = np.ascontiguousarray(chunk, dtype=first.dtype)
+        if chunk.shape[1:] != first.shape[1:]:
+            raise ValueError(f"a chunk of shape {chunk.shape} among chunks of {first.shape[1:]}")
+        out.write(chunk.tobytes())
+        written += len(chunk)
+    return written
 
 
 def save_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -1,7 +1,7 @@
 """Pure functions over a trained model: sample, interpolate, traverse the latent space, translate."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
@@ -11,8 +11,8 @@ from .models.translator import check_direction
 from .ops import lerp, slerp
 
 __all__ = ["check_direction", "class_grid", "class_labels", "decode_in_class", "encode_images", "interpolate",
-           "interpolate_codes", "manifold_grid", "path_labels", "prior_codes", "round_trip", "sample_images",
-           "seeded", "traverse"]
+           "interpolate_codes", "manifold_grid", "path_labels", "prior_codes", "round_trip", "sample_batches",
+           "sample_images", "sample_labels", "seeded", "traverse"]
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -39,16 +39,43 @@ def path_labels(model: Any, label: int | None, n: int) -> Tensor | None:
     return class_labels(model, label, n)
 
 
-@torch.no_grad()
-def sample_images(model: Any, n: int, seed: int = 0, label: int | None = None) -> Tensor:
-    """n images in [0, 1] from the model, reproducible by seed; ``label`` picks a class when conditional."""
+def sample_labels(model: Any, label: int | None, start: int, count: int) -> Tensor | None:
+    """Classes of samples start..start+count-1: ``label``, or cycling through the classes (sample i has class
+    i mod classes) for a conditional model without one; None for an unconditional model."""
+    if label is not None or not getattr(model, "num_classes", 0):
+        return class_labels(model, label, count)
+    return torch.arange(start, start + count, device=model.device) % model.num_classes
+
+
+def sample_batches(model: Any, n: int, seed: int = 0, batch_size: int = 500,
+                   label: int | None = None) -> Iterator[Tensor]:
+    """n samples in [0, 1] on the CPU, yielded in batches of ``batch_size`` drawn one after the other from one
+    CPU generator seeded once with ``seed``, classes as in ``sample_labels``. The same (n, seed, batch_size,
+    label) give the same samples on every run; a batch size of n or more gives ``sample_images``."""
     if n < 1:
-        raise GenlabError("-n must be at least 1")
+        raise GenlabError(f"the number of samples (-n) must be at least 1, got {n}")
+    if batch_size < 1:
+        raise GenlabError(f"--batch-size must be at least 1, got {batch_size}")
     model.require("sample", "draw samples")
-    labels = class_labels(model, label, n)
-    if labels is None:
-        return model.sample(n, generator=seeded(seed)).float().cpu()
-    return model.sample(n, generator=seeded(seed), labels=labels).float().cpu()
+    class_labels(model, label, 1)  # checks --label now, not at the first batch
+    return _batches(model, n, seeded(seed), batch_size, label)
+
+
+@torch.no_grad()
+def _batches(model: Any, n: int, generator: torch.Generator, batch_size: int,
+             label: int | None) -> Iterator[Tensor]:
+    """The batches of ``sample_batches``, drawn lazily (one batch in memory at a time)."""
+    for start in range(0, n, batch_size):
+        count = min(batch_size, n - start)
+        labels = sample_labels(model, label, start, count)
+        extra = {} if labels is None else {"labels": labels}
+        yield model.sample(count, generator=generator, **extra).float().cpu()
+
+
+def sample_images(model: Any, n: int, seed: int = 0, label: int | None = None) -> Tensor:
+    """n images in [0, 1] from the model, reproducible by seed; ``label`` picks a class when conditional
+    (else a conditional model cycles through its classes)."""
+    return next(sample_batches(model, n, seed, batch_size=n, label=label))
 
 
 @torch.no_grad()

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .data import to_float
+from .data import to_float, to_uint8
 from .data.folder import image_files, read_images
 from .errors import GenlabError
 from .samplers import check_direction, round_trip
@@ -57,8 +57,8 @@ def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", b
     """Images (uint8 or [0, 1], at the model's size and channels) -> translations as uint8 on the CPU, as
     8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once."""
     check_direction(model, direction)
-    out = [(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)
-            .clamp(0, 1) * 255).round().to(torch.uint8).cpu() for start in range(0, len(images), batch_size)]
+    out = [to_uint8(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)).cpu()
+           for start in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, *images.shape[1:], dtype=torch.uint8)
 
 

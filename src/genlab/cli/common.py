@@ -35,8 +35,8 @@ def add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
 
 
-def add_output(parser: argparse.ArgumentParser, default_name: str) -> None:
-    parser.add_argument("-o", "--output", help=f"PNG to write (default: RUN/{default_name})")
+def add_output(parser: argparse.ArgumentParser, default_name: str, what: str = "PNG") -> None:
+    parser.add_argument("-o", "--output", help=f"{what} to write (default: RUN/{default_name})")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
 

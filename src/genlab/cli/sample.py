@@ -1,10 +1,13 @@
-"""genlab sample: draw images from a trained model."""
+"""genlab sample: draw images from a trained model (a grid picture, or every sample into an .npz or a folder)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from ..samplers import class_grid, sample_images
 from ..data.toy2d import point_centers
+from ..errors import GenlabError
+from ..export import FORMATS, export_samples
+from ..samplers import class_grid, sample_images
 from ..viz import save_grid, save_scatter
 from .common import add_output, add_run, load_model, report, resolve_output
 
@@ -13,11 +16,14 @@ EXAMPLES = """examples:
   genlab sample runs/vae -n 100 --nrow 10 --seed 7
   genlab sample runs/cgan --label 3 -n 16          # class-conditional models
   genlab sample runs/cgan --by-class -n 8          # one row per class
+  genlab sample runs/vae -n 50000 --format npz -o samples.npz   # then: genlab train ... --data npz:samples.npz
+  genlab sample runs/vae -n 1000 --format png-dir -o samples/   # samples/000000.png, ...
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sample", help="draw samples into a PNG grid", description=__doc__, epilog=EXAMPLES)
+    p = sub.add_parser("sample", help="draw samples into a PNG grid, an .npz or a folder of PNGs",
+                       description=__doc__, epilog=EXAMPLES)
     add_run(p)
     p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -25,11 +31,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label", type=int, help="class to draw from (class-conditional models)")
     p.add_argument("--by-class", action="store_true",
                    help="a class-by-sample grid: one row per class, -n samples each (conditional models)")
-    add_output(p, "samples-seed{seed}.png")
+    p.add_argument("--format", choices=("png",) + FORMATS, default="png",
+                   help="png: one grid picture (default); npz: every sample in genlab's dataset format "
+                   "(train_images, train_labels, classes; 2-D point models: points); png-dir: one PNG per sample")
+    p.add_argument("--batch-size", type=int,
+                   help="samples drawn at once for npz and png-dir (default 500; part of what the seed fixes)")
+    add_output(p, "samples-seed{seed}.png, .npz or folder", what="file or folder")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.format != "png":
+        return export(args)
+    if args.batch_size is not None:
+        raise GenlabError("--batch-size is for --format npz and png-dir (the png grid is drawn at once)")
     model, config = load_model(args)
     path = resolve_output(args, f"samples-seed{args.seed}.png")
     if getattr(model, "points", False):
@@ -39,4 +54,17 @@ def run(args: argparse.Namespace) -> int:
         report(save_grid(class_grid(model, args.n, args.seed), path, nrow=args.n, scale=2))
     else:
         report(save_grid(sample_images(model, args.n, args.seed, args.label), path, nrow=args.nrow, scale=2))
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """--format npz or png-dir: every sample, batch by batch."""
+    if args.by_class or args.nrow:
+        raise GenlabError(f"--by-class and --nrow lay out a grid; --format {args.format} writes every sample")
+    model, _ = load_model(args)
+    default = Path(args.run) / (f"samples-seed{args.seed}" + (".npz" if args.format == "npz" else ""))
+    path = export_samples(model, args.output or default, args.n, args.format, seed=args.seed,
+                          batch_size=500 if args.batch_size is None else args.batch_size, label=args.label,
+                          force=args.force)
+    print(f"wrote {args.n} samples to {path}")
     return 0

@@ -1,10 +1,10 @@
 """Datasets chosen by name (``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH``, ``npz:PATH``,
 ``toy2d:ring8|grid25``, ``unpaired:A,B``), held in memory as uint8 tensors and batched on the device."""
 from .catalog import DEFAULT_FOLDER_SIZE, DIGIT_DATASETS, load_dataset, load_domains, load_unpaired
-from .images import ImageData, batches, check_binarize, resized, to_float, to_gray
+from .images import ImageData, batches, check_binarize, resized, to_float, to_gray, to_uint8
 from .splits import TEST_BINARIZATION_SEED, load_split, load_splits, resolve_binarize
 from .toy2d import mixture, point_centers
 
 __all__ = ["DEFAULT_FOLDER_SIZE", "DIGIT_DATASETS", "TEST_BINARIZATION_SEED", "ImageData", "batches",
            "check_binarize", "load_dataset", "load_domains", "load_split", "load_splits", "load_unpaired", "mixture",
-           "point_centers", "resized", "resolve_binarize", "to_float", "to_gray"]
+           "point_centers", "resized", "resolve_binarize", "to_float", "to_gray", "to_uint8"]

@@ -2,19 +2,22 @@
 
 Format: ``<split>_images`` uint8 [N, C, H, W] (or [N, H, W] for gray), ``<split>_labels`` integers [N]
 for each stored split (``train``, ``test``, ...), and optionally ``classes``, the class names (strings).
-Write one with ``save_arrays`` or plain ``numpy.savez``. Nothing is unpickled. A file that stores only
-``train`` serves ``train`` and ``test`` as a seeded hold-out, like an image folder.
+Write one with ``save_arrays``, ``stream_arrays`` (batch by batch) or plain ``numpy.savez``. Nothing is
+unpickled. A file that stores only ``train`` serves ``train`` and ``test`` as a seeded hold-out, like an image
+folder.
 """
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from ..errors import GenlabError
-from ..files import save_npz_atomic
+from ..files import save_npz_atomic, write_npz_streamed
 from .images import ImageData
 
 CLASSES = "classes"
@@ -60,13 +63,29 @@ def split_of(arrays: dict[str, np.ndarray], split: str, path: str | Path) -> Ima
                      names, f"npz:{path}")
 
 
-def save_arrays(path: str | Path, splits: dict[str, ImageData], classes: list[str]) -> Path:
-    """Write ``{split: data}`` as an uncompressed .npz (written beside, then renamed into place)."""
+def npz_path(path: str | Path) -> Path:
+    """``path`` as a Path, checked to name an .npz file."""
     path = Path(path)
     if path.suffix != ".npz":
         raise GenlabError(f"{path} must end in .npz")
+    return path
+
+
+def save_arrays(path: str | Path, splits: dict[str, ImageData], classes: list[str]) -> Path:
+    """Write ``{split: data}`` as an uncompressed .npz (written beside, then renamed into place)."""
+    path = npz_path(path)
     arrays: dict[str, np.ndarray] = {CLASSES: np.array(classes, dtype=str)}
     for split, data in splits.items():
         arrays[f"{split}_images"] = data.images.cpu().numpy().astype(np.uint8, copy=False)
         arrays[f"{split}_labels"] = data.labels.cpu().numpy().astype(np.int64, copy=False)
     return save_npz_atomic(path, arrays)
+
+
+def stream_arrays(path: str | Path, n: int, images: Iterable[Tensor], labels: Iterable[Tensor],
+                  classes: list[str]) -> Path:
+    """Write n images as the ``train`` split of an .npz, batch by batch as ``images`` (uint8 [B, C, H, W])
+    and ``labels`` yield them, so the set is never whole in memory (swapped in atomically when complete)."""
+    return write_npz_streamed(npz_path(path), {
+        CLASSES: (len(classes), [np.array(classes, dtype=str)]),
+        "train_images": (n, (x.cpu().numpy().astype(np.uint8, copy=False) for x in images)),
+        "train_labels": (n, (y.cpu().numpy().astype(np.int64, copy=False) for y in labels))})

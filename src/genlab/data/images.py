@@ -80,6 +80,11 @@ def to_float(images: Tensor) -> Tensor:
     return images.float().div_(255) if images.dtype == torch.uint8 else images.float()
 
 
+def to_uint8(images: Tensor) -> Tensor:
+    """Floats in [0, 1] -> uint8 [0, 255] (clamped, rounded), as an 8-bit image file holds them."""
+    return (images.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
 def check_binarize(mode: str) -> None:
     if mode not in BINARIZE_MODES:
         raise GenlabError(f"data.binarize must be one of {', '.join(BINARIZE_MODES)} (or auto), got {mode!r}")

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from ..data import ImageData, load_domains
 from ..data.unpaired import domain_source, split_domains
 from ..errors import GenlabError
+from ..samplers import sample_batches
 
 DIGIT_DATA = ("mnist", "mnistm", "synthdigits")  # default extractor: genlab's digit network; MNIST splits
 
@@ -74,13 +75,12 @@ class EvalContext:
         return self._domains[split]
 
 
-@torch.no_grad()
-def draw_samples(model: Any, n: int, seed: int, batch_size: int = 500) -> Tensor:
-    """n samples from the model in batches, reproducible by seed, on the CPU."""
-    model.require("sample", "draw samples")
-    gen = torch.Generator().manual_seed(seed)
-    return torch.cat([model.sample(min(batch_size, n - i), generator=gen).float().cpu()
-                      for i in range(0, n, batch_size)])
+SAMPLE_BATCH = 500  # samples drawn (and their features extracted) at once; part of what makes a score
+
+
+def draw_samples(model: Any, n: int, seed: int, batch_size: int = SAMPLE_BATCH) -> Tensor:
+    """n samples from the model (``sample_batches``: batches from one generator seeded once), on the CPU."""
+    return torch.cat(list(sample_batches(model, n, seed, batch_size)))
 
 
 def resolve_extractor(spec: Any, inception_weights: str | None, data_name: str) -> Any:

@@ -7,11 +7,12 @@ from typing import Any, Callable
 
 from ..data import load_split, mixture, to_float
 from ..errors import GenlabError
-from ..metrics.features import content_hash, extract, extractor_identity, reference_features
+from ..metrics.features import content_hash, extract_batches, extractor_identity, reference_features
 from ..metrics.modes import mode_coverage
 from ..metrics.parzen import parzen_evaluate
 from ..metrics.quality import classifier_score, density_coverage, fid, kid, precision_recall
-from .context import DIGIT_DATA, EvalContext, FeaturePair, draw_samples
+from ..samplers import sample_batches
+from .context import DIGIT_DATA, SAMPLE_BATCH, EvalContext, FeaturePair, draw_samples
 from .records import Metric, register_metric
 
 
@@ -47,10 +48,10 @@ def quality_features(ctx: EvalContext) -> FeaturePair:
     extractor = ctx.extractor(config.data.name)
     real = load_split(config, o.reference_split, raw=True).head(o.reference_images)
     reference = reference_features(real, extractor)
-    samples = draw_samples(ctx.model, o.samples, o.seed)
-    fake = extract(extractor, samples, logits="is" in ctx.metrics)
+    fake = extract_batches(extractor, sample_batches(ctx.model, o.samples, o.seed, SAMPLE_BATCH),
+                           logits="is" in ctx.metrics)  # one batch of samples at a time: only features are kept
     ctx.quality = FeaturePair(reference["features"], fake["features"], logits=fake.get("logits"), provenance={
-        **extractor_identity(extractor), "real_images": len(real), "generated_images": len(samples),
+        **extractor_identity(extractor), "real_images": len(real), "generated_images": len(fake["features"]),
         "reference": f"{config.data.name}:{o.reference_split}", "reference_sha256": content_hash(real)})
     return ctx.quality
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 from safetensors import SafetensorError
@@ -20,16 +20,23 @@ def extractor_identity(extractor: Any) -> dict[str, str]:
     return {"extractor": str(name), "extractor_sha256": str(getattr(extractor, "weights_sha256", "unknown"))}
 
 
-@torch.no_grad()
 def extract(extractor: Any, images: Tensor, batch_size: int = 500, logits: bool = False) -> dict[str, Tensor]:
-    """Features [N, F] (and class logits [N, K] when asked) of images in [0, 1] or uint8, on the CPU.
+    """Features [N, F] (and class logits [N, K] when asked) of images in [0, 1] or uint8, on the CPU, computed
+    ``batch_size`` images at a time."""
+    return extract_batches(extractor, (images[s:s + batch_size] for s in range(0, len(images), batch_size)), logits)
+
+
+@torch.no_grad()
+def extract_batches(extractor: Any, batches: Iterable[Tensor], logits: bool = False) -> dict[str, Tensor]:
+    """``extract`` over batches as they come (one forward pass each), keeping only features and logits, so
+    the images themselves (generated on the fly, say) never need to be held all at once.
 
     Logits come from ``extractor.classify(features)`` when it has that head (no second forward pass),
     else from ``extractor.logits(images)``."""
     device = next(extractor.parameters(), torch.empty(0)).device  # parameter-free extractors run on the CPU
     feats, outs = [], []
-    for start in range(0, len(images), batch_size):
-        x = to_float(images[start:start + batch_size]).to(device)
+    for images in batches:
+        x = to_float(images).to(device)
         f = extractor(x)
         feats.append(f.float().cpu())
         if logits:

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
+from ..optim import adam
 
 
 def contract_only(method: Callable) -> Callable:
@@ -34,8 +35,9 @@ class GenerativeModel(nn.Module):
         self.step = 0  # optimizer steps taken so far; set by the training loop (warm-ups, schedules)
         self.step_phases: tuple[str, ...] = self.phases  # the phases one training step runs, in order
 
-    def after_phase(self, phase: str) -> None:
-        """Called after each phase's optimizer step (weight clipping, EMA updates)."""
+    def after_phase(self, phase: str, applied: Tensor | None = None) -> None:
+        """Called after each phase's optimizer step (weight clipping, EMA updates); ``applied`` is a 0-d tensor
+        on the device, 0 when the loop skipped the update because a loss was not finite (None: applied)."""
 
     def resume_state(self) -> dict[str, Tensor]:
         """Training state that is not weights (e.g. a history pool); saved in train_state.pt for resume."""
@@ -87,7 +89,7 @@ class GenerativeModel(nn.Module):
 
     def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
         """One optimizer per phase (default: Adam over all parameters for the single phase)."""
-        opt = torch.optim.Adam(self.parameters(), lr=train.lr, betas=tuple(train.betas))
+        opt = adam(self.parameters(), train.lr, train.betas)
         return {phase: opt for phase in self.phases}
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:

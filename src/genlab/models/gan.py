@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
+from ..optim import adam
 from ..losses import gradient_penalty, make_objective, r1_penalty
 from ..nn.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nn.mlp import MLPCritic, MLPGenerator
@@ -132,8 +133,8 @@ class GAN(GenerativeModel):
     def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
         """Adam for D and for G, each with its own learning rate (TTUR, Heusel et al. 2017)."""
         betas = tuple(train.betas)
-        return {"d": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr_d or train.lr, betas=betas),
-                "g": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr_g or train.lr, betas=betas)}
+        return {"d": adam(self.discriminator.parameters(), self.config.lr_d or train.lr, betas),
+                "g": adam(self.generator.parameters(), self.config.lr_g or train.lr, betas)}
 
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Images [0, 1] -> [-1, 1] (tanh range); points pass through."""
@@ -184,13 +185,14 @@ class GAN(GenerativeModel):
         return (torch.sigmoid(logits) if self.objective.probabilistic else logits).mean().detach()
 
     @torch.no_grad()
-    def after_phase(self, phase: str) -> None:
-        """Weight clipping after a plain-WGAN critic step; the generator EMA after a G step."""
+    def after_phase(self, phase: str, applied: Tensor | None = None) -> None:
+        """Weight clipping after a plain-WGAN critic step; the generator EMA after a G step (unmoved when the
+        step was skipped)."""
         if phase == "d" and self.config.objective == "wgan":
             for p in self.discriminator.parameters():
                 p.clamp_(-self.config.clip, self.config.clip)
         if phase == "g" and self.generator_ema is not None:
-            update_ema(self.generator_ema, self.generator, self.ema_decay())
+            update_ema(self.generator_ema, self.generator, self.ema_decay(), applied)
 
     def diagnose(self, samples: Tensor, real: Tensor) -> list[str]:
         """Mode-collapse check: samples far less spread out than real data."""
@@ -239,9 +241,11 @@ def mean_pairwise_distance(x: Tensor) -> float:
 
 
 @torch.no_grad()
-def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model for parameters; buffers (BN statistics) are copied."""
+def update_ema(ema: nn.Module, model: nn.Module, decay: float, applied: Tensor | None = None) -> None:
+    """ema <- decay * ema + (1 - decay) * model for parameters (no move where ``applied`` is 0); buffers (BN
+    statistics) are copied."""
+    weight = 1 - decay if applied is None else (1 - decay) * applied
     for e, p in zip(ema.parameters(), model.parameters()):
-        e.lerp_(p, 1 - decay)
+        e.lerp_(p, weight)
     for e, b in zip(ema.buffers(), model.buffers()):
         e.copy_(b)

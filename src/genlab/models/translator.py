@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from ..errors import GenlabError
 from ..losses import GANObjective, make_objective
+from ..optim import adam
 from .base import GenerativeModel
 
 DIRECTIONS = ("a2b", "b2a")  # a2b: domain A (label 0) -> domain B (label 1); b2a the other way
@@ -82,8 +83,8 @@ class Translator(GenerativeModel):
     def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
         """Adam over the generators and Adam over the discriminators, each at its own lr when set."""
         betas = tuple(train.betas)
-        return {"g": torch.optim.Adam(self.generator_parameters(), lr=self.config.lr_g or train.lr, betas=betas),
-                "d": torch.optim.Adam(self.discriminator_parameters(), lr=self.config.lr_d or train.lr, betas=betas)}
+        return {"g": adam(self.generator_parameters(), self.config.lr_g or train.lr, betas),
+                "d": adam(self.discriminator_parameters(), self.config.lr_d or train.lr, betas)}
 
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Images [0, 1] -> [-1, 1] (the generators' tanh range)."""

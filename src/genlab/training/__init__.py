@@ -8,7 +8,7 @@ import torch
 
 from ..config import RunConfig, apply_overrides
 from ..data import load_split, load_splits, resolve_binarize
-from ..devices import pick_device
+from ..devices import MEMORY_FORMATS, PRECISIONS, pick_device
 from ..errors import GenlabError
 from ..evaluation import parse_metrics
 from ..models import build_model, default_config
@@ -86,7 +86,8 @@ def validate(config: RunConfig) -> None:
         (t.lr > 0, "train.lr must be positive"),
         (len(t.betas) == 2, "train.betas needs two values, e.g. train.betas=0.9,0.999"),
         (t.lr_schedule in LR_SCHEDULES, f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}"),
-        (t.precision in ("fp32", "bf16"), "train.precision must be fp32 or bf16"),
+        (t.precision in PRECISIONS, f"train.precision must be one of {', '.join(PRECISIONS)}"),
+        (t.memory_format in MEMORY_FORMATS, f"train.memory_format must be one of {', '.join(MEMORY_FORMATS)}"),
         (config.data.limit is None or config.data.limit >= 1, "data.limit must be at least 1"),
         (t.eval_every >= 0 and t.eval_samples >= 2, "train.eval_every must be >= 0 and train.eval_samples >= 2"),
     ]

@@ -18,8 +18,9 @@ from tqdm import tqdm
 
 from ..config import RunConfig
 from ..data import ImageData, batches
-from ..devices import autocast
+from ..devices import autocast, configure, resolve_memory_format, resolve_precision
 from ..errors import GenlabError
+from ..optim import step_unless
 from ..runs import load_train_state, save_checkpoint
 
 
@@ -27,10 +28,10 @@ from ..runs import load_train_state, save_checkpoint
 class LoopState:
     """Where training stands; saved with every checkpoint."""
 
-    step: int = 0
+    step: int = 0  # steps taken, skipped ones included (the learning-rate schedule follows it)
     epoch: int = 0  # completed epochs
     batch: int = 0  # batches done in the current (incomplete) epoch
-    nonfinite_total: int = 0
+    nonfinite_total: int = 0  # steps skipped because a loss was not finite
 
 
 class StopFlag:
@@ -70,22 +71,39 @@ class MetricsLog:
 
 
 class RunningMeans:
-    """Sums of logged scalars, kept on the device; read out (one sync) only when logged."""
+    """Sums of logged scalars over the steps that were applied, kept on the device; read out (one sync) only
+    when logged."""
 
     def __init__(self) -> None:
         self.sums: dict[str, torch.Tensor] = {}
-        self.count = 0
+        self.count: torch.Tensor | int = 0
 
-    def add(self, scalars: dict[str, torch.Tensor]) -> None:
+    def add(self, scalars: dict[str, torch.Tensor], skipped: torch.Tensor) -> None:
+        """Add one step's scalars unless the step was skipped (decided on the device)."""
         for k, v in scalars.items():
-            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
-        self.count += 1
+            v = torch.where(skipped, torch.zeros_like(v), v)  # a skipped step's NaN never reaches the sums
+            self.sums[k] = self.sums[k] + v if k in self.sums else v
+        self.count = self.count + (~skipped).long()
 
     def pop(self) -> dict[str, float]:
-        """The means so far, then start over."""
-        means = {k: float(v) / max(self.count, 1) for k, v in self.sums.items()}
+        """The means so far (none when every step was skipped), then start over."""
+        count = int(self.count)
+        means = {k: float(v) / count for k, v in self.sums.items()} if count else {}
         self.sums, self.count = {}, 0
         return means
+
+
+class NonfiniteCounter:
+    """Skipped steps in total and in a row, counted on the device; read only when logging."""
+
+    def __init__(self, device: torch.device, total: int = 0):
+        self.total = torch.tensor(total, device=device)
+        self.in_a_row = torch.zeros((), dtype=torch.long, device=device)
+
+    def add(self, skipped: torch.Tensor) -> None:
+        s = skipped.long()
+        self.total += s
+        self.in_a_row = (self.in_a_row + s) * s
 
 
 def rng_state(data_gen: torch.Generator) -> dict[str, Any]:
@@ -105,23 +123,27 @@ def restore_rng(state: dict[str, Any], data_gen: torch.Generator) -> None:
 
 
 def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], batches: list[tuple],
-                      amp: Callable[[], Any]) -> dict[str, torch.Tensor] | None:
+                      amp: Callable[[], Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """One step of every phase in order; phase i trains on ``batches[i]`` (the last batch once they run
-    out), so n critic phases see n fresh real batches. None (and no update) when a loss is not finite."""
+    out), so n critic phases see n fresh real batches. A phase whose loss is not finite, and every phase after
+    it, updates nothing -- decided on the device, with no host synchronisation. Returns the logged scalars
+    and a 0-d bool tensor, true when the step was skipped."""
     logged: dict[str, torch.Tensor] = {}
     multi = len(model.phases) > 1
+    skipped = None
     for index, phase in enumerate(model.step_phases):
         opt = optimizers[phase]
         opt.zero_grad(set_to_none=True)
         with amp():
             out = model.loss(batches[min(index, len(batches) - 1)], phase)
-        if not torch.isfinite(out["loss"]):
-            return None
-        out["loss"].backward()
-        opt.step()
-        model.after_phase(phase)
+        loss = out["loss"]
+        bad = ~torch.isfinite(loss.detach())
+        skipped = bad if skipped is None else skipped | bad
+        loss.backward()
+        step_unless(opt, skipped)
+        model.after_phase(phase, (~skipped).float())
         logged.update({(f"{phase}/{k}" if multi else k): v.detach().float() for k, v in out.items()})
-    return logged
+    return logged, skipped
 
 
 def grouped(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
@@ -196,8 +218,11 @@ class Trainer:
         self.model, self.config, self.run_dir, self.device, self.echo = model, config, run_dir, device, echo
         self.callbacks = list(callbacks)
         self.tc = config.train
+        configure(device)
+        self.precision = resolve_precision(device, self.tc.precision)
         self.train_data, self.test_data = train_data.to(device), test_data.to(device)
-        model.to(device)  # before the optimizers, so resumed optimizer state lands on the same device
+        # before the optimizers, so resumed optimizer state lands on the same device and layout
+        model.to(device=device, memory_format=resolve_memory_format(device, self.tc.memory_format))
         self.optimizers = model.optimizers(self.tc)
         self.distinct_optimizers = distinct_optimizers(self.optimizers)
         self.data_gen = torch.Generator(device=device).manual_seed(self.tc.seed + 1)
@@ -212,9 +237,10 @@ class Trainer:
         if self.tc.max_steps is not None:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
         self.interactive = sys.stderr.isatty()
+        self.nonfinite: NonfiniteCounter | None = None  # created by fit()
 
     def amp(self) -> Any:
-        return autocast(self.device, self.tc.precision)
+        return autocast(self.device, self.precision)
 
     def _apply_schedule(self) -> None:
         """Set every optimizer's learning rate for the current step (a pure function of the step)."""
@@ -244,6 +270,8 @@ class Trainer:
         restore_rng(saved["rng"], self.data_gen)
 
     def checkpoint(self) -> None:
+        if self.nonfinite is not None:
+            self.state.nonfinite_total = int(self.nonfinite.total)
         train_state = {
             "optimizers": {p: o.state_dict() for p, o in self.distinct_optimizers.items()},
             "loop": asdict(self.state),
@@ -255,7 +283,8 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------
     def fit(self) -> LoopState:
         """Train until the configured epochs/steps are done or a stop signal arrives."""
-        self.model.to(self.device).train()
+        self.model.train()
+        self.nonfinite = NonfiniteCounter(self.device, self.state.nonfinite_total)
         log = MetricsLog(self.run_dir / "metrics.jsonl", append=self.state.step > 0)
         bar = tqdm(total=self.total_steps, initial=self.state.step, disable=not self.interactive,
                    unit="step", dynamic_ncols=True, desc=self.config.model_name)
@@ -275,7 +304,7 @@ class Trainer:
     def _epoch(self, log: MetricsLog, bar: tqdm, stop: StopFlag) -> None:
         tc, state = self.tc, self.state
         epoch_means, window = RunningMeans(), RunningMeans()
-        nonfinite_run, started = 0, time.perf_counter()
+        steps, started = 0, time.perf_counter()
         log_every = max(1, min(50, self.steps_per_epoch // 4))
         stream = batches(self.train_data, tc.batch_size, binarize=self.config.data.binarize, shuffle=True,
                          seed=tc.seed * 100_003 + state.epoch, drop_last=True, start=state.batch,
@@ -284,40 +313,37 @@ class Trainer:
             self.model.step = state.step
             self._apply_schedule()
             step_batches = [(self.model.prepare(x, self.data_gen), y) for x, y in group]
-            scalars = optimization_step(self.model, self.optimizers, step_batches, self.amp)
-            state.batch += len(group)
-            if scalars is None:
-                nonfinite_run += 1
-                self._count_nonfinite(nonfinite_run)
-                continue
-            nonfinite_run = 0
-            state.step += 1
-            epoch_means.add(scalars)
-            window.add(scalars)
+            scalars, skipped = optimization_step(self.model, self.optimizers, step_batches, self.amp)
+            state.batch, state.step, steps = state.batch + len(group), state.step + 1, steps + 1
+            self.nonfinite.add(skipped)
+            epoch_means.add(scalars, skipped)
+            window.add(scalars, skipped)
             bar.update(1)
             if state.step % log_every == 0:
+                self._check_divergence()
                 means = window.pop()
                 log.write({"kind": "step", "step": state.step, "epoch": state.epoch, **means})
                 bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
             if stop.requested or state.step >= self.total_steps:
                 break
+        self._check_divergence()
         if state.batch >= self.steps_per_epoch * self.batches_per_step:
-            self._end_epoch(log, epoch_means, time.perf_counter() - started)
+            self._end_epoch(log, epoch_means, steps, time.perf_counter() - started)
         elif not stop.requested:
             self.checkpoint()  # stopped mid-epoch by max_steps
 
-    def _count_nonfinite(self, in_a_row: int) -> None:
-        """Skip a non-finite step; stop (keeping the last good checkpoint) after too many in a row."""
-        self.state.nonfinite_total += 1
+    def _check_divergence(self) -> None:
+        """Stop (keeping the last good checkpoint) after too many non-finite losses in a row; read on the host
+        only here, when logging."""
+        in_a_row = int(self.nonfinite.in_a_row)
         if in_a_row >= self.tc.max_nonfinite:
             raise GenlabError(f"training diverged: {in_a_row} non-finite losses in a row at step "
                               f"{self.state.step}; the last good checkpoint is kept; try a lower train.lr")
 
-    def _end_epoch(self, log: MetricsLog, train: "RunningMeans", seconds: float) -> None:
+    def _end_epoch(self, log: MetricsLog, train: "RunningMeans", steps: int, seconds: float) -> None:
         state, tc = self.state, self.tc
         state.epoch += 1
         state.batch = 0
-        steps = train.count
         record: dict[str, Any] = {"kind": "epoch", "epoch": state.epoch, "step": state.step,
                                   **{f"train/{k}": v for k, v in train.pop().items()}}
         if tc.eval_images:
@@ -325,7 +351,7 @@ class Trainer:
             record.update({f"test/{k}": v for k, v in test.items()})
         record["seconds"] = round(seconds, 3)
         record["images_per_s"] = round(steps * self.batches_per_step * tc.batch_size / max(seconds, 1e-9), 1)
-        record["nonfinite_skipped"] = state.nonfinite_total
+        record["nonfinite_skipped"] = int(self.nonfinite.total)
         for callback in self.callbacks:
             callback.on_epoch_end(self, record)
         warnings = record.pop("warnings", []) + self.model.epoch_warnings(record)
