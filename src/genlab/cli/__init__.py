@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: user mistakes become one line on stderr and exit code 2."""
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # verbs that relaunch themselves (train --nproc)
         return args.func(args) or 0
     except GenlabError as e:
         print(f"genlab: error: {e}", file=sys.stderr)

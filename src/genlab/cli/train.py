@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 from ..errors import GenlabError
@@ -16,6 +18,9 @@ EXAMPLES = """examples:
   genlab train refiner --data unpaired:synthdigits,mnist --preset digits --out runs/simgan   # SimGAN
   genlab train latent-gan --set model.autoencoder=runs/ae --out runs/lgan   # a GAN on the codes of runs/ae
   genlab train --resume --out runs/vae --set train.epochs=40  # continue a run
+  genlab train gan --preset dcgan --out runs/dcgan --nproc 2   # 2 data-parallel processes (torchrun)
+  torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29400 \
+      -m genlab train gan --preset dcgan --out runs/dcgan       # on each of two machines
 """
 
 
@@ -32,12 +37,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--force", action="store_true", help="train over a non-empty --out folder")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train with N data-parallel processes on this machine (launches torchrun; "
+                        "train.batch_size is the global batch)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..distributed import from_environment
     from ..training import train
 
+    if args.nproc < 1:
+        raise GenlabError("--nproc must be at least 1")
+    if args.nproc > 1 and not from_environment().active:
+        return launch(args.nproc, args.argv)
     if not args.resume and not args.model:
         raise GenlabError("name the MODEL to train (or pass --resume --out RUN)")
     if args.model:
@@ -52,8 +65,19 @@ def run(args: argparse.Namespace) -> int:
             raise GenlabError(f"{args.out} is a {saved!r} run, not {args.model!r}")
     config = train(args.model, data=args.data, preset=args.preset, overrides=args.overrides, out=args.out,
                    resume=args.resume, force=args.force, dry_run=args.dry_run, data_dir=args.data_dir)
+    if not from_environment().main:
+        return 0
     if args.dry_run:
         print(config.to_json())
     else:
         print(f"run folder: {Path(args.out).resolve()}")
     return 0
+
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run this very command under torchrun with ``nproc`` processes on this machine; its exit code."""
+    rest = [a for i, a in enumerate(argv) if not (a == "--nproc" or a.startswith("--nproc=")
+                                                  or (i and argv[i - 1] == "--nproc"))]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               "-m", "genlab", *rest]
+    return subprocess.run(command, check=False).returncode

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -91,12 +91,13 @@ def check_binarize(mode: str) -> None:
 
 
 def batches(data: ImageData, batch_size: int, *, binarize: str = "none", shuffle: bool = False,
-            seed: int = 0, drop_last: bool = False, start: int = 0,
-            generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+            seed: int = 0, drop_last: bool = False, start: int = 0, generator: torch.Generator | None = None,
+            shard: Callable[[Tensor], Tensor] | None = None) -> Iterator[tuple[Tensor, Tensor]]:
     """Yield (x in [0, 1], labels) batches; ``dynamic`` resamples Bernoulli pixels each time.
 
     The order is a permutation seeded by ``seed``; ``start`` skips batches (mid-epoch resume);
-    ``generator`` (on the data's device) drives dynamic binarization.
+    ``generator`` (on the data's device) drives dynamic binarization; ``shard`` picks this process's share
+    of each batch's indices (data-parallel replicas).
     """
     n = len(data)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(n)
@@ -104,6 +105,7 @@ def batches(data: ImageData, batch_size: int, *, binarize: str = "none", shuffle
     stop = n - n % batch_size if drop_last else n
     for begin in range(start * batch_size, stop, batch_size):
         idx = order[begin:begin + batch_size]
+        idx = shard(idx) if shard is not None else idx
         x = to_float(data.images[idx])
         if binarize == "dynamic":
             x = torch.bernoulli(x, generator=generator)

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
 from ..config import RunConfig, apply_overrides
 from ..data import load_split, load_splits, resolve_binarize
 from ..devices import MEMORY_FORMATS, PRECISIONS, pick_device
+from ..distributed import Replicas, from_environment
+from ..distributed import start as start_replicas
+from ..distributed import stop as stop_replicas
 from ..errors import GenlabError
 from ..evaluation import parse_metrics
 from ..models import build_model, default_config
@@ -45,16 +48,12 @@ def train(model_name: str | None = None, *, data: str = "mnist", preset: str | N
           force: bool = False, dry_run: bool = False, data_dir: str | None = None,
           echo: Callable[[str], None] = print, callbacks: Sequence[Callback] | None = None) -> RunConfig:
     """Train a registered model; returns the resolved config (``dry_run`` only resolves and returns it).
-    ``callbacks`` replace the default per-epoch work (pictures, loss curve, scheduled evaluation)."""
-    run_dir = Path(out)
-    if resume:
-        config = apply_overrides(load_config(run_dir), list(overrides))
-    else:
-        if model_name is None:
-            raise GenlabError("name a model to train")
-        config = prepare_config(model_name, data, preset, overrides, data_dir)
-        if not dry_run:
-            _check_out_dir(run_dir, force)
+    ``callbacks`` replace the default per-epoch work (pictures, loss curve, scheduled evaluation). Started by
+    torchrun, each process is one data-parallel replica of the run (see genlab.distributed)."""
+    run_dir, replicas = Path(out), from_environment()
+    config = _run_config(model_name, run_dir, resume, data, preset, overrides, data_dir)
+    if not (resume or dry_run):
+        _check_out_dir(run_dir, force)  # on every replica, before any of them writes (after they all start)
     resolve_binarize(config)
     validate(config)
     train_data, test_data = load_splits(config)
@@ -62,19 +61,47 @@ def train(model_name: str | None = None, *, data: str = "mnist", preset: str | N
     if dry_run:
         return config
     device = pick_device(config.train.device)
+    try:
+        if replicas.active:
+            device = start_replicas(replicas, device)
+        _fit(config, run_dir, resume, train_data, test_data, device, replicas,
+             echo if replicas.main else _quiet, callbacks)
+    finally:
+        stop_replicas()
+    return config
+
+
+def _quiet(line: str) -> None:
+    """What replicas other than 0 print: nothing."""
+
+
+def _run_config(model_name: str | None, run_dir: Path, resume: bool, data: str, preset: str | None,
+                overrides: Sequence[str], data_dir: str | None) -> RunConfig:
+    """The saved config of a run to resume (with overrides), or a new run's."""
+    if resume:
+        return apply_overrides(load_config(run_dir), list(overrides))
+    if model_name is None:
+        raise GenlabError("name a model to train")
+    return prepare_config(model_name, data, preset, overrides, data_dir)
+
+
+def _fit(config: RunConfig, run_dir: Path, resume: bool, train_data: Any, test_data: Any, device: torch.device,
+         replicas: Replicas, echo: Callable[[str], None], callbacks: Sequence[Callback] | None) -> None:
+    """Build the model, write the run folder (replica 0) and run the loop."""
     torch.manual_seed(config.train.seed)
     model = build_model(config.model_name, config.model)
     if not resume:
         load_pretrained(model)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(config.to_json())
-    callbacks = default_callbacks(config) if callbacks is None else callbacks
-    trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo, callbacks)
+    if replicas.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(config.to_json())
+    if callbacks is None:
+        callbacks = default_callbacks(config) if replicas.main else []
+    trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo, callbacks, replicas)
     if resume:
         load_weights(model, checkpoint_dir(run_dir) / WEIGHTS, model.name)
         trainer.resume()
     trainer.fit()
-    return config
 
 
 def validate(config: RunConfig) -> None:

@@ -2,14 +2,11 @@
 an epoch beyond that (pictures, loss curves, scores) comes from callbacks (callbacks.py)."""
 from __future__ import annotations
 
-import json
 import math
-import signal
 import sys
-import threading
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -19,115 +16,25 @@ from tqdm import tqdm
 from ..config import RunConfig
 from ..data import ImageData, batches
 from ..devices import autocast, configure, resolve_memory_format, resolve_precision
+from ..distributed import Replicas, any_replica, average_gradients, broadcast_module, gather_objects, sum_over_replicas
 from ..errors import GenlabError
 from ..optim import step_unless
 from ..runs import load_train_state, save_checkpoint
+from .bookkeeping import (LoopState, MetricsLog, NonfiniteCounter, NullLog, RunningMeans, StopFlag, restore_rng,
+                          rng_state)
 
 
-@dataclass
-class LoopState:
-    """Where training stands; saved with every checkpoint."""
-
-    step: int = 0  # steps taken, skipped ones included (the learning-rate schedule follows it)
-    epoch: int = 0  # completed epochs
-    batch: int = 0  # batches done in the current (incomplete) epoch
-    nonfinite_total: int = 0  # steps skipped because a loss was not finite
-
-
-class StopFlag:
-    """SIGINT/SIGTERM only set a flag; the loop checkpoints at the next step boundary."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> "StopFlag":
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.requested = True
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
-class MetricsLog:
-    """Append-only metrics.jsonl, one JSON object per line, flushed at once."""
-
-    def __init__(self, path: Path, append: bool):
-        self.path = path
-        self.file = open(path, "a" if append else "w", encoding="utf-8")
-
-    def write(self, record: dict[str, Any]) -> None:
-        self.file.write(json.dumps(record) + "\n")
-        self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class RunningMeans:
-    """Sums of logged scalars over the steps that were applied, kept on the device; read out (one sync) only
-    when logged."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
-        self.count: torch.Tensor | int = 0
-
-    def add(self, scalars: dict[str, torch.Tensor], skipped: torch.Tensor) -> None:
-        """Add one step's scalars unless the step was skipped (decided on the device)."""
-        for k, v in scalars.items():
-            v = torch.where(skipped, torch.zeros_like(v), v)  # a skipped step's NaN never reaches the sums
-            self.sums[k] = self.sums[k] + v if k in self.sums else v
-        self.count = self.count + (~skipped).long()
-
-    def pop(self) -> dict[str, float]:
-        """The means so far (none when every step was skipped), then start over."""
-        count = int(self.count)
-        means = {k: float(v) / count for k, v in self.sums.items()} if count else {}
-        self.sums, self.count = {}, 0
-        return means
-
-
-class NonfiniteCounter:
-    """Skipped steps in total and in a row, counted on the device; read only when logging."""
-
-    def __init__(self, device: torch.device, total: int = 0):
-        self.total = torch.tensor(total, device=device)
-        self.in_a_row = torch.zeros((), dtype=torch.long, device=device)
-
-    def add(self, skipped: torch.Tensor) -> None:
-        s = skipped.long()
-        self.total += s
-        self.in_a_row = (self.in_a_row + s) * s
-
-
-def rng_state(data_gen: torch.Generator) -> dict[str, Any]:
-    """Every random state that affects training, as tensors (loadable with weights_only=True)."""
-    state = {"torch": torch.get_rng_state(), "data": data_gen.get_state(), "device_type": data_gen.device.type}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def restore_rng(state: dict[str, Any], data_gen: torch.Generator) -> None:
-    torch.set_rng_state(state["torch"])
-    if "data" in state:
-        data_gen.set_state(state["data"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+GradientSync = Callable[[list, torch.Tensor], torch.Tensor]  # (parameters, skipped) -> skipped on every replica
 
 
 def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], batches: list[tuple],
-                      amp: Callable[[], Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+                      amp: Callable[[], Any], sync: GradientSync | None = None
+                      ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """One step of every phase in order; phase i trains on ``batches[i]`` (the last batch once they run
     out), so n critic phases see n fresh real batches. A phase whose loss is not finite, and every phase after
-    it, updates nothing -- decided on the device, with no host synchronisation. Returns the logged scalars
-    and a 0-d bool tensor, true when the step was skipped."""
+    it, updates nothing -- decided on the device, with no host synchronisation. ``sync`` averages a phase's
+    gradients over data-parallel replicas and agrees on the skip. Returns the logged scalars and a 0-d bool
+    tensor, true when the step was skipped."""
     logged: dict[str, torch.Tensor] = {}
     multi = len(model.phases) > 1
     skipped = None
@@ -140,6 +47,8 @@ def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], 
         bad = ~torch.isfinite(loss.detach())
         skipped = bad if skipped is None else skipped | bad
         loss.backward()
+        if sync is not None:
+            skipped = sync([p for group in opt.param_groups for p in group["params"]], skipped)
         step_unless(opt, skipped)
         model.after_phase(phase, (~skipped).float())
         logged.update({(f"{phase}/{k}" if multi else k): v.detach().float() for k, v in out.items()})
@@ -209,23 +118,27 @@ class Callback:
         """The record is in metrics.jsonl (e.g. redraw the loss curve)."""
 
 
+REPLICA_SEED_STRIDE = 7919  # replica r draws its noise from seed + r * stride (replica 0: the lone process's)
+
+
 class Trainer:
-    """Runs ``model.phases`` over the data for ``config.train.epochs`` epochs, with everything around it."""
+    """Runs ``model.phases`` over the data for ``config.train.epochs`` epochs, with everything around it; one
+    data-parallel replica of several when ``replicas`` says so (each takes a share of every global batch)."""
 
     def __init__(self, model: Any, config: RunConfig, train_data: ImageData, test_data: ImageData,
                  run_dir: Path, device: torch.device, echo: Callable[[str], None] = print,
-                 callbacks: Sequence[Callback] = ()):
+                 callbacks: Sequence[Callback] = (), replicas: Replicas = Replicas()):
         self.model, self.config, self.run_dir, self.device, self.echo = model, config, run_dir, device, echo
-        self.callbacks = list(callbacks)
-        self.tc = config.train
+        self.callbacks, self.replicas, self.tc = list(callbacks), replicas, config.train
         configure(device)
         self.precision = resolve_precision(device, self.tc.precision)
         self.train_data, self.test_data = train_data.to(device), test_data.to(device)
         # before the optimizers, so resumed optimizer state lands on the same device and layout
         model.to(device=device, memory_format=resolve_memory_format(device, self.tc.memory_format))
+        self._join_replicas()
         self.optimizers = model.optimizers(self.tc)
         self.distinct_optimizers = distinct_optimizers(self.optimizers)
-        self.data_gen = torch.Generator(device=device).manual_seed(self.tc.seed + 1)
+        self.data_gen = torch.Generator(device=device).manual_seed(self._seed(1))
         self.state = LoopState()
         self.batches_per_step = getattr(model, "batches_per_step", 1)  # WGAN critics: a real batch per D step
         self.batches_per_epoch = len(train_data) // self.tc.batch_size
@@ -236,8 +149,33 @@ class Trainer:
         self.total_steps = self.schedule_steps = self.tc.epochs * self.steps_per_epoch
         if self.tc.max_steps is not None:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
-        self.interactive = sys.stderr.isatty()
+        self.interactive = sys.stderr.isatty() and replicas.main
         self.nonfinite: NonfiniteCounter | None = None  # created by fit()
+
+    def _seed(self, offset: int, step: int = 0) -> int:
+        return self.tc.seed + offset + step + REPLICA_SEED_STRIDE * self.replicas.rank
+
+    def _join_replicas(self) -> None:
+        """Start every replica from replica 0's weights, each with noise of its own."""
+        r = self.replicas
+        if not r.active:
+            return
+        if self.tc.batch_size % r.world:
+            raise GenlabError(f"train.batch_size={self.tc.batch_size} is the global batch and must divide among "
+                              f"the {r.world} processes; use a multiple of {r.world}")
+        broadcast_module(self.model)
+        if r.rank:
+            torch.manual_seed(self._seed(0))
+
+    def sync(self) -> GradientSync | None:
+        """How a phase's gradients become the replicas' mean (None when training alone)."""
+        if not self.replicas.active:
+            return None
+        return lambda params, skipped: average_gradients(params, skipped, self.replicas.world)
+
+    def agree(self, flag: bool) -> bool:
+        """``flag`` on any replica is ``flag`` on every replica."""
+        return any_replica(flag, self.device) if self.replicas.active else flag
 
     def amp(self) -> Any:
         return autocast(self.device, self.precision)
@@ -262,21 +200,36 @@ class Trainer:
                 group.update(settings)
         self.model.load_resume_state(saved.get("model", {}))
         self.state = LoopState(**saved["loop"])
-        if saved["rng"].get("device_type", self.device.type) != self.device.type:
-            self.echo(f"warning: resuming a {saved['rng']['device_type']} run on {self.device.type}; "
+        self._restore_random_state(saved)
+
+    def _restore_random_state(self, saved: dict[str, Any]) -> None:
+        """Each replica's random state as saved; reseeded (a valid but not bit-identical continuation) when the
+        device type or the number of processes changed."""
+        states = saved.get("rng_replicas") or [saved["rng"]]
+        rng = states[self.replicas.rank] if len(states) == self.replicas.world else None
+        if rng is None or rng.get("device_type", self.device.type) != self.device.type:
+            was = f"{len(states)} {saved['rng'].get('device_type', self.device.type)} process(es)"
+            self.echo(f"warning: resuming a run of {was} with {self.replicas.world} {self.device.type} process(es); "
                       "the continuation is valid but not bit-identical")
-            self.data_gen.manual_seed(self.tc.seed + 1 + self.state.step)
-            saved["rng"].pop("data")
-        restore_rng(saved["rng"], self.data_gen)
+            torch.manual_seed(self._seed(0, self.state.step))
+            self.data_gen.manual_seed(self._seed(1, self.state.step))
+            return
+        restore_rng(rng, self.data_gen)
 
     def checkpoint(self) -> None:
+        """Replica 0 saves weights and training state (with every replica's random state)."""
         if self.nonfinite is not None:
             self.state.nonfinite_total = int(self.nonfinite.total)
+        rng = rng_state(self.data_gen)
+        rngs = gather_objects(rng, self.replicas.world) if self.replicas.active else None
+        if not self.replicas.main:
+            return
         train_state = {
             "optimizers": {p: o.state_dict() for p, o in self.distinct_optimizers.items()},
             "loop": asdict(self.state),
-            "rng": rng_state(self.data_gen),
+            "rng": rng,
             "model": self.model.resume_state(),
+            **({"rng_replicas": rngs} if rngs else {}),
         }
         save_checkpoint(self.run_dir, self.model, self.config, train_state)
 
@@ -285,7 +238,8 @@ class Trainer:
         """Train until the configured epochs/steps are done or a stop signal arrives."""
         self.model.train()
         self.nonfinite = NonfiniteCounter(self.device, self.state.nonfinite_total)
-        log = MetricsLog(self.run_dir / "metrics.jsonl", append=self.state.step > 0)
+        main = self.replicas.main
+        log = MetricsLog(self.run_dir / "metrics.jsonl", append=self.state.step > 0) if main else NullLog()
         bar = tqdm(total=self.total_steps, initial=self.state.step, disable=not self.interactive,
                    unit="step", dynamic_ncols=True, desc=self.config.model_name)
         try:
@@ -303,38 +257,48 @@ class Trainer:
 
     def _epoch(self, log: MetricsLog, bar: tqdm, stop: StopFlag) -> None:
         tc, state = self.tc, self.state
-        epoch_means, window = RunningMeans(), RunningMeans()
-        steps, started = 0, time.perf_counter()
+        epoch_means, window = RunningMeans(self.device), RunningMeans(self.device)
+        steps, started, sync = 0, time.perf_counter(), self.sync()
         log_every = max(1, min(50, self.steps_per_epoch // 4))
         stream = batches(self.train_data, tc.batch_size, binarize=self.config.data.binarize, shuffle=True,
                          seed=tc.seed * 100_003 + state.epoch, drop_last=True, start=state.batch,
-                         generator=self.data_gen)
+                         generator=self.data_gen, shard=self.replicas.shard if self.replicas.active else None)
         for group in grouped(stream, self.batches_per_step):
             self.model.step = state.step
             self._apply_schedule()
             step_batches = [(self.model.prepare(x, self.data_gen), y) for x, y in group]
-            scalars, skipped = optimization_step(self.model, self.optimizers, step_batches, self.amp)
+            scalars, skipped = optimization_step(self.model, self.optimizers, step_batches, self.amp, sync)
             state.batch, state.step, steps = state.batch + len(group), state.step + 1, steps + 1
             self.nonfinite.add(skipped)
             epoch_means.add(scalars, skipped)
             window.add(scalars, skipped)
             bar.update(1)
-            if state.step % log_every == 0:
-                self._check_divergence()
-                means = window.pop()
-                log.write({"kind": "step", "step": state.step, "epoch": state.epoch, **means})
-                bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
-            if stop.requested or state.step >= self.total_steps:
+            logged = state.step % log_every == 0
+            if logged:
+                self._log_step(log, bar, window)
+                stop.requested = self.agree(stop.requested)  # replicas stop at the same step
+            if (stop.requested and (logged or not self.replicas.active)) or state.step >= self.total_steps:
                 break
+        stop.requested = self.agree(stop.requested)
         self._check_divergence()
         if state.batch >= self.steps_per_epoch * self.batches_per_step:
             self._end_epoch(log, epoch_means, steps, time.perf_counter() - started)
         elif not stop.requested:
             self.checkpoint()  # stopped mid-epoch by max_steps
 
+    def _log_step(self, log: MetricsLog, bar: tqdm, window: RunningMeans) -> None:
+        """A step record with the means since the last one (over every replica)."""
+        self._check_divergence()
+        means = window.pop(self._reduce())
+        log.write({"kind": "step", "step": self.state.step, "epoch": self.state.epoch, **means})
+        bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
+
+    def _reduce(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        return sum_over_replicas if self.replicas.active else None
+
     def _check_divergence(self) -> None:
         """Stop (keeping the last good checkpoint) after too many non-finite losses in a row; read on the host
-        only here, when logging."""
+        only here, when logging (the count is the same on every replica)."""
         in_a_row = int(self.nonfinite.in_a_row)
         if in_a_row >= self.tc.max_nonfinite:
             raise GenlabError(f"training diverged: {in_a_row} non-finite losses in a row at step "
@@ -345,8 +309,8 @@ class Trainer:
         state.epoch += 1
         state.batch = 0
         record: dict[str, Any] = {"kind": "epoch", "epoch": state.epoch, "step": state.step,
-                                  **{f"train/{k}": v for k, v in train.pop().items()}}
-        if tc.eval_images:
+                                  **{f"train/{k}": v for k, v in train.pop(self._reduce()).items()}}
+        if tc.eval_images and self.replicas.main:
             test = evaluate_loss(self.model, self.test_data.head(tc.eval_images), 500, tc.seed)
             record.update({f"test/{k}": v for k, v in test.items()})
         record["seconds"] = round(seconds, 3)

@@ -1,0 +1,123 @@
+"""What the loop keeps track of besides the model: its position, stop signals, the metrics log, running means
+and non-finite counts on the device, and random states."""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+
+@dataclass
+class LoopState:
+    """Where training stands; saved with every checkpoint."""
+
+    step: int = 0  # steps taken, skipped ones included (the learning-rate schedule follows it)
+    epoch: int = 0  # completed epochs
+    batch: int = 0  # batches done in the current (incomplete) epoch
+    nonfinite_total: int = 0  # steps skipped because a loss was not finite
+
+
+class StopFlag:
+    """SIGINT/SIGTERM only set a flag; the loop checkpoints at the next step boundary."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopFlag":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class MetricsLog:
+    """Append-only metrics.jsonl, one JSON object per line, flushed at once."""
+
+    def __init__(self, path: Path, append: bool):
+        self.path = path
+        self.file = open(path, "a" if append else "w", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class NullLog:
+    """The metrics log of a replica other than 0: writes nothing."""
+
+    def write(self, record: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RunningMeans:
+    """Sums of logged scalars over the steps that were applied, kept on the device; read out (one sync) only
+    when logged."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = torch.zeros((), dtype=torch.long, device=device)
+
+    def add(self, scalars: dict[str, torch.Tensor], skipped: torch.Tensor) -> None:
+        """Add one step's scalars unless the step was skipped (decided on the device)."""
+        for k, v in scalars.items():
+            v = torch.where(skipped, torch.zeros_like(v), v)  # a skipped step's NaN never reaches the sums
+            self.sums[k] = self.sums[k] + v if k in self.sums else v
+        self.count = self.count + (~skipped).long()
+
+    def pop(self, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
+        """The means so far (none when every step was skipped), then start over; ``reduce`` sums the sums and
+        counts over data-parallel replicas."""
+        names = list(self.sums)
+        totals = torch.stack([*(self.sums[k].float() for k in names), self.count.float()])
+        values = (reduce(totals) if reduce is not None else totals).tolist()  # the one read on the host
+        self.sums, self.count = {}, torch.zeros((), dtype=torch.long, device=self.device)
+        return {k: v / values[-1] for k, v in zip(names, values)} if values[-1] else {}
+
+
+class NonfiniteCounter:
+    """Skipped steps in total and in a row, counted on the device; read only when logging."""
+
+    def __init__(self, device: torch.device, total: int = 0):
+        self.total = torch.tensor(total, device=device)
+        self.in_a_row = torch.zeros((), dtype=torch.long, device=device)
+
+    def add(self, skipped: torch.Tensor) -> None:
+        s = skipped.long()
+        self.total += s
+        self.in_a_row = (self.in_a_row + s) * s
+
+
+def rng_state(data_gen: torch.Generator) -> dict[str, Any]:
+    """Every random state that affects training, as tensors (loadable with weights_only=True)."""
+    state = {"torch": torch.get_rng_state(), "data": data_gen.get_state(), "device_type": data_gen.device.type}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], data_gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    if "data" in state:
+        data_gen.set_state(state["data"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

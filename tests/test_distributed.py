@@ -1,0 +1,124 @@
+"""Data-parallel training with torchrun on CPUs (gloo): replicas stay equal, match one process with the same
+global batch, stop together on SIGTERM, resume, and their run loads in one process."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import genlab
+from genlab.errors import GenlabError
+from genlab.models import build_model
+from genlab.runs import load_config
+
+from conftest import run_cli
+
+WORKER = Path(__file__).resolve().parent / "helpers" / "ddp_worker.py"
+GAN = {"model": "gan", "data": "toy2d:ring8", "preset": "toy",
+       "overrides": ["train.epochs=2", "data.limit=2048", "train.batch_size=128"]}
+VAE = {"model": "vae", "preset": "tiny", "overrides": ["train.epochs=1", "data.limit=256", "train.batch_size=64",
+                                                       "train.eval_images=64", "train.grid_size=4"]}
+AUTOENCODER = {"model": "autoencoder", "preset": "tiny",
+               "overrides": ["train.epochs=1", "data.limit=256", "train.batch_size=64", "data.binarize=static",
+                             "train.eval_images=64", "train.grid_size=4", "train.seed=3"]}
+
+
+def torchrun(spec: dict, out: Path, dump: Path, nproc: int = 2, wait: bool = True):
+    """The worker under torchrun with ``nproc`` replicas on this machine (one thread each)."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               str(WORKER), json.dumps({**spec, "out": str(out)}), str(dump)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if not wait:
+        return process
+    output, _ = process.communicate(timeout=240)
+    assert process.returncode == 0, output
+    return output
+
+
+def params(dump: Path, rank: int) -> dict[str, torch.Tensor]:
+    return load_file(str(dump / f"params_{rank}.safetensors"))
+
+
+@pytest.mark.parametrize("spec", [GAN, VAE], ids=["gan", "vae"])
+def test_replicas_end_with_the_same_weights_and_the_run_loads_in_one_process(spec, tmp_path):
+    torchrun(spec, tmp_path / "run", tmp_path / "dump")
+    first, second = params(tmp_path / "dump", 0), params(tmp_path / "dump", 1)
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+    model = genlab.load(tmp_path / "run")
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in first.items())  # replica 0 saved what it had
+    assert model.sample(4).shape[0] == 4
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == list(range(1, len(epochs) + 1))  # one log, written once
+
+
+def test_two_replicas_equal_one_process_with_the_same_global_batch(tmp_path):
+    """A model without randomness in its loss (an autoencoder on statically binarized digits): the mean of two
+    half-batch gradients is the full batch's gradient."""
+    torchrun(AUTOENCODER, tmp_path / "two", tmp_path / "dump2")
+    sys.path.insert(0, str(WORKER.parent))
+    try:
+        import ddp_worker
+
+        ddp_worker.main({**AUTOENCODER, "out": str(tmp_path / "one")}, tmp_path / "dump1")
+    finally:
+        sys.path.remove(str(WORKER.parent))
+    two, one = params(tmp_path / "dump2", 0), params(tmp_path / "dump1", 0)
+    config = load_config(tmp_path / "one")
+    torch.manual_seed(config.train.seed)  # the initial weights, as train() builds them
+    start = {k: v.detach() for k, v in build_model(config.model_name, config.model).named_parameters()}
+    moved = max(float((one[k] - start[k]).abs().max()) for k in one)
+    apart = max(float((one[k] - two[k]).abs().max()) for k in one)
+    assert apart < moved / 100, (apart, moved)  # training moved the weights far more than the replicas differ
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5, msg=lambda m: f"{key}: {m}")
+
+
+def test_sigterm_stops_every_replica_with_one_checkpoint_and_resume_continues(tmp_path):
+    spec = {**GAN, "overrides": ["train.epochs=400", "data.limit=8192", "train.batch_size=64"]}
+    run = tmp_path / "run"
+    process = torchrun(spec, run, tmp_path / "dump", wait=False)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "metrics.jsonl").is_file():
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)  # torchrun passes it on to both replicas
+    output, _ = process.communicate(timeout=120)
+    state = torch.load(run / "checkpoint" / "train_state.pt", weights_only=True)
+    total = 400 * 8192 // 64
+    assert 0 < state["loop"]["step"] < total, output
+    assert len(state["rng_replicas"]) == 2 and not (run / "checkpoint.tmp").exists()
+    stopped = state["loop"]["step"]
+    resumed = {**spec, "model": None, "resume": True, "overrides": ["train.epochs=" + str(state["loop"]["epoch"] + 1)]}
+    torchrun(resumed, run, tmp_path / "dump")
+    state = torch.load(run / "checkpoint" / "train_state.pt", weights_only=True)
+    assert state["loop"]["step"] > stopped and state["loop"]["epoch"] == resumed_epochs(resumed)
+    first, second = params(tmp_path / "dump", 0), params(tmp_path / "dump", 1)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def resumed_epochs(spec: dict) -> int:
+    return int(spec["overrides"][0].split("=")[1])
+
+
+def test_the_global_batch_must_divide_among_the_processes_and_nproc_is_checked(tmp_path, capsys):
+    from conftest import synthetic_images, tiny_model
+    from genlab.distributed import Replicas
+    from genlab.training.loop import Trainer
+
+    model, config = tiny_model("gan")
+    config.train.batch_size = 8
+    data = synthetic_images(32)
+    with pytest.raises(GenlabError, match="must divide among the 3 processes"):
+        Trainer(model, config, data, data.head(1), tmp_path, torch.device("cpu"), replicas=Replicas(0, 3, 0))
+    code, _, err = run_cli(capsys, "train", "gan", "--nproc", "0", "--out", tmp_path / "x")
+    assert code == 2 and "--nproc must be at least 1" in err and not (tmp_path / "x").exists()
