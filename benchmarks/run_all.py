@@ -16,7 +16,10 @@ def run(script: str, *args: str) -> None:
 
 
 if __name__ == "__main__":
-    run("throughput.py")
+    run("speed.py")  # issue 12: the trainer against a bare loop, side by side (a few minutes)
+    run("ddp_cpu.py")  # issue 12: 2 processes x 1 thread against 1 process x 2 threads
+    if torch.cuda.is_available():
+        subprocess.run(["bash", str(HERE / "gpu_suite.sh")], check=True)  # every GPU figure, about 6 minutes
     run("modes.py", "--seeds", "3")
     run("demo_time.py")
     run("parzen_probe.py")  # what the Parzen window rewards (real images, blurred, binarized, ...)

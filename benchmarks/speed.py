@@ -6,7 +6,7 @@ precision, data already on the device as float batches, ``loss.backward(); opt.s
 start from the same seed; runs alternate (a, b, a, b, ...) and the best of ``--repeats`` counts.
 
     python benchmarks/speed.py                                  # CPU: every case, a few minutes
-    python benchmarks/speed.py --device cuda --steps 200        # a GPU
+    python benchmarks/speed.py --device cuda                    # a GPU
     python benchmarks/speed.py --cases dcgan64 --batch-size 1024
 """
 from __future__ import annotations
@@ -66,18 +66,32 @@ def synchronize(device: torch.device) -> None:
 
 
 def time_trainer(config: Any, data: ImageData, device: torch.device, steps: int, warmup: int) -> float:
-    """Seconds per step of genlab's Trainer (after ``warmup`` steps)."""
+    """Seconds per step of genlab's Trainer (after ``warmup`` steps). The checkpoint a run writes when it stops
+    is left out of the timing: training writes one per epoch, not one per ``steps`` (see ``checkpoint_ms``)."""
     with tempfile.TemporaryDirectory() as out:
         config.train.max_steps = warmup
         trainer = Trainer(fresh_model(config, device), config, data, data.head(1), Path(out), device,
                           echo=lambda s: None, callbacks=())
         trainer.fit()
         trainer.total_steps = warmup + steps
+        trainer.checkpoint = lambda: None
         synchronize(device)
         started = time.perf_counter()
         trainer.fit()
         synchronize(device)
         return (time.perf_counter() - started) / steps
+
+
+def time_checkpoint(config: Any, data: ImageData, device: torch.device) -> float:
+    """Seconds one checkpoint (weights + training state, fsynced and swapped in) takes."""
+    with tempfile.TemporaryDirectory() as out:
+        config.train.max_steps = 1
+        trainer = Trainer(fresh_model(config, device), config, data, data.head(1), Path(out), device,
+                          echo=lambda s: None, callbacks=())
+        trainer.fit()
+        started = time.perf_counter()
+        trainer.checkpoint()
+        return time.perf_counter() - started
 
 
 def time_bare_loop(config: Any, data: ImageData, device: torch.device, steps: int, warmup: int) -> float:
@@ -86,16 +100,18 @@ def time_bare_loop(config: Any, data: ImageData, device: torch.device, steps: in
     optimizers = model.optimizers(config.train)
     precision = resolve_precision(device, config.train.precision)
     amp: Callable[[], Any] = lambda: autocast(device, precision)
-    batch, per_step = config.train.batch_size, len(model.step_phases)
+    batch, per_step = config.train.batch_size, getattr(model, "batches_per_step", 1)
     order = torch.randperm(len(data), device=device)
 
-    def step(i: int) -> None:
-        for j, phase in enumerate(model.step_phases):
+    def step(i: int) -> None:  # as in the trainer: critic phase j sees real batch j, the G phase the last one
+        real = []
+        for j in range(per_step):
             idx = order[((i * per_step + j) * batch) % (len(data) - batch):][:batch]
-            x, y = model.prepare(to_float(data.images[idx])), data.labels[idx]
+            real.append((model.prepare(to_float(data.images[idx])), data.labels[idx]))
+        for j, phase in enumerate(model.step_phases):
             optimizers[phase].zero_grad(set_to_none=True)
             with amp():
-                loss = model.loss((x, y), phase)["loss"]
+                loss = model.loss(real[min(j, per_step - 1)], phase)["loss"]
             loss.backward()
             optimizers[phase].step()
             model.after_phase(phase)
@@ -110,8 +126,11 @@ def time_bare_loop(config: Any, data: ImageData, device: torch.device, steps: in
     return (time.perf_counter() - started) / steps
 
 
-def measure(case: str, device: torch.device, steps: int, warmup: int, repeats: int, extra: list[str]) -> dict:
-    """Best-of-``repeats`` step time of the trainer and of the bare loop, alternating, and their ratio."""
+def measure(case: str, device: torch.device, seconds: float, warmup: int, repeats: int, extra: list[str]) -> dict:
+    """Best-of-``repeats`` step time of the trainer and of the bare loop, alternating, and their ratio; each timed
+    run takes about ``seconds``."""
+    config, data = case_setup(case, device, extra, 1)
+    steps = steps_for(config, data, device, seconds, warmup)
     config, data = case_setup(case, device, extra, steps + warmup)
     trainer, bare = [], []
     for _ in range(repeats):
@@ -119,20 +138,28 @@ def measure(case: str, device: torch.device, steps: int, warmup: int, repeats: i
         bare.append(time_bare_loop(config, data, device, steps, warmup))
     images = config.train.batch_size * getattr(config.model, "n_critic", 1)  # real images one step consumes
     t, b = min(trainer), min(bare)
-    return {"batch_size": config.train.batch_size, "images_per_step": images,
+    return {"batch_size": config.train.batch_size, "images_per_step": images, "steps": steps,
             "precision": resolve_precision(device, config.train.precision),
             "trainer_step_ms": round(1000 * t, 2), "bare_step_ms": round(1000 * b, 2),
             "trainer_images_per_s": round(images / t, 1), "bare_images_per_s": round(images / b, 1),
             "trainer_vs_bare": round(b / t, 3), "trainer_step_ms_all": [round(1000 * v, 2) for v in trainer],
-            "bare_step_ms_all": [round(1000 * v, 2) for v in bare]}
+            "bare_step_ms_all": [round(1000 * v, 2) for v in bare],
+            "checkpoint_ms": round(1000 * time_checkpoint(config, data, device), 1)}
+
+
+def steps_for(config: Any, data: ImageData, device: torch.device, seconds: float, warmup: int) -> int:
+    """Steps that make a timed run last about ``seconds`` (10 to 1,000), from a short bare-loop probe."""
+    probe = time_bare_loop(config, data, device, 2, warmup)
+    return max(10, min(1000, int(seconds / probe)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
-    parser.add_argument("--steps", type=int, default=0, help="timed steps per run (default: 20 on CPU, 200 on GPU)")
-    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0, help="length of each timed run (default: 8 on CPU, "
+                                                                   "5 on GPU)")
+    parser.add_argument("--warmup", type=int, default=0, help="untimed steps first (default: 3 on CPU, 20 on GPU)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=0, help="override every case's batch size")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -141,16 +168,22 @@ def main() -> None:
     args = parser.parse_args()
     device = pick_device(args.device)
     configure(device)
-    steps = args.steps or (200 if device.type == "cuda" else 20)
+    gpu = device.type == "cuda"
+    seconds, warmup = args.seconds or (5 if gpu else 8), args.warmup or (20 if gpu else 3)
     extra = args.overrides + ([f"train.batch_size={args.batch_size}"] if args.batch_size else [])
     rows = {}
     for case in args.cases.split(","):
-        rows[case] = measure(case, device, steps, args.warmup, args.repeats, extra)
+        rows[case] = measure(case, device, seconds, warmup, args.repeats, extra)
         r = rows[case]
         print(f"{case}: trainer {r['trainer_images_per_s']} img/s, bare loop {r['bare_images_per_s']} img/s, "
               f"ratio {r['trainer_vs_bare']}", flush=True)
-    save(f"speed_{device.type}{args.name}", {"device": str(device), "steps": steps, "warmup": args.warmup,
-                                             "repeats": args.repeats, "overrides": extra, "cases": rows})
+    save(f"speed_{device.type}{args.name}", {"device": str(device), "device_name": device_name(device),
+                                             "seconds_per_run": seconds, "warmup": warmup, "repeats": args.repeats,
+                                             "overrides": extra, "cases": rows})
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 if __name__ == "__main__":

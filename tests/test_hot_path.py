@@ -118,3 +118,42 @@ def test_channels_last_training_resumes_exactly_and_saves_plain_weights(tmp_path
     a, b = genlab.load(tmp_path / "straight").state_dict(), genlab.load(tmp_path / "split").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert all(t.is_contiguous() for t in a.values())
+
+
+def test_running_means_skip_masked_steps_and_follow_changing_names():
+    from genlab.training.bookkeeping import RunningMeans, step_values
+
+    means = RunningMeans(torch.device("cpu"))
+    yes, no = torch.tensor(True), torch.tensor(False)
+    means.add(*step_values({"a": torch.tensor(1.0), "b": torch.tensor(2.0)}, no))
+    means.add(*step_values({"a": torch.tensor(float("nan")), "b": torch.tensor(5.0)}, yes))  # skipped
+    means.add(*step_values({"b": torch.tensor(4.0), "c": torch.tensor(6.0)}, no))
+    assert means.pop() == {"a": 0.5, "b": 3.0, "c": 3.0}
+    assert means.pop() == {}  # started over; nothing counted
+
+
+def test_compile_leaves_out_a_penalized_discriminator_frozen_parts_and_ema():
+    wgan, _ = tiny_model("gan")
+    assert wgan.compile_targets() == ["generator", "discriminator"]
+    model, config = tiny_model("gan")
+    model.config.gp_weight = 10.0
+    assert model.compile_targets() == ["generator"]  # its double backward stays eager
+    latent, _ = tiny_model("latent-gan")
+    assert "autoencoder" not in latent.compile_targets() and "generator_ema" not in latent.compile_targets()
+
+
+def test_a_failing_compile_falls_back_to_eager_with_a_warning_and_changes_nothing(tmp_path, monkeypatch):
+    settings = TINY + ["train.max_steps=3"]
+    genlab.train("vae", overrides=settings, out=tmp_path / "eager", **QUIET)
+
+    def broken_compile(module, *args, **kwargs):
+        def fail(*a, **k):
+            raise RuntimeError("compiler exploded\nsecond line")
+        module._compiled_call_impl = fail
+
+    monkeypatch.setattr(torch.nn.Module, "compile", broken_compile)
+    said = []
+    genlab.train("vae", overrides=settings + ["train.compile=true"], out=tmp_path / "fallback", echo=said.append)
+    assert any("torch.compile failed (RuntimeError: compiler exploded); training eagerly" in s for s in said)
+    eager, fallback = genlab.load(tmp_path / "eager").state_dict(), genlab.load(tmp_path / "fallback").state_dict()
+    assert eager.keys() == fallback.keys() and all(torch.equal(eager[k], fallback[k]) for k in eager)

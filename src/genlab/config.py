@@ -39,6 +39,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "auto"  # auto | fp32 | bf16 (autocast); auto: bf16 on a CUDA GPU that has it, else fp32
     memory_format: str = "auto"  # auto | channels_last | contiguous (conv weights); auto: channels_last on CUDA
+    compile: bool = False  # torch.compile the model's networks (never through a gradient penalty); eager on failure
     max_steps: int | None = None  # stop after this many optimizer steps (smoke tests)
     eval_images: int = 2000  # test images scored at the end of each epoch (0 = none)
     grid_size: int = 64  # images in the per-epoch sample / reconstruction grids

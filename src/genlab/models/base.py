@@ -54,6 +54,13 @@ class GenerativeModel(nn.Module):
         """Warnings from an epoch's logged means (e.g. a discriminator that always wins)."""
         return []
 
+    def compile_targets(self) -> list[str]:
+        """Submodules that ``train.compile=true`` may compile: every child with trainable parameters (frozen
+        parts and EMA copies only run without gradients). Models whose losses differentiate through a network
+        twice (gradient penalties) leave that network out."""
+        return [name for name, child in self.named_children()
+                if any(p.requires_grad for p in child.parameters())]
+
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
         """Fill 'auto' / 0 fields of model and data config from the dataset (in place)."""

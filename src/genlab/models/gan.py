@@ -194,6 +194,11 @@ class GAN(GenerativeModel):
         if phase == "g" and self.generator_ema is not None:
             update_ema(self.generator_ema, self.generator, self.ema_decay(), applied)
 
+    def compile_targets(self) -> list[str]:
+        """Never D under a gradient penalty or R1: their double backward does not go through torch.compile."""
+        penalized = self.config.gp_weight or self.config.r1_weight
+        return [n for n in super().compile_targets() if not (penalized and n == "discriminator")]
+
     def diagnose(self, samples: Tensor, real: Tensor) -> list[str]:
         """Mode-collapse check: samples far less spread out than real data."""
         ratio = mean_pairwise_distance(samples[:256]) / max(mean_pairwise_distance(real[:256]), 1e-12)

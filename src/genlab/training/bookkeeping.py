@@ -68,29 +68,45 @@ class NullLog:
         pass
 
 
+def step_values(scalars: dict[str, torch.Tensor], skipped: torch.Tensor) -> tuple[list[str], torch.Tensor]:
+    """One step's logged scalars as one vector, then a 1 that counts the step; all zeros when the step was
+    skipped, so its NaN never reaches a sum (three small device operations, whatever the number of scalars)."""
+    vector = torch.stack([*(v.reshape(()) for v in scalars.values()), torch.ones((), device=skipped.device)])
+    return list(scalars), torch.where(skipped, 0.0, vector)
+
+
 class RunningMeans:
-    """Sums of logged scalars over the steps that were applied, kept on the device; read out (one sync) only
-    when logged."""
+    """Sums of logged scalars over the steps that were applied, kept on the device as one vector whose last
+    entry counts the steps; read out (one sync) only when logged."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.sums: dict[str, torch.Tensor] = {}
-        self.count = torch.zeros((), dtype=torch.long, device=device)
+        self.names: list[str] = []
+        self.sums = torch.zeros(1, device=device)
 
-    def add(self, scalars: dict[str, torch.Tensor], skipped: torch.Tensor) -> None:
-        """Add one step's scalars unless the step was skipped (decided on the device)."""
-        for k, v in scalars.items():
-            v = torch.where(skipped, torch.zeros_like(v), v)  # a skipped step's NaN never reaches the sums
-            self.sums[k] = self.sums[k] + v if k in self.sums else v
-        self.count = self.count + (~skipped).long()
+    def add(self, names: list[str], vector: torch.Tensor) -> None:
+        """Add one step's ``step_values``."""
+        if names != self.names:
+            vector = self._align(names, vector)
+        self.sums = self.sums + vector
+
+    def _align(self, names: list[str], vector: torch.Tensor) -> torch.Tensor:
+        """A step vector laid out like the sums, which grow by the names not seen before (a model that logs
+        other scalars in some steps; a mean is then over all steps, as for the others)."""
+        for name in names:
+            if name not in self.names:
+                self.names.append(name)
+                self.sums = torch.cat([self.sums[:-1], self.sums.new_zeros(1), self.sums[-1:]])
+        full = self.sums.new_zeros(len(self.names) + 1)
+        full[torch.tensor([self.names.index(n) for n in names] + [len(self.names)], device=full.device)] = vector
+        return full
 
     def pop(self, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
         """The means so far (none when every step was skipped), then start over; ``reduce`` sums the sums and
         counts over data-parallel replicas."""
-        names = list(self.sums)
-        totals = torch.stack([*(self.sums[k].float() for k in names), self.count.float()])
+        names, totals = self.names, self.sums.float()
         values = (reduce(totals) if reduce is not None else totals).tolist()  # the one read on the host
-        self.sums, self.count = {}, torch.zeros((), dtype=torch.long, device=self.device)
+        self.names, self.sums = [], torch.zeros(1, device=self.device)
         return {k: v / values[-1] for k, v in zip(names, values)} if values[-1] else {}
 
 

@@ -21,7 +21,8 @@ from ..errors import GenlabError
 from ..optim import step_unless
 from ..runs import load_train_state, save_checkpoint
 from .bookkeeping import (LoopState, MetricsLog, NonfiniteCounter, NullLog, RunningMeans, StopFlag, restore_rng,
-                          rng_state)
+                          rng_state, step_values)
+from .compiling import compile_networks
 
 
 GradientSync = Callable[[list, torch.Tensor], torch.Tensor]  # (parameters, skipped) -> skipped on every replica
@@ -151,6 +152,18 @@ class Trainer:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
         self.interactive = sys.stderr.isatty() and replicas.main
         self.nonfinite: NonfiniteCounter | None = None  # created by fit()
+        self.compiled = compile_networks(model, self._trial_step, self.data_gen, echo) if self.tc.compile else []
+
+    def _trial_step(self) -> None:
+        """Forward and backward passes of one step's phases on the first batches, updating nothing."""
+        stream = batches(self.train_data, self.tc.batch_size, binarize=self.config.data.binarize, drop_last=True,
+                         generator=self.data_gen, shard=self.replicas.shard if self.replicas.active else None)
+        group = next(grouped(stream, self.batches_per_step))
+        step_batches = [(self.model.prepare(x, self.data_gen), y) for x, y in group]
+        for index, phase in enumerate(self.model.step_phases):
+            with self.amp():
+                out = self.model.loss(step_batches[min(index, len(step_batches) - 1)], phase)
+            out["loss"].backward()
 
     def _seed(self, offset: int, step: int = 0) -> int:
         return self.tc.seed + offset + step + REPLICA_SEED_STRIDE * self.replicas.rank
@@ -270,8 +283,9 @@ class Trainer:
             scalars, skipped = optimization_step(self.model, self.optimizers, step_batches, self.amp, sync)
             state.batch, state.step, steps = state.batch + len(group), state.step + 1, steps + 1
             self.nonfinite.add(skipped)
-            epoch_means.add(scalars, skipped)
-            window.add(scalars, skipped)
+            values = step_values(scalars, skipped)
+            epoch_means.add(*values)
+            window.add(*values)
             bar.update(1)
             logged = state.step % log_every == 0
             if logged:

@@ -1,0 +1,98 @@
+"""Every GPU figure of docs/benchmarks.md in one command (about 6 minutes on an H100/H200), written to one JSON:
+
+1. the trainer against the bare loop for every case of speed.py, at each case's own batch;
+2. the pytorch/examples-shaped DCGAN-64 (nz 100, ngf = ndf = 64) at batch 64 and at larger batches, to find
+   its best batch, trainer and bare loop side by side;
+3. the VAE ``nll`` preset's images/s and the time its 100 epochs of 60,000 images would take;
+4. a data-parallel smoke run through torchrun with one process per GPU (NCCL).
+
+Data are synthetic (uint8, MNIST-shaped or 64 px RGB) and live on the GPU, as genlab's loop keeps them.
+
+    bash benchmarks/gpu_suite.sh            # or: python benchmarks/gpu_suite.py --out results.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import speed
+from genlab.devices import configure
+
+ROOT = Path(__file__).resolve().parents[1]
+DCGAN64_BATCHES = (64, 256, 1024, 2048)
+NLL_EPOCH_IMAGES, NLL_EPOCHS = 60_000, 100
+
+
+def timed(label: str, results: dict, work) -> None:
+    """Run one part, keeping its result or its error, and how long it took."""
+    started = time.perf_counter()
+    try:
+        results[label] = work()
+    except Exception as error:  # noqa: BLE001 - one failing part must not lose the others' numbers
+        results[label] = {"error": f"{type(error).__name__}: {error}"}
+    results[label + "_seconds"] = round(time.perf_counter() - started, 1)
+    print(label, json.dumps(results[label])[:400], flush=True)
+
+
+def speed_cases(device: torch.device, seconds: float) -> dict:
+    return {case: speed.measure(case, device, seconds, 20, 2, []) for case in speed.CASES}
+
+
+def dcgan64_batches(device: torch.device, seconds: float) -> dict:
+    return {str(b): speed.measure("dcgan64", device, seconds, 10, 2, [f"train.batch_size={b}"])
+            for b in DCGAN64_BATCHES}
+
+
+def vae_nll(device: torch.device, seconds: float) -> dict:
+    row = speed.measure("vae-nll", device, seconds, 20, 1, [])
+    epoch = NLL_EPOCH_IMAGES / row["trainer_images_per_s"]
+    return {**row, "epoch_seconds": round(epoch, 2), "epochs_100_minutes": round(NLL_EPOCHS * epoch / 60, 2)}
+
+
+def ddp_smoke(nproc: int) -> dict:
+    """A short toy GAN run under torchrun with ``nproc`` processes (one per GPU): it must finish and load."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+                   "-m", "genlab", "train", "gan", "--data", "toy2d:grid25", "--preset", "toy", "--set",
+                   "train.epochs=2", "--set", "data.limit=65536", "--out", f"{tmp}/run"]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+        lines = [json.loads(line) for line in Path(f"{tmp}/run/metrics.jsonl").read_text().splitlines()
+                 if '"kind": "epoch"' in line] if done.returncode == 0 else []
+        return {"returncode": done.returncode, "wall_seconds": round(time.perf_counter() - started, 1),
+                "epochs": len(lines), "images_per_s": lines[-1]["images_per_s"] if lines else None,
+                "tail": done.stderr[-1500:] if done.returncode else ""}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "gpu_suite.json"))
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed run")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        sys.exit("gpu_suite: no CUDA GPU here; the CPU figures come from benchmarks/speed.py")
+    device = torch.device("cuda")
+    configure(device)
+    results: dict = {"device": torch.cuda.get_device_name(device), "gpus": torch.cuda.device_count(),
+                     "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version(),
+                     "host": platform.node(), "cpu_cores": os.cpu_count()}
+    timed("speed", results, lambda: speed_cases(device, args.seconds))
+    timed("dcgan64_batch", results, lambda: dcgan64_batches(device, args.seconds))
+    timed("vae_nll", results, lambda: vae_nll(device, args.seconds))
+    timed("ddp_smoke", results, lambda: ddp_smoke(torch.cuda.device_count()))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
