@@ -44,7 +44,7 @@ def case_setup(case: str, device: torch.device, extra: list[str], steps: int) ->
     per_step = getattr(config.model, "n_critic", 1)
     n = config.train.batch_size * per_step * (steps + 10)
     gen = torch.Generator().manual_seed(0)
-    images = (torch.rand(n, *shape, generator=gen) < 0.3).to(torch.uint8) * 255
+    images = (torch.randint(0, 10, (n, *shape), generator=gen, dtype=torch.uint8) < 3).to(torch.uint8) * 255
     targets = torch.arange(n) % 2 if labels == "domains" else torch.zeros(n, dtype=torch.long)
     data = ImageData(images, targets, ["A", "B"] if labels == "domains" else ["0"])
     config.data.binarize = "none"
