@@ -80,15 +80,17 @@ def test_replicas_end_with_the_same_weights_and_the_run_loads_in_one_process(spe
     assert [r["epoch"] for r in epochs] == list(range(1, len(epochs) + 1))  # one log, written once
 
 
-def test_two_replicas_equal_one_process_with_the_same_global_batch(tmp_path):
-    """A model without randomness in its loss (an autoencoder on statically binarized digits): the mean of two
-    half-batch gradients is the full batch's gradient."""
-    torchrun(AUTOENCODER, tmp_path / "two", tmp_path / "dump2")
+@pytest.mark.parametrize("spec", [VAE, GAN, AUTOENCODER], ids=["vae", "gan", "autoencoder"])
+def test_two_replicas_equal_one_process_with_the_same_global_batch(spec, tmp_path):
+    """The mean of two half-batch gradients is the full batch's gradient, and the replicas draw their rows of
+    the global batch's noise (GAN codes, VAE posterior samples, dynamic binarization): two processes train
+    what one process trains, to float round-off."""
+    torchrun(spec, tmp_path / "two", tmp_path / "dump2")
     sys.path.insert(0, str(WORKER.parent))
     try:
         import ddp_worker
 
-        ddp_worker.main({**AUTOENCODER, "out": str(tmp_path / "one")}, tmp_path / "dump1")
+        ddp_worker.main({**spec, "out": str(tmp_path / "one")}, tmp_path / "dump1")
     finally:
         sys.path.remove(str(WORKER.parent))
     two, one = params(tmp_path / "dump2", 0), params(tmp_path / "dump1", 0)
@@ -97,9 +99,9 @@ def test_two_replicas_equal_one_process_with_the_same_global_batch(tmp_path):
     start = {k: v.detach() for k, v in build_model(config.model_name, config.model).named_parameters()}
     moved = max(float((one[k] - start[k]).abs().max()) for k in one)
     apart = max(float((one[k] - two[k]).abs().max()) for k in one)
-    assert apart < moved / 100, (apart, moved)  # training moved the weights far more than the replicas differ
+    assert apart < moved / 100, (apart, moved)  # training moved the weights far more than the runs differ
     for key in one:
-        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5, msg=lambda m: f"{key}: {m}")
+        torch.testing.assert_close(two[key], one[key], rtol=1e-3, atol=1e-4, msg=lambda m: f"{key}: {m}")
 
 
 def test_sigterm_stops_every_replica_with_one_checkpoint_and_resume_continues(tmp_path):
@@ -141,3 +143,21 @@ def test_the_global_batch_must_divide_among_the_processes_and_nproc_is_checked(t
         Trainer(model, config, data, data.head(1), tmp_path, torch.device("cpu"), replicas=Replicas(0, 3, 0))
     code, _, err = run_cli(capsys, "train", "gan", "--nproc", "0", "--out", tmp_path / "x")
     assert code == 2 and "--nproc must be at least 1" in err and not (tmp_path / "x").exists()
+
+
+def test_per_sample_noise_is_the_global_batch_cut_into_shares():
+    from genlab.ops import batch_shard, per_sample, reparameterize
+
+    torch.manual_seed(0)
+    whole = torch.randn(8, 3)
+    shares = []
+    for rank in range(2):
+        torch.manual_seed(0)
+        with batch_shard(rank, 2):
+            shares.append(per_sample(lambda n: torch.randn(n, 3), 4))
+    assert torch.equal(torch.cat(shares), whole)
+    torch.manual_seed(0)
+    assert torch.equal(reparameterize(torch.zeros(8, 3), torch.zeros(8, 3)), whole)  # outside: one process's draw
+    with batch_shard(1, 2):
+        torch.manual_seed(0)
+        assert torch.equal(reparameterize(torch.zeros(4, 3), torch.zeros(4, 3)), whole[4:])

@@ -64,9 +64,12 @@ def start(replicas: Replicas, device: torch.device) -> torch.device:
     return device
 
 
-def stop() -> None:
-    """Leave the process group (a no-op when none was joined)."""
+def stop(finished: bool = False) -> None:
+    """Leave the process group (a no-op when none was joined); a replica that ``finished`` first waits for the
+    others, so none closes its connections while another still receives from it."""
     if dist.is_available() and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -105,11 +105,10 @@ def batches(data: ImageData, batch_size: int, *, binarize: str = "none", shuffle
     stop = n - n % batch_size if drop_last else n
     for begin in range(start * batch_size, stop, batch_size):
         idx = order[begin:begin + batch_size]
-        idx = shard(idx) if shard is not None else idx
         x = to_float(data.images[idx])
-        if binarize == "dynamic":
+        if binarize == "dynamic":  # on the whole batch, so every share gets the bits one process would draw
             x = torch.bernoulli(x, generator=generator)
-        yield x, data.labels[idx]
+        yield (x, data.labels[idx]) if shard is None else (shard(x), shard(data.labels[idx]))
 
 
 def resized(data: ImageData, image_size: int, channels: int) -> ImageData:

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import GenlabError
+from ..ops import per_sample
 
 
 class GANObjective:
@@ -107,7 +108,8 @@ def _squared_input_grad(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
     """Gulrajani et al. (2017) Eq. 3: E (||grad D(x_hat)|| - 1)^2 at x_hat = a x + (1 - a) G(z), a ~ U[0,1]."""
-    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    alpha = per_sample(lambda n: torch.rand(n, *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype),
+                       real.shape[0])
     x_hat = alpha * real.detach() + (1 - alpha) * fake.detach()
     return ((torch.sqrt(_squared_input_grad(critic, x_hat) + 1e-12) - 1) ** 2).mean()
 

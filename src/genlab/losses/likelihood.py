@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import GenlabError
+from ..ops import per_sample
 from ..ops.distributions import LOG_2PI
 
 
@@ -80,7 +81,8 @@ class Gaussian(Likelihood):
 
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Uniform dequantization: pixel k/255 -> (k + u) / 256, u ~ U[0, 1)."""
-        noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        noise = per_sample(lambda n: torch.rand((n, *x.shape[1:]), generator=generator, device=x.device,
+                                                dtype=x.dtype), x.shape[0])
         return (torch.round(x * 255) + noise) / 256
 
 

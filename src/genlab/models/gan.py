@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
+from ..ops import per_sample
 from ..optim import adam
 from ..losses import gradient_penalty, make_objective, r1_penalty
 from ..nn.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -141,7 +142,8 @@ class GAN(GenerativeModel):
         return x if self.points else x * 2 - 1
 
     def _noise(self, n: int) -> Tensor:
-        return torch.randn(n, self.config.latent_dim, device=self.device)
+        """Training noise for n samples (data-parallel processes draw their rows of the global batch's)."""
+        return per_sample(lambda m: torch.randn(m, self.config.latent_dim, device=self.device), n)
 
     def _pack(self, x: Tensor) -> Tensor:
         """Group `pack` consecutive samples into one input along the feature/channel axis."""

@@ -1,10 +1,33 @@
 """Turning uniform numbers into Gaussian ones, and moving between latent codes."""
 from __future__ import annotations
 
+import contextlib
 import math
+from typing import Callable, Iterator
 
 import torch
 from torch import Tensor
+
+_SHARD = [0, 1]  # (index, count): this process's share of every batch; (0, 1) outside data-parallel steps
+
+
+@contextlib.contextmanager
+def batch_shard(index: int, count: int) -> Iterator[None]:
+    """Inside the block, per-sample noise is drawn for the whole global batch and cut to share ``index`` of
+    ``count``, so ``count`` data-parallel processes draw exactly what one process would for the global batch."""
+    previous = list(_SHARD)
+    _SHARD[:] = [index, count]
+    try:
+        yield
+    finally:
+        _SHARD[:] = previous
+
+
+def per_sample(draw: Callable[[int], Tensor], n: int) -> Tensor:
+    """``draw(n)`` -- noise for n samples along dimension 0; inside ``batch_shard`` this process's n rows of
+    the global batch's draw."""
+    index, count = _SHARD
+    return draw(n) if count == 1 else draw(n * count)[index * n:(index + 1) * n]
 
 
 def box_muller(u: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
@@ -35,7 +58,10 @@ class BoxMullerSampler:
 
 def reparameterize(mean: Tensor, log_var: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Kingma & Welling (2014) Eq. 10: z = mu + sigma * eps, eps ~ N(0, I), differentiable in mu, sigma."""
-    eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    def draw(n: int) -> Tensor:
+        return torch.randn((n, *mean.shape[1:]), generator=generator, device=mean.device, dtype=mean.dtype)
+
+    eps = per_sample(draw, mean.shape[0]) if mean.dim() else draw(1)[0]
     return mean + torch.exp(0.5 * log_var) * eps
 
 

@@ -61,13 +61,15 @@ def train(model_name: str | None = None, *, data: str = "mnist", preset: str | N
     if dry_run:
         return config
     device = pick_device(config.train.device)
+    finished = False
     try:
         if replicas.active:
             device = start_replicas(replicas, device)
         _fit(config, run_dir, resume, train_data, test_data, device, replicas,
              echo if replicas.main else _quiet, callbacks)
+        finished = True
     finally:
-        stop_replicas()
+        stop_replicas(finished)
     return config
 
 

@@ -18,6 +18,7 @@ from ..data import ImageData, batches
 from ..devices import autocast, configure, resolve_memory_format, resolve_precision
 from ..distributed import Replicas, any_replica, average_gradients, broadcast_module, gather_objects, sum_over_replicas
 from ..errors import GenlabError
+from ..ops import batch_shard
 from ..optim import step_unless
 from ..runs import load_train_state, save_checkpoint
 from .bookkeeping import (LoopState, MetricsLog, NonfiniteCounter, NullLog, RunningMeans, StopFlag, restore_rng,
@@ -119,9 +120,6 @@ class Callback:
         """The record is in metrics.jsonl (e.g. redraw the loss curve)."""
 
 
-REPLICA_SEED_STRIDE = 7919  # replica r draws its noise from seed + r * stride (replica 0: the lone process's)
-
-
 class Trainer:
     """Runs ``model.phases`` over the data for ``config.train.epochs`` epochs, with everything around it; one
     data-parallel replica of several when ``replicas`` says so (each takes a share of every global batch)."""
@@ -166,10 +164,11 @@ class Trainer:
             out["loss"].backward()
 
     def _seed(self, offset: int, step: int = 0) -> int:
-        return self.tc.seed + offset + step + REPLICA_SEED_STRIDE * self.replicas.rank
+        return self.tc.seed + offset + step
 
     def _join_replicas(self) -> None:
-        """Start every replica from replica 0's weights, each with noise of its own."""
+        """Start every replica from replica 0's weights. They share one random stream: per-sample noise is drawn
+        for the global batch and cut to each share (ops.batch_shard), so N processes draw what one would."""
         r = self.replicas
         if not r.active:
             return
@@ -177,8 +176,10 @@ class Trainer:
             raise GenlabError(f"train.batch_size={self.tc.batch_size} is the global batch and must divide among "
                               f"the {r.world} processes; use a multiple of {r.world}")
         broadcast_module(self.model)
-        if r.rank:
-            torch.manual_seed(self._seed(0))
+
+    def shard(self) -> Any:
+        """The context of a training step: this replica's share of the global batch's per-sample noise."""
+        return batch_shard(self.replicas.rank, self.replicas.world)
 
     def sync(self) -> GradientSync | None:
         """How a phase's gradients become the replicas' mean (None when training alone)."""
@@ -216,13 +217,13 @@ class Trainer:
         self._restore_random_state(saved)
 
     def _restore_random_state(self, saved: dict[str, Any]) -> None:
-        """Each replica's random state as saved; reseeded (a valid but not bit-identical continuation) when the
-        device type or the number of processes changed."""
+        """Each replica's random state as saved (they share one stream, except where a translator's history pool
+        drew for shares of different sizes); replica 0's when the number of processes changed; reseeded (a valid
+        but not bit-identical continuation) when the device type changed."""
         states = saved.get("rng_replicas") or [saved["rng"]]
-        rng = states[self.replicas.rank] if len(states) == self.replicas.world else None
-        if rng is None or rng.get("device_type", self.device.type) != self.device.type:
-            was = f"{len(states)} {saved['rng'].get('device_type', self.device.type)} process(es)"
-            self.echo(f"warning: resuming a run of {was} with {self.replicas.world} {self.device.type} process(es); "
+        rng = states[self.replicas.rank] if len(states) == self.replicas.world else saved["rng"]
+        if rng.get("device_type", self.device.type) != self.device.type:
+            self.echo(f"warning: resuming a {rng['device_type']} run on {self.device.type}; "
                       "the continuation is valid but not bit-identical")
             torch.manual_seed(self._seed(0, self.state.step))
             self.data_gen.manual_seed(self._seed(1, self.state.step))
@@ -279,8 +280,9 @@ class Trainer:
         for group in grouped(stream, self.batches_per_step):
             self.model.step = state.step
             self._apply_schedule()
-            step_batches = [(self.model.prepare(x, self.data_gen), y) for x, y in group]
-            scalars, skipped = optimization_step(self.model, self.optimizers, step_batches, self.amp, sync)
+            with self.shard():
+                step_batches = [(self.model.prepare(x, self.data_gen), y) for x, y in group]
+                scalars, skipped = optimization_step(self.model, self.optimizers, step_batches, self.amp, sync)
             state.batch, state.step, steps = state.batch + len(group), state.step + 1, steps + 1
             self.nonfinite.add(skipped)
             values = step_values(scalars, skipped)
