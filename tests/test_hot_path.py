@@ -157,3 +157,13 @@ def test_a_failing_compile_falls_back_to_eager_with_a_warning_and_changes_nothin
     assert any("torch.compile failed (RuntimeError: compiler exploded); training eagerly" in s for s in said)
     eager, fallback = genlab.load(tmp_path / "eager").state_dict(), genlab.load(tmp_path / "fallback").state_dict()
     assert eager.keys() == fallback.keys() and all(torch.equal(eager[k], fallback[k]) for k in eager)
+
+
+def test_compiled_networks_keep_their_checkpoint_names(tmp_path):
+    from genlab.runs import module_state
+
+    model, config = tiny_model("gan")
+    before = set(module_state(model))
+    for name in model.compile_targets():
+        getattr(model, name).compile()  # in place, as train.compile=true does (compilation itself is lazy)
+    assert set(module_state(model)) == before and not any("_orig_mod" in k for k in before)
