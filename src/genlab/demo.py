@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         run_demo(Path(args.out), args.epochs, args.nll_k, args.nll_images)
     except GenlabError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     return 0
 
 

@@ -12,6 +12,13 @@ from typing import IO, Any, Iterable, Iterator
 
 import numpy as np
 
+from .errors import GenlabError
+
+try:
+    import fcntl
+except ImportError:  # no advisory locks on this platform (Windows): runs are then not locked
+    fcntl = None
+
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file, read in chunks."""
@@ -101,11 +108,17 @@ def save_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
         pass
 
 
+def fsync_file(path: Path) -> None:
+    """Flush one file to disk."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
 def fsync_files(folder: Path) -> None:
     """Flush every file directly in ``folder`` to disk."""
     for f in folder.iterdir():
-        with open(f, "rb") as handle:
-            os.fsync(handle.fileno())
+        if f.is_file():
+            fsync_file(f)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -115,3 +128,26 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for the block; the operating system releases it when the process ends
+    in any way, so a dead holder never blocks. One clear line when a live process holds it."""
+    if fcntl is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise GenlabError(f"{what} is in use by another genlab process (pid {holder}); wait for it to finish "
+                              "or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield

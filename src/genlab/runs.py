@@ -7,6 +7,7 @@ the dataset and without unpickling anything, and ``train_state.pt`` for resume, 
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -18,7 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import RunConfig, read_run_dict
 from .errors import GenlabError
-from .files import fsync_dir, fsync_files
+from .files import atomic_path, fsync_dir, fsync_file, fsync_files, sha256_file
 from .models import build_model, get_model_class, run_config
 from .version import __version__
 
@@ -26,6 +27,8 @@ CHECKPOINT = "checkpoint"
 WEIGHTS = "model.safetensors"
 STATE = "train_state.pt"
 CONFIG = "config.json"
+CHECKSUMS = "checksums.json"  # written last: a checkpoint folder that has it is complete
+LOCK = "genlab.lock"
 
 
 def module_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -36,10 +39,12 @@ def module_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
                     train_state: dict[str, Any] | None = None) -> Path:
-    """Write checkpoint.tmp/, fsync, then swap it in; the previous checkpoint survives any crash."""
+    """Write checkpoint.tmp/ (its checksums last), fsync, then swap it in; after any sequence of crashes a
+    complete checkpoint is left (``recover_checkpoint`` puts it back in place)."""
     weights = module_state(model)
     if not all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point()):
         raise GenlabError("refusing to save non-finite weights; the last good checkpoint is kept")
+    recover_checkpoint(run_dir)  # the newest complete checkpoint is `checkpoint` before anything is removed
     final, tmp, old = run_dir / CHECKPOINT, run_dir / f"{CHECKPOINT}.tmp", run_dir / f"{CHECKPOINT}.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -48,6 +53,7 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
     if train_state is not None:
         torch.save(train_state, tmp / STATE)
     fsync_files(tmp)
+    write_checksums(tmp)
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)
@@ -57,19 +63,93 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
     return final
 
 
+def write_checksums(folder: Path) -> None:
+    """sha256 of every file of a checkpoint folder into checksums.json, flushed to disk: written last, it marks
+    the folder complete and lets every load check the weights."""
+    sums = {f.name: sha256_file(f) for f in sorted(folder.iterdir()) if f.is_file() and f.name != CHECKSUMS}
+    with atomic_path(folder / CHECKSUMS) as tmp:
+        tmp.write_text(json.dumps(sums, indent=2))
+        fsync_file(tmp)
+    fsync_dir(folder)
+
+
+def complete(folder: Path, verify: bool = False) -> bool:
+    """A checkpoint folder with weights and config; ``verify``: and a checksums.json that matches every file
+    (how a checkpoint.tmp proves it was finished)."""
+    if not ((folder / WEIGHTS).is_file() and (folder / CONFIG).is_file()):
+        return False
+    if not verify:
+        return True
+    sums = read_checksums(folder)
+    return bool(sums) and all((folder / n).is_file() and sha256_file(folder / n) == d for n, d in sums.items())
+
+
+def read_checksums(folder: Path) -> dict[str, str] | None:
+    """The recorded checksums of a checkpoint folder; None when it has none; a sum that matches no file when the
+    record is unreadable."""
+    try:
+        sums = json.loads((folder / CHECKSUMS).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"": ""}
+    return sums if isinstance(sums, dict) else {"": ""}
+
+
+def recover_checkpoint(run_dir: Path) -> None:
+    """After a crash inside a save, put the newest complete checkpoint back in place: a complete checkpoint.tmp
+    (newer), else checkpoint.old."""
+    final, tmp, old = run_dir / CHECKPOINT, run_dir / f"{CHECKPOINT}.tmp", run_dir / f"{CHECKPOINT}.old"
+    if complete(final):  # only ever made by renaming a finished folder
+        return
+    for candidate, verify in ((tmp, True), (old, False)):
+        if candidate.is_dir() and complete(candidate, verify):
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(candidate, final)
+            fsync_dir(run_dir)
+            return
+
+
 def checkpoint_dir(run: str | Path) -> Path:
-    """The checkpoint folder of a run (or the folder itself when it is a checkpoint)."""
+    """The checkpoint folder of a run (or the folder itself when it is a checkpoint): ``checkpoint``, else what a
+    crash inside a save left complete (checkpoint.old, or checkpoint.tmp with matching checksums)."""
     run = Path(run)
     if not run.exists():
         raise GenlabError(f"run folder {run} does not exist")
-    for candidate in (run / CHECKPOINT, run / f"{CHECKPOINT}.old", run):
-        if (candidate / WEIGHTS).is_file() and (candidate / CONFIG).is_file():
+    for candidate, verify in ((run / CHECKPOINT, False), (run / f"{CHECKPOINT}.old", False),
+                              (run / f"{CHECKPOINT}.tmp", True), (run, False)):
+        if complete(candidate, verify):
             return candidate
+    if (run / CONFIG).is_file():
+        raise GenlabError(f"{run} has no checkpoint yet (training stopped before its first one); start it again "
+                          "with the same command, without --resume")
     raise GenlabError(f"{run} is not a genlab run (no {CHECKPOINT}/{WEIGHTS} with {CONFIG})")
 
 
+def has_checkpoint(run: Path) -> bool:
+    """Whether a run folder holds a checkpoint (or one a crash left complete)."""
+    try:
+        checkpoint_dir(run)
+    except GenlabError:
+        return False
+    return True
+
+
+def verify_weights(path: Path) -> None:
+    """One clear line when a weights file does not match the checksum recorded beside it (bytes changed on
+    disk); files without recorded checksums are not checked."""
+    sums = read_checksums(path.parent)
+    expected = (sums or {}).get(path.name)
+    if expected and sha256_file(path) != expected:
+        raise GenlabError(f"{path} is corrupt: its sha256 differs from the one in {CHECKSUMS} (the file changed "
+                          "after it was written); restore it or train again")
+
+
 def load_weights(model: torch.nn.Module, path: Path, model_name: str) -> None:
-    """Load safetensors weights into ``model``; one clear line when they belong to another model."""
+    """Load safetensors weights into ``model`` (checked against their recorded checksum); one clear line when
+    they are corrupt or belong to another model."""
+    verify_weights(Path(path))
     try:
         from safetensors import safe_open
 

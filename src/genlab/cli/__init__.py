@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import GenlabError
+from ..errors import GenlabError, TrainingInterrupted
 from . import adapt, evaluate, latent, sample, train, translate
 from .common import Parser
 
@@ -26,14 +26,18 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user mistakes become one line on stderr and exit code 2."""
+    """Entry point: one line on stderr and a distinct exit code for what stopped it: 2 a user mistake,
+    3 diverged training, 128 + N a signal N that interrupted training (docs/reliability.md)."""
     try:
         args = build_parser().parse_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)  # verbs that relaunch themselves (train --nproc)
         return args.func(args) or 0
+    except TrainingInterrupted as e:
+        print(f"genlab: {e}", file=sys.stderr)
+        return e.exit_code
     except GenlabError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except OSError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
         return 2

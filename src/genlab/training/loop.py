@@ -3,6 +3,7 @@ an epoch beyond that (pictures, loss curves, scores) comes from callbacks (callb
 from __future__ import annotations
 
 import math
+import signal
 import sys
 import time
 from collections import defaultdict
@@ -17,7 +18,7 @@ from ..config import RunConfig
 from ..data import ImageData, batches
 from ..devices import autocast, configure, resolve_memory_format, resolve_precision
 from ..distributed import Replicas, any_replica, average_gradients, broadcast_module, gather_objects, sum_over_replicas
-from ..errors import GenlabError
+from ..errors import GenlabError, TrainingDiverged, TrainingInterrupted
 from ..ops import batch_shard
 from ..optim import step_unless
 from ..runs import load_train_state, save_checkpoint
@@ -256,6 +257,7 @@ class Trainer:
         log = MetricsLog(self.run_dir / "metrics.jsonl", append=self.state.step > 0) if main else NullLog()
         bar = tqdm(total=self.total_steps, initial=self.state.step, disable=not self.interactive,
                    unit="step", dynamic_ncols=True, desc=self.config.model_name)
+        first_step = self.state.step
         try:
             with StopFlag() as stop:
                 while (self.state.epoch < self.tc.epochs and self.state.step < self.total_steps
@@ -264,9 +266,12 @@ class Trainer:
         finally:
             bar.close()
             log.close()
+        self._check_ending(self.state.step - first_step)
         if stop.requested:
             self.checkpoint()
-            self.echo(f"interrupted at step {self.state.step}; checkpoint saved, continue with --resume")
+            raise TrainingInterrupted(f"interrupted by {signal.Signals(stop.signum).name} at step {self.state.step}; "
+                                      f"checkpoint saved, continue with: genlab train --resume --out {self.run_dir}",
+                                      stop.signum)
         return self.state
 
     def _epoch(self, log: MetricsLog, bar: tqdm, stop: StopFlag) -> None:
@@ -312,12 +317,20 @@ class Trainer:
     def _reduce(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         return sum_over_replicas if self.replicas.active else None
 
+    def _check_ending(self, steps: int) -> None:
+        """A run whose last steps were all skipped (at least half of this run's, or train.max_nonfinite) did not
+        train: it fails instead of ending as if it had."""
+        in_a_row = int(self.nonfinite.in_a_row)
+        if in_a_row and in_a_row >= min(self.tc.max_nonfinite, max(1, steps // 2)):
+            raise TrainingDiverged(f"training diverged: its last {in_a_row} of {steps} steps had non-finite losses "
+                                   "and were skipped; try a lower train.lr")
+
     def _check_divergence(self) -> None:
         """Stop (keeping the last good checkpoint) after too many non-finite losses in a row; read on the host
         only here, when logging (the count is the same on every replica)."""
         in_a_row = int(self.nonfinite.in_a_row)
         if in_a_row >= self.tc.max_nonfinite:
-            raise GenlabError(f"training diverged: {in_a_row} non-finite losses in a row at step "
+            raise TrainingDiverged(f"training diverged: {in_a_row} non-finite losses in a row at step "
                               f"{self.state.step}; the last good checkpoint is kept; try a lower train.lr")
 
     def _end_epoch(self, log: MetricsLog, train: "RunningMeans", steps: int, seconds: float) -> None:

@@ -1,0 +1,114 @@
+"""Truthful exits, locked run folders, checkpoints that survive crashes inside a save, checksummed weights,
+and runs that stopped before their first checkpoint (docs/reliability.md)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import genlab
+from genlab.errors import GenlabError
+from genlab.runs import CHECKSUMS, LOCK, checkpoint_dir, recover_checkpoint
+
+from conftest import TINY, run_cli
+
+QUIET = {"echo": lambda s: None}
+TRAIN = ["train", "vae", "--preset", "tiny", *[a for item in TINY for a in ("--set", item)]]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reliability") / "run"
+    genlab.train("vae", preset="tiny", overrides=TINY, out=out, **QUIET)
+    return out
+
+
+def copy_of(run, tmp_path):
+    return shutil.copytree(run, tmp_path / "run")
+
+
+def test_diverged_training_exits_3_with_one_line(tmp_path, capsys):
+    code, _, err = run_cli(capsys, *TRAIN, "--set", "train.lr=1e30", "--set", "train.epochs=2", "--out",
+                           tmp_path / "run")
+    assert code == 3 and "training diverged" in err and err.count("\n") == 1
+    text = (tmp_path / "run" / "metrics.jsonl").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def test_a_second_process_on_a_run_folder_gets_one_line_and_a_dead_one_none(finished_run, tmp_path, capsys):
+    run = copy_of(finished_run, tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); f.truncate(0); f.write('4242'); f.flush(); print('held', flush=True); "
+                               "time.sleep(60)", str(run / LOCK)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=2")
+    assert code == 2 and "is in use by another genlab process (pid 4242)" in err
+    holder.send_signal(signal.SIGKILL)  # a dead holder's lock is released by the operating system
+    holder.wait(timeout=10)
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=2")
+    assert code == 0, err
+
+
+def test_a_complete_checkpoint_tmp_left_by_crashes_is_recovered(finished_run, tmp_path):
+    run = copy_of(finished_run, tmp_path)
+    os.replace(run / "checkpoint", run / "checkpoint.tmp")  # a crash after removing .old, before the swap
+    assert checkpoint_dir(run) == run / "checkpoint.tmp"
+    genlab.load(run)
+    genlab.train(out=run, resume=True, overrides=["train.epochs=2"], **QUIET)  # the next save recovers it first
+    assert (run / "checkpoint" / CHECKSUMS).is_file() and not (run / "checkpoint.tmp").exists()
+    assert torch.load(run / "checkpoint" / "train_state.pt", weights_only=True)["loop"]["epoch"] == 2
+
+
+def test_an_unfinished_checkpoint_tmp_is_never_trusted(finished_run, tmp_path):
+    run = copy_of(finished_run, tmp_path)
+    os.replace(run / "checkpoint", run / "checkpoint.old")
+    shutil.copytree(run / "checkpoint.old", run / "checkpoint.tmp")
+    (run / "checkpoint.tmp" / CHECKSUMS).unlink()  # killed before its checksums were written
+    assert checkpoint_dir(run) == run / "checkpoint.old"
+    recover_checkpoint(run)
+    assert checkpoint_dir(run) == run / "checkpoint"
+    shutil.rmtree(run / "checkpoint")
+    with pytest.raises(GenlabError, match="no checkpoint yet"):
+        checkpoint_dir(run)  # only the unfinished tmp is left: refused, with what to do
+
+
+def test_corrupt_weights_are_refused_with_one_line(finished_run, tmp_path, capsys):
+    run = copy_of(finished_run, tmp_path)
+    weights = run / "checkpoint" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-5] ^= 0xFF  # a flipped bit in the tensor data, past the header
+    weights.write_bytes(bytes(data))
+    with pytest.raises(GenlabError, match="is corrupt"):
+        genlab.load(run)
+    code, _, err = run_cli(capsys, "sample", run, "-o", tmp_path / "s.png")
+    assert code == 2 and "is corrupt" in err and err.count("\n") == 1
+
+
+def test_a_run_that_stopped_before_its_first_checkpoint_starts_again(finished_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(finished_run / "config.json", run / "config.json")  # killed before its first checkpoint
+    (run / "metrics.jsonl").write_text('{"kind": "step", "step": 1}\n')
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", run)
+    assert code == 2 and "has no checkpoint yet" in err and "without --resume" in err
+    code, out, err = run_cli(capsys, *TRAIN, "--out", run)
+    assert code == 0 and "starting it again" in out, err
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert "epoch" in records[0] and records[-1]["kind"] == "epoch"  # a fresh log: the stale line is gone
+    assert (run / "checkpoint" / "model.safetensors").is_file()
+
+
+def test_runs_that_would_do_nothing_or_something_else_say_so(finished_run, tmp_path, capsys):
+    run = copy_of(finished_run, tmp_path)
+    code, out, err = run_cli(capsys, "train", "--resume", "--out", run)
+    assert code == 0 and "nothing to train" in out and "train.epochs" in out
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--data", "mnistm")
+    assert code == 2 and "--data applies to new runs only" in err
+    code, _, err = run_cli(capsys, *TRAIN, "--set", "train.max_steps=0", "--out", tmp_path / "zero")
+    assert code == 2 and "train.max_steps must be at least 1" in err and not (tmp_path / "zero").exists()
