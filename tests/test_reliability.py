@@ -112,3 +112,66 @@ def test_runs_that_would_do_nothing_or_something_else_say_so(finished_run, tmp_p
     assert code == 2 and "--data applies to new runs only" in err
     code, _, err = run_cli(capsys, *TRAIN, "--set", "train.max_steps=0", "--out", tmp_path / "zero")
     assert code == 2 and "train.max_steps must be at least 1" in err and not (tmp_path / "zero").exists()
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("train.betas=2,3", "train.betas must each be in [0, 1)"),
+    ("data.test_fraction=nan", "data.test_fraction must be in [0, 1)"),
+    ("data.test_fraction=-0.5", "data.test_fraction must be in [0, 1)"),
+    ("model.gaussian_std=0", "model.gaussian_std must be positive"),
+    ("model.beta=-1", "model.beta and model.kl_warmup_steps must be >= 0"),
+    ("train.eval_images=-1", "train.eval_images must be >= 0"),
+    ("train.lr=inf", "train.lr must be a positive number"),
+])
+def test_bad_training_values_get_one_line_and_write_nothing(setting, message, tmp_path, capsys):
+    code, _, err = run_cli(capsys, *TRAIN, "--set", setting, "--out", tmp_path / "r")
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["eval", "{run}", "--metrics", "nll", "-k", "0"], "-k must be at least 1"),
+    (["eval", "{run}", "--metrics", "elbo", "--images", "0"], "--images must be at least 1"),
+    (["sample", "{run}", "--nrow", "-3", "-o", "{tmp}/s.png"], "--nrow must be at least 1"),
+    (["train", "vae", "--data", "folder:", "--out", "{tmp}/r"], "folder: needs a path"),
+])
+def test_bad_command_values_get_one_line(argv, message, finished_run, tmp_path, capsys):
+    code, _, err = run_cli(capsys, *[a.format(run=finished_run, tmp=tmp_path) for a in argv])
+    assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_damaged_run_files_get_one_line_or_are_read_around(finished_run, tmp_path, capsys):
+    run = copy_of(finished_run, tmp_path)
+    with open(run / "metrics.jsonl", "ab") as log:  # random bytes, as a disk error leaves them
+        log.write(bytes(range(256)) + b"\n[1, 2]\n")
+    (run / "eval.json").write_text("[1, 2, 3]")
+    code, _, err = run_cli(capsys, "compare", run)
+    assert code == 2 and "is not a genlab eval.json" in err and err.count("\n") == 1
+    (run / "eval.json").unlink()
+    code, _, err = run_cli(capsys, "eval", run, "--metrics", "elbo", "--images", "20")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "compare", run)
+    assert code == 0 and "| run |" in out, err  # the damaged log lines are skipped
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=2")
+    assert code == 0, err  # training goes on and redraws its loss curve around them
+    import pickle
+
+    state = run / "checkpoint" / "train_state.pt"
+    state.write_bytes(pickle.dumps(shutil.copytree))  # a pickle that would import code
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=3")
+    assert code == 2 and "is corrupt" in err  # the recorded checksum catches it first
+    (run / "checkpoint" / CHECKSUMS).unlink()  # without checksums, the loader itself refuses it
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=3")
+    assert code == 2 and "cannot read training state" in err and err.count("\n") == 1
+
+
+def test_periodic_checkpoints_mid_epoch(tmp_path, monkeypatch):
+    from genlab.training.loop import Trainer
+
+    saved = []
+    real = Trainer.checkpoint
+    monkeypatch.setattr(Trainer, "checkpoint", lambda self: (saved.append((self.state.epoch, self.state.step)),
+                                                              real(self))[1])
+    genlab.train("vae", preset="tiny", overrides=TINY + ["train.epochs=2", "train.checkpoint_every=3"],
+                 out=tmp_path / "run", **QUIET)
+    assert saved == [(0, 3), (1, 4), (1, 6), (2, 8)]  # every 3 steps, plus each epoch's end (4 steps an epoch)

@@ -11,6 +11,7 @@ from .config import RunConfig
 from .errors import GenlabError
 from .evaluation import METRICS
 from .runs import CONFIG, checkpoint_dir, load_config
+from .viz import read_metrics
 
 
 def run_summary(run: str | Path) -> dict[str, Any]:
@@ -23,19 +24,18 @@ def run_summary(run: str | Path) -> dict[str, Any]:
     if not scored.is_file():
         raise GenlabError(f"{run} has no eval.json; score it first with: genlab eval {run}")
     try:
-        results = json.loads(scored.read_text())
-    except json.JSONDecodeError:
+        results = json.loads(scored.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise GenlabError(f"{scored} is not valid JSON; score the run again with genlab eval") from None
+    if not isinstance(results, dict) or not all(isinstance(r, dict) for r in results.values()):
+        raise GenlabError(f"{scored} is not a genlab eval.json (an object of metric results); score the run again "
+                          "with genlab eval")
     config = load_config(config_path)
-    epochs = [json.loads(line) for line in _lines(run / "metrics.jsonl")]
+    epochs = read_metrics(run / "metrics.jsonl") if (run / "metrics.jsonl").is_file() else []
     epochs = [r for r in epochs if r.get("kind") == "epoch"]
     return {"run": run.name or str(run), "model": _model_label(config), "data": config.data.name,
             "epochs": epochs[-1]["epoch"] if epochs else 0,
             "train_s": round(sum(r.get("seconds", 0.0) for r in epochs), 1), "results": results}
-
-
-def _lines(path: Path) -> list[str]:
-    return [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
 def _model_label(config: RunConfig) -> str:

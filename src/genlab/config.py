@@ -47,6 +47,8 @@ class TrainConfig:
     eval_metrics: str = "fid,kid"  # any of genlab eval's metrics, comma-separated
     eval_samples: int = 2000  # generated (and test) images for those scores; nll uses k=100
     max_nonfinite: int = 20  # consecutive non-finite losses before training stops
+    checkpoint_every: int = 0  # also checkpoint every N steps (0 = at epoch ends only); resume is exact mid-epoch
+    checkpoint_minutes: float = 0.0  # also checkpoint when this many minutes passed since the last one (0 = off)
 
 
 @dataclass

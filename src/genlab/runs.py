@@ -46,6 +46,25 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
         raise GenlabError("refusing to save non-finite weights; the last good checkpoint is kept")
     recover_checkpoint(run_dir)  # the newest complete checkpoint is `checkpoint` before anything is removed
     final, tmp, old = run_dir / CHECKPOINT, run_dir / f"{CHECKPOINT}.tmp", run_dir / f"{CHECKPOINT}.old"
+    try:
+        _write_checkpoint_files(tmp, weights, config, train_state)
+    except (OSError, RuntimeError, SafetensorError) as e:  # a full disk, a file-size limit, a vanished folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise GenlabError(f"could not write a checkpoint into {run_dir} ({first[:200]}); the last good "
+                          "checkpoint is kept") from None
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    fsync_dir(run_dir)  # make the renames durable
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _write_checkpoint_files(tmp: Path, weights: dict[str, torch.Tensor], config: RunConfig,
+                            train_state: dict[str, Any] | None) -> None:
+    """The files of a checkpoint in ``tmp``, flushed, checksums last."""
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / CONFIG).write_text(config.to_json())
@@ -54,13 +73,6 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
         torch.save(train_state, tmp / STATE)
     fsync_files(tmp)
     write_checksums(tmp)
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    fsync_dir(run_dir)  # make the renames durable
-    shutil.rmtree(old, ignore_errors=True)
-    return final
 
 
 def write_checksums(folder: Path) -> None:
@@ -136,8 +148,8 @@ def has_checkpoint(run: Path) -> bool:
     return True
 
 
-def verify_weights(path: Path) -> None:
-    """One clear line when a weights file does not match the checksum recorded beside it (bytes changed on
+def verify_file(path: Path) -> None:
+    """One clear line when a checkpoint file does not match the checksum recorded beside it (bytes changed on
     disk); files without recorded checksums are not checked."""
     sums = read_checksums(path.parent)
     expected = (sums or {}).get(path.name)
@@ -149,7 +161,7 @@ def verify_weights(path: Path) -> None:
 def load_weights(model: torch.nn.Module, path: Path, model_name: str) -> None:
     """Load safetensors weights into ``model`` (checked against their recorded checksum); one clear line when
     they are corrupt or belong to another model."""
-    verify_weights(Path(path))
+    verify_file(Path(path))
     try:
         from safetensors import safe_open
 
@@ -184,10 +196,13 @@ def load_train_state(run: str | Path) -> dict[str, Any]:
     path = checkpoint_dir(run) / STATE
     if not path.is_file():
         raise GenlabError(f"{run} has no training state to resume from ({path} is missing)")
+    verify_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a corrupt or foreign file is a user error here
-        raise GenlabError(f"cannot read training state {path}: {e}") from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise GenlabError(f"cannot read training state {path} (only tensors are loaded, nothing is "
+                          f"unpickled): {first[:200]}") from None
 
 
 def load_config(run: str | Path) -> RunConfig:

@@ -47,13 +47,15 @@ def save_image(image: Tensor, path: str | Path) -> Path:
 
 
 def read_metrics(path: str | Path) -> list[dict]:
-    """All records of a metrics.jsonl file (a torn last line is ignored)."""
+    """All records of a metrics.jsonl file; torn or damaged lines (a crash, a disk error) are skipped."""
     records = []
-    for line in Path(path).read_text().splitlines():
+    for line in Path(path).read_bytes().decode("utf-8", errors="replace").splitlines():
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(record, dict):
+            records.append(record)
     return records
 
 

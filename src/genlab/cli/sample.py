@@ -41,6 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.nrow is not None and args.nrow < 1:
+        raise GenlabError("--nrow must be at least 1")
     if args.format != "png":
         return export(args)
     if args.batch_size is not None:

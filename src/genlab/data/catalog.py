@@ -28,6 +28,8 @@ def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None
     if name.startswith("toy2d:"):
         return load_toy2d(name.split(":", 1)[1], split)
     if name.startswith("folder:"):
+        if not name.split(":", 1)[1].strip():
+            raise GenlabError("folder: needs a path, e.g. --data folder:~/photos")
         data = load_folder(name.split(":", 1)[1], image_size or DEFAULT_FOLDER_SIZE, channels)
         return _split_folder(data, split, test_fraction, seed)
     if name.startswith("npz:"):

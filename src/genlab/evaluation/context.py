@@ -33,6 +33,17 @@ class EvalOptions:
     reference_split: str = "test"
     reference_images: int | None = None
 
+    def __post_init__(self) -> None:
+        """One clear line for counts that cannot work, before any image is loaded."""
+        checks = [(self.k >= 1, "-k must be at least 1"), (self.images is None or self.images >= 1,
+                  "--images must be at least 1"), (self.batch_size >= 1, "--batch-size must be at least 1"),
+                  (self.samples >= 2 and self.parzen_samples >= 2 and self.mode_samples >= 1,
+                   "--samples must be at least 2"),
+                  (self.reference_images is None or self.reference_images >= 2, "reference images must be at least 2")]
+        for ok, message in checks:
+            if not ok:
+                raise GenlabError(message)
+
 
 @dataclass
 class FeaturePair:

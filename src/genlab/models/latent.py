@@ -42,6 +42,8 @@ class LatentImageModel(GenerativeModel):
         if not config.widths or min(config.widths) < 1 or config.latent_dim < 1:
             raise GenlabError("model.widths needs at least one positive width and model.latent_dim must be >= 1")
         c = config
+        if not c.gaussian_std > 0:
+            raise GenlabError("model.gaussian_std must be positive (the std of the Gaussian likelihood)")
         self.likelihood = make_likelihood(c.likelihood, c.gaussian_std)
         self.encoder = ConvEncoder(c.channels, c.image_size, c.widths, c.hidden,
                                    c.latent_dim * self.code_multiplier, c.activation)

@@ -39,6 +39,8 @@ class VAE(LatentImageModel):
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)
+        if not (config.beta >= 0 and config.kl_warmup_steps >= 0 and config.iw_samples >= 1):
+            raise GenlabError("model.beta and model.kl_warmup_steps must be >= 0 and model.iw_samples >= 1")
         if config.iw_samples > 1 and (config.beta != 1.0 or config.kl_warmup_steps):
             raise GenlabError("model.iw_samples > 1 trains the IWAE bound, which has no beta or KL warm-up")
 

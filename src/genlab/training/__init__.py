@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -137,8 +138,14 @@ def validate(config: RunConfig) -> None:
         (t.epochs >= 1, "train.epochs must be at least 1"),
         (t.max_steps is None or t.max_steps >= 1, "train.max_steps must be at least 1 (or none)"),
         (t.batch_size >= 1, "train.batch_size must be at least 1"),
-        (t.lr > 0, "train.lr must be positive"),
+        (t.lr > 0 and math.isfinite(t.lr), "train.lr must be a positive number"),
         (len(t.betas) == 2, "train.betas needs two values, e.g. train.betas=0.9,0.999"),
+        (all(0 <= b < 1 for b in t.betas), "train.betas must each be in [0, 1), e.g. train.betas=0.5,0.999"),
+        (t.eval_images >= 0 and t.grid_size >= 1, "train.eval_images must be >= 0 and train.grid_size >= 1"),
+        (t.max_nonfinite >= 1, "train.max_nonfinite must be at least 1"),
+        (t.checkpoint_every >= 0 and t.checkpoint_minutes >= 0,
+         "train.checkpoint_every and train.checkpoint_minutes must be >= 0 (0 = at epoch ends only)"),
+        (0 <= config.data.test_fraction < 1, "data.test_fraction must be in [0, 1), e.g. 0.05"),
         (t.lr_schedule in LR_SCHEDULES, f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}"),
         (t.precision in PRECISIONS, f"train.precision must be one of {', '.join(PRECISIONS)}"),
         (t.memory_format in MEMORY_FORMATS, f"train.memory_format must be one of {', '.join(MEMORY_FORMATS)}"),

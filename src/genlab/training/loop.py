@@ -151,6 +151,7 @@ class Trainer:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
         self.interactive = sys.stderr.isatty() and replicas.main
         self.nonfinite: NonfiniteCounter | None = None  # created by fit()
+        self.saved_at = time.monotonic()  # when the last checkpoint was written (train.checkpoint_minutes)
         self.compiled = compile_networks(model, self._trial_step, self.data_gen, echo) if self.tc.compile else []
 
     def _trial_step(self) -> None:
@@ -233,6 +234,7 @@ class Trainer:
 
     def checkpoint(self) -> None:
         """Replica 0 saves weights and training state (with every replica's random state)."""
+        self.saved_at = time.monotonic()
         if self.nonfinite is not None:
             self.state.nonfinite_total = int(self.nonfinite.total)
         rng = rng_state(self.data_gen)
@@ -298,6 +300,8 @@ class Trainer:
             if logged:
                 self._log_step(log, bar, window)
                 stop.requested = self.agree(stop.requested)  # replicas stop at the same step
+            if self._checkpoint_due(logged) and state.batch < self.steps_per_epoch * self.batches_per_step:
+                self.checkpoint()  # periodic, mid-epoch (the epoch's end writes its own)
             if (stop.requested and (logged or not self.replicas.active)) or state.step >= self.total_steps:
                 break
         stop.requested = self.agree(stop.requested)
@@ -306,6 +310,15 @@ class Trainer:
             self._end_epoch(log, epoch_means, steps, time.perf_counter() - started)
         elif not stop.requested:
             self.checkpoint()  # stopped mid-epoch by max_steps
+
+    def _checkpoint_due(self, logged: bool) -> bool:
+        """train.checkpoint_every steps have passed, or (checked when logging, agreed by every replica)
+        train.checkpoint_minutes since the last checkpoint."""
+        if self.tc.checkpoint_every and self.state.step % self.tc.checkpoint_every == 0:
+            return True
+        if not (logged and self.tc.checkpoint_minutes):
+            return False
+        return self.agree(time.monotonic() - self.saved_at >= 60 * self.tc.checkpoint_minutes)
 
     def _log_step(self, log: MetricsLog, bar: tqdm, window: RunningMeans) -> None:
         """A step record with the means since the last one (over every replica)."""
@@ -351,11 +364,11 @@ class Trainer:
         if warnings:
             record["warnings"] = warnings
         log.write(record)
+        self.checkpoint()  # before any callback that reads files back: the epoch's work is saved first
         for callback in self.callbacks:
             callback.on_epoch_logged(self, record)
         for line in warnings:
             self.echo(f"warning: {line}")
-        self.checkpoint()
         if not self.interactive:
             self.echo(epoch_line(record, tc.epochs))
 
