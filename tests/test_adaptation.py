@@ -261,7 +261,7 @@ def test_translation_metrics_in_eval_json_and_compare(translator, tiny_run, tmp_
     assert code == 0 and "cycle L1 / MSE, B→A→B" in out, err
     evaluate(run, ["fid_a2b", "kid_b2a"], extractor=PixelStats())
     table = compare_runs([run])
-    assert "| fid_a2b | kid_b2a | cycle_l1_a | cycle_l1_b |" in table.splitlines()[0]
+    assert "| fid_a2b | kid_b2a ×1000 | cycle_l1_a | cycle_l1_b |" in table.splitlines()[0]  # KID as in eval
     assert "features: pixel-stats:00000000" in table
     code, _, err = run_cli(capsys, "eval", tiny_run, "--metrics", "cycle")
     assert code == 2 and "cannot be scored with cycle" in err and err.count("\n") == 1

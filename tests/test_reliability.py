@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import genlab
+import genlab.evaluation
 from genlab.errors import GenlabError
 from genlab.runs import CHECKSUMS, LOCK, checkpoint_dir, recover_checkpoint
 
@@ -175,3 +176,29 @@ def test_periodic_checkpoints_mid_epoch(tmp_path, monkeypatch):
     genlab.train("vae", preset="tiny", overrides=TINY + ["train.epochs=2", "train.checkpoint_every=3"],
                  out=tmp_path / "run", **QUIET)
     assert saved == [(0, 3), (1, 4), (1, 6), (2, 8)]  # every 3 steps, plus each epoch's end (4 steps an epoch)
+
+
+def test_scores_belong_to_their_weights(finished_run, tmp_path, capsys):
+    from genlab.compare import compare_runs
+
+    run = copy_of(finished_run, tmp_path)
+    genlab.evaluation.evaluate(run, ["elbo"], images=20)
+    first = json.loads((run / "eval.json").read_text())["elbo"]["provenance"]
+    assert first["step"] == 4 and first["epoch"] == 1 and len(first["weights_sha256"]) == 64
+    genlab.train(out=run, resume=True, overrides=["train.epochs=2"], **QUIET)  # new weights: the ELBO is stale
+    table = compare_runs([run])
+    assert "neg_elbo" not in table.splitlines()[0] and "left out, scored on earlier weights: run: elbo" in table
+    genlab.evaluation.evaluate(run, ["nll"], k=2, images=20)
+    scores = json.loads((run / "eval.json").read_text())
+    assert scores["elbo"]["stale"] is True and "stale" not in scores["nll"]
+    assert scores["nll"]["provenance"]["step"] == 8
+
+
+def test_compare_keeps_unlike_sample_counts_apart(finished_run, tmp_path):
+    from genlab.compare import compare_runs
+
+    runs = [shutil.copytree(finished_run, tmp_path / name) for name in ("a", "b")]
+    for run, images in zip(runs, (20, 30)):
+        genlab.evaluation.evaluate(run, ["elbo"], images=images)
+    header = compare_runs(runs).splitlines()[0]
+    assert "neg_elbo [n=20]" in header and "neg_elbo [n=30]" in header

@@ -1,4 +1,6 @@
-"""`genlab compare`: one table over scored runs (markdown or CSV); scores of different extractors never mix."""
+"""`genlab compare`: one table over scored runs (markdown or CSV). Numbers share a column only when they are
+alike -- the same feature extractor, sample count and (for the NLL) k -- and scores of weights a run no longer
+has are left out and listed."""
 from __future__ import annotations
 
 import csv
@@ -9,8 +11,8 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import GenlabError
-from .evaluation import METRICS
-from .runs import CONFIG, checkpoint_dir, load_config
+from .evaluation import METRICS, scored_weights
+from .runs import CONFIG, checkpoint_dir, load_config, weights_identity
 from .viz import read_metrics
 
 
@@ -31,11 +33,14 @@ def run_summary(run: str | Path) -> dict[str, Any]:
         raise GenlabError(f"{scored} is not a genlab eval.json (an object of metric results); score the run again "
                           "with genlab eval")
     config = load_config(config_path)
+    current = weights_identity(run)["weights_sha256"]
+    stale = {m: r for m, r in results.items() if scored_weights(r) not in (None, current)}
+    results = {m: r for m, r in results.items() if m not in stale}
     epochs = read_metrics(run / "metrics.jsonl") if (run / "metrics.jsonl").is_file() else []
     epochs = [r for r in epochs if r.get("kind") == "epoch"]
     return {"run": run.name or str(run), "model": _model_label(config), "data": config.data.name,
             "epochs": epochs[-1]["epoch"] if epochs else 0,
-            "train_s": round(sum(r.get("seconds", 0.0) for r in epochs), 1), "results": results}
+            "train_s": round(sum(r.get("seconds", 0.0) for r in epochs), 1), "results": results, "stale": stale}
 
 
 def _model_label(config: RunConfig) -> str:
@@ -44,7 +49,8 @@ def _model_label(config: RunConfig) -> str:
 
 
 def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
-    """(metric, field, extractor-or-None) for every headline number any run has, in the records' order."""
+    """(metric, field, identity-or-None) for every headline number any run has, in the records' order; a
+    metric scored in unlike ways gets one set of columns per way."""
     columns = []
     for metric, record in METRICS.items():
         identities = sorted({_identity(s["results"][metric]) for s in summaries if metric in s["results"]},
@@ -52,7 +58,7 @@ def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
         if not identities:
             continue
         fields = record.headline
-        split = record.features and len(identities) > 1
+        split = len(identities) > 1
         for identity in identities:
             columns += [(metric, field, identity if split else None) for field in fields]
             if not split:
@@ -60,7 +66,16 @@ def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
     return columns
 
 
-def _identity(result: dict) -> str | None:
+def _identity(result: dict) -> str:
+    """What makes two scores of one metric comparable: the extractor, the number of images or samples, k."""
+    prov = result.get("provenance", {})
+    parts = [_extractor(result) or ""]
+    count = prov.get("generated_images", result.get("samples", prov.get("images")))
+    parts += [f"n={count}" if count is not None else "", f"k={result['k']}" if "k" in result else ""]
+    return " ".join(p for p in parts if p)
+
+
+def _extractor(result: dict) -> str | None:
     prov = result.get("provenance", {})
     return f"{prov['extractor']}:{prov['extractor_sha256'][:8]}" if "extractor" in prov else None
 
@@ -70,8 +85,10 @@ def _cell(summary: dict, metric: str, field: str, identity: str | None,
     result, spread_field = summary["results"].get(metric), METRICS[metric].spread.get(field)
     if result is None or field not in result or (identity and _identity(result) != identity):
         return [""] * (2 if separate_spread and spread_field else 1)
-    value = result[field]
-    spread = result.get(spread_field or "", None)
+    scale = METRICS[metric].display_scale
+    value, spread = result[field], result.get(spread_field or "", None)
+    value = value * scale if isinstance(value, float) else value
+    spread = spread * scale if isinstance(spread, float) else spread
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
     if separate_spread:  # CSV: the spread gets its own column, so every cell stays a number
         return [text, f"{spread:.4g}" if isinstance(spread, float) else ""] if spread_field else [text]
@@ -85,7 +102,8 @@ def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
     csv_format = fmt == "csv"
     header = ["run", "model", "data", "epochs", "train s"]
     for metric, field, identity in columns:
-        name = field + (f" [{identity}]" if identity else "")
+        scale = METRICS[metric].display_scale
+        name = field + (f" ×{scale:g}" if scale != 1 else "") + (f" [{identity}]" if identity else "")
         header += [name, f"{name} ±"] if csv_format and field in METRICS[metric].spread else [name]
     rows = [[s["run"], s["model"], s["data"], str(s["epochs"]), str(s["train_s"])]
             + [text for column in columns for text in _cell(s, *column, csv_format)] for s in summaries]
@@ -96,7 +114,9 @@ def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     extractors = sorted({i for s in summaries for m, record in METRICS.items() if record.features and m in s["results"]
-                         for i in [_identity(s["results"][m])] if i})
+                         for i in [_extractor(s["results"][m])] if i})
     if len(extractors) == 1:
         lines.append(f"\nfeatures: {extractors[0]}")
+    lines += [f"\nleft out, scored on earlier weights: {s['run']}: {', '.join(sorted(s['stale']))} (genlab eval "
+              "scores the current weights)" for s in summaries if s["stale"]]
     return "\n".join(lines)

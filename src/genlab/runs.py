@@ -68,7 +68,10 @@ def _write_checkpoint_files(tmp: Path, weights: dict[str, torch.Tensor], config:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / CONFIG).write_text(config.to_json())
-    save_file(weights, str(tmp / WEIGHTS), metadata={"model_name": config.model_name, "genlab": __version__})
+    loop = (train_state or {}).get("loop", {})
+    meta = {"model_name": config.model_name, "genlab": __version__,
+            **{k: str(loop[k]) for k in ("step", "epoch") if k in loop}}
+    save_file(weights, str(tmp / WEIGHTS), metadata=meta)
     if train_state is not None:
         torch.save(train_state, tmp / STATE)
     fsync_files(tmp)
@@ -180,6 +183,21 @@ def load_weights(model: torch.nn.Module, path: Path, model_name: str) -> None:
     if result.missing_keys or result.unexpected_keys:
         raise GenlabError(f"weights in {path} do not fit the configured {model_name!r} model "
                           f"({len(result.missing_keys)} missing, {len(result.unexpected_keys)} unexpected tensors)")
+
+
+def weights_identity(run: str | Path) -> dict[str, Any]:
+    """What a run's current weights are: their sha256 and the training step and epoch they were saved at
+    (None for runs saved before genlab recorded them)."""
+    path = checkpoint_dir(run) / WEIGHTS
+    digest = (read_checksums(path.parent) or {}).get(WEIGHTS) or sha256_file(path)
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError):
+        meta = {}
+    return {"weights_sha256": digest, **{k: int(meta[k]) if k in meta else None for k in ("step", "epoch")}}
 
 
 def load_run(run: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, RunConfig]:

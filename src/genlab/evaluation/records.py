@@ -29,6 +29,7 @@ class Metric:
     directions: tuple[str, ...] = ()  # translation metrics: the directions the model must translate
     note: Callable[[dict], str] | None = None  # a line under the table: what was scored
     note_group: str = ""  # metrics of one group print the note of the first of them present, once
+    display_scale: float = 1.0  # compare shows headline numbers (and spreads) times this, like the eval table
 
 
 METRICS: dict[str, Metric] = {}

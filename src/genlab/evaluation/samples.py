@@ -79,9 +79,11 @@ def _features_used(r: dict) -> str:
 
 
 def _quality(name: str, compute: Callable[[FeaturePair], dict], headline: tuple[str, ...],
-             rows: Callable[[dict], list[tuple[str, str]]], spread: dict[str, str] | None = None) -> None:
+             rows: Callable[[dict], list[tuple[str, str]]], spread: dict[str, str] | None = None,
+             scale: float = 1.0) -> None:
     register_metric(Metric(name, _on_features(compute), headline=headline, rows=rows, family="quality",
-                           spread=spread or {}, features=True, note=_features_used, note_group="quality"))
+                           spread=spread or {}, features=True, note=_features_used, note_group="quality",
+                           display_scale=scale))
 
 
 register_metric(Metric(
@@ -94,7 +96,7 @@ register_metric(Metric(
                     ("high-quality samples", f"{100 * r['high_quality']:.1f}%"),
                     ("reverse KL", f"{r['reverse_kl']:.3f}")]))
 _quality("fid", lambda q: fid(q.real, q.fake), ("fid",), lambda r: [("FID", f"{r['fid']:.3f}")])
-_quality("kid", lambda q: kid(q.real, q.fake), ("kid",), spread={"kid": "kid_std"},
+_quality("kid", lambda q: kid(q.real, q.fake), ("kid",), spread={"kid": "kid_std"}, scale=1000.0,
          rows=lambda r: [("KID x 1000", f"{1000 * r['kid']:.3f} ± {1000 * r['kid_std']:.3f}")])
 _quality("pr", lambda q: precision_recall(q.real, q.fake), ("precision", "recall"),
          lambda r: [("precision / recall", f"{r['precision']:.3f} / {r['recall']:.3f}")])

@@ -14,7 +14,7 @@ from ..devices import inference_layout, pick_device
 from ..errors import GenlabError
 from ..files import write_json_atomic
 from ..models.translator import DIRECTIONS
-from ..runs import load_run
+from ..runs import load_run, weights_identity
 from ..samplers import check_direction
 from ..version import __version__
 from .context import DIGIT_DATA, EvalContext, EvalOptions, domain_names
@@ -51,9 +51,12 @@ def evaluate(run: str | Path, metrics: list[str] | None = None, *, device: str =
     """Score a run; results go to RUN/eval.json (merged with earlier metrics) and are returned."""
     model, config = load_run(run, pick_device(device))
     inference_layout(model)
+    weights = weights_identity(run)
     results = score(model, config, metrics or default_metrics(model, config), **options)
+    for result in results.values():
+        result["provenance"].update(weights)  # the numbers belong to these weights
     if write:
-        merge_into(Path(run) / "eval.json", results)
+        merge_into(Path(run) / "eval.json", results, weights["weights_sha256"])
     return results
 
 
@@ -99,13 +102,25 @@ def provenance(config: Any, split: str, n: int, seed: int, device: torch.device)
             "host": platform.node()}
 
 
-def merge_into(path: Path, results: dict[str, Any]) -> None:
-    """Add ``results`` to the JSON file at ``path`` (a damaged file is replaced), atomically."""
+def merge_into(path: Path, results: dict[str, Any], weights_sha256: str | None = None) -> None:
+    """Add ``results`` to the JSON file at ``path`` (a damaged file is replaced), atomically; earlier entries of
+    other weights than ``weights_sha256`` stay, marked ``"stale": true``."""
     existing = {}
     if path.exists():
         try:
-            existing = json.loads(path.read_text())
-        except json.JSONDecodeError:
+            existing = json.loads(path.read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError):
             existing = {}
+    if not isinstance(existing, dict):
+        existing = {}
+    for entry in existing.values():
+        if isinstance(entry, dict) and weights_sha256 and scored_weights(entry) != weights_sha256:
+            entry["stale"] = True
     existing.update(results)
     write_json_atomic(path, existing)
+
+
+def scored_weights(entry: dict[str, Any]) -> str | None:
+    """The sha256 of the weights an eval.json entry scored (None when it predates that record)."""
+    provenance = entry.get("provenance")
+    return provenance.get("weights_sha256") if isinstance(provenance, dict) else None

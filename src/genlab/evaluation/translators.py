@@ -68,7 +68,7 @@ def _register_feature_metric(kind: str, direction: str) -> None:
     register_metric(Metric(key, _translation_score(kind, direction), headline=(key,), rows=_feature_rows(kind, direction),
                            family="translation", needs=TRANSLATES, features=True, directions=(direction,),
                            spread={key: f"{key}_std"} if kind == "kid" else {}, note=_features_used,
-                           note_group=direction))
+                           note_group=direction, display_scale=1000.0 if kind == "kid" else 1.0))
 
 
 @torch.no_grad()
