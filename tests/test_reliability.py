@@ -202,3 +202,47 @@ def test_compare_keeps_unlike_sample_counts_apart(finished_run, tmp_path):
         genlab.evaluation.evaluate(run, ["elbo"], images=images)
     header = compare_runs(runs).splitlines()[0]
     assert "neg_elbo [n=20]" in header and "neg_elbo [n=30]" in header
+
+
+def nan_in_calls(first: int, last: int):
+    """A VAE loss that is NaN in training calls first..last (counted from 1), real otherwise."""
+    from genlab.models.vae import VAE
+
+    real, calls = VAE.loss, {"n": 0}
+
+    def loss(self, batch, phase):
+        out = real(self, batch, phase)
+        if self.training and torch.is_grad_enabled():
+            calls["n"] += 1
+            if first <= calls["n"] <= last:
+                out = {**out, "loss": out["loss"] * float("nan")}
+        return out
+
+    return loss
+
+
+def test_divergence_rolls_back_with_a_halved_learning_rate(tmp_path, monkeypatch):
+    from genlab.models.vae import VAE
+
+    monkeypatch.setattr(VAE, "loss", nan_in_calls(6, 7))  # two bad steps in epoch 2 (4 steps an epoch)
+    said = []
+    genlab.train("vae", preset="tiny", overrides=TINY + ["train.epochs=3", "train.max_nonfinite=2"],
+                 out=tmp_path / "run", echo=said.append)
+    state = torch.load(tmp_path / "run" / "checkpoint" / "train_state.pt", weights_only=True)
+    assert state["loop"]["rollbacks"] == 1 and state["loop"]["lr_scale"] == 0.5 and state["loop"]["epoch"] == 3
+    assert any("back to the checkpoint at step 4 with the learning rate x0.5" in line for line in said)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert {"kind": "rollback", "step": 4, "epoch": 1, "lr_scale": 0.5} in records
+
+
+def test_divergence_stops_after_the_last_roll_back_or_at_once(tmp_path, monkeypatch, capsys):
+    from genlab.models.vae import VAE
+
+    monkeypatch.setattr(VAE, "loss", nan_in_calls(5, 10**9))  # every step after the first epoch
+    code, _, err = run_cli(capsys, *TRAIN, "--set", "train.epochs=3", "--set", "train.max_nonfinite=2",
+                           "--set", "train.max_rollbacks=2", "--out", tmp_path / "a")
+    state = torch.load(tmp_path / "a" / "checkpoint" / "train_state.pt", weights_only=True)
+    assert code == 3 and "training diverged" in err and state["loop"]["epoch"] == 1
+    code, _, err = run_cli(capsys, *TRAIN, "--set", "train.epochs=3", "--set", "train.max_nonfinite=2",
+                           "--set", "train.on_diverge=stop", "--out", tmp_path / "b")
+    assert code == 3 and "training diverged" in err

@@ -46,7 +46,9 @@ class TrainConfig:
     eval_every: int = 0  # score eval_metrics every N epochs into metrics.jsonl (0 = off)
     eval_metrics: str = "fid,kid"  # any of genlab eval's metrics, comma-separated
     eval_samples: int = 2000  # generated (and test) images for those scores; nll uses k=100
-    max_nonfinite: int = 20  # consecutive non-finite losses before training stops
+    max_nonfinite: int = 20  # consecutive non-finite losses before training rolls back or stops
+    on_diverge: str = "rollback"  # rollback (to the last checkpoint, learning rate halved) | stop
+    max_rollbacks: int = 3  # roll-backs before a diverging run stops (exit code 3)
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = at epoch ends only); resume is exact mid-epoch
     checkpoint_minutes: float = 0.0  # also checkpoint when this many minutes passed since the last one (0 = off)
 

@@ -21,7 +21,8 @@ from ..files import exclusive_lock
 from ..runs import (LOCK, WEIGHTS, checkpoint_dir, has_checkpoint, load_config, load_pretrained, load_run,
                     load_train_state, load_weights, resolve_model_config, save_checkpoint)
 from .callbacks import default_callbacks
-from .loop import LR_SCHEDULES, Callback, Trainer, evaluate_loss
+from .loop import Callback, Trainer
+from .step import LR_SCHEDULES, evaluate_loss
 
 # load_split, load_run, ... are re-exported: genlab.training was their home before genlab.data / genlab.runs
 __all__ = ["train", "prepare_config", "validate", "load_split", "load_splits", "load_run", "load_train_state",
@@ -143,6 +144,8 @@ def validate(config: RunConfig) -> None:
         (all(0 <= b < 1 for b in t.betas), "train.betas must each be in [0, 1), e.g. train.betas=0.5,0.999"),
         (t.eval_images >= 0 and t.grid_size >= 1, "train.eval_images must be >= 0 and train.grid_size >= 1"),
         (t.max_nonfinite >= 1, "train.max_nonfinite must be at least 1"),
+        (t.on_diverge in ("rollback", "stop") and t.max_rollbacks >= 0,
+         "train.on_diverge must be rollback or stop, and train.max_rollbacks >= 0"),
         (t.checkpoint_every >= 0 and t.checkpoint_minutes >= 0,
          "train.checkpoint_every and train.checkpoint_minutes must be >= 0 (0 = at epoch ends only)"),
         (0 <= config.data.test_fraction < 1, "data.test_fraction must be in [0, 1), e.g. 0.05"),

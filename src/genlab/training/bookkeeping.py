@@ -21,6 +21,8 @@ class LoopState:
     epoch: int = 0  # completed epochs
     batch: int = 0  # batches done in the current (incomplete) epoch
     nonfinite_total: int = 0  # steps skipped because a loss was not finite
+    lr_scale: float = 1.0  # halved at each roll-back after divergence (train.on_diverge=rollback)
+    rollbacks: int = 0
 
 
 class StopFlag:

@@ -2,14 +2,12 @@
 an epoch beyond that (pictures, loss curves, scores) comes from callbacks (callbacks.py)."""
 from __future__ import annotations
 
-import math
 import signal
 import sys
 import time
-from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from tqdm import tqdm
@@ -20,95 +18,11 @@ from ..devices import autocast, configure, resolve_memory_format, resolve_precis
 from ..distributed import Replicas, any_replica, average_gradients, broadcast_module, gather_objects, sum_over_replicas
 from ..errors import GenlabError, TrainingDiverged, TrainingInterrupted
 from ..ops import batch_shard
-from ..optim import step_unless
-from ..runs import load_train_state, save_checkpoint
+from ..runs import WEIGHTS, checkpoint_dir, has_checkpoint, load_train_state, load_weights, save_checkpoint
 from .bookkeeping import (LoopState, MetricsLog, NonfiniteCounter, NullLog, RunningMeans, StopFlag, restore_rng,
                           rng_state, step_values)
 from .compiling import compile_networks
-
-
-GradientSync = Callable[[list, torch.Tensor], torch.Tensor]  # (parameters, skipped) -> skipped on every replica
-
-
-def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], batches: list[tuple],
-                      amp: Callable[[], Any], sync: GradientSync | None = None
-                      ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """One step of every phase in order; phase i trains on ``batches[i]`` (the last batch once they run
-    out), so n critic phases see n fresh real batches. A phase whose loss is not finite, and every phase after
-    it, updates nothing -- decided on the device, with no host synchronisation. ``sync`` averages a phase's
-    gradients over data-parallel replicas and agrees on the skip. Returns the logged scalars and a 0-d bool
-    tensor, true when the step was skipped."""
-    logged: dict[str, torch.Tensor] = {}
-    multi = len(model.phases) > 1
-    skipped = None
-    for index, phase in enumerate(model.step_phases):
-        opt = optimizers[phase]
-        opt.zero_grad(set_to_none=True)
-        with amp():
-            out = model.loss(batches[min(index, len(batches) - 1)], phase)
-        loss = out["loss"]
-        bad = ~torch.isfinite(loss.detach())
-        skipped = bad if skipped is None else skipped | bad
-        loss.backward()
-        if sync is not None:
-            skipped = sync([p for group in opt.param_groups for p in group["params"]], skipped)
-        step_unless(opt, skipped)
-        model.after_phase(phase, (~skipped).float())
-        logged.update({(f"{phase}/{k}" if multi else k): v.detach().float() for k, v in out.items()})
-    return logged, skipped
-
-
-def grouped(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
-    """Consecutive batches in groups of ``size``; an incomplete last group is dropped."""
-    group: list[tuple] = []
-    for item in stream:
-        group.append(item)
-        if len(group) == size:
-            yield group
-            group = []
-
-
-LR_SCHEDULES = ("constant", "cosine", "linear_decay")
-
-
-def lr_factor(schedule: str, step: int, total: int, min_ratio: float) -> float:
-    """Multiplier of the base learning rate: constant; cosine decay (Loshchilov & Hutter 2017); or
-    linear_decay, constant for the first half and then linear to ``min_ratio`` at the last step (Zhu et al.
-    2017, Sec. 7.1: 100 epochs at lr, 100 decaying to 0)."""
-    progress = min(step / max(total, 1), 1.0)
-    if schedule == "constant":
-        return 1.0
-    if schedule == "cosine":
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    if schedule == "linear_decay":
-        return min_ratio + (1 - min_ratio) * min(1.0, 2 * (1 - progress))
-    raise GenlabError(f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
-
-
-@torch.no_grad()
-def evaluate_loss(model: Any, data: ImageData, batch_size: int, seed: int) -> dict[str, float]:
-    """Mean of every scalar of the model's first phase over ``data``, with fixed randomness."""
-    was_training = model.training
-    model.eval()
-    sums: dict[str, float] = defaultdict(float)
-    devices = [data.images.device] if data.images.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        gen = torch.Generator(device=data.images.device).manual_seed(seed)
-        for x, y in batches(data, batch_size):
-            out = model.loss((model.prepare(x, gen), y), model.phases[0])
-            for k, v in out.items():
-                sums[k] += float(v) * x.shape[0]
-    model.train(was_training)
-    return {k: v / len(data) for k, v in sums.items()}
-
-
-def distinct_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.optim.Optimizer]:
-    """Each optimizer once, under the first phase that uses it (phases may share one)."""
-    seen: dict[int, str] = {}
-    for phase, opt in optimizers.items():
-        seen.setdefault(id(opt), phase)
-    return {phase: optimizers[phase] for phase in seen.values()}
+from .step import GradientSync, distinct_optimizers, evaluate_loss, grouped, lr_factor, optimization_step
 
 
 class Callback:
@@ -119,6 +33,10 @@ class Callback:
 
     def on_epoch_logged(self, trainer: "Trainer", record: dict[str, Any]) -> None:
         """The record is in metrics.jsonl (e.g. redraw the loss curve)."""
+
+
+class RollBack(Exception):
+    """Raised inside an epoch when training diverged and may roll back (caught by ``fit``)."""
 
 
 class Trainer:
@@ -198,7 +116,8 @@ class Trainer:
 
     def _apply_schedule(self) -> None:
         """Set every optimizer's learning rate for the current step (a pure function of the step)."""
-        factor = lr_factor(self.tc.lr_schedule, self.state.step, self.schedule_steps, self.tc.lr_min_ratio)
+        factor = self.state.lr_scale * lr_factor(self.tc.lr_schedule, self.state.step, self.schedule_steps,
+                                                 self.tc.lr_min_ratio)
         for opt in self.distinct_optimizers.values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -264,7 +183,10 @@ class Trainer:
             with StopFlag() as stop:
                 while (self.state.epoch < self.tc.epochs and self.state.step < self.total_steps
                        and not stop.requested):
-                    self._epoch(log, bar, stop)
+                    try:
+                        self._epoch(log, bar, stop)
+                    except RollBack:
+                        self._roll_back(log)
         finally:
             bar.close()
             log.close()
@@ -320,6 +242,23 @@ class Trainer:
             return False
         return self.agree(time.monotonic() - self.saved_at >= 60 * self.tc.checkpoint_minutes)
 
+    def _may_roll_back(self) -> bool:
+        return (self.tc.on_diverge == "rollback" and self.state.rollbacks < self.tc.max_rollbacks
+                and has_checkpoint(self.run_dir))
+
+    def _roll_back(self, log: MetricsLog) -> None:
+        """Back to the last checkpoint (weights, optimizers, position, random state) with the learning rate
+        halved; every replica does the same, from the same files."""
+        scale, rollbacks, skipped = self.state.lr_scale / 2, self.state.rollbacks + 1, int(self.nonfinite.total)
+        load_weights(self.model, checkpoint_dir(self.run_dir) / WEIGHTS, self.model.name)
+        self.resume()
+        self.state.lr_scale, self.state.rollbacks, self.state.nonfinite_total = scale, rollbacks, skipped
+        self.nonfinite = NonfiniteCounter(self.device, skipped)
+        log.write({"kind": "rollback", "step": self.state.step, "epoch": self.state.epoch, "lr_scale": scale})
+        self.echo(f"warning: {self.tc.max_nonfinite} non-finite losses in a row: back to the checkpoint at step "
+                  f"{self.state.step} with the learning rate x{scale:g} (roll-back {rollbacks} of "
+                  f"{self.tc.max_rollbacks})")
+
     def _log_step(self, log: MetricsLog, bar: tqdm, window: RunningMeans) -> None:
         """A step record with the means since the last one (over every replica)."""
         self._check_divergence()
@@ -342,6 +281,8 @@ class Trainer:
         """Stop (keeping the last good checkpoint) after too many non-finite losses in a row; read on the host
         only here, when logging (the count is the same on every replica)."""
         in_a_row = int(self.nonfinite.in_a_row)
+        if in_a_row >= self.tc.max_nonfinite and self._may_roll_back():
+            raise RollBack
         if in_a_row >= self.tc.max_nonfinite:
             raise TrainingDiverged(f"training diverged: {in_a_row} non-finite losses in a row at step "
                               f"{self.state.step}; the last good checkpoint is kept; try a lower train.lr")

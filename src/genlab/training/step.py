@@ -1,0 +1,97 @@
+"""One optimization step of every phase, the learning-rate schedule and the test loss: pure functions the loop
+calls."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Callable, Iterator
+
+import torch
+
+from ..data import ImageData, batches
+from ..errors import GenlabError
+from ..optim import step_unless
+
+
+GradientSync = Callable[[list, torch.Tensor], torch.Tensor]  # (parameters, skipped) -> skipped on every replica
+
+
+def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], batches: list[tuple],
+                      amp: Callable[[], Any], sync: GradientSync | None = None
+                      ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """One step of every phase in order; phase i trains on ``batches[i]`` (the last batch once they run
+    out), so n critic phases see n fresh real batches. A phase whose loss is not finite, and every phase after
+    it, updates nothing -- decided on the device, with no host synchronisation. ``sync`` averages a phase's
+    gradients over data-parallel replicas and agrees on the skip. Returns the logged scalars and a 0-d bool
+    tensor, true when the step was skipped."""
+    logged: dict[str, torch.Tensor] = {}
+    multi = len(model.phases) > 1
+    skipped = None
+    for index, phase in enumerate(model.step_phases):
+        opt = optimizers[phase]
+        opt.zero_grad(set_to_none=True)
+        with amp():
+            out = model.loss(batches[min(index, len(batches) - 1)], phase)
+        loss = out["loss"]
+        bad = ~torch.isfinite(loss.detach())
+        skipped = bad if skipped is None else skipped | bad
+        loss.backward()
+        if sync is not None:
+            skipped = sync([p for group in opt.param_groups for p in group["params"]], skipped)
+        step_unless(opt, skipped)
+        model.after_phase(phase, (~skipped).float())
+        logged.update({(f"{phase}/{k}" if multi else k): v.detach().float() for k, v in out.items()})
+    return logged, skipped
+
+
+def grouped(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    """Consecutive batches in groups of ``size``; an incomplete last group is dropped."""
+    group: list[tuple] = []
+    for item in stream:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+
+
+LR_SCHEDULES = ("constant", "cosine", "linear_decay")
+
+
+def lr_factor(schedule: str, step: int, total: int, min_ratio: float) -> float:
+    """Multiplier of the base learning rate: constant; cosine decay (Loshchilov & Hutter 2017); or
+    linear_decay, constant for the first half and then linear to ``min_ratio`` at the last step (Zhu et al.
+    2017, Sec. 7.1: 100 epochs at lr, 100 decaying to 0)."""
+    progress = min(step / max(total, 1), 1.0)
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    if schedule == "linear_decay":
+        return min_ratio + (1 - min_ratio) * min(1.0, 2 * (1 - progress))
+    raise GenlabError(f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
+
+
+@torch.no_grad()
+def evaluate_loss(model: Any, data: ImageData, batch_size: int, seed: int) -> dict[str, float]:
+    """Mean of every scalar of the model's first phase over ``data``, with fixed randomness."""
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = defaultdict(float)
+    devices = [data.images.device] if data.images.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        gen = torch.Generator(device=data.images.device).manual_seed(seed)
+        for x, y in batches(data, batch_size):
+            out = model.loss((model.prepare(x, gen), y), model.phases[0])
+            for k, v in out.items():
+                sums[k] += float(v) * x.shape[0]
+    model.train(was_training)
+    return {k: v / len(data) for k, v in sums.items()}
+
+
+def distinct_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.optim.Optimizer]:
+    """Each optimizer once, under the first phase that uses it (phases may share one)."""
+    seen: dict[int, str] = {}
+    for phase, opt in optimizers.items():
+        seen.setdefault(id(opt), phase)
+    return {phase: optimizers[phase] for phase in seen.values()}
