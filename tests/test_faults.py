@@ -27,21 +27,24 @@ def command(out, resume: bool) -> list[str]:
     return [sys.executable, "-m", "genlab", "train", *args, "--out", str(out)]
 
 
-def started(out) -> bool:
-    return (out / "metrics.jsonl").is_file()
+def log_size(out) -> int:
+    return (out / "metrics.jsonl").stat().st_size if (out / "metrics.jsonl").is_file() else -1
 
 
-def kill_once(out, rng: random.Random) -> int:
-    """Start (or resume) the run, SIGKILL it a random moment into training; its exit code (-9 when killed)."""
+def kill_once(out, rng: random.Random) -> tuple[int, bool]:
+    """Start (or resume) the run and SIGKILL it a random moment after it logs its first step; its exit code
+    (-9 when killed) and whether the kill landed inside a checkpoint save (a .tmp or .old it left)."""
     resume = any((out / name).exists() for name in ("checkpoint", "checkpoint.old", "checkpoint.tmp"))
+    before, launched = log_size(out), time.time()
     process = subprocess.Popen(command(out, resume), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
-    while process.poll() is None and not started(out) and time.time() < deadline:
-        time.sleep(0.02)
-    time.sleep(rng.uniform(0.0, 0.6))
+    while process.poll() is None and log_size(out) <= before and time.time() < deadline:
+        time.sleep(0.01)  # until this process has trained and logged a step
+    time.sleep(rng.uniform(0.0, 0.06))  # a step logs, then saves (train.checkpoint_every=1): often mid-save
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
-    return process.returncode
+    left = [out / "checkpoint.tmp", out / "checkpoint.old"]
+    return process.returncode, any(p.exists() and p.stat().st_mtime >= launched for p in left)
 
 
 def weights(out) -> dict[str, torch.Tensor]:
@@ -51,12 +54,11 @@ def weights(out) -> dict[str, torch.Tensor]:
 def test_random_kills_lose_nothing_and_resume_exactly(tmp_path):
     rng, killed, inside, out = random.Random(1234), 0, 0, tmp_path / "killed"
     for _ in range(KILLS):
-        if kill_once(out, rng) == -signal.SIGKILL:
-            killed += 1
-            inside += (out / "checkpoint.tmp").exists() or (out / "checkpoint.old").exists()  # mid-save
+        code, in_save = kill_once(out, rng)
+        killed, inside = killed + (code == -signal.SIGKILL), inside + in_save
         if any((out / name).exists() for name in ("checkpoint", "checkpoint.old", "checkpoint.tmp")):
             genlab.load(out)  # after every kill: a complete, checksum-verified checkpoint loads
-    print(f"\n{killed} of {KILLS} kills landed during training, {inside} of them inside a checkpoint write")
+    print(f"\n{killed} of {KILLS} kills landed during training, {inside} of them inside a checkpoint save")
     assert killed >= KILLS // 2, f"only {killed} of {KILLS} kills landed during training"
     resume = (out / "checkpoint").exists() or (out / "checkpoint.old").exists()
     done = subprocess.run(command(out, resume), env=ENV, capture_output=True, text=True, timeout=300)
