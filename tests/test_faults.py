@@ -17,7 +17,7 @@ import genlab
 from genlab.runs import checkpoint_dir
 
 KILLS = int(os.environ.get("GENLAB_FAULT_KILLS", "10"))
-SETTINGS = ["train.epochs=12", "data.limit=256", "train.batch_size=64", "train.eval_images=0", "train.grid_size=4",
+SETTINGS = [f"train.epochs={max(12, 2 * KILLS)}", "data.limit=256", "train.batch_size=64", "train.eval_images=0", "train.grid_size=4",
             "train.checkpoint_every=1", "model.widths=8,16", "model.hidden=32", "model.latent_dim=4"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
