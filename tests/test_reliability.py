@@ -246,3 +246,27 @@ def test_divergence_stops_after_the_last_roll_back_or_at_once(tmp_path, monkeypa
     code, _, err = run_cli(capsys, *TRAIN, "--set", "train.epochs=3", "--set", "train.max_nonfinite=2",
                            "--set", "train.on_diverge=stop", "--out", tmp_path / "b")
     assert code == 3 and "training diverged" in err
+
+
+def test_unreadable_images_are_named_once_and_translate_skips_them_in_folders(tmp_path, capsys):
+    from PIL import Image
+
+    from genlab.data import load_dataset
+    from genlab.translation import translate_files
+    from conftest import tiny_model
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(4):
+        Image.new("L", (16, 16), color=40 * i).save(folder / f"{i}.png")
+    (folder / "broken.png").write_bytes(b"not a png at all")
+    load_dataset(f"folder:{folder}", "train", image_size=16, test_fraction=0.25)
+    load_dataset(f"folder:{folder}", "test", image_size=16, test_fraction=0.25)
+    err = capsys.readouterr().err
+    assert err.count("skipped 1 unreadable file(s)") == 1 and "broken.png (UnidentifiedImageError)" in err
+    model, _ = tiny_model("cyclegan", size=16)
+    written = translate_files(model, [folder], tmp_path / "out")
+    assert sorted(p.name for p in written) == ["0.png", "1.png", "2.png", "3.png"]
+    with pytest.raises(GenlabError, match="cannot read image .*broken.png"):
+        translate_files(model, [folder / "0.png", folder / "broken.png"], tmp_path / "named")
+    assert not (tmp_path / "named").exists()  # a named bad file fails before anything is written

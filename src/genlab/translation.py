@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import torch
 
 from .data import to_float, to_uint8
-from .data.folder import image_files, read_images
+from .data.folder import image_files, read_image, report_skipped, stack_images
 from .errors import GenlabError
 from .samplers import check_direction, round_trip
 from .viz import save_grid, save_image
@@ -62,6 +62,23 @@ def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", b
     return torch.cat(out) if out else torch.empty(0, *images.shape[1:], dtype=torch.uint8)
 
 
+def decode_batch(files: list[tuple[Path, Path]], targets: list[Path], named: set[Path], size: int, channels: int,
+                 bad: list[tuple[Path, str]]) -> tuple[torch.Tensor | None, list[Path]]:
+    """The batch's images that decode (float, the model's size and channels) and their targets. As training
+    reads folders, a bad file found in a folder is skipped (added to ``bad``); one named on the command line
+    is an error."""
+    arrays, kept = [], []
+    for (source, _), target in zip(files, targets):
+        try:
+            arrays.append(read_image(source, size)[0])
+            kept.append(target)
+        except Exception as e:  # noqa: BLE001 - any decoding failure
+            if source in named:
+                raise GenlabError(f"cannot read image {source}: {type(e).__name__}: {e}") from None
+            bad.append((source, type(e).__name__))
+    return (stack_images(arrays, channels) if arrays else None), kept
+
+
 @torch.no_grad()
 def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Path, direction: str = "a2b",
                     grid: bool = False, force: bool = False, batch_size: int = 64) -> list[Path]:
@@ -74,15 +91,22 @@ def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Pat
     grid_path = out_dir / f"grid_{direction}.png" if grid else None
     targets = _targets(files, out_dir, grid_path, force)
     size, channels = model.config.image_size, model.config.channels
-    rows = []
+    named = {Path(i).expanduser() for i in inputs if Path(i).expanduser().is_file()}
+    decode_batch([(f, f) for f in named], list(named), set(named), size, channels, [])  # fail before writing
+    rows, written, bad = [], [], []
     for start in range(0, len(files), batch_size):
-        x = read_images([str(f) for f, _ in files[start:start + batch_size]], size, channels)
+        x, kept = decode_batch(files[start:start + batch_size], targets[start:start + batch_size], named, size,
+                               channels, bad)
+        if x is None:
+            continue
         trips = round_trip(model, x, direction)  # [n, 3 (or 2 one way), C, H, W]
-        for image, target in zip(trips[:, 1], targets[start:start + batch_size]):
-            save_image(image, target)
+        for image, target in zip(trips[:, 1], kept):
+            written.append(save_image(image, target))
         if grid_path is not None and start < GRID_ROWS:
             rows.append(trips[: GRID_ROWS - start])
-    written = list(targets)
+    report_skipped(Path.cwd(), bad)
+    if not written:
+        raise GenlabError("none of the input images could be read")
     if grid_path is not None:
         written.append(save_grid(torch.cat(rows).flatten(0, 1), grid_path, nrow=rows[0].shape[1], scale=2))
     return written

@@ -13,6 +13,7 @@ from ..errors import GenlabError
 from .images import ImageData, to_float, to_gray
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+_REPORTED: set[tuple[str, ...]] = set()  # (folder, its bad files) already reported by this process
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 
 
@@ -52,25 +53,40 @@ def load_folder(path: str, size: int, channels: int = 0) -> ImageData:
     if not root.is_dir():
         raise GenlabError(f"image folder {root} does not exist")
     files = image_files(root)
-    arrays, labels, colors, skipped = [], [], [], 0
+    arrays, labels, colors, bad = [], [], [], []
     classes = sorted({_class_of(root, f) for f in files})
     for f in files:
         try:
             arr, color = read_image(f, size)
-        except Exception:  # noqa: BLE001 - any unreadable or hostile file is skipped, never fatal
-            skipped += 1
+        except Exception as e:  # noqa: BLE001 - any unreadable or hostile file is skipped, never fatal
+            bad.append((f, type(e).__name__))
             continue
         arrays.append(arr)
         colors.append(color)
         labels.append(classes.index(_class_of(root, f)))
     if not arrays:
-        raise GenlabError(f"no readable images in {root} ({len(files)} candidate files, {skipped} unreadable)")
-    if skipped:
-        print(f"genlab: skipped {skipped} unreadable file(s) in {root}", file=sys.stderr)
+        raise GenlabError(f"no readable images in {root} ({len(files)} candidate files, {len(bad)} unreadable)")
+    report_skipped(root, bad)
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
     channels = channels or (3 if any(colors) else 1)
     images = to_gray(images) if channels == 1 else images
     return ImageData(images, torch.tensor(labels, dtype=torch.long), classes, f"folder:{root}")
+
+
+def report_skipped(root: Path, bad: list[tuple[Path, str]]) -> None:
+    """One line naming the unreadable files of a folder (the first three, with why), once per process for the
+    same files: the train and test splits read the same folder."""
+    key = (str(root), *(str(f) for f, _ in bad))
+    if not bad or key in _REPORTED:
+        return
+    _REPORTED.add(key)
+    named = ", ".join(f"{_relative(root, f)} ({why})" for f, why in bad[:3])
+    more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+    print(f"genlab: skipped {len(bad)} unreadable file(s) in {root}: {named}{more}", file=sys.stderr)
+
+
+def _relative(root: Path, file: Path) -> Path:
+    return file.relative_to(root) if file.is_relative_to(root) else file
 
 
 def _class_of(root: Path, file: Path) -> str:
@@ -90,5 +106,10 @@ def read_images(paths: list[str], size: int, channels: int) -> torch.Tensor:
             arrays.append(read_image(path, size)[0])
         except Exception as e:  # noqa: BLE001 - report any decoding failure as one line
             raise GenlabError(f"cannot read image {path}: {type(e).__name__}: {e}") from None
+    return stack_images(arrays, channels)
+
+
+def stack_images(arrays: list[np.ndarray], channels: int) -> torch.Tensor:
+    """``read_image`` arrays -> float [N, C, H, W] in [0, 1] with ``channels`` (1: luma) channels."""
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
     return to_float(to_gray(images) if channels == 1 else images)
