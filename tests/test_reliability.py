@@ -270,3 +270,16 @@ def test_unreadable_images_are_named_once_and_translate_skips_them_in_folders(tm
     with pytest.raises(GenlabError, match="cannot read image .*broken.png"):
         translate_files(model, [folder / "0.png", folder / "broken.png"], tmp_path / "named")
     assert not (tmp_path / "named").exists()  # a named bad file fails before anything is written
+
+
+def test_loading_and_recovery_pick_the_same_newest_checkpoint(finished_run, tmp_path):
+    run = copy_of(finished_run, tmp_path)
+    genlab.train(out=run, resume=True, overrides=["train.epochs=2"], **QUIET)
+    shutil.copytree(run / "checkpoint", run / "checkpoint.tmp")  # the newer one, finished
+    os.replace(run / "checkpoint", run / "checkpoint.old")  # a crash between the two renames of a save
+    shutil.rmtree(run / "checkpoint.old")
+    shutil.copytree(finished_run / "checkpoint", run / "checkpoint.old")  # the older one
+    assert checkpoint_dir(run) == run / "checkpoint.tmp"
+    recover_checkpoint(run)
+    state = torch.load(run / "checkpoint" / "train_state.pt", weights_only=True)
+    assert state["loop"]["epoch"] == 2 and checkpoint_dir(run) == run / "checkpoint"

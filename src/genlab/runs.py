@@ -128,12 +128,13 @@ def recover_checkpoint(run_dir: Path) -> None:
 
 def checkpoint_dir(run: str | Path) -> Path:
     """The checkpoint folder of a run (or the folder itself when it is a checkpoint): ``checkpoint``, else what a
-    crash inside a save left complete (checkpoint.old, or checkpoint.tmp with matching checksums)."""
+    crash inside a save left complete, newest first (as ``recover_checkpoint`` picks): a checkpoint.tmp with
+    matching checksums, then checkpoint.old."""
     run = Path(run)
     if not run.exists():
         raise GenlabError(f"run folder {run} does not exist")
-    for candidate, verify in ((run / CHECKPOINT, False), (run / f"{CHECKPOINT}.old", False),
-                              (run / f"{CHECKPOINT}.tmp", True), (run, False)):
+    for candidate, verify in ((run / CHECKPOINT, False), (run / f"{CHECKPOINT}.tmp", True),
+                              (run / f"{CHECKPOINT}.old", False), (run, False)):
         if complete(candidate, verify):
             return candidate
     if (run / CONFIG).is_file():
