@@ -283,3 +283,21 @@ def test_loading_and_recovery_pick_the_same_newest_checkpoint(finished_run, tmp_
     recover_checkpoint(run)
     state = torch.load(run / "checkpoint" / "train_state.pt", weights_only=True)
     assert state["loop"]["epoch"] == 2 and checkpoint_dir(run) == run / "checkpoint"
+
+
+def test_progress_lines_at_a_fixed_interval_without_a_terminal(tmp_path, monkeypatch):
+    from genlab.training import loop
+
+    monkeypatch.setattr(loop, "PROGRESS_SECONDS", 0.0)
+    said = []
+    genlab.train("vae", preset="tiny", overrides=TINY + ["train.epochs=2"], out=tmp_path / "run", echo=said.append)
+    progress = [line for line in said if line.startswith("step ")]
+    assert progress[0].startswith("step 1/8 (epoch 1/2) loss=") and len(progress) == 8
+    assert sum(line.startswith("epoch ") and "test/loss=" in line for line in said) == 2
+
+
+def test_a_terminal_gets_a_progress_bar_and_the_epoch_line_with_the_test_loss(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    genlab.train("vae", preset="tiny", overrides=TINY, out=tmp_path / "run", **QUIET)
+    out, err = capsys.readouterr()
+    assert "4/4" in err and "epoch 1/1 step 4" in out and "test/loss=" in out  # the bar on stderr, lines on stdout

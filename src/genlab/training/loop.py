@@ -35,6 +35,9 @@ class Callback:
         """The record is in metrics.jsonl (e.g. redraw the loss curve)."""
 
 
+PROGRESS_SECONDS = 30.0  # a progress line at most this often when stderr is not a terminal
+
+
 class RollBack(Exception):
     """Raised inside an epoch when training diverged and may roll back (caught by ``fit``)."""
 
@@ -70,6 +73,7 @@ class Trainer:
         self.interactive = sys.stderr.isatty() and replicas.main
         self.nonfinite: NonfiniteCounter | None = None  # created by fit()
         self.saved_at = time.monotonic()  # when the last checkpoint was written (train.checkpoint_minutes)
+        self.said_at = time.monotonic()  # when the last progress line was printed (no terminal)
         self.compiled = compile_networks(model, self._trial_step, self.data_gen, echo) if self.tc.compile else []
 
     def _trial_step(self) -> None:
@@ -265,6 +269,11 @@ class Trainer:
         means = window.pop(self._reduce())
         log.write({"kind": "step", "step": self.state.step, "epoch": self.state.epoch, **means})
         bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
+        if not self.interactive and time.monotonic() - self.said_at >= PROGRESS_SECONDS:  # logs, CI, nohup
+            self.said_at = time.monotonic()
+            shown = " ".join(f"{k}={v:.4g}" for k, v in list(means.items())[:4])
+            self.echo(f"step {self.state.step}/{self.total_steps} (epoch {self.state.epoch + 1}/{self.tc.epochs}) "
+                      f"{shown}")
 
     def _reduce(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         return sum_over_replicas if self.replicas.active else None
@@ -310,8 +319,7 @@ class Trainer:
             callback.on_epoch_logged(self, record)
         for line in warnings:
             self.echo(f"warning: {line}")
-        if not self.interactive:
-            self.echo(epoch_line(record, tc.epochs))
+        (tqdm.write if self.interactive else self.echo)(epoch_line(record, tc.epochs))  # test loss in a terminal too
 
 
 def epoch_line(record: dict[str, Any], epochs: int) -> str:
