@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from tqdm import tqdm
@@ -74,18 +74,24 @@ class Trainer:
         self.nonfinite: NonfiniteCounter | None = None  # created by fit()
         self.saved_at = time.monotonic()  # when the last checkpoint was written (train.checkpoint_minutes)
         self.said_at = time.monotonic()  # when the last progress line was printed (no terminal)
-        self.compiled = compile_networks(model, self._trial_step, self.data_gen, echo) if self.tc.compile else []
+        if self.tc.compile:
+            compile_networks(model, self._trial_step, self.data_gen, echo)
 
     def _trial_step(self) -> None:
         """Forward and backward passes of one step's phases on the first batches, updating nothing."""
-        stream = batches(self.train_data, self.tc.batch_size, binarize=self.config.data.binarize, drop_last=True,
-                         generator=self.data_gen, shard=self.replicas.shard if self.replicas.active else None)
-        group = next(grouped(stream, self.batches_per_step))
+        group = next(self._step_groups(shuffle=False))
         step_batches = [(self.model.prepare(x, self.data_gen), y) for x, y in group]
         for index, phase in enumerate(self.model.step_phases):
             with self.amp():
                 out = self.model.loss(step_batches[min(index, len(step_batches) - 1)], phase)
             out["loss"].backward()
+
+    def _step_groups(self, shuffle: bool = True, seed: int = 0, start: int = 0) -> Iterator[list[tuple]]:
+        """The real batches of each step (a batch per critic phase), this replica's share of each."""
+        stream = batches(self.train_data, self.tc.batch_size, binarize=self.config.data.binarize, shuffle=shuffle,
+                         seed=seed, drop_last=True, start=start, generator=self.data_gen,
+                         shard=self.replicas.shard if self.replicas.active else None)
+        return grouped(stream, self.batches_per_step)
 
     def _seed(self, offset: int, step: int = 0) -> int:
         return self.tc.seed + offset + step
@@ -207,10 +213,7 @@ class Trainer:
         epoch_means, window = RunningMeans(self.device), RunningMeans(self.device)
         steps, started, sync = 0, time.perf_counter(), self.sync()
         log_every = max(1, min(50, self.steps_per_epoch // 4))
-        stream = batches(self.train_data, tc.batch_size, binarize=self.config.data.binarize, shuffle=True,
-                         seed=tc.seed * 100_003 + state.epoch, drop_last=True, start=state.batch,
-                         generator=self.data_gen, shard=self.replicas.shard if self.replicas.active else None)
-        for group in grouped(stream, self.batches_per_step):
+        for group in self._step_groups(seed=tc.seed * 100_003 + state.epoch, start=state.batch):
             self.model.step = state.step
             self._apply_schedule()
             with self.shard():
