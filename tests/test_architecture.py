@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 # - the root package genlab is a facade: no part imports it (take __version__ from genlab.version).
 LAYERS = (  # a part may import only parts in lower layers (never its own layer's other parts, never higher)
     ("errors", "version"),
-    ("files", "devices", "distributed", "optim", "ops", "config", "viz"),
+    ("files", "devices", "distributed", "optim", "ops", "config", "viz", "progress"),
     ("nn", "losses", "data"),
     ("models",),
     ("runs", "samplers"),

@@ -143,3 +143,17 @@ def test_eval_cli_scores_digit_metrics_offline(gan_run, cache, capsys, tmp_path)
     saved = json.loads((run / "eval.json").read_text())
     assert saved["fid"]["provenance"]["extractor"] == "digits"
     assert 1.0 <= saved["is"]["is"] <= 10.0
+
+
+def test_another_extractor_adds_a_column_instead_of_replacing_the_default(gan_run, cache, tmp_path):
+    import shutil
+
+    run = shutil.copytree(gan_run, tmp_path / "run")
+    evaluate(run, ["fid"], samples=100, reference_images=120)  # the digit network: the default on MNIST
+    evaluate(run, ["fid", "kid"], samples=100, reference_images=120, extractor=PixelStats())
+    saved = json.loads((run / "eval.json").read_text())
+    assert set(saved) == {"fid", "fid@pixel-stats", "kid@pixel-stats"}
+    assert saved["fid"]["provenance"]["extractor"] == "digits" and not saved["fid"].get("stale")
+    assert saved["fid@pixel-stats"]["fid"] != saved["fid"]["fid"]
+    header = compare_runs([run]).splitlines()[0]
+    assert "fid [digits:" in header and "fid [pixel-stats:00000000" in header and "kid ×1000 |" in header

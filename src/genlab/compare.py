@@ -50,20 +50,19 @@ def _model_label(config: RunConfig) -> str:
 
 def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
     """(metric, field, identity-or-None) for every headline number any run has, in the records' order; a
-    metric scored in unlike ways gets one set of columns per way."""
+    metric scored in unlike ways (another extractor, sample count, k) gets one set of columns per way."""
     columns = []
     for metric, record in METRICS.items():
-        identities = sorted({_identity(s["results"][metric]) for s in summaries if metric in s["results"]},
-                            key=str)
-        if not identities:
-            continue
-        fields = record.headline
+        identities = sorted({_identity(r) for s in summaries for r in _scores(s, metric)}, key=str)
         split = len(identities) > 1
-        for identity in identities:
-            columns += [(metric, field, identity if split else None) for field in fields]
-            if not split:
-                break
+        for identity in identities[:None if split else 1]:
+            columns += [(metric, field, identity if split else None) for field in record.headline]
     return columns
+
+
+def _scores(summary: dict, metric: str) -> list[dict]:
+    """A run's results of one metric: eval.json keys ``metric`` and ``metric@extractor``."""
+    return [r for key, r in summary["results"].items() if key.split("@", 1)[0] == metric]
 
 
 def _identity(result: dict) -> str:
@@ -82,8 +81,9 @@ def _extractor(result: dict) -> str | None:
 
 def _cell(summary: dict, metric: str, field: str, identity: str | None,
           separate_spread: bool = False) -> list[str]:
-    result, spread_field = summary["results"].get(metric), METRICS[metric].spread.get(field)
-    if result is None or field not in result or (identity and _identity(result) != identity):
+    spread_field = METRICS[metric].spread.get(field)
+    result = next((r for r in _scores(summary, metric) if identity is None or _identity(r) == identity), None)
+    if result is None or field not in result:
         return [""] * (2 if separate_spread and spread_field else 1)
     scale = METRICS[metric].display_scale
     value, spread = result[field], result.get(spread_field or "", None)
@@ -113,8 +113,8 @@ def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
         return out.getvalue().rstrip("\n")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    extractors = sorted({i for s in summaries for m, record in METRICS.items() if record.features and m in s["results"]
-                         for i in [_extractor(s["results"][m])] if i})
+    extractors = sorted({i for s in summaries for m, record in METRICS.items() if record.features
+                         for i in map(_extractor, _scores(s, m)) if i})
     if len(extractors) == 1:
         lines.append(f"\nfeatures: {extractors[0]}")
     lines += [f"\nleft out, scored on earlier weights: {s['run']}: {', '.join(sorted(s['stale']))} (genlab eval "

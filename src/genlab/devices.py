@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 
 import torch
 
@@ -71,3 +73,53 @@ def inference_layout(model: torch.nn.Module) -> torch.nn.Module:
     """channels_last weights for a model used only for inference: CPU transposed convolutions take the
     oneDNN path and run ~1.4x faster (measured on the VAE decoder); results equal to fp32 round-off."""
     return model.to(memory_format=torch.channels_last)
+
+
+def free_memory_bytes() -> int | None:
+    """Memory new allocations can take here: the kernel's MemAvailable, within a container's (cgroup v2)
+    limit and this process's address-space limit (ulimit -v); None where none is known."""
+    limits = [_meminfo_available()]
+    cgroup = Path("/sys/fs/cgroup")
+    with contextlib.suppress(OSError, ValueError):
+        limits.append(int((cgroup / "memory.max").read_text()) - int((cgroup / "memory.current").read_text()))
+    with contextlib.suppress(ImportError, OSError, ValueError, IndexError, StopIteration):
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            limits.append(soft - _process_kib("VmSize") * 1024)
+    known = [n for n in limits if n is not None]
+    return min(known) if known else None
+
+
+def _process_kib(field: str) -> int:
+    """A kB field of /proc/self/status (VmSize: the address space this process uses)."""
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field + ":"))
+    return int(line.split()[1])
+
+
+def _meminfo_available() -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return None
+
+
+def check_fits(nbytes: int, what: str, hint: str) -> None:
+    """One clear line, before anything is allocated, when ``what`` needs more memory than is free."""
+    free = free_memory_bytes()
+    if free is not None and nbytes > free:
+        raise GenlabError(f"{what} needs {format_bytes(nbytes)} of memory, more than the {format_bytes(free)} "
+                          f"free here; {hint}")
+
+
+def format_bytes(n: float) -> str:
+    """1234567 -> '1.2 MB' (powers of 1000, as disks and free(1) -h --si count)."""
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1000 or unit == "PB":
+            break
+        n /= 1000
+    return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

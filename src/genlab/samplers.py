@@ -9,6 +9,7 @@ from torch import Tensor
 from .errors import GenlabError
 from .models.translator import check_direction
 from .ops import lerp, slerp
+from .progress import batch_count, tracked
 
 __all__ = ["check_direction", "class_grid", "class_labels", "decode_in_class", "encode_images", "interpolate",
            "interpolate_codes", "manifold_grid", "path_labels", "prior_codes", "round_trip", "sample_batches",
@@ -58,7 +59,7 @@ def sample_batches(model: Any, n: int, seed: int = 0, batch_size: int = 500,
         raise GenlabError(f"--batch-size must be at least 1, got {batch_size}")
     model.require("sample", "draw samples")
     class_labels(model, label, 1)  # checks --label now, not at the first batch
-    return _batches(model, n, seeded(seed), batch_size, label)
+    return tracked(_batches(model, n, seeded(seed), batch_size, label), batch_count(n, batch_size), "samples")
 
 
 @torch.no_grad()

@@ -9,6 +9,7 @@ import torch
 from .data import to_float, to_uint8
 from .data.folder import image_files, read_image, report_skipped, stack_images
 from .errors import GenlabError
+from .progress import batch_count, tracked
 from .samplers import check_direction, round_trip
 from .viz import save_grid, save_image
 
@@ -58,7 +59,8 @@ def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", b
     8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once."""
     check_direction(model, direction)
     out = [to_uint8(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)).cpu()
-           for start in range(0, len(images), batch_size)]
+           for start in tracked(range(0, len(images), batch_size), batch_count(len(images), batch_size),
+                                f"translate {direction}")]
     return torch.cat(out) if out else torch.empty(0, *images.shape[1:], dtype=torch.uint8)
 
 

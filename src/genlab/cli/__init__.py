@@ -41,9 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
         return 2
+    except (MemoryError, RuntimeError) as e:
+        if not out_of_memory(e):
+            raise
+        print("genlab: error: out of memory; lower train.batch_size, model.image_size or the model's widths "
+              "(what is saved stays)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("genlab: interrupted", file=sys.stderr)
         return 130
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """A failed allocation: Python's MemoryError, torch's CPU allocator or a GPU out of memory."""
+    text = str(error)
+    return isinstance(error, MemoryError) or "can't allocate memory" in text or "out of memory" in text
 
 
 if __name__ == "__main__":

@@ -54,12 +54,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate, format_table, parse_metrics
+    from ..progress import shown
 
     metrics = parse_metrics(args.metrics) if args.metrics else None
-    results = evaluate(args.run, metrics, k=args.k, images=args.images, split=args.split,
-                       batch_size=args.batch_size, seed=args.seed, device=args.device, samples=args.samples,
-                       extractor=args.extractor, inception_weights=args.inception_weights,
-                       reference_split=args.reference_split)
+    with shown():  # a bar with its ETA in a terminal, a line every 30 s in a log
+        results = evaluate(args.run, metrics, k=args.k, images=args.images, split=args.split,
+                           batch_size=args.batch_size, seed=args.seed, device=args.device, samples=args.samples,
+                           extractor=args.extractor, inception_weights=args.inception_weights,
+                           reference_split=args.reference_split)
     print(json.dumps(results, indent=2) if args.json else format_table(results))
     return 0
 

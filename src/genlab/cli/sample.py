@@ -7,6 +7,7 @@ from pathlib import Path
 from ..data.toy2d import point_centers
 from ..errors import GenlabError
 from ..export import FORMATS, export_samples
+from ..progress import shown
 from ..samplers import class_grid, sample_images
 from ..viz import save_grid, save_scatter
 from .common import add_output, add_run, load_model, report, resolve_output
@@ -65,8 +66,9 @@ def export(args: argparse.Namespace) -> int:
         raise GenlabError(f"--by-class and --nrow lay out a grid; --format {args.format} writes every sample")
     model, _ = load_model(args)
     default = Path(args.run) / (f"samples-seed{args.seed}" + (".npz" if args.format == "npz" else ""))
-    path = export_samples(model, args.output or default, args.n, args.format, seed=args.seed,
-                          batch_size=500 if args.batch_size is None else args.batch_size, label=args.label,
-                          force=args.force)
+    with shown():
+        path = export_samples(model, args.output or default, args.n, args.format, seed=args.seed,
+                              batch_size=500 if args.batch_size is None else args.batch_size, label=args.label,
+                              force=args.force)
     print(f"wrote {args.n} samples to {path}")
     return 0

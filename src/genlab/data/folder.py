@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from ..devices import check_fits
 from ..errors import GenlabError
 from .images import ImageData, to_float, to_gray
 
@@ -53,6 +54,8 @@ def load_folder(path: str, size: int, channels: int = 0) -> ImageData:
     if not root.is_dir():
         raise GenlabError(f"image folder {root} does not exist")
     files = image_files(root)
+    check_fits(2 * len(files) * 3 * size**2, f"{len(files)} images of {size}x{size} pixels",
+               "lower model.image_size or train on fewer images")
     arrays, labels, colors, bad = [], [], [], []
     classes = sorted({_class_of(root, f) for f in files})
     for f in files:

@@ -7,6 +7,7 @@ from typing import Callable, Iterator
 import torch
 from torch import Tensor
 
+from ..devices import check_fits
 from ..errors import GenlabError
 
 BINARIZE_MODES = ("dynamic", "static", "none")
@@ -115,6 +116,8 @@ def resized(data: ImageData, image_size: int, channels: int) -> ImageData:
     """Resize/recolour a uint8 dataset when the model asks for another size or channel count."""
     images = data.images
     if image_size and image_size != data.image_size:
+        check_fits(len(data) * images.shape[1] * (4 * data.image_size**2 + 5 * image_size**2),
+                   f"resizing {len(data)} images to {image_size}x{image_size}", "lower model.image_size")
         images = torch.nn.functional.interpolate(images.float(), size=(image_size, image_size),
                                                  mode="bilinear", antialias=True, align_corners=False)
         images = images.round().clamp(0, 255).to(torch.uint8)

@@ -13,7 +13,9 @@ from ..data import load_split
 from ..devices import inference_layout, pick_device
 from ..errors import GenlabError
 from ..files import write_json_atomic
+from ..metrics.extractors import SHIPPED
 from ..models.translator import DIRECTIONS
+from ..nn.inception import FIDInceptionV3
 from ..runs import load_run, weights_identity
 from ..samplers import check_direction
 from ..version import __version__
@@ -56,8 +58,24 @@ def evaluate(run: str | Path, metrics: list[str] | None = None, *, device: str =
     for result in results.values():
         result["provenance"].update(weights)  # the numbers belong to these weights
     if write:
-        merge_into(Path(run) / "eval.json", results, weights["weights_sha256"])
+        stored = {stored_key(name, result, config): result for name, result in results.items()}
+        merge_into(Path(run) / "eval.json", stored, weights["weights_sha256"])
     return results
+
+
+def stored_key(name: str, result: dict[str, Any], config: Any) -> str:
+    """The eval.json key of a result: the metric's name under the data's default feature network (genlab's
+    digit network on digit data, Inception-v3 elsewhere), ``name@extractor`` under any other, so scores of
+    another extractor add a column instead of replacing the default one."""
+    extractor = result["provenance"].get("extractor")
+    return name if extractor in (None, default_extractor(config)) else f"{name}@{extractor}"
+
+
+def default_extractor(config: Any) -> str:
+    """The name of the feature network genlab scores a run's data with when none is named."""
+    name = config.data.name
+    names = domain_names(config) if name.startswith("unpaired:") else (name,)
+    return SHIPPED[0] if all(n in DIGIT_DATA for n in names) else FIDInceptionV3.name
 
 
 def check_metrics(model: Any, config: Any, metrics: list[str]) -> None:

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ..data import ImageData, batches
 from ..ops import log_mean_exp
+from ..progress import batch_count, tracked
 
 
 def nats_to_bits_per_dim(nats: float, dims: int) -> float:
@@ -22,13 +23,14 @@ def _mean_and_stderr(values: Tensor) -> tuple[float, float]:
     return values.mean().item(), stderr
 
 
-def _prepared_batches(model: Any, data: ImageData, batch_size: int, seed: int):
-    """(x, labels) batches as the model sees them, with seeded randomness that leaves the caller's RNG alone."""
+def _prepared_batches(model: Any, data: ImageData, batch_size: int, seed: int, what: str):
+    """(x, labels) batches as the model sees them, with seeded randomness that leaves the caller's RNG alone;
+    their progress is reported as ``what``."""
     gen = torch.Generator(device=data.images.device).manual_seed(seed)
     devices = [model.device] if model.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        for x, y in batches(data, batch_size):
+        for x, y in tracked(batches(data, batch_size), batch_count(len(data), batch_size), what):
             yield model.prepare(x.to(model.device), gen), y
 
 
@@ -38,7 +40,7 @@ def elbo_terms(model: Any, data: ImageData, batch_size: int = 500, seed: int = 0
     model.eval()
     offset = model.likelihood.discrete_offset(model.dims)
     recons, kls = [], []
-    for x, y in _prepared_batches(model, data, batch_size, seed):
+    for x, y in _prepared_batches(model, data, batch_size, seed, "elbo"):
         recon, kl = model.elbo_terms(x, y)
         recons.append(-recon.float().cpu() + offset)
         kls.append(kl.float().cpu())
@@ -56,7 +58,7 @@ def per_image_nll(model: Any, data: ImageData, k: int = 5000, batch_size: int = 
     model.eval()
     offset = model.likelihood.discrete_offset(model.dims)
     nlls = []
-    for x, y in _prepared_batches(model, data, batch_size, seed):
+    for x, y in _prepared_batches(model, data, batch_size, seed, f"nll k={k}"):
         weights = torch.cat([model.log_weights(x, min(chunk, k - done), y) for done in range(0, k, chunk)], dim=1)
         nlls.append(-log_mean_exp(weights.double(), dim=1).cpu() + offset)
     return torch.cat(nlls)
@@ -79,7 +81,7 @@ def importance_sampled_nll(model: Any, data: ImageData, k: int = 5000, batch_siz
 def active_units(model: Any, data: ImageData, threshold: float = 0.01, batch_size: int = 500) -> dict[str, Any]:
     """Latent dimension d is active when Var_x(E_q[z_d | x]) > threshold (Burda et al. 2016, Sec. 5.2)."""
     model.eval()
-    means = torch.cat([model.encode(x).float().cpu() for x, _ in _prepared_batches(model, data, batch_size, 0)])
+    means = torch.cat([model.encode(x).float().cpu() for x, _ in _prepared_batches(model, data, batch_size, 0, "active units")])
     variance = means.var(0)
     return {"active_units": int((variance > threshold).sum()), "latent_dim": means.shape[1],
             "threshold": threshold}

@@ -6,6 +6,8 @@ import math
 import torch
 from torch import Tensor
 
+from ..progress import batch_count, tracked
+
 
 def _squared_distances(x: Tensor, samples: Tensor, samples_sq: Tensor) -> Tensor:
     """||x_i - s_j||^2 for a chunk of x against all samples, clamped at 0 against round-off."""
@@ -23,7 +25,7 @@ def parzen_log_likelihoods(samples: Tensor, data: Tensor, sigmas: Tensor, chunk:
     samples_sq = samples.pow(2).sum(1)
     sigmas = sigmas.double().to(samples.device)
     out = []
-    for start in range(0, len(data), chunk):
+    for start in tracked(range(0, len(data), chunk), batch_count(len(data), chunk), "parzen"):
         d2 = _squared_distances(data[start:start + chunk].to(samples.device), samples, samples_sq)
         scaled = -d2.unsqueeze(0) / (2 * sigmas.view(-1, 1, 1) ** 2)  # [S, chunk, N]
         norm = math.log(n) + 0.5 * dims * torch.log(2 * math.pi * sigmas**2)

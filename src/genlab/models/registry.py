@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import torch
+
 from ..config import RunConfig, apply_overrides, check_run_dict
+from ..devices import check_fits
 from ..errors import GenlabError
 
 _MODELS: dict[str, type] = {}
@@ -37,8 +40,28 @@ def get_model_class(name: str) -> type:
 
 
 def build_model(name: str, config: Any) -> Any:
-    """Instantiate model ``name`` from its config dataclass."""
-    return get_model_class(name)(config)
+    """Instantiate model ``name`` from its config dataclass, once its size is known to fit in memory."""
+    model_cls = get_model_class(name)
+    check_fits(planned_bytes(model_cls, config), f"a {name} model of this config",
+               "make it smaller (model.image_size, widths, hidden sizes)")
+    return model_cls(config)
+
+
+def planned_bytes(model_cls: type, config: Any) -> int:
+    """The bytes of a model's parameters and buffers, from a copy built on the meta device (no memory used)."""
+    try:
+        with torch.device("meta"):
+            probe = model_cls(config)
+    except GenlabError:
+        raise
+    except Exception:  # noqa: BLE001 - a model the meta device cannot build is checked by its own allocation
+        return 0
+    return state_bytes(probe)
+
+
+def state_bytes(model: Any) -> int:
+    """The bytes a model's parameters and buffers take."""
+    return sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
 
 
 def run_config(d: dict) -> RunConfig:

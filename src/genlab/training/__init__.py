@@ -10,13 +10,14 @@ import torch
 
 from ..config import RunConfig, apply_overrides
 from ..data import load_split, load_splits, resolve_binarize
-from ..devices import MEMORY_FORMATS, PRECISIONS, pick_device
+from ..devices import MEMORY_FORMATS, PRECISIONS, check_fits, pick_device
 from ..distributed import Replicas, from_environment
 from ..distributed import start as start_replicas
 from ..distributed import stop as stop_replicas
 from ..errors import GenlabError
 from ..evaluation import parse_metrics
 from ..models import build_model, default_config
+from ..models.registry import state_bytes
 from ..files import exclusive_lock
 from ..runs import (LOCK, WEIGHTS, checkpoint_dir, has_checkpoint, load_config, load_pretrained, load_run,
                     load_train_state, load_weights, resolve_model_config, save_checkpoint)
@@ -107,6 +108,8 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, train_data: Any, test_d
     gets one line -- write the run folder and run the loop."""
     torch.manual_seed(config.train.seed)
     model = build_model(config.model_name, config.model)
+    check_fits(3 * state_bytes(model), f"training a {config.model_name} of {state_bytes(model):,} bytes (gradients "
+               "and Adam's two moments)", "make the model smaller")
     if not resume:
         load_pretrained(model)
     lock = exclusive_lock(run_dir / LOCK, f"run folder {run_dir}") if replicas.main else contextlib.nullcontext()
