@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 from safetensors.torch import load_file
 from torch import nn
 
@@ -17,6 +19,11 @@ from genlab.cli import main
 from genlab.data import ImageData
 from genlab.models import default_config, get_model_class
 from genlab.runs import resolve_model_config, save_checkpoint
+
+# CI replays the same examples on every run (no flaky red); locally each run explores new ones
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 TINY_TRAIN = ["train.epochs=1", "train.batch_size=64", "data.limit=256", "train.eval_images=128",
               "train.grid_size=16"]

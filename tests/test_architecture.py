@@ -28,6 +28,8 @@ LAYERS = (  # a part may import only parts in lower layers (never its own layer'
     ("evaluation",),
     ("training",),
     ("compare", "adaptation", "demo"),
+    ("report",),
+    ("server",),
     ("cli",),
     ("__main__", "genlab"),
 )

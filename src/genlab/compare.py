@@ -37,10 +37,12 @@ def run_summary(run: str | Path) -> dict[str, Any]:
     stale = {m: r for m, r in results.items() if scored_weights(r) not in (None, current)}
     results = {m: r for m, r in results.items() if m not in stale}
     epochs = read_metrics(run / "metrics.jsonl") if (run / "metrics.jsonl").is_file() else []
-    epochs = [r for r in epochs if r.get("kind") == "epoch"]
+    epochs = [r for r in epochs if r.get("kind") == "epoch" and isinstance(r.get("epoch"), int)]
+    seconds = [r.get("seconds") for r in epochs]
     return {"run": run.name or str(run), "model": _model_label(config), "data": config.data.name,
             "epochs": epochs[-1]["epoch"] if epochs else 0,
-            "train_s": round(sum(r.get("seconds", 0.0) for r in epochs), 1), "results": results, "stale": stale}
+            "train_s": round(sum(s for s in seconds if isinstance(s, (int, float))), 1), "results": results,
+            "stale": stale}
 
 
 def _model_label(config: RunConfig) -> str:
@@ -67,7 +69,7 @@ def _scores(summary: dict, metric: str) -> list[dict]:
 
 def _identity(result: dict) -> str:
     """What makes two scores of one metric comparable: the extractor, the number of images or samples, k."""
-    prov = result.get("provenance", {})
+    prov = _provenance(result)
     parts = [_extractor(result) or ""]
     count = prov.get("generated_images", result.get("samples", prov.get("images")))
     parts += [f"n={count}" if count is not None else "", f"k={result['k']}" if "k" in result else ""]
@@ -75,8 +77,14 @@ def _identity(result: dict) -> str:
 
 
 def _extractor(result: dict) -> str | None:
-    prov = result.get("provenance", {})
-    return f"{prov['extractor']}:{prov['extractor_sha256'][:8]}" if "extractor" in prov else None
+    prov = _provenance(result)
+    return f"{prov['extractor']}:{str(prov.get('extractor_sha256', ''))[:8]}" if "extractor" in prov else None
+
+
+def _provenance(result: dict) -> dict:
+    """What a result was computed on (an empty record when eval.json holds something else there)."""
+    prov = result.get("provenance")
+    return prov if isinstance(prov, dict) else {}
 
 
 def _cell(summary: dict, metric: str, field: str, identity: str | None,

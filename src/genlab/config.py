@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class TrainConfig:
     max_rollbacks: int = 3  # roll-backs before a diverging run stops (exit code 3)
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = at epoch ends only); resume is exact mid-epoch
     checkpoint_minutes: float = 0.0  # also checkpoint when this many minutes passed since the last one (0 = off)
+    tensorboard: bool = False  # also log scalars and the epoch's pictures to RUN/tensorboard (the tensorboard extra)
 
 
 @dataclass
@@ -151,7 +153,7 @@ def _coerce_scalar(value: Any, typ: type, key: str) -> Any:
     elif typ is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,30}", value.strip()):
             return int(value)
     elif typ is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -21,11 +21,13 @@ def pick_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
         raise GenlabError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise GenlabError("train.device=cuda but no CUDA GPU is available; use train.device=auto or cpu")
+        raise GenlabError(f"device {name!r} asked for, but no CUDA GPU is available; use auto or cpu")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise GenlabError("train.device=mps but MPS is not available; use train.device=auto or cpu")
+        raise GenlabError(f"device {name!r} asked for, but MPS is not available; use auto or cpu")
     return device
 
 

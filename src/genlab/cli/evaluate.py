@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_run
+from .common import add_run, report
 
 EXAMPLES = """examples:
   genlab eval runs/vae --metrics elbo,nll              # IWAE protocol: k=5000 on all 10,000 test images
@@ -18,6 +18,7 @@ EXAMPLES = """examples:
 COMPARE_EXAMPLES = """examples:
   genlab compare runs/vae runs/gan runs/wgan          # a markdown table of every scored metric
   genlab compare runs/* --format csv > table.csv
+  genlab compare runs/* --html -o compare.html        # a page with each run's latest samples and loss curve
 """
 
 
@@ -48,7 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="one table over several scored runs",
                        description="Print the numbers in each RUN/eval.json side by side.", epilog=COMPARE_EXAMPLES)
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (scored with genlab eval)")
-    p.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    p.add_argument("--format", choices=("markdown", "csv", "html"), default="markdown")
+    p.add_argument("--html", dest="format", action="store_const", const="html",
+                   help="a self-contained HTML page (same as --format html): the table, and per run its latest "
+                   "samples and loss curve")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the table to FILE instead of printing it")
+    p.add_argument("--force", action="store_true", help="overwrite an existing FILE that genlab did not write")
     p.set_defaults(func=run_compare)
 
 
@@ -68,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from ..compare import compare_runs
+    from ..report import compare_page, save_page
 
-    print(compare_runs(args.runs, args.format))
+    table = compare_page(args.runs) if args.format == "html" else compare_runs(args.runs, args.format)
+    if args.output is None:
+        print(table)
+    else:
+        report(save_page(args.output, table if table.endswith("\n") else table + "\n", args.force))
     return 0

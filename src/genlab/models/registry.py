@@ -5,6 +5,7 @@ models; a model defined elsewhere registers itself when its module is imported.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import torch
@@ -34,7 +35,7 @@ def model_names() -> list[str]:
 
 def get_model_class(name: str) -> type:
     """The model class registered as ``name``; a clear error for unknown names."""
-    if name not in _MODELS:
+    if not isinstance(name, str) or name not in _MODELS:
         raise GenlabError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))}")
     return _MODELS[name]
 
@@ -42,9 +43,24 @@ def get_model_class(name: str) -> type:
 def build_model(name: str, config: Any) -> Any:
     """Instantiate model ``name`` from its config dataclass, once its size is known to fit in memory."""
     model_cls = get_model_class(name)
+    check_counts(config)
     check_fits(planned_bytes(model_cls, config), f"a {name} model of this config",
                "make it smaller (model.image_size, widths, hidden sizes)")
-    return model_cls(config)
+    try:
+        return model_cls(config)
+    except (RuntimeError, ValueError) as e:  # sizes no layer accepts; a failed allocation stays what it is
+        if "memory" in str(e):
+            raise
+        raise GenlabError(f"the model options do not make a {name} model: {str(e).splitlines()[0]}") from None
+
+
+def check_counts(config: Any) -> None:
+    """Sizes and counts (every integer option of a model) cannot be negative."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, int) and not isinstance(v, bool) and v < 0 for v in values):
+            raise GenlabError(f"model.{field.name} cannot be negative, got {value}")
 
 
 def planned_bytes(model_cls: type, config: Any) -> int:

@@ -21,7 +21,7 @@ from ..models.registry import state_bytes
 from ..files import exclusive_lock
 from ..runs import (LOCK, WEIGHTS, checkpoint_dir, has_checkpoint, load_config, load_pretrained, load_run,
                     load_train_state, load_weights, resolve_model_config, save_checkpoint)
-from .callbacks import default_callbacks
+from .callbacks import default_callbacks, summary_writer_class
 from .loop import Callback, Trainer
 from .step import LR_SCHEDULES, evaluate_loss
 
@@ -143,6 +143,8 @@ def validate(config: RunConfig) -> None:
         (t.max_steps is None or t.max_steps >= 1, "train.max_steps must be at least 1 (or none)"),
         (t.batch_size >= 1, "train.batch_size must be at least 1"),
         (t.lr > 0 and math.isfinite(t.lr), "train.lr must be a positive number"),
+        (0 <= t.lr_min_ratio <= 1, "train.lr_min_ratio must be in [0, 1] (the final learning rate / train.lr)"),
+        (0 <= t.seed < 2**32, "train.seed must be in [0, 2^32)"),
         (len(t.betas) == 2, "train.betas needs two values, e.g. train.betas=0.9,0.999"),
         (all(0 <= b < 1 for b in t.betas), "train.betas must each be in [0, 1), e.g. train.betas=0.5,0.999"),
         (t.eval_images >= 0 and t.grid_size >= 1, "train.eval_images must be >= 0 and train.grid_size >= 1"),
@@ -161,6 +163,11 @@ def validate(config: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise GenlabError(message)
-    pick_device(t.device)
+    try:
+        pick_device(t.device)
+    except GenlabError as e:
+        raise GenlabError(f"train.device: {e}") from None
     if t.eval_every:
         parse_metrics(t.eval_metrics)
+    if t.tensorboard:
+        summary_writer_class()  # the extra is installed

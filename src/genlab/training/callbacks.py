@@ -1,14 +1,18 @@
-"""What ``train()`` hands the loop for the end of each epoch: pictures, the loss curve, scheduled scores."""
+"""What ``train()`` hands the loop for the end of each epoch: pictures, the loss curve, scheduled scores and
+(optionally) TensorBoard logs."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from PIL import Image
 
 from ..data import ImageData, batches, point_centers
+from ..errors import GenlabError
 from ..evaluation import METRICS, parse_metrics, score
-from ..viz import interleave_rows, plot_loss_curve, save_grid, save_scatter
+from ..viz import interleave_rows, plot_loss_curve, read_metrics, save_grid, save_scatter
 from .loop import Callback, Trainer
 
 
@@ -17,7 +21,7 @@ class EpochPictures(Callback):
     (e.g. mode collapse) go into the epoch's record."""
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        warnings = write_pictures(trainer.model, trainer.test_data, trainer.run_dir, f"epoch_{record['epoch']:04d}.png",
+        warnings = write_pictures(trainer.model, trainer.test_data, trainer.run_dir, picture_name(record["epoch"]),
                                   trainer.config, trainer.tc.seed)
         record.setdefault("warnings", []).extend(warnings)
 
@@ -47,12 +51,97 @@ class ScheduledEvaluation(Callback):
                        if field in results[m]})
 
 
+TENSORBOARD_MISSING = "train.tensorboard=true needs the tensorboard extra: pip install 'genlab[tensorboard]'"
+RECORD_POSITION = ("kind", "epoch", "step")  # where a metrics.jsonl record stands, not one of its numbers
+
+
+def summary_writer_class() -> type:
+    """torch's SummaryWriter, imported only when asked for; one line when the tensorboard package is missing."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise GenlabError(TENSORBOARD_MISSING) from None
+    return SummaryWriter
+
+
+class TensorBoard(Callback):
+    """RUN/tensorboard/ (train.tensorboard=true): every epoch record's numbers as ``epoch/...`` scalars, the step
+    records since the previous epoch as ``step/...`` scalars at their steps, and the epoch's pictures. A resumed
+    run appends to the same folder; ``purge_step`` hides what an earlier session logged past the resume point."""
+
+    def __init__(self) -> None:
+        self.writer_class = summary_writer_class()  # fails while the callbacks are built, before any training
+        self.writer: Any = None
+        self.written_to = 0  # the last step this session logged
+
+    def on_epoch_logged(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        records = read_metrics(trainer.run_dir / "metrics.jsonl")
+        first = max(previous_epoch_step(records, record["epoch"]), self.written_to) + 1
+        if self.writer is None:
+            self.writer = self.writer_class(str(trainer.run_dir / "tensorboard"), purge_step=first)
+        for step, values in by_step(records, "step", first, record["step"]).items():
+            add_scalars(self.writer, "step", values, step)
+        add_scalars(self.writer, "epoch", record, record["step"])
+        for tag, picture in epoch_pictures(trainer.run_dir, record["epoch"]):
+            self.writer.add_image(tag, picture, record["step"], dataformats="HWC")
+        self.written_to = record["step"]
+        self.writer.flush()
+        if record["epoch"] >= trainer.tc.epochs or record["step"] >= trainer.total_steps:
+            self.writer.close()
+            self.writer = None
+
+
+def previous_epoch_step(records: list[dict], epoch: int) -> int:
+    """The step at which epoch ``epoch - 1`` ended (0 when it is not in the log)."""
+    ends = [r.get("step") for r in records if r.get("kind") == "epoch" and r.get("epoch") == epoch - 1]
+    return ends[-1] if ends and isinstance(ends[-1], int) else 0
+
+
+def by_step(records: list[dict], kind: str, first: int = 0, last: float = float("inf")) -> dict[int, dict]:
+    """Records of one kind (step, epoch) from step ``first`` to ``last``, by step; a step logged twice (a resume
+    after a crash, a roll-back) keeps its latest record."""
+    return {r["step"]: r for r in records
+            if r.get("kind") == kind and isinstance(r.get("step"), int) and first <= r["step"] <= last}
+
+
+def add_scalars(writer: Any, section: str, record: dict[str, Any], step: int) -> None:
+    """A record's finite numbers as scalars named ``section/field``."""
+    for field, value in record.items():
+        if field not in RECORD_POSITION and is_finite_number(value):
+            writer.add_scalar(f"{section}/{field}", value, step)
+
+
+def is_finite_number(value: Any) -> bool:
+    """An int or a finite float (not a bool, a string, a list or JSON's null)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def epoch_pictures(run_dir: Path, epoch: int) -> list[tuple[str, np.ndarray]]:
+    """(folder name, RGB array) of every picture EpochPictures wrote for ``epoch``."""
+    name = picture_name(epoch)
+    return [(folder.name, read_rgb(folder / name)) for folder in sorted(run_dir.iterdir())
+            if (folder / name).is_file()]
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """A picture file as an [H, W, 3] uint8 array."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def picture_name(epoch: int) -> str:
+    """The file name of an epoch's pictures in each picture folder of a run (samples/, reconstructions/, ...)."""
+    return f"epoch_{epoch:04d}.png"
+
+
 def default_callbacks(config: Any) -> list[Callback]:
     """The callbacks of a run trained with ``genlab train``."""
     callbacks: list[Callback] = [EpochPictures(), LossCurve()]
     if config.train.eval_every:
         callbacks.insert(0, ScheduledEvaluation(config.train.eval_every, config.train.eval_metrics,
                                                 config.train.eval_samples))
+    if config.train.tensorboard:
+        callbacks.append(TensorBoard())
     return callbacks
 
 

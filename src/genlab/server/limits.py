@@ -1,0 +1,55 @@
+"""What one studio request may ask for, and the errors that answer with a status other than 400."""
+from __future__ import annotations
+
+from ..errors import GenlabError
+
+MAX_SAMPLES = 256  # images in one samples.png grid
+MAX_SEED = 2**31 - 1
+MIN_STEPS, MAX_STEPS, DEFAULT_STEPS = 2, 30, 15  # manifold grid: steps x steps images
+Z_LIMIT = 10.0  # every value of a latent code sent to decode.png lies in [-Z_LIMIT, Z_LIMIT]
+MAX_Z_CHARS = 32768  # the text of z (about 1,300 numbers as repr writes float32 values)
+NUMBER = r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*"
+Z_PATTERN = rf"^{NUMBER}(,{NUMBER})*$"  # comma-separated decimal numbers; their count and range are checked later
+MAX_RUN_CHARS = 200  # a run's id or name in a path
+MAX_UPLOAD_BYTES = 5_000_000  # the uploaded file itself (5 MB)
+MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # any request body: the upload plus its multipart envelope
+MAX_SIDE = 4096
+MAX_PIXELS = MAX_SIDE * MAX_SIDE  # decoded pixels of an upload
+MAX_QUEUED = 8  # inference requests running or waiting; more are answered 429
+UPLOAD_CHUNK = 64 * 1024
+
+
+class StudioError(GenlabError):
+    """A bad request: the studio answers ``{"detail": message}`` with ``status``."""
+
+    status = 400
+
+
+class NotFound(StudioError):
+    """No run of this studio has that id or name, or no shipped file that name."""
+
+    status = 404
+
+
+class TooLarge(StudioError):
+    """An upload over the byte or pixel limits."""
+
+    status = 413
+
+
+class NotAnImage(StudioError):
+    """An upload Pillow cannot decode (or may not: formats that run other programs)."""
+
+    status = 415
+
+
+class Busy(StudioError):
+    """More inference requests than ``MAX_QUEUED`` are running or waiting."""
+
+    status = 429
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line (runs of whitespace collapsed), at most ``limit`` characters."""
+    line = " ".join(str(text).split()) or "error"
+    return line if len(line) <= limit else line[:limit - 3] + "..."

@@ -1,0 +1,309 @@
+"""The studio's page in a real browser (Debian's Chromium through Playwright) against the real server: run
+switching, samples, interpolation, class picking, uploads and their errors, loss curves, eval and config; no
+request leaves the server's origin and no console error shows. One browser and one page for the module."""
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from PIL import Image, ImageDraw
+
+from genlab.cli import main
+from helpers.browser import ARGS, CANVAS_INK, IMAGE_DIGEST, MISSING, BackgroundServer, find_chromium
+from helpers.studio_runs import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
+
+CHROMIUM = find_chromium()
+if CHROMIUM is None and os.environ.get("CI") != "true":
+    pytest.skip(MISSING, allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium() -> str:
+    """CI installs Chromium, so there a missing one fails these tests (elsewhere the module is skipped)."""
+    if CHROMIUM is None:
+        pytest.fail(MISSING, pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    """The real app over four tiny runs, served on 127.0.0.1 from a background thread."""
+    from genlab.server import create_app
+
+    root = tmp_path_factory.mktemp("studio-runs")
+    runs = [vae_run(root), conditional_gan_run(root), cyclegan_run(root), toy_gan_run(root)]
+    # the VAE scored (rows for the eval table), plus one entry scored on other weights (stale)
+    assert main(["eval", str(runs[0]), "--metrics", "elbo", "--images", "64", "--device", "cpu"]) == 0
+    scores = json.loads((runs[0] / "eval.json").read_text())
+    scores["nll"] = {"provenance": {**scores["elbo"]["provenance"], "weights_sha256": "0" * 64}}
+    (runs[0] / "eval.json").write_text(json.dumps(scores))
+    with BackgroundServer(create_app(runs, device="cpu")) as server:
+        with urllib.request.urlopen(server.origin + "/api/runs") as answer:
+            server.runs = {r["name"]: r for r in json.load(answer)}
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser_page(studio, chromium, tmp_path_factory):
+    """One headless Chromium page (fresh profile) whose requests outside the server's origin are blocked and
+    recorded, with console errors and page errors collected."""
+    log = {"blocked": [], "errors": []}
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(studio.origin + "/") or url.startswith(("blob:", "data:")):
+            r.continue_()
+        else:
+            log["blocked"].append(url)
+            r.abort()
+
+    def console(message):
+        if message.type == "error":
+            log["errors"].append(f"console: {message.text} ({message.location.get('url', '')})")
+
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path_factory.mktemp("chromium-profile")), executable_path=chromium, args=ARGS,
+            headless=True, viewport={"width": 1200, "height": 900})
+        try:
+            context.set_default_timeout(TIMEOUT_MS)
+            context.route("**/*", route)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("console", console)
+            page.on("pageerror", lambda error: log["errors"].append(f"page error: {error}"))
+            page.goto(studio.origin + "/")
+            page.wait_for_selector("#run-select option", state="attached")
+            yield page, log
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def page(browser_page):
+    """The shared page; after each test: nothing was fetched from elsewhere and no error was logged."""
+    page, log = browser_page
+    yield page
+    blocked, errors = list(log["blocked"]), list(log["errors"])
+    log["blocked"].clear()
+    log["errors"].clear()
+    assert not blocked, f"the page tried to fetch from another origin: {blocked}"
+    assert not errors, f"errors in the browser console: {errors}"
+
+
+def select_run(page, studio, name: str) -> None:
+    run = studio.runs[name]
+    page.select_option("#run-select", str(list(studio.runs).index(name)))
+    page.wait_for_function("(text) => document.querySelector('#run-info').textContent.includes(text)", arg=run["model"])
+    page.wait_for_function("() => document.querySelector('#config').textContent.length > 0")
+
+
+def wait_image(page, selector: str, previous: str | None = None) -> str:
+    """Wait until the <img> shows a fetched (blob:) image other than ``previous``; its src."""
+    page.wait_for_function(
+        """([selector, previous]) => {
+             const img = document.querySelector(selector);
+             return img.src.startsWith("blob:") && img.src !== previous && !img.hasAttribute("aria-busy")
+               && img.complete && img.naturalWidth > 0;
+           }""", arg=[selector, previous])
+    return page.get_attribute(selector, "src")
+
+
+def digest(page, selector: str) -> str:
+    return page.evaluate(IMAGE_DIGEST, selector)
+
+
+def visible_ids(page, ids) -> dict:
+    return {i: page.is_visible(f"#{i}") for i in ids}
+
+
+def write_png(path, size: int, mode: str = "L"):
+    img = Image.new(mode, (size, size), 10 if mode == "L" else (30, 30, 30))
+    ImageDraw.Draw(img).ellipse([size // 4, size // 5, 3 * size // 4, 4 * size // 5], outline="white", width=3)
+    img.save(path)
+    return path
+
+
+def server_error(studio, run: str, action: str, path) -> str:
+    """The one-line ``detail`` the server itself answers an upload with."""
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{studio.origin}/api/runs/{run}/upload.png?action={action}", data=body,
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request)
+    assert 400 <= answer.value.code < 500
+    return json.load(answer.value)["detail"]
+
+
+def test_vae_page_shows_what_the_model_can_do(page, studio):
+    select_run(page, studio, "vae")
+    wait_image(page, "#samples-img")
+    wait_image(page, "#interp-img")
+    wait_image(page, "#manifold-img")
+    wait_image(page, "#traverse-img")
+    assert visible_ids(page, ["samples-section", "interp-section", "traverse-section", "manifold-section",
+                              "upload-section", "class-section"]) == {
+        "samples-section": True, "interp-section": True, "traverse-section": True, "manifold-section": True,
+        "upload-section": True, "class-section": False}
+    assert page.locator("#traverse-sliders input[type=range]").count() == 2  # latent_dim == 2
+    assert page.eval_on_selector_all("#upload-action option", "os => os.map(o => o.value)") == ["reconstruct"]
+    # native-size images scaled up without smoothing
+    scaled = page.eval_on_selector("#interp-img", "i => [i.naturalWidth, i.getBoundingClientRect().width, "
+                                                  "getComputedStyle(i).imageRendering]")
+    assert scaled[0] == 28 and scaled[1] > 2 * 28 and scaled[2] == "pixelated"
+    # loss curves, eval table, config
+    page.wait_for_function(f"() => ({CANVAS_INK})('#loss-canvas') > 500")
+    assert "test/loss" in page.get_attribute("#loss-canvas", "aria-label")
+    assert page.locator("#eval-table tbody tr").count() == 5
+    assert page.text_content("#eval-table tbody tr:first-child th, #eval-table tbody tr:first-child td") \
+        == "-ELBO (nats)"
+    assert "64 test images" in page.text_content("#eval-notes")
+    assert "stale" in page.text_content("#eval-notes .stale") and "nll" in page.text_content("#eval-notes .stale")
+    assert not page.is_visible("#config")
+    page.click("#config-details summary")
+    assert page.is_visible("#config") and '"latent_dim": 2' in page.text_content("#config")
+    assert page.is_hidden("#error")
+
+
+def test_new_samples_changes_the_image(page, studio):
+    select_run(page, studio, "vae")
+    before_src = wait_image(page, "#samples-img")
+    before, seed = digest(page, "#samples-img"), page.input_value("#seed")
+    page.click("#new-samples")
+    wait_image(page, "#samples-img", before_src)
+    assert page.input_value("#seed") != seed
+    assert digest(page, "#samples-img") != before
+
+
+def test_interpolation_slider_updates_live_and_shows_the_latest(page, studio):
+    select_run(page, studio, "vae")
+    start_src = wait_image(page, "#interp-img")
+    start = digest(page, "#interp-img")
+    asked = []
+    listener = lambda r: asked.append(r.url) if "interpolate.png" in r.url else None  # noqa: E731
+    page.on("request", listener)
+    page.focus("#interp-t")
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")  # keyboard drives the slider; each step an `input` event
+    page.keyboard.press("End")
+    wait_image(page, "#interp-img", start_src)
+    page.wait_for_function("() => !document.querySelector('#interp-img').hasAttribute('aria-busy')")
+    page.remove_listener("request", listener)
+    assert page.input_value("#interp-t") == "1"
+    assert asked and "t=1" in asked[-1].split("?")[1].split("&")
+    end = digest(page, "#interp-img")
+    assert end != start
+    direct = page.evaluate("""async (url) => {
+        const d = await crypto.subtle.digest("SHA-256", await (await fetch(url)).arrayBuffer());
+        return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join(""); }""", asked[-1])
+    assert end == direct  # what shows is the answer to the latest slider position
+
+
+def test_traversal_slider_changes_the_decoded_image(page, studio):
+    select_run(page, studio, "vae")
+    before_src = wait_image(page, "#traverse-img")
+    before = digest(page, "#traverse-img")
+    page.fill("#z-0", "3.5")
+    wait_image(page, "#traverse-img", before_src)
+    assert digest(page, "#traverse-img") != before
+
+
+def test_vae_upload_shows_the_reconstruction(page, studio, tmp_path):
+    select_run(page, studio, "vae")
+    page.set_input_files("#upload-input", str(write_png(tmp_path / "digit.png", 56)))
+    wait_image(page, "#upload-img")
+    width, height = page.eval_on_selector("#upload-img", "i => [i.naturalWidth, i.naturalHeight]")
+    assert width >= 2 * 28 and height >= 28  # the input resized to the model, then its reconstruction
+    assert page.is_hidden("#error")
+
+
+def test_bad_upload_shows_the_servers_error(page, studio, browser_page, tmp_path):
+    select_run(page, studio, "vae")
+    bad = tmp_path / "noise.png"
+    bad.write_bytes(os.urandom(2048))
+    expected = server_error(studio, "vae", "reconstruct", bad)
+    page.set_input_files("#upload-input", str(bad))
+    page.wait_for_selector("#error", state="visible")
+    page.wait_for_function("(text) => document.querySelector('#error-text').textContent === text", arg=expected)
+    assert page.get_attribute("#error", "role") == "alert"
+    # Chromium logs the 4xx answer itself as a console error: that one is expected, nothing else
+    log = browser_page[1]
+    expected_logs = [e for e in log["errors"] if "upload.png" in e and "status of 4" in e]
+    assert len(expected_logs) == 1, log["errors"]
+    log["errors"].remove(expected_logs[0])
+    # too large, dropped on the drop zone: refused in the page, before any request
+    dropped = page.evaluate_handle("""() => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(5_000_001)], "big.png", {type: "image/png"}));
+        return transfer; }""")
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": dropped})
+    page.wait_for_function("() => document.querySelector('#error-text').textContent.includes('the limit is 5 MB')")
+    page.click("#error-close")
+    assert page.is_hidden("#error")
+
+
+def test_conditional_gan_class_picker_changes_samples(page, studio):
+    select_run(page, studio, "cgan")
+    src = wait_image(page, "#samples-img")
+    assert page.is_visible("#class-section") and not page.is_visible("#manifold-section")
+    assert page.locator("#class-select option").count() == studio.runs["cgan"]["num_classes"] + 1
+    seen = {digest(page, "#samples-img")}
+    for label in ("3", "7"):
+        page.select_option("#class-select", label)
+        src = wait_image(page, "#samples-img", src)
+        assert "label=" + label in page.evaluate("() => performance.getEntriesByType('resource')"
+                                                  ".map(e => e.name).filter(n => n.includes('samples.png')).pop()")
+        seen.add(digest(page, "#samples-img"))
+    assert len(seen) == 3
+    page.select_option("#class-select", "")
+
+
+def test_cyclegan_upload_translates_a_to_b(page, studio, tmp_path):
+    select_run(page, studio, "cyclegan")
+    run = studio.runs["cyclegan"]
+    assert page.eval_on_selector_all("#upload-action option", "os => os.map(o => o.value)") == run["directions"]
+    assert page.is_visible("#samples-section") == run["can"]["sample"]
+    page.select_option("#upload-action", "a2b")
+    page.set_input_files("#upload-input", str(write_png(tmp_path / "square.png", 40)))
+    wait_image(page, "#upload-img")
+    width, height = page.eval_on_selector("#upload-img", "i => [i.naturalWidth, i.naturalHeight]")
+    assert width >= 2 * 32 and height >= 32
+    page.wait_for_function(f"() => ({CANVAS_INK})('#loss-canvas') > 500")
+    assert '"cyclegan"' in page.text_content("#config")
+
+
+def test_toy_run_shows_the_scatter_plot(page, studio):
+    select_run(page, studio, "toy")
+    wait_image(page, "#samples-img")
+    assert page.is_visible("#samples-section")
+    assert not any(visible_ids(page, ["interp-section", "traverse-section", "manifold-section",
+                                      "class-section"]).values())
+    width = page.eval_on_selector("#samples-img", "i => i.naturalWidth")
+    assert width > 28
+
+
+def test_narrow_window_has_no_horizontal_scroll(page, studio):
+    select_run(page, studio, "vae")
+    page.set_viewport_size({"width": 360, "height": 800})
+    try:
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    finally:
+        page.set_viewport_size({"width": 1200, "height": 900})
+
+
+def test_requests_elsewhere_would_be_blocked_and_seen(page, browser_page):
+    """The guard behind every test's 'nothing fetched from elsewhere' check works."""
+    log = browser_page[1]
+    page.evaluate("() => fetch('http://example.com/x.js').catch(() => null)")
+    page.wait_for_function("() => true")
+    assert log["blocked"] == ["http://example.com/x.js"]
+    log["blocked"].clear()
+    log["errors"].clear()  # Chromium logs the aborted request
