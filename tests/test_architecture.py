@@ -27,9 +27,9 @@ LAYERS = (  # a part may import only parts in lower layers (never its own layer'
     ("metrics", "translation", "export"),
     ("evaluation",),
     ("training",),
-    ("compare", "adaptation", "demo"),
+    ("compare", "adaptation"),
     ("report",),
-    ("server",),
+    ("server", "demo"),
     ("cli",),
     ("__main__", "genlab"),
 )

@@ -119,6 +119,14 @@ def digest(page, selector: str) -> str:
     return page.evaluate(IMAGE_DIGEST, selector)
 
 
+def curve_keys(page) -> list[str]:
+    return page.eval_on_selector_all("#curve-key option", "os => os.map(o => o.value)")
+
+
+def canvas_url(page) -> str:
+    return page.evaluate("() => document.querySelector('#loss-canvas').toDataURL()")
+
+
 def visible_ids(page, ids) -> dict:
     return {i: page.is_visible(f"#{i}") for i in ids}
 
@@ -159,9 +167,19 @@ def test_vae_page_shows_what_the_model_can_do(page, studio):
     scaled = page.eval_on_selector("#interp-img", "i => [i.naturalWidth, i.getBoundingClientRect().width, "
                                                   "getComputedStyle(i).imageRendering]")
     assert scaled[0] == 28 and scaled[1] > 2 * 28 and scaled[2] == "pixelated"
-    # loss curves, eval table, config
-    page.wait_for_function(f"() => ({CANVAS_INK})('#loss-canvas') > 500")
-    assert "test/loss" in page.get_attribute("#loss-canvas", "aria-label")
+    # the training chart: one quantity (loss by default) against the step, then another one
+    page.wait_for_function("() => document.querySelector('#loss-canvas').ariaLabel.startsWith('Training curve of')")
+    assert page.evaluate(f"() => ({CANVAS_INK})('#loss-canvas')") > 500
+    assert curve_keys(page) == ["loss", "recon", "kl", "elbo"]  # bookkeeping (step, seconds, ...) left out
+    assert page.input_value("#curve-key") == "loss"
+    chart = page.get_attribute("#loss-canvas", "aria-label")
+    assert "of loss" in chart and "logged steps" in chart and "train/loss" in chart and "test/loss" in chart
+    before = canvas_url(page)
+    page.select_option("#curve-key", "kl")
+    page.wait_for_function("(before) => document.querySelector('#loss-canvas').toDataURL() !== before", arg=before)
+    assert "test/kl" in page.get_attribute("#loss-canvas", "aria-label")
+    assert page.evaluate(f"() => ({CANVAS_INK})('#loss-canvas')") > 500
+    # eval table, config
     assert page.locator("#eval-table tbody tr").count() == 5
     assert page.text_content("#eval-table tbody tr:first-child th, #eval-table tbody tr:first-child td") \
         == "-ELBO (nats)"
@@ -171,6 +189,33 @@ def test_vae_page_shows_what_the_model_can_do(page, studio):
     page.click("#config-details summary")
     assert page.is_visible("#config") and '"latent_dim": 2' in page.text_content("#config")
     assert page.is_hidden("#error")
+
+
+def test_training_chart_keys_gaps_and_no_records(page, studio):
+    """The chart over records given to the page directly: epoch records alone, a null as a gap, no records."""
+    select_run(page, studio, "vae")
+    page.wait_for_function("() => document.querySelector('#loss-canvas').ariaLabel.includes('of loss')")
+    try:
+        page.evaluate("""() => showCurves({steps: [], epochs: [
+            {kind: "epoch", epoch: 1, step: 10, "train/d/loss": 1.2, "train/lr": 0.1, "test/D(x)": 0.5,
+             "eval/fid": 3, seconds: 2, warnings: ["slow"], "test/note": "text"},
+            {kind: "epoch", epoch: 2, step: 20, "train/d/loss": 1.0, "test/D(x)": null, "train/g/loss": 0.7}]})""")
+        assert curve_keys(page) == ["d/loss", "D(x)", "g/loss"]
+        assert page.input_value("#curve-key") == "d/loss"  # no "loss": the first key with "loss" in it
+        assert page.evaluate(f"() => ({CANVAS_INK})('#loss-canvas')") > 500
+        # a null (a non-finite step) leaves a gap: less ink than the same line without that record's value
+        ink = {}
+        for name in ("gap", "joined"):
+            page.evaluate("""(gap) => showCurves({epochs: [], steps: [1, 3, null, 2, 4].map((v, i) =>
+                ({kind: "step", step: i + 1, epoch: 0, ...(v !== null || gap ? {loss: v} : {})}))})""", name == "gap")
+            ink[name] = page.evaluate(f"() => ({CANVAS_INK})('#loss-canvas')")
+        assert 500 < ink["gap"] < ink["joined"] - 20, ink
+        page.evaluate("() => showCurves({epochs: [], steps: []})")
+        assert page.get_attribute("#loss-canvas", "aria-label") == "Training curve: no training records"
+        assert curve_keys(page) == [] and page.is_disabled("#curve-key")
+    finally:
+        page.evaluate("() => loadDetails()")  # the run's own records again
+    page.wait_for_function("() => document.querySelector('#curve-key').value === 'loss'")
 
 
 def test_new_samples_changes_the_image(page, studio):
@@ -276,7 +321,14 @@ def test_cyclegan_upload_translates_a_to_b(page, studio, tmp_path):
     wait_image(page, "#upload-img")
     width, height = page.eval_on_selector("#upload-img", "i => [i.naturalWidth, i.naturalHeight]")
     assert width >= 2 * 32 and height >= 32
-    page.wait_for_function(f"() => ({CANVAS_INK})('#loss-canvas') > 500")
+    page.wait_for_function("() => document.querySelector('#curve-key').textContent.includes('g/cycle')")
+    assert page.input_value("#curve-key") == "g/loss"  # logged every step: a line, not the test loss's one dot
+    assert page.get_attribute("#loss-canvas", "aria-label") == \
+        "Training curve of g/loss against the step: logged steps, train/g/loss (epoch)"
+    page.select_option("#curve-key", "loss")
+    assert page.get_attribute("#loss-canvas", "aria-label") == \
+        "Training curve of loss against the step: test/loss (epoch)"
+    assert page.evaluate(f"() => ({CANVAS_INK})('#loss-canvas')") > 500
     assert '"cyclegan"' in page.text_content("#config")
 
 

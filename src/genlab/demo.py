@@ -12,6 +12,7 @@ import torch
 from .data import load_split
 from .errors import GenlabError
 from .evaluation import evaluate, format_table
+from .report import write_report
 from .runs import load_run
 from .samplers import interpolate, prior_codes, sample_images
 from .training import train
@@ -40,8 +41,10 @@ def run_demo(out: Path, epochs: int, nll_k: int, nll_images: int) -> None:
     results.update(evaluate(out, ["nll"], k=nll_k, images=nll_images))
     print(format_table({"elbo": results["elbo"]}))
     print(format_table({"nll": results["nll"]}))
+    report(write_report(out, out / "report.html", force=True))
     print(f"training {trained - started:.0f} s, total {time.perf_counter() - started:.0f} s; "
           f"everything is in {out.resolve()}")
+    print(f"open {out / 'report.html'} in a browser, or explore the model live: genlab serve {out}")
 
 
 def main(argv: list[str] | None = None) -> int:
