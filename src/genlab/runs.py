@@ -2,7 +2,8 @@
 
 A run folder holds ``checkpoint/`` (``config.json`` + ``model.safetensors`` for inference, loadable without
 the dataset and without unpickling anything, and ``train_state.pt`` for resume, read with
-``weights_only=True``), ``metrics.jsonl``, pictures and ``eval.json``. A checkpoint is written into
+``weights_only=True``; beside them a model card, ``README.md`` + ``samples.png``, documentation that is not
+checksummed), ``metrics.jsonl``, pictures and ``eval.json``. A checkpoint is written into
 ``checkpoint.tmp/``, flushed, then swapped in, so the last good one survives any crash.
 """
 from __future__ import annotations
@@ -29,6 +30,11 @@ STATE = "train_state.pt"
 CONFIG = "config.json"
 CHECKSUMS = "checksums.json"  # written last: a checkpoint folder that has it is complete
 LOCK = "genlab.lock"
+EVAL = "eval.json"  # in the run folder: the scores of `genlab eval`
+CARD = "README.md"  # the model card (genlab.evaluation.cards), in the Hugging Face Hub's format
+CARD_PICTURE = "samples.png"  # the picture the card shows
+# documentation, rewritten at any time: never checksummed, carried into every new checkpoint
+CARD_FILES = (CARD, CARD_PICTURE)
 
 
 def module_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -47,7 +53,7 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
     recover_checkpoint(run_dir)  # the newest complete checkpoint is `checkpoint` before anything is removed
     final, tmp, old = run_dir / CHECKPOINT, run_dir / f"{CHECKPOINT}.tmp", run_dir / f"{CHECKPOINT}.old"
     try:
-        _write_checkpoint_files(tmp, weights, config, train_state)
+        _write_checkpoint_files(tmp, weights, config, train_state, card_from=final)
     except (OSError, RuntimeError, SafetensorError) as e:  # a full disk, a file-size limit, a vanished folder
         shutil.rmtree(tmp, ignore_errors=True)
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
@@ -63,8 +69,8 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
 
 
 def _write_checkpoint_files(tmp: Path, weights: dict[str, torch.Tensor], config: RunConfig,
-                            train_state: dict[str, Any] | None) -> None:
-    """The files of a checkpoint in ``tmp``, flushed, checksums last."""
+                            train_state: dict[str, Any] | None, card_from: Path) -> None:
+    """The files of a checkpoint in ``tmp`` (with the model card of ``card_from``), flushed, checksums last."""
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / CONFIG).write_text(config.to_json())
@@ -74,14 +80,24 @@ def _write_checkpoint_files(tmp: Path, weights: dict[str, torch.Tensor], config:
     save_file(weights, str(tmp / WEIGHTS), metadata=meta)
     if train_state is not None:
         torch.save(train_state, tmp / STATE)
+    carry_card(card_from, tmp)
     fsync_files(tmp)
     write_checksums(tmp)
 
 
+def carry_card(source: Path, target: Path) -> None:
+    """Copy the model card files of checkpoint folder ``source`` (those it has) into ``target``: a checkpoint
+    saved between two cards (mid-epoch, on a stop) keeps the last one."""
+    for name in CARD_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, target / name)
+
+
 def write_checksums(folder: Path) -> None:
-    """sha256 of every file of a checkpoint folder into checksums.json, flushed to disk: written last, it marks
-    the folder complete and lets every load check the weights."""
-    sums = {f.name: sha256_file(f) for f in sorted(folder.iterdir()) if f.is_file() and f.name != CHECKSUMS}
+    """sha256 of every file of a checkpoint folder but the model card into checksums.json, flushed to disk:
+    written last, it marks the folder complete and lets every load check the weights."""
+    unsummed = (CHECKSUMS, *CARD_FILES)
+    sums = {f.name: sha256_file(f) for f in sorted(folder.iterdir()) if f.is_file() and f.name not in unsummed}
     with atomic_path(folder / CHECKSUMS) as tmp:
         tmp.write_text(json.dumps(sums, indent=2))
         fsync_file(tmp)
@@ -191,14 +207,20 @@ def weights_identity(run: str | Path) -> dict[str, Any]:
     (None for runs saved before genlab recorded them)."""
     path = checkpoint_dir(run) / WEIGHTS
     digest = (read_checksums(path.parent) or {}).get(WEIGHTS) or sha256_file(path)
+    meta = weights_metadata(path)
+    return {"weights_sha256": digest, **{k: int(meta[k]) if k in meta else None for k in ("step", "epoch")}}
+
+
+def weights_metadata(path: Path) -> dict[str, str]:
+    """What a weights file records of itself (model name, the genlab version that saved it, step, epoch);
+    empty when it cannot be read."""
     try:
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
+            return f.metadata() or {}
     except (SafetensorError, OSError, ValueError):
-        meta = {}
-    return {"weights_sha256": digest, **{k: int(meta[k]) if k in meta else None for k in ("step", "epoch")}}
+        return {}
 
 
 def load_run(run: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, RunConfig]:

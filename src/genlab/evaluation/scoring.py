@@ -19,6 +19,7 @@ from ..nn.inception import FIDInceptionV3
 from ..runs import load_run, weights_identity
 from ..samplers import check_direction
 from ..version import __version__
+from .cards import scored_weights, write_model_card
 from .context import DIGIT_DATA, EvalContext, EvalOptions, domain_names
 from .records import METRICS, family, get_metric
 
@@ -60,6 +61,7 @@ def evaluate(run: str | Path, metrics: list[str] | None = None, *, device: str =
     if write:
         stored = {stored_key(name, result, config): result for name, result in results.items()}
         merge_into(Path(run) / "eval.json", stored, weights["weights_sha256"])
+        write_model_card(run, model)  # the card shows the new numbers
     return results
 
 
@@ -136,9 +138,3 @@ def merge_into(path: Path, results: dict[str, Any], weights_sha256: str | None =
             entry["stale"] = True
     existing.update(results)
     write_json_atomic(path, existing)
-
-
-def scored_weights(entry: dict[str, Any]) -> str | None:
-    """The sha256 of the weights an eval.json entry scored (None when it predates that record)."""
-    provenance = entry.get("provenance")
-    return provenance.get("weights_sha256") if isinstance(provenance, dict) else None

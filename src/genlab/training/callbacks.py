@@ -11,7 +11,8 @@ from PIL import Image
 
 from ..data import ImageData, batches, point_centers
 from ..errors import GenlabError
-from ..evaluation import METRICS, parse_metrics, score
+from ..evaluation import METRICS, parse_metrics, score, write_model_card
+from ..runs import has_checkpoint
 from ..viz import interleave_rows, plot_loss_curve, read_metrics, save_grid, save_scatter
 from .loop import Callback, Trainer
 
@@ -31,6 +32,31 @@ class LossCurve(Callback):
 
     def on_epoch_logged(self, trainer: Trainer, record: dict[str, Any]) -> None:
         plot_loss_curve(trainer.run_dir / "metrics.jsonl", trainer.run_dir / "loss_curve.png")
+
+
+class ModelCard(Callback):
+    """The checkpoint's model card (README.md and samples.png, see genlab.evaluation.cards), rewritten for the
+    weights each epoch's checkpoint has just saved."""
+
+    def __init__(self) -> None:
+        self.step_described: int | None = None  # the step of the weights the card was last written for
+
+    def on_epoch_logged(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        self._write(trainer, trainer.model)
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """A run that stopped inside an epoch (max_steps, a signal, a roll-back) gets the card of the checkpoint
+        on disk, read back from it."""
+        if self.step_described != trainer.state.step and has_checkpoint(trainer.run_dir):
+            self._write(trainer, None)
+
+    def _write(self, trainer: Trainer, model: Any) -> None:
+        """A card that cannot be written is a warning, never the end of a run."""
+        try:
+            write_model_card(trainer.run_dir, model, trainer.test_data)
+            self.step_described = trainer.state.step
+        except (OSError, GenlabError) as e:
+            trainer.echo(f"warning: the model card of {trainer.run_dir} was not written ({e})")
 
 
 class ScheduledEvaluation(Callback):
@@ -136,7 +162,7 @@ def picture_name(epoch: int) -> str:
 
 def default_callbacks(config: Any) -> list[Callback]:
     """The callbacks of a run trained with ``genlab train``."""
-    callbacks: list[Callback] = [EpochPictures(), LossCurve()]
+    callbacks: list[Callback] = [EpochPictures(), ModelCard(), LossCurve()]
     if config.train.eval_every:
         callbacks.insert(0, ScheduledEvaluation(config.train.eval_every, config.train.eval_metrics,
                                                 config.train.eval_samples))

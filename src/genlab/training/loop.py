@@ -34,6 +34,9 @@ class Callback:
     def on_epoch_logged(self, trainer: "Trainer", record: dict[str, Any]) -> None:
         """The record is in metrics.jsonl (e.g. redraw the loss curve)."""
 
+    def on_fit_end(self, trainer: "Trainer") -> None:
+        """Training stopped -- finished, interrupted, diverged or failed; the last checkpoint is on disk."""
+
 
 PROGRESS_SECONDS = 30.0  # a progress line at most this often when stderr is not a terminal
 
@@ -181,7 +184,16 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self) -> LoopState:
-        """Train until the configured epochs/steps are done or a stop signal arrives."""
+        """Train until the configured epochs/steps are done or a stop signal arrives; then the callbacks'
+        ``on_fit_end``, however it stopped."""
+        try:
+            return self._train_epochs()
+        finally:
+            for callback in self.callbacks:
+                callback.on_fit_end(self)
+
+    def _train_epochs(self) -> LoopState:
+        """The epochs still to train, with the step log, the progress bar and stop signals."""
         self.model.train()
         self.nonfinite = NonfiniteCounter(self.device, self.state.nonfinite_total)
         main = self.replicas.main
