@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 
+from ..errors import GenlabError
 from .common import add_run, report
 
 EXAMPLES = """examples:
@@ -14,6 +16,7 @@ EXAMPLES = """examples:
   genlab eval runs/gan --metrics parzen            # Goodfellow et al. (2014) Parzen-window protocol
   genlab eval runs/toy --metrics modes             # PacGAN mode coverage on toy2d:ring8 / grid25
   genlab eval runs/cyclegan --metrics fid_a2b,fid_b2a,kid_a2b,kid_b2a,cycle   # translation quality
+  genlab eval runs/gan/export/onnx --metrics fid   # an exported ONNX generator (genlab export), scored like its run
 """
 COMPARE_EXAMPLES = """examples:
   genlab compare runs/vae runs/gan runs/wgan          # a markdown table of every scored metric
@@ -44,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference-split", default="test", help="real images compared against (default test)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the full JSON instead of a table")
+    p.add_argument("--graph", metavar="FILE", help="RUN is a folder of `genlab export`: the generator graph to score "
+                   "(default: the one the model samples through); results go to its eval.json")
     p.set_defaults(func=run)
 
     p = sub.add_parser("compare", help="one table over several scored runs",
@@ -60,14 +65,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate, format_table, parse_metrics
+    from ..evaluation.exported import evaluate_export, is_export
     from ..progress import shown
 
     metrics = parse_metrics(args.metrics) if args.metrics else None
+    if is_export(args.run):  # a folder of exported graphs (or one .onnx file in it): score the ONNX generator
+        scorer = functools.partial(evaluate_export, graph=args.graph)
+    elif args.graph is not None:
+        raise GenlabError("--graph picks a graph of a folder written by genlab export; RUN is a run folder")
+    else:
+        scorer = functools.partial(evaluate, device=args.device)
     with shown():  # a bar with its ETA in a terminal, a line every 30 s in a log
-        results = evaluate(args.run, metrics, k=args.k, images=args.images, split=args.split,
-                           batch_size=args.batch_size, seed=args.seed, device=args.device, samples=args.samples,
-                           extractor=args.extractor, inception_weights=args.inception_weights,
-                           reference_split=args.reference_split)
+        results = scorer(args.run, metrics, k=args.k, images=args.images, split=args.split,
+                         batch_size=args.batch_size, seed=args.seed, samples=args.samples,
+                         extractor=args.extractor, inception_weights=args.inception_weights,
+                         reference_split=args.reference_split)
     print(json.dumps(results, indent=2) if args.json else format_table(results))
     return 0
 

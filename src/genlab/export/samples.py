@@ -12,12 +12,12 @@ from typing import Any, Iterator
 import torch
 from torch import Tensor
 
-from .data import to_uint8
-from .data.arrays import npz_path, stream_arrays
-from .errors import GenlabError
-from .files import write_npz_streamed
-from .samplers import sample_batches, sample_labels
-from .viz import save_image
+from ..data import to_uint8
+from ..data.arrays import npz_path, stream_arrays
+from ..errors import GenlabError
+from ..files import write_npz_streamed
+from ..samplers import sample_batches, sample_labels
+from ..viz import save_image
 
 FORMATS = ("npz", "png-dir")
 POINTS = "points"  # the array of a point model's samples: float32 [N, 2]
