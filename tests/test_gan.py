@@ -49,7 +49,7 @@ def test_other_objectives_have_their_textbook_optima():
     assert make_objective("lsgan").generator(ones) == 0
     assert make_objective("hinge").discriminator(ones, -ones) == 0
     assert make_objective("wgan").discriminator(ones * 3, ones) == -2
-    assert set(OBJECTIVES) == {"minimax", "nonsaturating", "lsgan", "hinge", "wgan", "wgan-gp"}
+    assert set(OBJECTIVES) == {"minimax", "nonsaturating", "lsgan", "hinge", "wgan", "wgan-gp", "rpgan"}
     with pytest.raises(GenlabError, match="unknown GAN objective"):
         make_objective("vanilla")
 

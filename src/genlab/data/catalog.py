@@ -1,27 +1,30 @@
-"""Datasets chosen by name: ``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH``, ``npz:PATH``,
-``toy2d:ring8|grid25`` and ``unpaired:A,B`` (two of the others, see unpaired.py)."""
+"""Datasets chosen by name: ``mnist``, ``mnistm``, ``synthdigits``, ``stackedmnist``, ``folder:PATH``,
+``npz:PATH``, ``toy2d:ring8|grid25`` and ``unpaired:A,B`` (two of the others, see unpaired.py)."""
 from __future__ import annotations
 
 import torch
 
 from ..errors import GenlabError
 from .arrays import read_arrays, split_of, stored_splits
-from .folder import load_folder
+from .folder import load_folder, native_size
 from .images import ImageData, resized
 from .mnist import load_mnist
 from .mnistm import load_mnistm
+from .stackedmnist import load_stackedmnist
 from .synthdigits import load_synthdigits
 from .toy2d import load_toy2d
 from .unpaired import combine_domains, domain_source, split_domains
 
 DEFAULT_FOLDER_SIZE = 64
 # 28x28 digit datasets with MNIST's splits: name -> loader(split, data_dir)
-DIGIT_DATASETS = {"mnist": load_mnist, "mnistm": load_mnistm, "synthdigits": load_synthdigits}
+DIGIT_DATASETS = {"mnist": load_mnist, "mnistm": load_mnistm, "synthdigits": load_synthdigits,
+                  "stackedmnist": load_stackedmnist}
 
 
 def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None, image_size: int = 0,
                  channels: int = 0, test_fraction: float = 0.05, seed: int = 0) -> ImageData:
-    """A dataset split by name: ``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH`` (train/test held out
+    """A dataset split by name: ``mnist``, ``mnistm``, ``synthdigits``, ``stackedmnist`` (three digits as RGB,
+    1,000 modes), ``folder:PATH`` (train/test held out
     by ``test_fraction``), ``npz:PATH`` (its stored splits; see arrays.py), ``toy2d:...`` or ``unpaired:A,B``."""
     if name in DIGIT_DATASETS:
         return resized(DIGIT_DATASETS[name](split, data_dir), image_size, channels)
@@ -30,14 +33,15 @@ def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None
     if name.startswith("folder:"):
         if not name.split(":", 1)[1].strip():
             raise GenlabError("folder: needs a path, e.g. --data folder:~/photos")
-        data = load_folder(name.split(":", 1)[1], image_size or DEFAULT_FOLDER_SIZE, channels)
+        path = name.split(":", 1)[1]
+        data = load_folder(path, image_size or native_size(path, DEFAULT_FOLDER_SIZE), channels)
         return _split_folder(data, split, test_fraction, seed)
     if name.startswith("npz:"):
         return resized(_load_npz(name.split(":", 1)[1], split, test_fraction, seed), image_size, channels)
     if name.startswith("unpaired:"):  # two domains as one dataset, labels 0 = A, 1 = B (see unpaired.py)
         return load_unpaired(name.split(":", 1)[1], split, data_dir=data_dir, image_size=image_size,
                              channels=channels, test_fraction=test_fraction, seed=seed)
-    raise GenlabError(f"unknown dataset {name!r}; use mnist, mnistm, synthdigits, folder:PATH, npz:PATH, "
+    raise GenlabError(f"unknown dataset {name!r}; use mnist, mnistm, synthdigits, stackedmnist, folder:PATH, npz:PATH, "
                       "toy2d:ring8, toy2d:grid25 or unpaired:A,B")
 
 

@@ -16,6 +16,11 @@ from .images import ImageData, to_float, to_gray
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 _REPORTED: set[tuple[str, ...]] = set()  # (folder, its bad files) already reported by this process
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+# Sizes a folder trains at automatically: ones every image network takes -- a DCGAN's 4-8 px start doubled
+# (nn/dcgan.py upsampling_plan) and multiples of 4 (the ResNet generator) -- up to 64 px, the size larger
+# images always trained at; model.image_size picks any other.
+AUTO_SIZES = (8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64)
+_SAID: set[str] = set()
 
 
 def image_files(root: Path) -> list[Path]:
@@ -46,6 +51,51 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
     return img.convert("RGB")
+
+
+def native_size(path: str, default: int) -> int:
+    """The size a folder trains at when model.image_size is auto: its images' common size (the side of their
+    square center crop) rounded by ``network_size``, else ``default``; one line on stderr says which."""
+    root = Path(path).expanduser()
+    sizes = sorted({s for s in map(header_size, image_files(root) if root.is_dir() else []) if s},
+                   key=lambda s: (s[0] * s[1], s))
+    if not sizes:
+        return default  # load_folder says why
+    shapes = [f"{w}x{h}" for w, h in sizes]
+    if len(sizes) > 1:
+        size, said = default, (f"images have {len(sizes)} different sizes ({shapes[0]} to {shapes[-1]}); "
+                               f"training at {default} px, the default for mixed sizes")
+    else:
+        side = min(sizes[0])
+        size = network_size(side)
+        why = "" if size == side else (", the largest automatic size" if side > AUTO_SIZES[-1]
+                                       else ", the nearest size every network takes")
+        said = f"images are {shapes[0]}; training at {size} px{why}"
+    say_once(f"genlab: folder:{root}: {said} (set model.image_size to change it)")
+    return size
+
+
+def network_size(side: int) -> int:
+    """The nearest of ``AUTO_SIZES`` (the larger on a tie): sizes every image network takes."""
+    return min(AUTO_SIZES, key=lambda s: (abs(s - side), -s))
+
+
+def header_size(path: Path) -> tuple[int, int] | None:
+    """An image file's (width, height) from its header, pixels not decoded; None when it cannot be opened."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                return img.size
+    except Exception:  # noqa: BLE001 - load_folder skips and reports the file
+        return None
+
+
+def say_once(line: str) -> None:
+    """Print an informational line on stderr once per process (train and test splits read the same folder)."""
+    if line not in _SAID:
+        _SAID.add(line)
+        print(line, file=sys.stderr)
 
 
 def load_folder(path: str, size: int, channels: int = 0) -> ImageData:

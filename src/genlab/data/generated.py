@@ -20,6 +20,11 @@ def derived_seed(*parts: Any) -> int:
     return int(hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:15], 16)
 
 
+def array_sha256(array: np.ndarray) -> str:
+    """The sha256 of an array's bytes (a cache key part for the data a dataset is generated from)."""
+    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
+
+
 def cache_path(stem: str, key: dict) -> tuple[Path, str]:
     """The cache file for ``key`` (a JSON-able dict) and the key's sha256."""
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()

@@ -7,7 +7,6 @@ either package, and their names and sha256 go into the cache key, so another pho
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from torch import Tensor
 
 from ..errors import GenlabError
 from ..files import sha256_file
-from .generated import cached_arrays, derived_seed
+from .generated import array_sha256, cached_arrays, derived_seed
 from .images import ImageData
 from .mnist import check_split, mnist_arrays, select_split
 
@@ -107,7 +106,7 @@ def load_mnistm(split: str = "train", data_dir: str | None = None, seed: int = S
     digits, labels = mnist[f"{part}_images"], mnist[f"{part}_labels"]
     key = {"dataset": "mnistm", "version": VERSION, "seed": seed, "part": part,
            "photos": [[f.name, sha256_file(f)] for f in files],
-           "digits_sha256": _array_sha256(digits), "labels_sha256": _array_sha256(labels)}
+           "digits_sha256": array_sha256(digits), "labels_sha256": array_sha256(labels)}
 
     def build() -> dict[str, np.ndarray]:
         photos = [load_photo(f) for f in files]
@@ -118,7 +117,3 @@ def load_mnistm(split: str = "train", data_dir: str | None = None, seed: int = S
     arrays = cached_arrays(f"mnistm-{part}", key, build,
                            {f"{part}_images": (n, 3, PATCH, PATCH), f"{part}_labels": (n,)})
     return select_split(arrays, split, "mnistm")
-
-
-def _array_sha256(array: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()

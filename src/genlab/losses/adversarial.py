@@ -12,10 +12,12 @@ from ..ops import per_sample
 
 
 class GANObjective:
-    """A discriminator loss d(real_logits, fake_logits) and a generator loss g(fake_logits), batch means."""
+    """A discriminator loss d(real_logits, fake_logits) and a generator loss g(fake_logits) (g(fake_logits,
+    real_logits) when ``paired``), batch means."""
 
     name = ""
     probabilistic = True  # logits are log-odds of "real" (D(x) = sigmoid(logit) is meaningful)
+    paired = False  # relativistic: each fake is judged against a real, so G's loss needs real logits too
 
     def discriminator(self, real: Tensor, fake: Tensor) -> Tensor:
         """-E log D(x) - E log(1 - D(G(z))) (Goodfellow et al. 2014, Eq. 1), from logits."""
@@ -88,12 +90,36 @@ class WassersteinGP(Wasserstein):
     name = "wgan-gp"
 
 
+class RelativisticPairing(GANObjective):
+    """RpGAN (Jolicoeur-Martineau 2019; Huang et al. 2024, Sec. 2): f(D(G(z)) - D(x)) over pairs, f = softplus."""
+
+    name = "rpgan"
+    probabilistic = False  # only differences of logits mean something
+    paired = True
+
+    def discriminator(self, real: Tensor, fake: Tensor) -> Tensor:
+        return F.softplus(fake - _paired(real, fake)).mean()
+
+    def generator(self, fake: Tensor, real: Tensor | None = None) -> Tensor:
+        if real is None:
+            raise GenlabError("rpgan's generator loss pairs each fake with a real: it needs the real logits")
+        return F.softplus(_paired(real, fake) - fake).mean()
+
+
+def _paired(real: Tensor, fake: Tensor) -> Tensor:
+    """``real`` after checking that it pairs one to one with ``fake`` (the i-th real with the i-th fake)."""
+    if real.shape != fake.shape:
+        raise GenlabError(f"rpgan pairs reals with fakes one to one; got {tuple(real.shape)} and {tuple(fake.shape)}")
+    return real
+
+
 OBJECTIVES: dict[str, type[GANObjective]] = {
-    cls.name: cls for cls in (Minimax, NonSaturating, LeastSquares, Hinge, Wasserstein, WassersteinGP)}
+    cls.name: cls for cls in (Minimax, NonSaturating, LeastSquares, Hinge, Wasserstein, WassersteinGP,
+                              RelativisticPairing)}
 
 
 def make_objective(name: str) -> GANObjective:
-    """Objective by name: minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp."""
+    """Objective by name: minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp | rpgan."""
     if name not in OBJECTIVES:
         raise GenlabError(f"unknown GAN objective {name!r}; choose one of: {', '.join(OBJECTIVES)}")
     return OBJECTIVES[name]()
@@ -117,3 +143,8 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
 def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
     """Mescheder et al. (2018) R1: 1/2 E ||grad D(x)||^2 on real data."""
     return 0.5 * _squared_input_grad(critic, real).mean()
+
+
+def r2_penalty(critic: Callable[[Tensor], Tensor], fake: Tensor) -> Tensor:
+    """Mescheder et al. (2018) R2: 1/2 E ||grad D(G(z))||^2 on generated data (G's output detached)."""
+    return 0.5 * _squared_input_grad(critic, fake).mean()

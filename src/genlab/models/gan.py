@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from ..errors import GenlabError
 from ..ops import per_sample
 from ..optim import adam
-from ..losses import gradient_penalty, make_objective, r1_penalty
+from ..losses import gradient_penalty, make_objective, r1_penalty, r2_penalty
 from ..nn.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nn.mlp import MLPCritic, MLPGenerator
 from .registry import register
@@ -34,12 +34,13 @@ class GANConfig:
     mlp_batch_norm: bool = False  # batch norm in the MLP generator's hidden layers (PacGAN's toy G)
     mlp_maxout: int = 1  # maxout pieces per hidden layer of the MLP critic; 1 = LeakyReLU (PacGAN's toy D: 5)
     mlp_dropout: float = 0.0  # dropout on the inputs of the maxout critic's layers (Goodfellow et al. 2014 use dropout)
-    objective: str = "nonsaturating"  # minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp
+    objective: str = "nonsaturating"  # minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp | rpgan
     n_critic: int = 1  # D steps per G step, each on a fresh real batch and fresh noise
     lr_g: float = 0.0  # 0 = train.lr
     lr_d: float = 0.0  # 0 = train.lr
     gp_weight: float = -1.0  # gradient penalty lambda; -1 = 10 for wgan-gp, 0 otherwise
-    r1_weight: float = 0.0  # R1 penalty gamma (Mescheder et al. 2018)
+    r1_weight: float = 0.0  # R1 penalty gamma on real data (Mescheder et al. 2018)
+    r2_weight: float = 0.0  # R2 penalty gamma on generated data (Mescheder et al. 2018; R3GAN uses both)
     clip: float = 0.01  # weight clipping of the plain WGAN critic
     spectral_norm: bool = False  # spectral normalization of D (Miyato et al. 2018)
     d_norm: str = "auto"  # batch | layer | none; auto: batch, but layer for penalties (no batch norm)
@@ -71,6 +72,10 @@ class GAN(GenerativeModel):
                    "train.lr=1e-3", "train.betas=0.5,0.999", "train.epochs=40", "model.ema=0",
                    "model.objective=minimax", "model.r1_weight=0.1", "train.lr_schedule=cosine",
                    "train.lr_min_ratio=0.01"],
+        # R3GAN's objective (Huang et al. 2024) on the DCGAN nets, 28-64 px: RpGAN + R1 + R2, no norm in D, Adam
+        # betas (0, 0.99); gamma 1 from a CPU trial on MNIST (0.01-1 alike, 10 worse); README "Models"
+        "r3gan": ["model.objective=rpgan", "model.r1_weight=1", "model.r2_weight=1", "model.d_norm=none",
+                  "train.lr=2e-4", "train.betas=0,0.99", "train.batch_size=64", "model.ema=0.999"],
     }
 
     def __init__(self, config: GANConfig):
@@ -78,6 +83,8 @@ class GAN(GenerativeModel):
         c = config
         if c.channels <= 0 or c.arch == "auto" or c.d_norm == "auto" or c.gp_weight < 0:
             raise GenlabError("model config is unresolved: image_size/channels/arch come from the data")
+        if not all(0 <= w < math.inf for w in (c.r1_weight, c.r2_weight)):  # NaN fails too
+            raise GenlabError("model.r1_weight and model.r2_weight must be finite and >= 0 (0 = off)")
         if min(c.pack, c.n_critic, c.latent_dim, c.mlp_maxout, c.mlp_d_depth + 1) < 1:
             raise GenlabError("model.pack, model.n_critic, model.latent_dim and model.mlp_maxout must be at least 1 "
                               "and model.mlp_d_depth at least 0")
@@ -129,7 +136,7 @@ class GAN(GenerativeModel):
         if config.gp_weight < 0:
             config.gp_weight = 10.0 if config.objective == "wgan-gp" else 0.0
         if config.d_norm == "auto":
-            config.d_norm = "layer" if config.gp_weight or config.r1_weight else "batch"
+            config.d_norm = "layer" if config.gp_weight or config.r1_weight or config.r2_weight else "batch"
 
     def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
         """Adam for D and for G, each with its own learning rate (TTUR, Heusel et al. 2017)."""
@@ -163,8 +170,11 @@ class GAN(GenerativeModel):
         if phase == "d":
             return self._discriminator_loss(x, labels)
         fake_logits = self.critic(self.generator(self._noise(len(x)), labels), labels)
-        loss = self.objective.generator(fake_logits)
-        return {"loss": loss}
+        if not self.objective.paired:
+            return {"loss": self.objective.generator(fake_logits)}
+        with torch.no_grad():  # D(x) is a constant for G: its gradient flows through D(G(z)) only
+            real_logits = self.critic(x, labels)
+        return {"loss": self.objective.generator(fake_logits, real_logits)}
 
     def _discriminator_loss(self, x: Tensor, labels: Tensor | None) -> dict[str, Tensor]:
         with torch.no_grad():
@@ -174,13 +184,19 @@ class GAN(GenerativeModel):
         out = {"D(x)": self._score(real_logits), "D(G(z))": self._score(fake_logits)}
         if not torch.is_grad_enabled():  # evaluation: penalties are training regularizers only
             return {"loss": loss, **out}
-        if self.config.gp_weight:
-            gp = gradient_penalty(lambda h: self.critic(h, labels), x, fake)
-            loss, out["gp"] = loss + self.config.gp_weight * gp, gp.detach()
-        if self.config.r1_weight:
-            r1 = r1_penalty(lambda h: self.critic(h, labels), x)
-            loss, out["r1"] = loss + self.config.r1_weight * r1, r1.detach()
+        for name, (weight, penalty) in self._penalties(x, fake, labels).items():
+            if weight:
+                value = penalty()
+                loss, out[name] = loss + weight * value, value.detach()
         return {"loss": loss, **out}
+
+    def _penalties(self, x: Tensor, fake: Tensor, labels: Tensor | None
+                   ) -> dict[str, tuple[float, Callable[[], Tensor]]]:
+        """D's regularizers by logged name: (weight, a function computing the penalty)."""
+        c, critic = self.config, lambda h: self.critic(h, labels)
+        return {"gp": (c.gp_weight, lambda: gradient_penalty(critic, x, fake)),
+                "r1": (c.r1_weight, lambda: r1_penalty(critic, x)),
+                "r2": (c.r2_weight, lambda: r2_penalty(critic, fake))}
 
     def _score(self, logits: Tensor) -> Tensor:
         """D's mean verdict: a probability for log-odds objectives, the raw critic value otherwise."""
@@ -197,8 +213,8 @@ class GAN(GenerativeModel):
             update_ema(self.generator_ema, self.generator, self.ema_decay(), applied)
 
     def compile_targets(self) -> list[str]:
-        """Never D under a gradient penalty or R1: their double backward does not go through torch.compile."""
-        penalized = self.config.gp_weight or self.config.r1_weight
+        """Never D under a gradient penalty, R1 or R2: their double backward does not go through torch.compile."""
+        penalized = self.config.gp_weight or self.config.r1_weight or self.config.r2_weight
         return [n for n in super().compile_targets() if not (penalized and n == "discriminator")]
 
     def diagnose(self, samples: Tensor, real: Tensor) -> list[str]:

@@ -45,11 +45,13 @@ def require_two_domains(model: str, dataset: Any) -> None:
 
 def translator_objective(model: str, objective: str) -> GANObjective:
     """The GAN objective of an image-to-image model: any but WGAN's, whose critic needs a Lipschitz
-    constraint these discriminators lack."""
-    if objective in ("wgan", "wgan-gp"):
-        raise GenlabError(f"{model} has no Lipschitz constraint for a WGAN critic; use model.objective="
+    constraint these discriminators lack, and rpgan's, whose generator loss needs the paired real images."""
+    made = make_objective(objective)
+    if objective in ("wgan", "wgan-gp") or made.paired:
+        why = "pairs each fake with a real image" if made.paired else "needs a Lipschitz constraint on the critic"
+        raise GenlabError(f"{model} cannot train with model.objective={objective} (it {why}); use "
                           "lsgan, nonsaturating, minimax or hinge")
-    return make_objective(objective)
+    return made
 
 
 class Translator(GenerativeModel):
