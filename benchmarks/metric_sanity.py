@@ -1,6 +1,7 @@
-"""Sanity evidence for the offline sample-quality metrics (docs/metrics.md), with the shipped digit extractor.
+"""Sanity evidence for the offline sample-quality metrics (docs/metrics.md), with a shipped digit extractor.
 
     python benchmarks/metric_sanity.py                     # real-vs-real, noise and blur sweeps, speed
+    python benchmarks/metric_sanity.py --extractor digits  # the same under another extractor (v1 here)
     python benchmarks/metric_sanity.py --run benchmarks/results/zoo/nonsaturating   # + FID bias vs N
 
 1. MNIST test (10k) against 10k training images: FID and KID should be near zero.
@@ -16,30 +17,18 @@ import argparse
 import time
 
 import torch
-import torch.nn.functional as F
 
 from common import save
 from genlab.data import load_dataset, to_float
 from genlab.evaluation import draw_samples
 from genlab.metrics import classifier_score, density_coverage, fid, kid, precision_recall
-from genlab.metrics.extractors import load_extractor
+from genlab.metrics.extractors import DEFAULT_DIGIT_EXTRACTOR, load_extractor
 from genlab.metrics.features import extract
+from genlab.ops.augment import gaussian_blur
 from genlab.training import load_run
 
 NOISE = (0.05, 0.1, 0.2, 0.4)
 BLUR = (0.5, 1.0, 1.5, 2.0)
-
-
-def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of [N, C, H, W] images (kernel radius 3 sigma, reflect padding)."""
-    radius = max(1, int(3 * sigma + 0.5))
-    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    kernel = torch.exp(-offsets**2 / (2 * sigma**2))
-    kernel = (kernel / kernel.sum()).to(images)
-    c = images.shape[1]
-    x = F.pad(images, (radius, radius, radius, radius), mode="reflect")
-    x = F.conv2d(x, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(x, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
 
 def scores(real: torch.Tensor, fake: torch.Tensor) -> dict:
@@ -51,8 +40,9 @@ def scores(real: torch.Tensor, fake: torch.Tensor) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", help="a trained image model for the FID-bias rows")
+    parser.add_argument("--extractor", default=DEFAULT_DIGIT_EXTRACTOR, help="digits, digits-v2, a run or a file")
     args = parser.parse_args()
-    extractor = load_extractor("digits")
+    extractor = load_extractor(args.extractor)
     test = to_float(load_dataset("mnist", "test").images)
     train = load_dataset("mnist", "train")
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:10_000]
@@ -86,7 +76,7 @@ def main() -> None:
         fake = extract(extractor, samples)["features"]
         result["fid_vs_samples"] = {"run": args.run, **{str(n): fid(real, fake[:n])["fid"]
                                                         for n in (1000, 2000, 5000, 10_000)}}
-    save("metric_sanity", result)
+    save("metric_sanity" if args.extractor == DEFAULT_DIGIT_EXTRACTOR else f"metric_sanity_{extractor.name}", result)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from genlab.compare import compare_runs
 from genlab.errors import GenlabError
 from genlab.evaluation import evaluate, resolve_extractor, score
 from genlab.metrics import features as features_module
+from genlab.metrics.extractors import DEFAULT_DIGIT_EXTRACTOR
 from genlab.runs import load_run
 
 from conftest import TINY_TRAIN, PixelStats
@@ -141,7 +142,7 @@ def test_eval_cli_scores_digit_metrics_offline(gan_run, cache, capsys, tmp_path)
     assert code == 0, err
     assert "FID" in out and "KID x 1000" in out and "classifier score" in out and "features: digits" in out
     saved = json.loads((run / "eval.json").read_text())
-    assert saved["fid"]["provenance"]["extractor"] == "digits"
+    assert saved["fid"]["provenance"]["extractor"] == DEFAULT_DIGIT_EXTRACTOR
     assert 1.0 <= saved["is"]["is"] <= 10.0
 
 
@@ -153,7 +154,19 @@ def test_another_extractor_adds_a_column_instead_of_replacing_the_default(gan_ru
     evaluate(run, ["fid", "kid"], samples=100, reference_images=120, extractor=PixelStats())
     saved = json.loads((run / "eval.json").read_text())
     assert set(saved) == {"fid", "fid@pixel-stats", "kid@pixel-stats"}
-    assert saved["fid"]["provenance"]["extractor"] == "digits" and not saved["fid"].get("stale")
+    assert saved["fid"]["provenance"]["extractor"] == DEFAULT_DIGIT_EXTRACTOR and not saved["fid"].get("stale")
     assert saved["fid@pixel-stats"]["fid"] != saved["fid"]["fid"]
     header = compare_runs([run]).splitlines()[0]
-    assert "fid [digits:" in header and "fid [pixel-stats:00000000" in header and "kid ×1000 |" in header
+    assert f"fid [{DEFAULT_DIGIT_EXTRACTOR}:" in header and "fid [pixel-stats:00000000" in header
+    assert "kid ×1000 |" in header
+
+
+def test_a_score_of_the_old_default_extractor_moves_beside_the_new_one(tmp_path):
+    from genlab.evaluation.scoring import merge_into
+
+    path = tmp_path / "eval.json"
+    old = {"fid": 3.0, "provenance": {"extractor": "digits", "weights_sha256": "w"}}
+    path.write_text(json.dumps({"fid": old}))
+    merge_into(path, {"fid": {"fid": 1.0, "provenance": {"extractor": "digits-v2", "weights_sha256": "w"}}}, "w")
+    saved = json.loads(path.read_text())
+    assert saved["fid@digits"] == old and saved["fid"]["fid"] == 1.0

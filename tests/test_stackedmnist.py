@@ -65,3 +65,14 @@ def test_eval_modes_on_real_stacked_digits_finds_the_modes_they_hold(tiny_run, m
     assert result["samples"] == 2000 and result["total_modes"] == 1000
     assert abs(result["modes"] - present) <= 15  # the digit network misreads a few digits
     assert result["low_confidence"] < 0.03 and result["provenance"]["extractor"].startswith("digits")
+
+
+def test_modes_on_stacked_mnist_are_stored_under_the_metric_name(tiny_run):
+    from genlab.evaluation.scoring import stored_key
+    from genlab.metrics.extractors import DEFAULT_DIGIT_EXTRACTOR
+    from genlab.runs import load_config
+
+    config = load_config(tiny_run / "checkpoint")
+    config.data.name = "stackedmnist"
+    assert stored_key("modes", {"provenance": {"extractor": DEFAULT_DIGIT_EXTRACTOR}}, config) == "modes"
+    assert stored_key("modes", {"provenance": {"extractor": "pixel-stats"}}, config) == "modes@pixel-stats"

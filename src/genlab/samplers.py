@@ -1,18 +1,20 @@
 """Pure functions over a trained model: sample, interpolate, traverse the latent space, translate."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .errors import GenlabError
 from .models.translator import check_direction
 from .ops import lerp, slerp
 from .progress import batch_count, tracked
 
-__all__ = ["check_direction", "class_grid", "class_labels", "decode_in_class", "encode_images", "interpolate",
-           "interpolate_codes", "manifold_grid", "path_labels", "prior_codes", "round_trip", "sample_batches",
+__all__ = ["PNP_EPS", "PlugAndPlayResult", "check_direction", "class_grid", "class_labels", "decode_in_class",
+           "decode_with_grad", "encode_images", "interpolate", "interpolate_codes", "manifold_grid", "path_labels",
+           "plug_and_play", "prior_codes", "prior_score", "recorded_steps", "round_trip", "sample_batches",
            "sample_images", "sample_labels", "seeded", "traverse"]
 
 
@@ -163,3 +165,102 @@ def round_trip(model: Any, images: Tensor, direction: str = "a2b") -> Tensor:
     [N, 2, C, H, W] for a model that translates one way only (a refiner)."""
     check_direction(model, direction)
     return model.round_trip(images, direction)
+
+
+@dataclass
+class PlugAndPlayResult:
+    """A Plug & Play run: final images and codes, and the chain at the recorded steps (step 0 and the last always)."""
+
+    images: Tensor  # [n, C, H, W] in [0, 1], decoded from the final codes
+    codes: Tensor  # [n, latent_dim] final h
+    steps: list[int]  # the recorded step numbers
+    log_probs: Tensor  # [len(steps), n]: the guide's log p(y=label | G(h)) at each recorded step
+    chain: Tensor | None  # [len(steps), n, C, H, W] images at the recorded steps (with record_every), else None
+
+
+def decode_with_grad(model: Any, z: Tensor) -> Tensor:
+    """``model.decode(z)`` without its no_grad, so the images are differentiable in z (Nguyen et al. 2017, Eq. 5)."""
+    if hasattr(model, "decoder_params"):  # VAE, autoencoder: the likelihood's mean image
+        return model.likelihood.mean(model.decoder_params(z)).float()
+    out = model.sampling_generator()(z, model.condition_labels(None, len(z))).float()
+    if hasattr(model, "autoencoder"):  # latent GAN: G makes standardized codes for the frozen decoder
+        mean, std = model._code_stats()
+        return decode_with_grad(model.autoencoder, out * std + mean)
+    return (out + 1) / 2
+
+
+def prior_score(model: Any, h: Tensor) -> Tensor:
+    """d log p(h) / dh of the model's own prior: -(h - mu) / sigma^2 for the autoencoder's fitted normal, -h for
+    the N(0, I) prior of VAEs and GANs (the prior term of Nguyen et al. 2017, Eq. 5)."""
+    if hasattr(model, "code_mean") and hasattr(model, "code_var"):
+        return -(h - model.code_mean) / model.code_var.clamp_min(1e-12)
+    return -h
+
+
+def guide_log_prob(model: Any, guide: nn.Module, h: Tensor, label: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Images G(h), the guide's log p(y=label | G(h)) per chain, and its gradient in h (Eq. 5's condition term)."""
+    with torch.enable_grad():
+        h = h.detach().requires_grad_(True)
+        images = decode_with_grad(model, h)
+        logits = guide(images)
+        if not 0 <= label < logits.shape[1]:
+            raise GenlabError(f"--label must be in 0..{logits.shape[1] - 1} (the guide's classes)")
+        log_p = torch.log_softmax(logits.float(), 1)[:, label]
+        grad, = torch.autograd.grad(log_p.sum(), h)  # only h gets a gradient: the networks stay untouched
+    return images.detach(), log_p.detach(), grad
+
+
+def _check_pnp(model: Any, steps: int, n: int, eps: tuple[float, float, float]) -> None:
+    """One clear line for a model that cannot decode a code, or for bad options."""
+    model.require("decode", "generate by plug & play (it cannot decode a latent code)")
+    if getattr(model, "points", False):
+        raise GenlabError("plug & play needs an image model; this one makes 2-D points")
+    if steps < 0 or n < 1:
+        raise GenlabError(f"plug & play needs --steps >= 0 and -n >= 1, got {steps} and {n}")
+    if min(eps) < 0:
+        raise GenlabError(f"--eps1, --eps2 and --eps3 must be at least 0, got {eps}")
+
+
+def recorded_steps(steps: int, record_every: int | None) -> list[int]:
+    """Step 0, every ``record_every``-th step and the last one (just the first and last without record_every)."""
+    every = record_every if record_every and record_every > 0 else max(steps, 1)
+    return sorted(set(range(0, steps + 1, every)) | {steps})
+
+
+PNP_EPS = (0.1, 0.3, 0.1)  # eps1, eps2, eps3: best of 4 settings on MNIST runs (benchmarks/plug_and_play.py)
+
+
+def plug_and_play(model: Any, guide: nn.Module, label: int, n: int = 64, steps: int = 200, eps1: float = PNP_EPS[0],
+                  eps2: float = PNP_EPS[1], eps3: float = PNP_EPS[2], seed: int = 0,
+                  record_every: int | None = None) -> PlugAndPlayResult:
+    """Plug & Play sampling (Nguyen et al. 2017, Eq. 5): from n prior codes, iterate
+    h <- h + eps1 d log p(h)/dh + eps2 d log p(y=label | G(h))/dh + N(0, eps3^2) for ``steps`` steps.
+    ``guide`` maps images in [0, 1] to class logits; the model and guide stay frozen and keep their modes."""
+    _check_pnp(model, steps, n, (eps1, eps2, eps3))
+    modes = [(m, m.training) for m in (model, guide)]
+    try:
+        model.eval(), guide.eval()
+        return _chain(model, guide, label, n, steps, (eps1, eps2, eps3), seed, recorded_steps(steps, record_every),
+                      record_every is not None)
+    finally:
+        for module, mode in modes:
+            module.train(mode)
+
+
+def _chain(model: Any, guide: nn.Module, label: int, n: int, steps: int, eps: tuple[float, float, float],
+           seed: int, record: list[int], keep_images: bool) -> PlugAndPlayResult:
+    """The sampling loop of ``plug_and_play``: one decode and guide pass per step, recording as it goes."""
+    generator = seeded(seed)
+    h = model.prior_sample(n, generator=generator).float()
+    log_probs, chain = [], []
+    for t in range(steps + 1):
+        images, log_p, grad = guide_log_prob(model, guide, h, label)
+        if t in record:
+            log_probs.append(log_p.cpu())
+            chain.extend([images.cpu()] if keep_images else [])
+        if t == steps:
+            break
+        noise = torch.randn(h.shape, generator=generator).to(h.device)
+        h = h + eps[0] * prior_score(model, h) + eps[1] * grad + eps[2] * noise
+    return PlugAndPlayResult(images.cpu(), h.cpu(), record, torch.stack(log_probs),
+                             torch.stack(chain) if keep_images else None)

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=int, default=10_000,
                    help="generated images for fid/kid/pr/dc/is, translated images per direction for "
                    "fid_a2b/... (default 10000)")
-    p.add_argument("--extractor", help="feature network: digits (default on digit data) or a classifier run")
+    p.add_argument("--extractor", help="feature network: digits-v2 (default on digit data), digits (v1), "
+                   "digits-check or a classifier run")
     p.add_argument("--inception-weights", metavar="FILE",
                    help="Inception-v3 features from pytorch-fid's pt_inception-2015-12-05-6726825d.pth")
     p.add_argument("--reference-split", default="test", help="real images compared against (default test)")

@@ -8,9 +8,9 @@ from ..data.toy2d import point_centers
 from ..errors import GenlabError
 from ..export import FORMATS, export_samples
 from ..progress import shown
-from ..samplers import class_grid, sample_images
+from ..samplers import PNP_EPS, class_grid, plug_and_play, sample_images
 from ..viz import save_grid, save_scatter
-from .common import add_output, add_run, load_model, report, resolve_output
+from .common import add_output, add_run, load_model, output_path, report, resolve_output
 
 EXAMPLES = """examples:
   genlab sample runs/vae -n 64 --seed 0 -o samples.png
@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   genlab sample runs/cgan --by-class -n 8          # one row per class
   genlab sample runs/vae -n 50000 --format npz -o samples.npz   # then: genlab train ... --data npz:samples.npz
   genlab sample runs/vae -n 1000 --format png-dir -o samples/   # samples/000000.png, ...
+  genlab sample runs/gan --guide digits --label 7 --steps 200 -o sevens.png   # Plug & Play: + sevens-chain.png
 """
 
 
@@ -38,12 +39,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int,
                    help="samples drawn at once for npz and png-dir (default 500; part of what the seed fixes)")
     add_output(p, "samples-seed{seed}.png, .npz or folder", what="file or folder")
+    add_guide(p)
     p.set_defaults(func=run)
+
+
+def add_guide(p: argparse.ArgumentParser) -> None:
+    """Plug & Play options (Nguyen et al. 2017, Eq. 5)."""
+    g = p.add_argument_group("plug & play (Nguyen et al. 2017): steer an unconditional model with a classifier")
+    g.add_argument("--guide", help="classifier p(y | x) to steer towards --label: a shipped digit network "
+                   "(digits, digits-v2, digits-check) or a classifier run folder")
+    g.add_argument("--steps", type=int, default=200, help="chain steps (default 200)")
+    terms = ("weight of the prior term d log p(h)/dh", "weight of the condition term d log p(y | G(h))/dh",
+             "std of the noise added each step")
+    for i, (term, default) in enumerate(zip(terms, PNP_EPS), 1):
+        g.add_argument(f"--eps{i}", type=float, default=default, help=f"{term} (default {default})")
+    g.add_argument("--chain-rows", type=int, default=8,
+                   help="chains shown in the second PNG, OUTPUT-chain.png (default 8; 0: none)")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.nrow is not None and args.nrow < 1:
         raise GenlabError("--nrow must be at least 1")
+    if args.guide is not None:
+        return guided(args)
     if args.format != "png":
         return export(args)
     if args.batch_size is not None:
@@ -72,3 +90,26 @@ def export(args: argparse.Namespace) -> int:
                               force=args.force)
     print(f"wrote {args.n} samples to {path}")
     return 0
+
+
+def guided(args: argparse.Namespace) -> int:
+    """--guide: Plug & Play samples of class --label, and a strip of the chains (rows) over 8 recorded steps."""
+    from ..metrics.extractors import load_guide
+
+    if args.label is None or args.by_class or args.format != "png" or args.batch_size is not None:
+        raise GenlabError("--guide needs --label (the guide's target class) and writes PNGs: no --by-class, "
+                          "--format or --batch-size")
+    model, _ = load_model(args)
+    guide = load_guide(args.guide).to(model.device)
+    path = resolve_output(args, f"guided-{args.label}-seed{args.seed}.png")
+    strip_path = output_path(path.with_name(f"{path.stem}-chain{path.suffix}"), args.force)
+    result = plug_and_play(model, guide, args.label, args.n, args.steps, args.eps1, args.eps2, args.eps3,
+                           args.seed, record_every=max(args.steps // 8, 1))
+    report(save_grid(result.images, path, nrow=args.nrow, scale=2))
+    if args.chain_rows > 0:
+        strip = result.chain[:, :args.chain_rows].transpose(0, 1)  # rows = chains, columns = recorded steps
+        report(save_grid(strip.flatten(0, 1), strip_path, nrow=len(result.steps), scale=2))
+    before, after = result.log_probs[[0, -1]].exp().mean(1).tolist()
+    print(f"guide p(y={args.label}) mean: {before:.3f} at step 0 -> {after:.3f} at step {args.steps}")
+    return 0
+

@@ -27,7 +27,7 @@ class EvalOptions:
     seed: int = 0
     parzen_samples: int = 10_000
     samples: int = 10_000  # generated (or translated) images for feature metrics
-    mode_samples: int = 2500
+    mode_samples: int | None = None  # None: the protocol's (2,500 on toy2d, 26,000 on stackedmnist)
     extractor: Any = None  # a name, a classifier run, a .safetensors file or an nn.Module
     inception_weights: str | None = None
     reference_split: str = "test"
@@ -37,8 +37,8 @@ class EvalOptions:
         """One clear line for counts that cannot work, before any image is loaded."""
         checks = [(self.k >= 1, "-k must be at least 1"), (self.images is None or self.images >= 1,
                   "--images must be at least 1"), (self.batch_size >= 1, "--batch-size must be at least 1"),
-                  (self.samples >= 2 and self.parzen_samples >= 2 and self.mode_samples >= 1,
-                   "--samples must be at least 2"),
+                  (self.samples >= 2 and self.parzen_samples >= 2, "--samples must be at least 2"),
+                  (self.mode_samples is None or self.mode_samples >= 1, "mode samples must be at least 1"),
                   (self.reference_images is None or self.reference_images >= 2, "reference images must be at least 2")]
         for ok, message in checks:
             if not ok:
@@ -100,13 +100,13 @@ def resolve_extractor(spec: Any, inception_weights: str | None, data_name: str) 
         from ..nn.inception import load_inception
 
         return load_inception(inception_weights)
-    from ..metrics.extractors import load_extractor
+    from ..metrics.extractors import DEFAULT_DIGIT_EXTRACTOR, load_extractor
 
     if spec is None:
         if data_name not in DIGIT_DATA:
             raise GenlabError(f"no offline feature extractor for {data_name!r}: pass --inception-weights "
-                              "pt_inception-2015-12-05-6726825d.pth, or --extractor digits|CLASSIFIER_RUN")
-        spec = "digits"
+                              "pt_inception-2015-12-05-6726825d.pth, or --extractor digits-v2|digits|CLASSIFIER_RUN")
+        spec = DEFAULT_DIGIT_EXTRACTOR
     return load_extractor(spec)
 
 

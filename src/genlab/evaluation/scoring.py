@@ -13,7 +13,7 @@ from ..data import load_split
 from ..devices import inference_layout, pick_device
 from ..errors import GenlabError
 from ..files import write_json_atomic
-from ..metrics.extractors import SHIPPED
+from ..metrics.extractors import DEFAULT_DIGIT_EXTRACTOR
 from ..models.translator import DIRECTIONS
 from ..nn.inception import FIDInceptionV3
 from ..runs import load_run, weights_identity
@@ -26,7 +26,7 @@ from .records import METRICS, family, get_metric
 
 def default_metrics(model: Any, config: Any) -> list[str]:
     """What `genlab eval RUN` scores when --metrics is not given."""
-    if config.data.name.startswith("toy2d:"):
+    if config.data.name.startswith("toy2d:") or config.data.name == "stackedmnist":
         return family("modes")
     if model.supports("translate"):  # image-to-image: FID/KID of each direction it has on digit data, cycle
         ways = [d for d in DIRECTIONS if d in model.directions] or ["a2b"]
@@ -77,7 +77,8 @@ def default_extractor(config: Any) -> str:
     """The name of the feature network genlab scores a run's data with when none is named."""
     name = config.data.name
     names = domain_names(config) if name.startswith("unpaired:") else (name,)
-    return SHIPPED[0] if all(n in DIGIT_DATA for n in names) else FIDInceptionV3.name
+    digits = all(n in DIGIT_DATA or n == "stackedmnist" for n in names)  # stackedmnist: each channel is a digit
+    return DEFAULT_DIGIT_EXTRACTOR if digits else FIDInceptionV3.name
 
 
 def check_metrics(model: Any, config: Any, metrics: list[str]) -> None:
@@ -136,5 +137,17 @@ def merge_into(path: Path, results: dict[str, Any], weights_sha256: str | None =
     for entry in existing.values():
         if isinstance(entry, dict) and weights_sha256 and scored_weights(entry) != weights_sha256:
             entry["stale"] = True
+    for key, result in results.items():
+        _keep_other_extractor(existing, key, result)
     existing.update(results)
     write_json_atomic(path, existing)
+
+
+def _keep_other_extractor(existing: dict[str, Any], key: str, result: dict[str, Any]) -> None:
+    """A score stored under ``key`` by another feature network (the default before digits-v2, say) moves to
+    ``key@ITS_NAME`` instead of being replaced."""
+    old = existing.get(key)
+    old_prov = old.get("provenance") if isinstance(old, dict) else None
+    named = old_prov.get("extractor") if isinstance(old_prov, dict) else None
+    if named and named != result.get("provenance", {}).get("extractor"):
+        existing.setdefault(f"{key}@{named}", existing.pop(key))

@@ -1,9 +1,10 @@
 """Feature extractors for sample-quality metrics (FID, KID, precision/recall, the Inception-Score analogue).
 
-Inception weights cannot be downloaded offline, so genlab ships a digit classifier trained on MNIST
-(``genlab/weights/digits.safetensors``, rebuilt by ``benchmarks/digit_classifier.py``) as the default
-extractor for digit data (GUIDE section 5). Scores computed with different extractors never mix: every
-extractor carries a name and the sha256 of its weights file.
+Inception weights cannot be downloaded offline, so genlab ships digit classifiers trained on MNIST
+(``genlab/weights/NAME.safetensors``, rebuilt by ``benchmarks/digit_classifier.py``); the default extractor
+for digit data (GUIDE section 5) is ``DEFAULT_DIGIT_EXTRACTOR``, the augmentation-robust ``digits-v2``.
+Scores computed with different extractors never mix: every extractor carries a name and the sha256 of its
+weights file.
 """
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ from ..models import build_model, get_model_class
 from ..runs import WEIGHTS, checkpoint_dir, load_config, load_run, load_weights, module_state
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-SHIPPED = ("digits",)  # names of the networks in WEIGHTS_DIR: NAME.safetensors + NAME.json
+SHIPPED = ("digits", "digits-v2", "digits-check")  # networks in WEIGHTS_DIR: NAME.safetensors + NAME.json
+# v1 "digits" (shift augmentation) stays loadable for old runs; "digits-v2" is trained robust to noise, blur,
+# contrast, stroke width, affine moves and inversion (issue 16); "digits-check" is a small independent network
+# for benchmarks/extractor_agreement.py, never a default.
+DEFAULT_DIGIT_EXTRACTOR = "digits-v2"  # what genlab scores digit data with when none is named (v1 before issue 16)
 CLASSIFIER = "classifier"
 CONFIG_KEY = "classifier_config"  # the one metadata entry of an exported file (safetensors does not keep the
 # order of several entries, so one entry keeps exports byte-reproducible)
@@ -74,7 +79,7 @@ def _shipped_file(name: str) -> Path:
     path, record = WEIGHTS_DIR / f"{name}.safetensors", WEIGHTS_DIR / f"{name}.json"
     if not path.is_file():
         raise GenlabError(f"the shipped {name!r} extractor weights are missing ({path}); reinstall genlab "
-                          "or rebuild them with benchmarks/digit_classifier.py")
+                          "or rebuild them with benchmarks/digit_classifier.py (--version v2|check)")
     if record.is_file():
         try:
             expected = json.loads(record.read_text()).get("sha256")
@@ -115,7 +120,7 @@ class DigitFeatures(nn.Module):
     ``torchmetrics.image.fid.FrechetInceptionDistance(feature=DigitFeatures())``.
     """
 
-    def __init__(self, weights: str | Path = "digits"):
+    def __init__(self, weights: str | Path = DEFAULT_DIGIT_EXTRACTOR):
         super().__init__()
         self.classifier, path = load_classifier(weights)
         config = self.classifier.config
@@ -156,13 +161,34 @@ class DigitFeatures(nn.Module):
 
 
 def load_extractor(name_or_path: str | Path | nn.Module) -> nn.Module:
-    """``"digits"`` (the shipped network), a classifier run folder or .safetensors file -> DigitFeatures;
+    """A shipped name (``SHIPPED``), a classifier run folder or .safetensors file -> DigitFeatures;
     a user ``nn.Module`` passes through unchanged."""
     if isinstance(name_or_path, nn.Module):
         return name_or_path
     if not isinstance(name_or_path, (str, Path)):
         raise GenlabError(f"a feature extractor is a name, a path or an nn.Module, not {type(name_or_path).__name__}")
     return DigitFeatures(name_or_path)
+
+
+class GuideLogits(nn.Module):
+    """A classifier as a Plug & Play condition network p(y | x) (Nguyen et al. 2017): forward gives class logits."""
+
+    def __init__(self, features: DigitFeatures):
+        super().__init__()
+        self.features, self.num_classes, self.name = features, features.num_classes, features.name
+        self.eval()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class logits [N, num_classes] of images in [0, 1], differentiable in the images."""
+        return self.features.logits(x)
+
+
+def load_guide(spec: str | Path | nn.Module) -> nn.Module:
+    """A shipped digit network name, a classifier run folder or .safetensors file -> a module giving class logits;
+    a user ``nn.Module`` (already returning logits) passes through unchanged."""
+    if isinstance(spec, nn.Module):
+        return spec
+    return GuideLogits(DigitFeatures(spec))
 
 
 def export_classifier(run: str | Path, path: str | Path, dtype: torch.dtype = torch.float16) -> str:

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ..errors import GenlabError
 from ..nn import downsampled_sizes
+from ..ops.augment import robust_augment
 from .registry import register
 from .base import GenerativeModel
 
@@ -26,6 +27,7 @@ class ClassifierConfig:
     features: int = 128  # units of the penultimate layer, the features of genlab.metrics.extractors
     dropout: float = 0.25  # before the output layer
     shift: int = 2  # training augmentation: random translation by up to this many pixels per axis
+    augment: str = "shift"  # "shift" (the above only) or "robust" (genlab.ops.augment.robust_augment, issue 16)
 
 
 class ConvClassifierNet(nn.Module):
@@ -63,6 +65,9 @@ def random_shift(x: Tensor, max_shift: int, generator: torch.Generator | None = 
     return x.gather(3, cols[:, None, None, :].expand(b, c, h, w))
 
 
+AUGMENTATIONS = ("shift", "robust")
+
+
 @register("classifier")
 class Classifier(GenerativeModel):
     """Cross-entropy classifier of labelled images; logs loss and accuracy. It cannot sample."""
@@ -73,6 +78,10 @@ class Classifier(GenerativeModel):
         # the shipped digit feature network (src/genlab/weights/digits.json, benchmarks/digit_classifier.py)
         "digits": ["train.epochs=4", "train.batch_size=256", "train.lr=2e-3", "train.lr_schedule=cosine",
                    "train.eval_images=10000"],
+        # the robust digit feature network v2 (src/genlab/weights/digits-v2.json, issue 16): noise, blur,
+        # contrast, stroke width, affine moves and inversion (benchmarks/digit_classifier.py --version v2)
+        "digits-v2": ["model.augment=robust", "train.epochs=8", "train.batch_size=256", "train.lr=2e-3",
+                      "train.lr_schedule=cosine", "train.eval_images=10000"],
         # genlab adapt: the digits network in 3 epochs, once per row and seed (CPU-sized)
         "adapt": ["train.epochs=3", "train.batch_size=128", "train.lr=2e-3", "train.lr_schedule=cosine",
                   "train.eval_images=2000"],
@@ -86,6 +95,8 @@ class Classifier(GenerativeModel):
         if not c.widths or c.convs_per_stage < 1 or c.features < 1 or c.shift < 0:
             raise GenlabError("model.widths needs a stage, model.convs_per_stage and model.features must be "
                               "at least 1 and model.shift at least 0")
+        if c.augment not in AUGMENTATIONS:
+            raise GenlabError(f"model.augment={c.augment!r} is unknown: choose {' or '.join(AUGMENTATIONS)}")
         self.net = ConvClassifierNet(c)
 
     @classmethod
@@ -101,8 +112,12 @@ class Classifier(GenerativeModel):
             config.num_classes = len(dataset.classes)
 
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Random shifts while training; evaluation sees the images as they are."""
-        return random_shift(x, self.config.shift, generator) if self.training else x
+        """Random shifts (or the robust augmentation) while training; evaluation sees the images as they are."""
+        if not self.training:
+            return x
+        if self.config.augment == "robust":
+            return robust_augment(x, generator)
+        return random_shift(x, self.config.shift, generator)
 
     def features(self, x: Tensor) -> Tensor:
         """Penultimate-layer activations [B, features] of images in [0, 1]."""

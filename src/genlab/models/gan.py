@@ -244,7 +244,7 @@ class GAN(GenerativeModel):
     @torch.no_grad()
     def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """The generator's raw output for codes, through the EMA generator when there is one."""
-        return self.sampling_generator()(z, self.condition_labels(labels, len(z))).float()
+        return self.sampling_generator()(z, self.condition_labels(labels, z.shape[0])).float()
 
     def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Codes -> images in [0, 1] (or points)."""

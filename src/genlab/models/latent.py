@@ -73,7 +73,7 @@ class LatentImageModel(GenerativeModel):
 
     def decoder_params(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Likelihood parameters of p(x | z) (or p(x | z, y) when conditional)."""
-        return self.decoder(self.condition(z, self.condition_labels(labels, len(z))))
+        return self.decoder(self.condition(z, self.condition_labels(labels, z.shape[0])))
 
     def reconstruction_log_prob(self, z: Tensor, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """log p(x | z) per image."""

@@ -1,0 +1,114 @@
+"""Plug & Play sampling (Nguyen et al. 2017, Eq. 5): seeded chains, the guide's pull, the prior term, frozen models."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import genlab
+from conftest import TINY_TRAIN, run_cli, tiny_model
+from genlab.errors import GenlabError
+from genlab.metrics.extractors import load_guide
+from genlab.runs import load_run
+from genlab.samplers import decode_with_grad, plug_and_play, recorded_steps, seeded
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def guide():
+    return load_guide("digits")
+
+
+@pytest.fixture(scope="module")
+def vae(tiny_run):
+    return load_run(tiny_run)[0]
+
+
+@pytest.fixture(scope="module")
+def gan(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "gan"
+    genlab.train("gan", preset="tiny", overrides=TINY_TRAIN, out=out, echo=lambda s: None)
+    return load_run(out)[0]
+
+
+@pytest.mark.parametrize("name", ["vae", "gan"])
+def test_chains_are_reproducible_from_the_seed(name, request, guide):
+    model = request.getfixturevalue(name)
+    a, b, c = (plug_and_play(model, guide, 3, n=6, steps=4, seed=s).images for s in (1, 1, 2))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("name", ["vae", "gan"])
+def test_the_guide_log_probability_of_the_target_class_goes_up(name, request, guide):
+    model = request.getfixturevalue(name)
+    for label in (0, 3, 7):
+        result = plug_and_play(model, guide, label, n=16, steps=20, eps2=1.0, eps3=0.01, seed=label)
+        start, end = result.log_probs.mean(1).tolist()
+        assert end > start, (label, start, end)
+
+
+def test_the_step_count_is_respected(vae, guide):
+    result = plug_and_play(vae, guide, 1, n=3, steps=7, seed=0, record_every=3)
+    assert result.steps == [0, 3, 6, 7] and result.chain.shape == (4, 3, 1, 28, 28)
+    assert result.log_probs.shape == (4, 3) and result.images.shape == (3, 1, 28, 28)
+    assert torch.equal(result.chain[-1], result.images)
+    assert plug_and_play(vae, guide, 1, n=2, steps=5).chain is None and recorded_steps(0, None) == [0]
+
+
+@pytest.mark.parametrize("name", ["vae", "gan"])
+def test_without_condition_and_noise_only_the_n01_prior_term_is_left(name, request, guide):
+    model, eps1, steps = request.getfixturevalue(name), 0.1, 6
+    h0 = model.prior_sample(5, generator=seeded(4))
+    result = plug_and_play(model, guide, 2, n=5, steps=steps, eps1=eps1, eps2=0, eps3=0, seed=4)
+    torch.testing.assert_close(result.codes, (1 - eps1) ** steps * h0)
+
+
+def test_the_autoencoder_prior_term_pulls_towards_its_fitted_normal(guide):
+    model, _ = tiny_model("autoencoder", "none")
+    with torch.no_grad():
+        model.code_mean.uniform_(-1, 1)
+        model.code_var.uniform_(1, 2)
+    h0 = model.prior_sample(4, generator=seeded(0))
+    result = plug_and_play(model, guide, 2, n=4, steps=3, eps1=0.2, eps2=0, eps3=0, seed=0)
+    expected = model.code_mean + (1 - 0.2 / model.code_var) ** 3 * (h0 - model.code_mean)
+    torch.testing.assert_close(result.codes, expected)
+
+
+@pytest.mark.parametrize("name", ["vae", "autoencoder", "gan", "latent-gan"])
+def test_the_differentiable_decode_is_the_models_decode(name):
+    model = tiny_model(name, "none" if name == "autoencoder" else "dynamic")[0].eval()
+    z = model.prior_sample(3, generator=seeded(0))
+    torch.testing.assert_close(decode_with_grad(model, z), model.decode(z))
+
+
+def test_the_model_stays_frozen_and_keeps_its_mode(gan, guide):
+    before = {k: v.clone() for k, v in gan.state_dict().items()}
+    gan.train()
+    plug_and_play(gan, guide, 5, n=4, steps=3, seed=0)
+    assert gan.training and not guide.training
+    assert all(torch.equal(v, before[k]) for k, v in gan.state_dict().items())
+    assert all(p.grad is None for p in gan.parameters()) and all(p.grad is None for p in guide.parameters())
+    gan.eval()
+
+
+@pytest.mark.parametrize("name", ["classifier", "cyclegan"])
+def test_a_model_that_cannot_decode_is_one_line(name, guide):
+    model, _ = tiny_model(name)
+    with pytest.raises(GenlabError, match="cannot generate by plug & play") as info:
+        plug_and_play(model, guide, 1, n=2, steps=2)
+    assert "\n" not in str(info.value)
+
+
+def test_cli_writes_the_samples_and_the_chain_strip(tiny_run, tmp_path, capsys):
+    out = tmp_path / "sevens.png"
+    code, stdout, _ = run_cli(capsys, "sample", tiny_run, "--guide", "digits", "--label", 7, "--steps", 8, "-n", 6,
+                              "--chain-rows", 3, "-o", out)
+    assert code == 0 and out.is_file() and (tmp_path / "sevens-chain.png").is_file()
+    assert "guide p(y=7) mean:" in stdout
+
+
+@pytest.mark.parametrize("extra, message", [(["--label", 10], "0..9"), ([], "needs --label")])
+def test_cli_bad_label_is_exit_2_one_line(tiny_run, tmp_path, capsys, extra, message):
+    code, _, err = run_cli(capsys, "sample", tiny_run, "--guide", "digits", *extra, "--steps", 2, "-n", 2,
+                           "-o", tmp_path / "x.png")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
