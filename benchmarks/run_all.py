@@ -20,6 +20,11 @@ if __name__ == "__main__":
     run("ddp_cpu.py")  # issue 12: 2 processes x 1 thread against 1 process x 2 threads
     if torch.cuda.is_available():
         subprocess.run(["bash", str(HERE / "gpu_suite.sh")], check=True)  # every GPU figure, about 6 minutes
+    run("studio.py")  # issue 14: the studio's answer times and the README screenshots (needs Debian's chromium)
+    run("onnx_export.py")  # issue 15: exported graphs against PyTorch, onnxruntime throughput
+    run("digit_classifier.py", "--robustness")  # issue 16: v1 / v2 / check networks on degraded test digits
+    run("extractor_agreement.py")  # issue 16: Spearman rank agreement of digits-v2 and digits-check
+    run("plug_and_play.py")  # issue 17: guided samples judged by an independent network
     run("modes.py", "--seeds", "3")
     run("demo_time.py")
     run("parzen_probe.py")  # what the Parzen window rewards (real images, blurred, binarized, ...)
