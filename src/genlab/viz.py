@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,6 +47,9 @@ def save_image(image: Tensor, path: str | Path) -> Path:
     return path
 
 
+RECORD_POSITION = ("kind", "epoch", "step")  # where a metrics.jsonl record stands, not one of its numbers
+
+
 def read_metrics(path: str | Path) -> list[dict]:
     """All records of a metrics.jsonl file; torn or damaged lines (a crash, a disk error) are skipped."""
     records = []
@@ -57,6 +61,18 @@ def read_metrics(path: str | Path) -> list[dict]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def by_step(records: list[dict], kind: str, first: int = 0, last: float = float("inf")) -> dict[int, dict]:
+    """Records of one kind (step, epoch) from step ``first`` to ``last``, by step; a step logged twice (a resume
+    after a crash, a roll-back) keeps its latest record."""
+    return {r["step"]: r for r in records
+            if r.get("kind") == kind and isinstance(r.get("step"), int) and first <= r["step"] <= last}
+
+
+def is_finite_number(value: Any) -> bool:
+    """An int or a finite float (not a bool, a string, a list or JSON's null)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
 def plot_loss_curve(metrics_path: str | Path, out: str | Path) -> Path | None:

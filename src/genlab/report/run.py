@@ -10,9 +10,8 @@ from typing import Any
 
 from ..config import RunConfig
 from ..runs import load_config, weights_identity
-from ..training.callbacks import RECORD_POSITION, by_step, is_finite_number
 from ..version import __version__
-from ..viz import read_metrics
+from ..viz import RECORD_POSITION, by_step, is_finite_number, read_metrics
 from .page import embedded_picture, note, page, section, table, text
 from .scores import scores_section
 from .svg import Series, line_chart

@@ -13,7 +13,8 @@ from ..data import ImageData, batches, point_centers
 from ..errors import GenlabError
 from ..evaluation import METRICS, parse_metrics, score, write_model_card
 from ..runs import has_checkpoint
-from ..viz import interleave_rows, plot_loss_curve, read_metrics, save_grid, save_scatter
+from ..viz import (RECORD_POSITION, by_step, interleave_rows, is_finite_number, plot_loss_curve, read_metrics,
+                   save_grid, save_scatter)
 from .loop import Callback, Trainer
 
 
@@ -78,7 +79,6 @@ class ScheduledEvaluation(Callback):
 
 
 TENSORBOARD_MISSING = "train.tensorboard=true needs the tensorboard extra: pip install 'genlab[tensorboard]'"
-RECORD_POSITION = ("kind", "epoch", "step")  # where a metrics.jsonl record stands, not one of its numbers
 
 
 def summary_writer_class() -> type:
@@ -123,23 +123,11 @@ def previous_epoch_step(records: list[dict], epoch: int) -> int:
     return ends[-1] if ends and isinstance(ends[-1], int) else 0
 
 
-def by_step(records: list[dict], kind: str, first: int = 0, last: float = float("inf")) -> dict[int, dict]:
-    """Records of one kind (step, epoch) from step ``first`` to ``last``, by step; a step logged twice (a resume
-    after a crash, a roll-back) keeps its latest record."""
-    return {r["step"]: r for r in records
-            if r.get("kind") == kind and isinstance(r.get("step"), int) and first <= r["step"] <= last}
-
-
 def add_scalars(writer: Any, section: str, record: dict[str, Any], step: int) -> None:
     """A record's finite numbers as scalars named ``section/field``."""
     for field, value in record.items():
         if field not in RECORD_POSITION and is_finite_number(value):
             writer.add_scalar(f"{section}/{field}", value, step)
-
-
-def is_finite_number(value: Any) -> bool:
-    """An int or a finite float (not a bool, a string, a list or JSON's null)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
 def epoch_pictures(run_dir: Path, epoch: int) -> list[tuple[str, np.ndarray]]:
