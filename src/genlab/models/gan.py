@@ -241,15 +241,19 @@ class GAN(GenerativeModel):
     def sampling_generator(self) -> nn.Module:
         return self.generator_ema if self.generator_ema is not None else self.generator
 
-    @torch.no_grad()
     def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """The generator's raw output for codes, through the EMA generator when there is one."""
         return self.sampling_generator()(z, self.condition_labels(labels, z.shape[0])).float()
 
-    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Codes -> images in [0, 1] (or points)."""
+    def render(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Codes -> images in [0, 1] (or points), differentiable in z."""
         out = self.generate(z, labels)
         return out if self.points else (out + 1) / 2
+
+    @torch.no_grad()
+    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """``render`` without a graph: what sampling and the samplers use."""
+        return self.render(z, labels)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:

@@ -79,10 +79,15 @@ class LatentImageModel(GenerativeModel):
         """log p(x | z) per image."""
         return self.likelihood.log_prob(self.decoder_params(z, labels), x)
 
+    def render(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Codes [B, latent_dim] -> mean images in [0, 1], differentiable in z; conditional models cycle classes
+        without labels."""
+        return self.likelihood.mean(self.decoder_params(z, labels)).float()
+
     @torch.no_grad()
     def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Codes [B, latent_dim] -> mean images in [0, 1]; conditional models cycle classes without labels."""
-        return self.likelihood.mean(self.decoder_params(z, labels)).float()
+        """``render`` without a graph: what sampling and the samplers use."""
+        return self.render(z, labels)
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor, labels: Tensor | None = None) -> Tensor:

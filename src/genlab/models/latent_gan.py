@@ -88,9 +88,8 @@ class LatentGAN(GAN):
         mean, std = self._code_stats()
         return (self.autoencoder.encode(self.autoencoder.prepare(x, generator)) - mean) / std
 
-    @torch.no_grad()
-    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Noise -> codes (through the EMA generator) -> the decoder's mean images in [0, 1]."""
+    def render(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Noise -> codes (through the EMA generator) -> the decoder's mean images in [0, 1], differentiable in z."""
         mean, std = self._code_stats()
-        return self.autoencoder.decode(self.generate(z, labels) * std + mean, labels)
+        return self.autoencoder.render(self.generate(z, labels) * std + mean, labels)
 

@@ -11,7 +11,13 @@ from ..errors import GenlabError
 from ..losses import GANObjective, make_objective
 from ..optim import adam
 from .base import GenerativeModel
+from .history import HistoryPool
 
+# what the two-way translators' presets share: their discriminators and training budgets on digits and photos
+DIGITS_PRESET = ["model.d_width=32", "model.d_layers=2", "train.batch_size=32", "train.epochs=4", "data.limit=12000",
+                 "train.eval_images=500"]
+PHOTO_PRESET = ["model.image_size=256", "model.d_width=64", "model.d_layers=3", "train.batch_size=8",
+                "train.epochs=200"]
 DIRECTIONS = ("a2b", "b2a")  # a2b: domain A (label 0) -> domain B (label 1); b2a the other way
 OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
 
@@ -98,7 +104,7 @@ class Translator(GenerativeModel):
             raise GenlabError(f"{self.name} has phases g and d, not {phase!r}")
         return losses[phase]()
 
-    def generator_for(self, direction: str) -> nn.Module:
+    def generator_for(self, direction: str) -> Callable[[Tensor], Tensor]:
         """The network that maps images of the direction's source domain ([-1, 1]) to its target domain."""
         raise NotImplementedError
 
@@ -118,3 +124,83 @@ class Translator(GenerativeModel):
         if OPPOSITE[direction] in self.directions:
             columns.append(self.translate(columns[1], OPPOSITE[direction]))
         return torch.stack(columns, 1).clamp(0, 1).cpu()
+
+
+def split_domains(x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    """A mixed batch by the direction each image translates in: domain A (label 0) a2b, domain B b2a."""
+    return {"a2b": x[y == 0], "b2a": x[y == 1]}
+
+
+class TwoWayTranslator(Translator):
+    """A translator both ways with a discriminator per domain, trained on translations drawn through a history
+    pool per direction (Shrivastava et al. 2017; Zhu et al. 2017, Sec. 4): what CycleGAN and UNIT share."""
+
+    def __init__(self, config: Any):
+        super().__init__(config)
+        if config.pool_size < 0:
+            raise GenlabError("model.pool_size must be >= 0")
+        self.pools = {"a2b": HistoryPool(config.pool_size), "b2a": HistoryPool(config.pool_size)}
+        self._fakes: tuple[Tensor, dict[str, Tensor]] | None = None  # phase g's translations, for phase d
+
+    def critic_for(self, direction: str) -> nn.Module:
+        """The discriminator of the direction's target domain."""
+        raise NotImplementedError
+
+    def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
+        x, y = batch
+        sources = split_domains(x, y)
+        return self.phase_loss(phase, {"g": lambda: self.generator_loss(x, sources),
+                                       "d": lambda: self.discriminator_loss(x, sources)})
+
+    def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Phase "g" on a batch split by direction; calls ``keep_fakes`` with its translations."""
+        raise NotImplementedError
+
+    def keep_fakes(self, x: Tensor, fakes: dict[str, Tensor]) -> None:
+        """Phase g's translations of batch ``x`` (detached), which phase d then judges instead of translating
+        again."""
+        if self.training and torch.is_grad_enabled():
+            self._fakes = (x, {d: fake.detach() for d, fake in fakes.items()})
+
+    def discriminator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Each D: real images of its domain against translations into it (through the history pool)."""
+        fakes = self._fakes[1] if self._fakes is not None and self._fakes[0] is x else self._translate(sources)
+        self._fakes = None
+        training = self.training and torch.is_grad_enabled()
+        loss = x.new_zeros((), requires_grad=True)  # a batch of one domain may leave nothing to train
+        reals = {"a2b": sources["b2a"], "b2a": sources["a2b"]}  # a2b translates into B: D_B's real images are B
+        out = {}
+        for direction, name in (("a2b", "D_B"), ("b2a", "D_A")):
+            fake, real, term = fakes.get(direction), reals[direction], x.new_zeros(())
+            if fake is not None and training:
+                fake = self.pools[direction].query(fake)
+            if fake is not None and len(real):
+                critic = self.critic_for(direction)
+                term = self.objective.discriminator(critic(real), critic(fake))
+            loss = loss + term
+            out[name] = term.detach()
+        return {"loss": loss, **out}
+
+    @torch.no_grad()
+    def _translate(self, sources: dict[str, Tensor]) -> dict[str, Tensor]:
+        return {d: self.generator_for(d)(src) for d, src in sources.items() if len(src)}
+
+    # -- resume: the pools are training state, not weights --------------------------------------
+    def resume_state(self) -> dict[str, Tensor]:
+        """Both history pools (pool_a2b = translations into B, pool_b2a = into A)."""
+        return {f"pool_{d}.{k}": v for d, pool in self.pools.items() for k, v in pool.state().items()}
+
+    def load_resume_state(self, state: dict[str, Tensor]) -> None:
+        for d, pool in self.pools.items():
+            prefix = f"pool_{d}."
+            pool.load_state({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+
+    @torch.no_grad()
+    def pictures(self, images: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        """Side-by-side grids input | translated | cycled back, up to 8 rows per direction."""
+        out = {}
+        for domain, direction in enumerate(DIRECTIONS):
+            src = images[labels.to(images.device) == domain][:8]
+            if len(src):
+                out[f"translations_{direction}"] = self.round_trip(src, direction)
+        return out

@@ -31,9 +31,39 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-def _check_width(width: int, blocks: int) -> None:
+def check_width(width: int, blocks: int) -> None:
+    """A clear line for a width below 1 or a negative number of residual blocks."""
     if width < 1 or blocks < 0:
         raise GenlabError("generator width must be at least 1 and the number of residual blocks >= 0")
+
+
+def check_quarter_size(image_size: int, net: str = "the ResNet generator") -> None:
+    """Nets that down-sample twice by 2 need S a multiple of 4 and at least 8."""
+    if image_size < 8 or image_size % 4:
+        raise GenlabError(f"{net} needs an image size that is a multiple of 4 and at least 8, got {image_size}")
+
+
+def down_layers(channels: int, width: int) -> list[nn.Module]:
+    """c7s1-k, d2k, d4k: image [B, C, S, S] -> (4k) x S/4 x S/4 features."""
+    w = width
+    layers: list[nn.Module] = [*_c7s1(channels, w), _norm(w), nn.ReLU(True)]  # (w) x S x S
+    for mult in (1, 2):  # d2k, d4k: (w*2) x S/2, then (w*4) x S/4
+        layers += [nn.Conv2d(w * mult, w * mult * 2, 3, 2, 1, bias=False), _norm(w * mult * 2), nn.ReLU(True)]
+    return layers
+
+
+def residual_blocks(channels: int, blocks: int) -> list[nn.Module]:
+    """R-k x blocks at one resolution."""
+    return [ResidualBlock(channels) for _ in range(blocks)]
+
+
+def up_layers(width: int, channels: int) -> list[nn.Module]:
+    """u2k, uk, c7s1-C + tanh: (4k) x S/4 x S/4 features -> image [B, C, S, S] in [-1, 1]."""
+    w, layers = width, []
+    for mult in (4, 2):  # u2k, uk: fractionally strided 3x3 convs back to (w) x S x S
+        layers += [nn.ConvTranspose2d(w * mult, w * mult // 2, 3, 2, 1, output_padding=1, bias=False),
+                   _norm(w * mult // 2), nn.ReLU(True)]
+    return layers + [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]  # C x S x S
 
 
 class ResnetGenerator(nn.Module):
@@ -44,20 +74,10 @@ class ResnetGenerator(nn.Module):
 
     def __init__(self, channels: int, image_size: int, width: int = 64, blocks: int = 9):
         super().__init__()
-        if image_size < 8 or image_size % 4:
-            raise GenlabError(f"the ResNet generator needs an image size that is a multiple of 4 and at "
-                              f"least 8, got {image_size}")
-        _check_width(width, blocks)
-        w = width
-        layers: list[nn.Module] = [*_c7s1(channels, w), _norm(w), nn.ReLU(True)]  # (w) x S x S
-        for mult in (1, 2):  # d2k, d4k: (w*2) x S/2, then (w*4) x S/4
-            layers += [nn.Conv2d(w * mult, w * mult * 2, 3, 2, 1, bias=False), _norm(w * mult * 2), nn.ReLU(True)]
-        layers += [ResidualBlock(w * 4) for _ in range(blocks)]  # (w*4) x S/4 x S/4
-        for mult in (4, 2):  # u2k, uk: fractionally strided 3x3 convs back to (w) x S x S
-            layers += [nn.ConvTranspose2d(w * mult, w * mult // 2, 3, 2, 1, output_padding=1, bias=False),
-                       _norm(w * mult // 2), nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]  # C x S x S
-        self.net = nn.Sequential(*layers)
+        check_quarter_size(image_size)
+        check_width(width, blocks)
+        self.net = nn.Sequential(*down_layers(channels, width), *residual_blocks(width * 4, blocks),
+                                 *up_layers(width, channels))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -71,7 +91,7 @@ class RefinerNet(nn.Module):
 
     def __init__(self, channels: int, width: int = 64, blocks: int = 4):
         super().__init__()
-        _check_width(width, blocks)
+        check_width(width, blocks)
         self.net = nn.Sequential(
             nn.ReflectionPad2d(1), nn.Conv2d(channels, width, 3), nn.ReLU(True),  # (width) x S x S
             *[ResidualBlock(width) for _ in range(blocks)],
@@ -79,6 +99,11 @@ class RefinerNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+
+def patch_layers(image_size: int) -> int:
+    """Stride-2 layers of a PatchGAN by image size: 3 (the paper's 70x70 patches) from 64 px, else 2."""
+    return 3 if image_size >= 64 else 2
 
 
 def patch_map_size(image_size: int, layers: int) -> int:
