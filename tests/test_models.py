@@ -41,7 +41,7 @@ GENERATIVE = [name for name in model_names() if get_model_class(name).sample is 
 
 
 def test_only_the_classifier_and_translators_cannot_sample():
-    assert sorted(set(model_names()) - set(GENERATIVE)) == ["classifier", "cyclegan", "refiner"]
+    assert sorted(set(model_names()) - set(GENERATIVE)) == ["classifier", "code-dae", "cyclegan", "refiner"]
     model, _ = tiny_model("classifier")
     assert not model.supports("sample") and model.supports("logits")
 

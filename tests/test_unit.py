@@ -107,7 +107,8 @@ def test_training_makes_the_round_trip_through_the_shared_code_faithful():
     def error():
         with torch.no_grad():
             model.eval()
-            errors = [(model.decode(model.encode(v, d), domain=d) * 2 - 1 - v).abs().mean() for v, d in ((a, "a"), (b, "b"))]
+            errors = [(model.decode(model.encode(v, d), domain=d) * 2 - 1 - v).abs().mean()
+                      for v, d in ((a, "a"), (b, "b"))]
             model.train()
         return torch.stack(errors)
 

@@ -204,9 +204,13 @@ class PlugAndPlayResult:
     chain: Tensor | None  # [len(steps), n, C, H, W] images at the recorded steps (with record_every), else None
 
 
-def prior_score(model: Any, h: Tensor) -> Tensor:
-    """d log p(h) / dh of the model's own prior: -(h - mu) / sigma^2 for the autoencoder's fitted normal, -h for
-    the N(0, I) prior of VAEs and GANs (the prior term of Nguyen et al. 2017, Eq. 5)."""
+@torch.no_grad()
+def prior_score(model: Any, h: Tensor, prior: Any = None) -> Tensor:
+    """The prior term of Nguyen et al. 2017, Eq. 5: R(h) - h of a code denoising autoencoder ``prior`` (PPGN-h), else
+    d log p(h) / dh of the model's own prior: -(h - mu) / sigma^2 for the autoencoder's fitted normal, -h for
+    the N(0, I) prior of VAEs and GANs."""
+    if prior is not None:
+        return prior.score(h)
     if hasattr(model, "code_mean") and hasattr(model, "code_var"):
         return -(h - model.code_mean) / model.code_var.clamp_min(1e-12)
     return -h
@@ -226,8 +230,8 @@ def guide_log_prob(model: Any, guide: nn.Module, h: Tensor, label: int,
     return images.detach(), log_p.detach(), grad
 
 
-def _check_pnp(model: Any, steps: int, n: int, eps: tuple[float, float, float]) -> None:
-    """One clear line for a model that cannot decode a code, or for bad options."""
+def _check_pnp(model: Any, steps: int, n: int, eps: tuple[float, float, float], prior: Any) -> None:
+    """One clear line for a model that cannot decode a code, a code prior of other codes, or bad options."""
     model.require("render", "generate by plug & play (it cannot decode a latent code)")
     if getattr(model, "points", False):
         raise GenlabError("plug & play needs an image model; this one makes 2-D points")
@@ -235,6 +239,16 @@ def _check_pnp(model: Any, steps: int, n: int, eps: tuple[float, float, float]) 
         raise GenlabError(f"plug & play needs --steps >= 0 and -n >= 1, got {steps} and {n}")
     if min(eps) < 0:
         raise GenlabError(f"--eps1, --eps2 and --eps3 must be at least 0, got {eps}")
+    if prior is not None and not (hasattr(prior, "score") and same_weights(prior.source, model)):
+        raise GenlabError("--prior must be a code-dae run trained on this model's codes (genlab train code-dae "
+                          "--set model.source=RUN with this run)")
+
+
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two modules hold the same tensors under the same names."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape and torch.equal(sa[k].cpu(), sb[k].cpu())
+                                          for k in sa)
 
 
 def recorded_steps(steps: int, record_every: int | None) -> list[int]:
@@ -248,25 +262,26 @@ PNP_EPS = (0.1, 0.3, 0.1)  # eps1, eps2, eps3: best of 4 settings on MNIST runs 
 
 def plug_and_play(model: Any, guide: nn.Module, label: int, n: int = 64, steps: int = 200, eps1: float = PNP_EPS[0],
                   eps2: float = PNP_EPS[1], eps3: float = PNP_EPS[2], seed: int = 0,
-                  record_every: int | None = None, domain: str | None = None) -> PlugAndPlayResult:
+                  record_every: int | None = None, domain: str | None = None, prior: Any = None) -> PlugAndPlayResult:
     """Plug & Play sampling (Nguyen et al. 2017, Eq. 5): from n prior codes, iterate
     h <- h + eps1 d log p(h)/dh + eps2 d log p(y=label | G(h))/dh + N(0, eps3^2) for ``steps`` steps.
     ``guide`` maps images in [0, 1] to class logits; the model and guide stay frozen and keep their modes;
-    ``domain`` picks the decoder of a two-domain model (UNIT)."""
-    _check_pnp(model, steps, n, (eps1, eps2, eps3))
+    ``domain`` picks the decoder of a two-domain model (UNIT); ``prior`` a code-dae run's model for PPGN-h."""
+    _check_pnp(model, steps, n, (eps1, eps2, eps3), prior)
     options = domain_options(model, domain)
-    modes = [(m, m.training) for m in (model, guide)]
+    modes = [(m, m.training) for m in (model, guide, prior) if m is not None]
     try:
-        model.eval(), guide.eval()
+        for module, _ in modes:
+            module.eval()
         return _chain(model, guide, label, n, steps, (eps1, eps2, eps3), seed, recorded_steps(steps, record_every),
-                      record_every is not None, options)
+                      record_every is not None, options, prior)
     finally:
         for module, mode in modes:
             module.train(mode)
 
 
 def _chain(model: Any, guide: nn.Module, label: int, n: int, steps: int, eps: tuple[float, float, float],
-           seed: int, record: list[int], keep_images: bool, options: dict[str, str]) -> PlugAndPlayResult:
+           seed: int, record: list[int], keep_images: bool, options: dict[str, str], prior: Any) -> PlugAndPlayResult:
     """The sampling loop of ``plug_and_play``: one decode and guide pass per step, recording as it goes."""
     generator = seeded(seed)
     h = model.prior_sample(n, generator=generator).float()
@@ -279,6 +294,6 @@ def _chain(model: Any, guide: nn.Module, label: int, n: int, steps: int, eps: tu
         if t == steps:
             break
         noise = torch.randn(h.shape, generator=generator).to(h.device)
-        h = h + eps[0] * prior_score(model, h) + eps[1] * grad + eps[2] * noise
+        h = h + eps[0] * prior_score(model, h, prior) + eps[1] * grad + eps[2] * noise
     return PlugAndPlayResult(images.cpu(), h.cpu(), record, torch.stack(log_probs),
                              torch.stack(chain) if keep_images else None)

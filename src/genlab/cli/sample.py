@@ -8,6 +8,7 @@ from ..data.toy2d import point_centers
 from ..errors import GenlabError
 from ..export import FORMATS, export_samples
 from ..progress import shown
+from ..runs import load_run
 from ..samplers import PNP_EPS, class_grid, domain_options, paired_samples, plug_and_play, sample_images
 from ..viz import save_grid, save_scatter
 from .common import add_output, add_run, load_model, output_path, report, resolve_output
@@ -20,6 +21,7 @@ EXAMPLES = """examples:
   genlab sample runs/vae -n 50000 --format npz -o samples.npz   # then: genlab train ... --data npz:samples.npz
   genlab sample runs/vae -n 1000 --format png-dir -o samples/   # samples/000000.png, ...
   genlab sample runs/gan --guide digits --label 7 --steps 200 -o sevens.png   # Plug & Play: + sevens-chain.png
+  genlab sample runs/vae --guide digits --label 7 --prior runs/vae-dae   # PPGN-h: a code-dae run as the prior
   genlab sample runs/unit -n 8                     # UNIT: each row one shared code, decoded into A and into B
   genlab sample runs/unit --domain b -n 64         # UNIT: domain B only
 """
@@ -57,6 +59,8 @@ def add_guide(p: argparse.ArgumentParser) -> None:
              "std of the noise added each step")
     for i, (term, default) in enumerate(zip(terms, PNP_EPS), 1):
         g.add_argument(f"--eps{i}", type=float, default=default, help=f"{term} (default {default})")
+    g.add_argument("--prior", metavar="RUN", help="PPGN-h: a code-dae run on this model's codes; its R(h) - h "
+                   "replaces the model's own prior term")
     g.add_argument("--chain-rows", type=int, default=8,
                    help="chains shown in the second PNG, OUTPUT-chain.png (default 8; 0: none)")
 
@@ -111,10 +115,11 @@ def guided(args: argparse.Namespace) -> int:
                           "--format or --batch-size")
     model, _ = load_model(args)
     guide = load_guide(args.guide).to(model.device)
+    prior = load_run(args.prior, model.device)[0] if args.prior else None
     path = resolve_output(args, f"guided-{args.label}-seed{args.seed}.png")
     strip_path = output_path(path.with_name(f"{path.stem}-chain{path.suffix}"), args.force)
     result = plug_and_play(model, guide, args.label, args.n, args.steps, args.eps1, args.eps2, args.eps3,
-                           args.seed, record_every=max(args.steps // 8, 1), domain=args.domain)
+                           args.seed, record_every=max(args.steps // 8, 1), domain=args.domain, prior=prior)
     report(save_grid(result.images, path, nrow=args.nrow, scale=2))
     if args.chain_rows > 0:
         strip = result.chain[:, :args.chain_rows].transpose(0, 1)  # rows = chains, columns = recorded steps

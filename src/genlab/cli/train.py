@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   genlab train unit --data unpaired:mnist,mnistm --preset digits --out runs/unit   # UNIT: shared latent space
   genlab train refiner --data unpaired:synthdigits,mnist --preset digits --out runs/simgan   # SimGAN
   genlab train latent-gan --set model.autoencoder=runs/ae --out runs/lgan   # a GAN on the codes of runs/ae
+  genlab train code-dae --set model.source=runs/vae --out runs/vae-dae     # PPGN-h's code prior (sample --prior)
   genlab train --resume --out runs/vae --set train.epochs=40  # continue a run
   genlab train gan --preset dcgan --out runs/dcgan --nproc 2   # 2 data-parallel processes (torchrun)
   torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29400 \

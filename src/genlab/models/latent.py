@@ -12,6 +12,9 @@ from ..losses import make_likelihood
 from ..nn import ConvDecoder, ConvEncoder
 from ..nn.conditional import LabelConcat
 from .base import GenerativeModel
+from .registry import run_config
+
+CODE_MODELS = ("autoencoder", "vae")  # the runs whose codes a two-stage model (latent-gan, code-dae) builds on
 
 
 @dataclass
@@ -100,3 +103,30 @@ class LatentImageModel(GenerativeModel):
 
     def encode(self, x: Tensor) -> Tensor:
         raise NotImplementedError
+
+
+def coder_config(config_dict: dict, field: str) -> Any:
+    """The run config of the frozen autoencoder or VAE a two-stage model builds on (embedded as ``<field>_config``);
+    a clear line when it is missing or of another model."""
+    if not config_dict:
+        raise GenlabError(f"model.{field} must name a trained autoencoder or vae run")
+    config = run_config(config_dict)
+    if config.model_name not in CODE_MODELS:
+        raise GenlabError(f"model.{field} must name an autoencoder or vae run, not a {config.model_name!r} run")
+    return config
+
+
+def check_coder_data(coder: Any, run: str, dataset: Any) -> None:
+    """The data must have the image shape the frozen autoencoder or VAE (run folder ``run``) was trained on."""
+    shape = "points" if dataset.is_points else f"{dataset.channels}x{dataset.image_size}x{dataset.image_size}"
+    if shape != f"{coder.channels}x{coder.image_size}x{coder.image_size}":
+        raise GenlabError(f"autoencoder {run} was trained on {coder.channels}x{coder.image_size}"
+                          f"x{coder.image_size} images; the data are {shape}")
+
+
+def code_scale(coder: Any) -> tuple[Tensor | float, Tensor | float]:
+    """Mean and std of an autoencoder's or VAE's codes: the autoencoder's tracked code statistics, else 0 and 1 (a
+    VAE's posterior means are already on the prior's scale)."""
+    if hasattr(coder, "code_mean"):
+        return coder.code_mean, coder.code_var.sqrt().clamp_min(1e-6)
+    return 0.0, 1.0

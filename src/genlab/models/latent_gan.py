@@ -10,9 +10,8 @@ from torch import Tensor
 
 from ..errors import GenlabError
 from .gan import GAN, GANConfig
-from .registry import build_model, register, run_config
-
-CODE_MODELS = ("autoencoder", "vae")
+from .latent import CODE_MODELS, check_coder_data, code_scale, coder_config
+from .registry import build_model, register
 
 
 @dataclass
@@ -37,12 +36,9 @@ class LatentGAN(GAN):
     presets = {"tiny": ["model.g_width=16", "model.d_width=16", "model.latent_dim=4"]}
 
     def __init__(self, config: LatentGANConfig):
-        if not config.autoencoder_config:
-            raise GenlabError("model.autoencoder must name a trained autoencoder or vae run")
-        self.coder_config = run_config(config.autoencoder_config)
+        self.coder_config = coder_config(config.autoencoder_config, "autoencoder")
         coder = self.coder_config.model
-        if self.coder_config.model_name not in CODE_MODELS or (config.channels, config.image_size) != (
-                coder.channels, coder.image_size):
+        if (config.channels, config.image_size) != (coder.channels, coder.image_size):
             raise GenlabError("model.autoencoder_config must be the config of an autoencoder or vae run on images "
                               "of model.channels x model.image_size pixels")
         super().__init__(config)
@@ -56,13 +52,8 @@ class LatentGAN(GAN):
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
         """Image size from the data, which must match the autoencoder run's (whose config genlab.runs embeds
         first); MLP nets on the codes."""
-        if not config.autoencoder_config:
-            raise GenlabError("model.autoencoder must name a trained autoencoder or vae run")
-        coder = run_config(config.autoencoder_config).model
-        shape = "points" if dataset.is_points else f"{dataset.channels}x{dataset.image_size}x{dataset.image_size}"
-        if shape != f"{coder.channels}x{coder.image_size}x{coder.image_size}":
-            raise GenlabError(f"autoencoder {config.autoencoder} was trained on {coder.channels}x{coder.image_size}"
-                              f"x{coder.image_size} images; the data are {shape}")
+        coder = coder_config(config.autoencoder_config, "autoencoder").model
+        check_coder_data(coder, config.autoencoder, dataset)
         if config.arch not in ("auto", "mlp"):
             raise GenlabError("a latent-gan uses MLP nets on codes: model.arch must be mlp")
         config.arch, config.channels, config.image_size = "mlp", coder.channels, coder.image_size
@@ -76,11 +67,8 @@ class LatentGAN(GAN):
         return self
 
     def _code_stats(self) -> tuple[Tensor | float, Tensor | float]:
-        """Mean and std that standardize codes: the autoencoder's tracked code statistics, else 0 and 1 (a VAE's
-        posterior means are already on the prior's scale)."""
-        if hasattr(self.autoencoder, "code_mean"):
-            return self.autoencoder.code_mean, self.autoencoder.code_var.sqrt().clamp_min(1e-6)
-        return 0.0, 1.0
+        """Mean and std that standardize the autoencoder's codes."""
+        return code_scale(self.autoencoder)
 
     @torch.no_grad()
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
