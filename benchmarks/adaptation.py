@@ -1,7 +1,8 @@
 """Issue 5's benchmarks: MNIST -> mnistm domain adaptation and synthdigits -> MNIST training-data refinement.
 
-Each pair trains its translators (CycleGAN, and for synthdigits also the SimGAN refiner) with their
-`digits` presets (the MNIST -> mnistm CycleGAN 4x longer, see LONG), then runs `genlab adapt` over the seeds: source only, one translated row per translator,
+Each pair trains its translators (CycleGAN and UNIT, and for synthdigits also the SimGAN refiner) with their
+`digits` presets (on MNIST -> mnistm 4x longer, see LONG), then runs `genlab adapt` over the seeds: source only, one
+translated row per translator,
 train on target, all tested on the target's test split. Results go to benchmarks/results/adapt/PAIR/
 (adapt.json, one run folder per row and seed) and benchmarks/results/adaptation_PAIR.json.
 
@@ -9,6 +10,7 @@ train on target, all tested on the target's test split. Results go to benchmarks
     python benchmarks/adaptation.py --pairs s2m --limit 20000    # synthdigits -> MNIST, classifiers on 20k
     python benchmarks/adaptation.py --pairs m2mm --train none    # translators already trained: adapt only
     python benchmarks/adaptation.py --pairs s2m --train refiner  # retrain the refiner, reuse the CycleGAN
+    python benchmarks/adaptation.py --pairs m2mm --translators unit   # UNIT's row only (and the two bounds)
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from genlab.training import train
 
 LONG = ["data.limit=24000", "train.epochs=8"]  # 6,000 steps: the 1,500 of the preset stop at 0.76 on mnistm
 PAIRS = {  # name: (source, target, {translator: (model, preset, overrides)})
-    "m2mm": ("mnist", "mnistm", {"cyclegan": ("cyclegan", "digits", LONG)}),
-    "s2m": ("synthdigits", "mnist", {"refiner": ("refiner", "digits", []), "cyclegan": ("cyclegan", "digits", [])}),
+    "m2mm": ("mnist", "mnistm", {"cyclegan": ("cyclegan", "digits", LONG), "unit": ("unit", "digits", LONG)}),
+    "s2m": ("synthdigits", "mnist", {"refiner": ("refiner", "digits", []), "cyclegan": ("cyclegan", "digits", []),
+                                     "unit": ("unit", "digits", [])}),
 }
 
 
@@ -34,12 +37,14 @@ def epoch_seconds(run: Path) -> list[float]:
     return [r["seconds"] for r in records if r.get("kind") == "epoch"]
 
 
-def train_translators(pair: str, extra: list[str], which: str) -> dict[str, dict]:
-    """Train the translators named in ``which`` (all, none or NAME,NAME) and reuse the others' run folders;
-    run folder and time per epoch of each."""
+def train_translators(pair: str, extra: list[str], which: str, rows: str) -> dict[str, dict]:
+    """Train the translators named in ``which`` (all, none or NAME,NAME) and reuse the others' run folders, of
+    those named in ``rows`` (all or NAME,NAME); run folder and time per epoch of each."""
     source, target, translators = PAIRS[pair]
     made = {}
     for name, (model, preset, overrides) in translators.items():
+        if rows != "all" and name not in rows.split(","):
+            continue
         run = RESULTS / "adapt" / f"{pair}_{name}"
         if which == "all" or name in which.split(","):
             train(model, data=f"unpaired:{source},{target}", preset=preset, overrides=overrides + extra, out=run,
@@ -56,20 +61,23 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="classifiers train on the first N (translated) training images")
     parser.add_argument("--train", default="all", help="translators to train: all, none (reuse the trained "
                         "runs) or names, e.g. refiner")
+    parser.add_argument("--translators", default="all", help="translated rows: all or names, e.g. unit,cyclegan")
     parser.add_argument("--translator-set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
                         help="override for every translator's config (repeatable)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override for every classifier's config (repeatable)")
     args = parser.parse_args()
+    suffix = "" if args.translators == "all" else "_" + args.translators.replace(",", "_")
     for pair in args.pairs.split(","):
         source, target, _ = PAIRS[pair]
-        translators = train_translators(pair, args.extra, args.train)
+        translators = train_translators(pair, args.extra, args.train, args.translators)
         started = time.perf_counter()
         report = adapt(source, target, translators=[t["run"] for t in translators.values()], seeds=args.seeds,
-                       overrides=args.overrides, out=RESULTS / "adapt" / pair, limit=args.limit, force=True)
+                       overrides=args.overrides, out=RESULTS / "adapt" / (pair + suffix), limit=args.limit,
+                       force=True)
         print(report["table"], flush=True)
         report["adapt_seconds"] = round(time.perf_counter() - started, 1)
-        save(f"adaptation_{pair}", {"translators": translators, "report": report})
+        save(f"adaptation_{pair}{suffix}", {"translators": translators, "report": report})
 
 
 if __name__ == "__main__":
