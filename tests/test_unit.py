@@ -10,6 +10,7 @@ import genlab
 from genlab.adaptation import translator_direction
 from genlab.errors import GenlabError
 from genlab.evaluation import evaluate
+from genlab.export.graphs import Decode, graphs_of
 from genlab.models.unit import UNIT, per_dimension_kl
 from genlab.ops import DiagonalGaussian
 from genlab.runs import load_run
@@ -159,3 +160,13 @@ def test_eval_translate_and_adapt_treat_unit_as_a_two_way_translator(capsys, tra
     code, _, err = run_cli(capsys, "translate", runs[0], "--direction", "b2a", domains[1], "--out", tmp_path / "t")
     assert code == 0 and len(list((tmp_path / "t").glob("*.png"))) == 8, err
     assert translator_direction(runs[0], f"folder:{domains[1]}", f"folder:{domains[0]}")[1] == "b2a"
+
+
+def test_export_writes_a_decoder_and_an_encoder_per_domain():
+    model, _ = tiny_model("unit")
+    model.eval()
+    names = [g.name for g in graphs_of(model)]
+    assert names == ["decoder_a", "decoder_b", "encoder_a", "encoder_b", "translate_a2b", "translate_b2a"]
+    assert [g.name for g in graphs_of(model) if g.sampled(model)] == ["decoder_a"]
+    z = model.prior_sample(2, seeded(0))
+    torch.testing.assert_close(Decode(model, "b")(z), model.decode(z, domain="b"))

@@ -51,27 +51,33 @@ class Graph:
 
 
 # -- wrappers ---------------------------------------------------------------------------------------------
-class Decode(nn.Module):
-    """Latent codes (and class labels) -> images in [0, 1]: the model's ``decode``."""
+def in_domain(domain: str | None) -> dict[str, str]:
+    """The keyword that picks one domain of a two-domain model (UNIT); none for other models."""
+    return {} if domain is None else {"domain": domain}
 
-    def __init__(self, model: Any):
+
+class Decode(nn.Module):
+    """Latent codes (and class labels) -> images in [0, 1]: the model's ``decode`` (into ``domain``, for UNIT)."""
+
+    def __init__(self, model: Any, domain: str | None = None):
         super().__init__()
-        self.model = model
+        self.model, self.options = model, in_domain(domain)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.model.decode(z, labels)
+        return self.model.decode(z, labels, **self.options)
 
 
 class Encode(nn.Module):
-    """Images in [0, 1] -> the code ``encode`` returns, after the preparation ``encode`` expects."""
+    """Images in [0, 1] -> the code ``encode`` returns, after the preparation ``encode`` expects (images of
+    ``domain``, for UNIT)."""
 
-    def __init__(self, model: Any):
+    def __init__(self, model: Any, domain: str | None = None):
         super().__init__()
-        self.model = model
+        self.model, self.options = model, in_domain(domain)
         self.prepare = preparation(model)[0]
 
     def forward(self, images: Tensor) -> Tensor:
-        return self.model.encode(self.prepare(images))
+        return self.model.encode(self.prepare(images), **self.options)
 
 
 class Translate(nn.Module):
@@ -167,6 +173,16 @@ def has_ema(model: Any) -> bool:
     return getattr(model, "generator_ema", None) is not None
 
 
+def one_domain(model: Any) -> bool:
+    """Decodes and encodes in one image space (not UNIT's two)."""
+    return not getattr(model, "domains", ())
+
+
+def has_domain(domain: str) -> Callable[[Any], bool]:
+    """Whether a model decodes into and encodes from image domain ``domain`` (UNIT: a and b)."""
+    return lambda model: domain in getattr(model, "domains", ())
+
+
 def translates(direction: str) -> Callable[[Any], bool]:
     """Whether a model translates images in ``direction``."""
     return lambda model: model.supports("translate") and direction in model.directions
@@ -187,9 +203,13 @@ GRAPHS = (
           latent_inputs, images, sampled=lambda m: not has_ema(m)),
     Graph("generator_ema", lambda m: makes_images(m) and has_ema(m), Decode, latent_inputs, images,
           sampled=lambda m: True),
-    Graph("decoder", lambda m: makes_images(m) and m.supports("encode"), Decode, latent_inputs, images,
-          sampled=lambda m: True),
-    Graph("encoder", lambda m: m.supports("encode"), Encode, encoder_inputs, code_outputs),
+    Graph("decoder", lambda m: makes_images(m) and m.supports("encode") and one_domain(m), Decode, latent_inputs,
+          images, sampled=lambda m: True),
+    Graph("encoder", lambda m: m.supports("encode") and one_domain(m), Encode, encoder_inputs, code_outputs),
+    *(Graph(f"decoder_{d}", has_domain(d), lambda m, d=d: Decode(m, d), latent_inputs, images,
+            sampled=lambda m, d=d: d == m.domains[0]) for d in ("a", "b")),
+    *(Graph(f"encoder_{d}", has_domain(d), lambda m, d=d: Encode(m, d), encoder_inputs, code_outputs)
+      for d in ("a", "b")),
     *(Graph(f"translate_{d}", translates(d), lambda m, d=d: Translate(m, d), images, translated_out)
       for d in DIRECTIONS),
 )
