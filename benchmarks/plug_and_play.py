@@ -1,8 +1,8 @@
 """Plug & Play generation benchmark (issue 17; Nguyen et al. 2017, Eq. 5): steer unconditional MNIST models to
 each class 0-9 with a guide classifier and read the results with an independent one.
 
-    OMP_NUM_THREADS=1 python benchmarks/plug_and_play.py                     # default runs, 100 chains per class
-    python benchmarks/plug_and_play.py --runs onnx_runs/gan --n 20 --steps 50  # a quick look
+    OMP_NUM_THREADS=1 python benchmarks/plug_and_play.py                     # the zoo's runs, 200 chains per class
+    python benchmarks/plug_and_play.py --runs zoo/vae --n 20 --steps 50        # a quick look
     python benchmarks/plug_and_play.py --runs zoo/vae --prior zoo/vae-dae      # PPGN-h: a code-dae as the prior
 
 Per run and class: the share of guided samples the guide reads as the target class (how well the guide is fooled),
@@ -27,7 +27,7 @@ from genlab.metrics.quality import fid
 from genlab.runs import load_run
 from genlab.samplers import PNP_EPS, plug_and_play
 
-RUNS = ("studio_runs/vae", "onnx_runs/vae", "onnx_runs/autoencoder", "onnx_runs/gan", "onnx_runs/latent-gan")
+RUNS = ("zoo/vae", "zoo/nonsaturating", "zoo_latent/latent-gan")  # python benchmarks/zoo.py makes them
 
 
 def accuracy(classifier: torch.nn.Module | None, images: torch.Tensor, label: int) -> float | None:
@@ -74,10 +74,10 @@ def mean(rows: list[dict], key: str) -> float | None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", nargs="+", default=RUNS, help="run folders under benchmarks/results/ (or paths)")
-    p.add_argument("--guide", default="digits")
+    p.add_argument("--guide", default="digits-v2")
     p.add_argument("--check", default="digits-check", help="independent classifier ('' for none)")
-    p.add_argument("--n", type=int, default=100, help="chains per class (run in one batch)")
-    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--n", type=int, default=200, help="chains per class (run in one batch)")
+    p.add_argument("--steps", type=int, default=100)
     for i, default in enumerate(PNP_EPS, 1):
         p.add_argument(f"--eps{i}", type=float, default=default, help=f"default {default} (genlab's)")
     p.add_argument("--prior", help="a code-dae run (PPGN-h) for every run: each must be its source")
