@@ -25,7 +25,7 @@ from genlab.metrics.extractors import load_extractor, load_guide
 from genlab.metrics.features import extract
 from genlab.metrics.quality import fid
 from genlab.runs import load_run
-from genlab.samplers import PNP_EPS, plug_and_play
+from genlab.samplers import PNP_EPS, PNP_MAX_STEP, plug_and_play
 
 RUNS = ("zoo/vae", "zoo/nonsaturating", "zoo_latent/latent-gan")  # python benchmarks/zoo.py makes them
 
@@ -52,7 +52,8 @@ def one_class(model, guide, check, features, prior, label: int, args: argparse.N
     per step."""
     start = time.perf_counter()
     result = plug_and_play(model, guide, label, n=args.n, steps=args.steps, eps1=args.eps1, eps2=args.eps2,
-                           eps3=args.eps3, seed=label, record_every=args.steps, prior=prior)
+                           eps3=args.eps3, seed=label, record_every=args.steps, prior=prior,
+                           max_step=args.max_step or None)
     seconds = time.perf_counter() - start
     first = result.chain[0]
     return {"label": label, "guide_acc": accuracy(guide, result.images, label),
@@ -74,12 +75,13 @@ def mean(rows: list[dict], key: str) -> float | None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", nargs="+", default=RUNS, help="run folders under benchmarks/results/ (or paths)")
-    p.add_argument("--guide", default="digits-v2")
+    p.add_argument("--guide", default="digits-v2,digits", help="the guide: the v2 and v1 digit networks' ensemble")
     p.add_argument("--check", default="digits-check", help="independent classifier ('' for none)")
-    p.add_argument("--n", type=int, default=200, help="chains per class (run in one batch)")
-    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--n", type=int, default=100, help="chains per class (run in one batch)")
+    p.add_argument("--steps", type=int, default=200)
     for i, default in enumerate(PNP_EPS, 1):
         p.add_argument(f"--eps{i}", type=float, default=default, help=f"default {default} (genlab's)")
+    p.add_argument("--max-step", type=float, default=PNP_MAX_STEP, help=f"default {PNP_MAX_STEP}; 0: unclipped")
     p.add_argument("--prior", help="a code-dae run (PPGN-h) for every run: each must be its source")
     p.add_argument("--name", default="plug_and_play", help="results file benchmarks/results/NAME.json")
     args = p.parse_args()
@@ -97,7 +99,8 @@ def main() -> None:
         rows = [one_class(model, guide, check, features, prior, c, args) for c in range(10)]
         table[run] = {**{k: mean(rows, k) for k in rows[0] if k != "label"}, "per_class": rows}
         print(run, {k: v for k, v in table[run].items() if k != "per_class"}, flush=True)
-    options = {k: getattr(args, k) for k in ("guide", "check", "prior", "n", "steps", "eps1", "eps2", "eps3")}
+    options = {k: getattr(args, k) for k in ("guide", "check", "prior", "n", "steps", "eps1", "eps2", "eps3",
+                                             "max_step")}
     save(args.name, {"options": options, "runs": table})
 
 

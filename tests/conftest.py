@@ -42,8 +42,9 @@ def tiny_model(name: str, binarize: str = "dynamic", channels: int = 1, size: in
     tiny autoencoder run of the same image size)."""
     config = default_config(name, "tiny")
     config.data.binarize = binarize
-    for field in get_model_class(name).pretrained:  # latent-gan, code-dae: the autoencoder run they build on
-        setattr(config.model, field, str(tiny_autoencoder_run(channels, size)))
+    model_cls = get_model_class(name)
+    for field in set(model_cls.pretrained) - set(model_cls.optional_pretrained):  # latent-gan, code-dae: the
+        setattr(config.model, field, str(tiny_autoencoder_run(channels, size)))  # autoencoder run they build on
     resolve_model_config(config, synthetic_images(2, channels, size))
     torch.manual_seed(0)
     return get_model_class(name)(config.model), config

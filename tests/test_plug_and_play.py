@@ -7,9 +7,9 @@ import torch
 import genlab
 from conftest import TINY_TRAIN, run_cli, tiny_model
 from genlab.errors import GenlabError
-from genlab.metrics.extractors import load_guide
+from genlab.metrics.extractors import GuideEnsemble, load_guide
 from genlab.runs import load_run
-from genlab.samplers import plug_and_play, recorded_steps, seeded
+from genlab.samplers import clip_norm, plug_and_play, recorded_steps, seeded
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -116,3 +116,26 @@ def test_cli_bad_label_is_exit_2_one_line(tiny_run, tmp_path, capsys, extra, mes
     code, _, err = run_cli(capsys, "sample", tiny_run, "--guide", "digits", *extra, "--steps", 2, "-n", 2,
                            "-o", tmp_path / "x.png")
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_condition_step_is_clipped_per_chain_and_small_steps_pass_unchanged(vae, guide):
+    step = torch.tensor([[3.0, 4.0], [0.03, 0.04]])
+    torch.testing.assert_close(clip_norm(step, 1.0), torch.tensor([[0.6, 0.8], [0.03, 0.04]]))
+    assert clip_norm(step, None) is step
+    h0 = vae.prior_sample(6, generator=seeded(1))
+    result = plug_and_play(vae, guide, 4, n=6, steps=5, eps1=0, eps2=100.0, eps3=0, seed=1, max_step=0.05)
+    moved = (result.codes - h0).norm(dim=1)
+    assert (moved <= 5 * 0.05 + 1e-5).all() and (moved > 0.05).all()
+    with pytest.raises(GenlabError, match="--max-step"):
+        plug_and_play(vae, guide, 4, n=2, steps=1, max_step=-1.0)
+
+
+def test_a_guide_ensemble_is_the_mean_of_its_members_log_probabilities(guide):
+    images = torch.rand(5, 1, 28, 28)
+    pair = load_guide("digits,digits-v2")
+    members = [torch.log_softmax(load_guide(n)(images), 1) for n in ("digits", "digits-v2")]
+    assert isinstance(pair, GuideEnsemble) and pair.name == "digits,digits-v2" and pair.num_classes == 10
+    torch.testing.assert_close(pair(images), (members[0] + members[1]) / 2)
+    assert isinstance(load_guide(["digits"]), type(guide))
+    with pytest.raises(GenlabError, match="same classes"):
+        GuideEnsemble([guide, torch.nn.Linear(3, 3)])

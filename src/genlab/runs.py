@@ -252,16 +252,55 @@ def load_config(run: str | Path) -> RunConfig:
     return run_config(read_run_dict(path if path.suffix == ".json" else checkpoint_dir(path) / CONFIG))
 
 
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # networks genlab ships: NAME.safetensors + NAME.json
+SHIPPED = ("digits", "digits-v2", "digits-check")
+
+
+def _shipped_record(name: str, weights_dir: Path) -> dict:
+    """NAME.json beside the shipped weights ({} when missing or unreadable)."""
+    try:
+        record = json.loads((weights_dir / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def shipped_file(name: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """The shipped weights of ``name``, checked against the sha256 recorded in NAME.json."""
+    path = weights_dir / f"{name}.safetensors"
+    if not path.is_file():
+        raise GenlabError(f"the shipped {name!r} extractor weights are missing ({path}); reinstall genlab "
+                          "or rebuild them with benchmarks/digit_classifier.py (--version v2|check)")
+    expected = _shipped_record(name, weights_dir).get("sha256")
+    if expected and sha256_file(path) != expected:
+        raise GenlabError(f"the shipped {name!r} extractor weights {path} do not match the sha256 in "
+                          f"{name}.json: the file is corrupt; reinstall genlab")
+    return path
+
+
+def pretrained_config(run: str) -> RunConfig:
+    """The run config of a run folder, or the one recorded for a shipped network (digits-v2)."""
+    if run in SHIPPED:
+        recorded = _shipped_record(run, WEIGHTS_DIR).get("config")
+        if not isinstance(recorded, dict):
+            raise GenlabError(f"the shipped {run!r} network has no readable config; reinstall genlab")
+        return run_config(recorded)
+    return load_config(run)
+
+
 def embed_pretrained(model_cls: type, model_config: Any) -> None:
     """Copy the config of every run a model builds on (``model_cls.pretrained``: config field naming the run
-    -> model names it may be) into the field ``<name>_config``, so the model's checkpoint stands alone."""
+    -> model names it may be) into the field ``<name>_config``, so the model's checkpoint stands alone; fields
+    in ``model_cls.optional_pretrained`` may stay empty."""
     for field, kinds in model_cls.pretrained.items():
         if getattr(model_config, f"{field}_config"):
             continue
         run, wanted = getattr(model_config, field), " or ".join(kinds)
+        if not run and field in model_cls.optional_pretrained:
+            continue
         if not run:
             raise GenlabError(f"a {model_cls.name} needs model.{field}=RUN, a trained {wanted} run folder")
-        config = load_config(run)
+        config = pretrained_config(run)
         if config.model_name not in kinds:
             raise GenlabError(f"{run} is a {config.model_name!r} run; model.{field} must name a trained {wanted} run")
         setattr(model_config, f"{field}_config", config.to_dict())
@@ -271,9 +310,11 @@ def load_pretrained(model: torch.nn.Module) -> None:
     """A fresh run starts from the trained weights of the runs it builds on (each into the submodule of the
     same name); a saved run carries them in its own checkpoint."""
     for field in model.pretrained:
-        config = getattr(model.config, f"{field}_config")
-        load_weights(getattr(model, field), checkpoint_dir(getattr(model.config, field)) / WEIGHTS,
-                     config["model_name"])
+        config, run = getattr(model.config, f"{field}_config"), getattr(model.config, field)
+        if not config:  # an optional one left unset
+            continue
+        path = shipped_file(run) if run in SHIPPED else checkpoint_dir(run) / WEIGHTS
+        load_weights(getattr(model, field), path, config["model_name"])
 
 
 def resolve_model_config(config: RunConfig, dataset: Any) -> None:

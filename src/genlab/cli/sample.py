@@ -9,7 +9,7 @@ from ..errors import GenlabError
 from ..export import FORMATS, export_samples
 from ..progress import shown
 from ..runs import load_run
-from ..samplers import PNP_EPS, class_grid, domain_options, paired_samples, plug_and_play, sample_images
+from ..samplers import PNP_EPS, PNP_MAX_STEP, class_grid, domain_options, paired_samples, plug_and_play, sample_images
 from ..viz import save_grid, save_scatter
 from .common import add_output, add_run, load_model, output_path, report, resolve_output
 
@@ -53,12 +53,15 @@ def add_guide(p: argparse.ArgumentParser) -> None:
     """Plug & Play options (Nguyen et al. 2017, Eq. 5)."""
     g = p.add_argument_group("plug & play (Nguyen et al. 2017): steer an unconditional model with a classifier")
     g.add_argument("--guide", help="classifier p(y | x) to steer towards --label: a shipped digit network "
-                   "(digits, digits-v2, digits-check) or a classifier run folder")
+                   "(digits, digits-v2, digits-check) or a classifier run folder; several joined by commas "
+                   "(digits-v2,digits) steer by their ensemble")
     g.add_argument("--steps", type=int, default=200, help="chain steps (default 200)")
     terms = ("weight of the prior term d log p(h)/dh", "weight of the condition term d log p(y | G(h))/dh",
              "std of the noise added each step")
     for i, (term, default) in enumerate(zip(terms, PNP_EPS), 1):
         g.add_argument(f"--eps{i}", type=float, default=default, help=f"{term} (default {default})")
+    g.add_argument("--max-step", type=float, default=PNP_MAX_STEP, help="largest L2 norm of the condition term's "
+                   f"step per chain (default {PNP_MAX_STEP}; 0: unclipped)")
     g.add_argument("--prior", metavar="RUN", help="PPGN-h: a code-dae run on this model's codes; its R(h) - h "
                    "replaces the model's own prior term")
     g.add_argument("--chain-rows", type=int, default=8,
@@ -119,7 +122,8 @@ def guided(args: argparse.Namespace) -> int:
     path = resolve_output(args, f"guided-{args.label}-seed{args.seed}.png")
     strip_path = output_path(path.with_name(f"{path.stem}-chain{path.suffix}"), args.force)
     result = plug_and_play(model, guide, args.label, args.n, args.steps, args.eps1, args.eps2, args.eps3,
-                           args.seed, record_every=max(args.steps // 8, 1), domain=args.domain, prior=prior)
+                           args.seed, record_every=max(args.steps // 8, 1), domain=args.domain, prior=prior,
+                           max_step=args.max_step or None)
     report(save_grid(result.images, path, nrow=args.nrow, scale=2))
     if args.chain_rows > 0:
         strip = result.chain[:, :args.chain_rows].transpose(0, 1)  # rows = chains, columns = recorded steps

@@ -13,20 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from ..config import dataclass_from_dict, dataclass_to_dict
-from ..data.images import luma
 from ..errors import GenlabError
 from ..files import sha256_file
 from ..models import build_model, get_model_class
-from ..runs import WEIGHTS, checkpoint_dir, load_config, load_run, load_weights, module_state
+from ..models.classifier import fit_input
+from ..runs import SHIPPED, WEIGHTS, checkpoint_dir, load_config, load_run, load_weights, module_state, shipped_file
+from ..runs import WEIGHTS_DIR as SHIPPED_WEIGHTS_DIR
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-SHIPPED = ("digits", "digits-v2", "digits-check")  # networks in WEIGHTS_DIR: NAME.safetensors + NAME.json
+WEIGHTS_DIR = SHIPPED_WEIGHTS_DIR  # the shipped networks (SHIPPED): NAME.safetensors + NAME.json
 # v1 "digits" (shift augmentation) stays loadable for old runs; "digits-v2" is trained robust to noise, blur,
 # contrast, stroke width, affine moves and inversion (issue 16); "digits-check" is a small independent network
 # for benchmarks/extractor_agreement.py, never a default.
@@ -75,20 +74,8 @@ def _model_config(path: Path, meta: dict[str, str]) -> Any:
 
 
 def _shipped_file(name: str) -> Path:
-    """The shipped weights of ``name``, checked against the sha256 recorded in NAME.json."""
-    path, record = WEIGHTS_DIR / f"{name}.safetensors", WEIGHTS_DIR / f"{name}.json"
-    if not path.is_file():
-        raise GenlabError(f"the shipped {name!r} extractor weights are missing ({path}); reinstall genlab "
-                          "or rebuild them with benchmarks/digit_classifier.py (--version v2|check)")
-    if record.is_file():
-        try:
-            expected = json.loads(record.read_text()).get("sha256")
-        except ValueError:
-            expected = None
-        if expected and sha256_file(path) != expected:
-            raise GenlabError(f"the shipped {name!r} extractor weights {path} do not match the sha256 in "
-                              f"{record.name}: the file is corrupt; reinstall genlab")
-    return path
+    """The shipped weights of ``name`` in WEIGHTS_DIR, checked against the sha256 recorded in NAME.json."""
+    return shipped_file(name, WEIGHTS_DIR)
 
 
 def _weights_file(source: str | Path) -> Path:
@@ -144,12 +131,7 @@ class DigitFeatures(nn.Module):
         param = next(self.classifier.parameters())
         x = x.to(param.device)
         x = x.float() if x.is_floating_point() else x.float() / 255
-        if x.shape[1] != config.channels:
-            x = luma(x) if config.channels == 1 else x.expand(-1, config.channels, -1, -1)
-        if x.shape[-2:] != (config.image_size, config.image_size):
-            x = F.interpolate(x, size=(config.image_size, config.image_size), mode="bilinear",
-                              antialias=True, align_corners=False)
-        return x.to(param.dtype)
+        return fit_input(x, config).to(param.dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         """Features [N, num_features], float32."""
@@ -183,11 +165,35 @@ class GuideLogits(nn.Module):
         return self.features.logits(x)
 
 
-def load_guide(spec: str | Path | nn.Module) -> nn.Module:
+class GuideEnsemble(nn.Module):
+    """Several guides as one p(y | x) proportional to the geometric mean of theirs: a chain must convince every
+    member, which steers away from one network's adversarial directions."""
+
+    def __init__(self, guides: list[nn.Module]):
+        super().__init__()
+        self.guides = nn.ModuleList(guides)
+        classes = {getattr(g, "num_classes", None) for g in guides}
+        if len(classes) != 1:
+            raise GenlabError(f"the guides of an ensemble must have the same classes, got {sorted(map(str, classes))}")
+        self.num_classes = classes.pop()
+        self.name = ",".join(str(getattr(g, "name", type(g).__name__)) for g in guides)
+        self.eval()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Mean log-probabilities of the members [N, num_classes] (unnormalised logits of the ensemble)."""
+        return torch.stack([torch.log_softmax(g(x).float(), 1) for g in self.guides]).mean(0)
+
+
+def load_guide(spec: str | Path | nn.Module | list) -> nn.Module:
     """A shipped digit network name, a classifier run folder or .safetensors file -> a module giving class logits;
-    a user ``nn.Module`` (already returning logits) passes through unchanged."""
+    several (a list, or names joined by commas: "digits-v2,digits") -> their GuideEnsemble; a user ``nn.Module``
+    (already returning logits) passes through unchanged."""
     if isinstance(spec, nn.Module):
         return spec
+    if isinstance(spec, str) and "," in spec:
+        spec = [s.strip() for s in spec.split(",") if s.strip()]
+    if isinstance(spec, (list, tuple)):
+        return GuideEnsemble([load_guide(s) for s in spec]) if len(spec) > 1 else load_guide(spec[0])
     return GuideLogits(DigitFeatures(spec))
 
 

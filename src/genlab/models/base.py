@@ -28,6 +28,7 @@ class GenerativeModel(nn.Module):
     # runs this model builds on: config field naming the run -> the model names it may be; genlab.runs embeds
     # that run's config as <field>_config and, for a fresh run, loads its weights into the submodule <field>
     pretrained: ClassVar[dict[str, tuple[str, ...]]] = {}
+    optional_pretrained: ClassVar[tuple[str, ...]] = ()  # fields of ``pretrained`` that may stay empty
 
     def __init__(self, config: Any):
         super().__init__()

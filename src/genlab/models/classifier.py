@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data.images import luma
 from ..errors import GenlabError
 from ..nn import downsampled_sizes
 from ..ops.augment import robust_augment
@@ -63,6 +64,17 @@ def random_shift(x: Tensor, max_shift: int, generator: torch.Generator | None = 
     cols = offsets[1] + torch.arange(w, device=x.device)  # [B, W]
     x = padded.gather(2, rows[:, None, :, None].expand(b, c, h, w + 2 * max_shift))
     return x.gather(3, cols[:, None, None, :].expand(b, c, h, w))
+
+
+def fit_input(x: Tensor, config: ClassifierConfig) -> Tensor:
+    """Float images in [0, 1] of any channel count (1 or 3) and size -> the classifier's channels (ITU-R 601 luma or
+    copies) and size (bilinear, antialiased)."""
+    if x.shape[1] != config.channels:
+        x = luma(x) if config.channels == 1 else x.expand(-1, config.channels, -1, -1)
+    if x.shape[-2:] != (config.image_size, config.image_size):
+        x = F.interpolate(x, size=(config.image_size, config.image_size), mode="bilinear", antialias=True,
+                          align_corners=False)
+    return x
 
 
 AUGMENTATIONS = ("shift", "robust")

@@ -9,13 +9,14 @@ from torch import Tensor, nn
 from ..errors import GenlabError
 from ..nn.resnet import PatchDiscriminator, ResnetGenerator, patch_layers
 from .registry import register
-from .translator import DIGITS_PRESET, PHOTO_PRESET, TwoWayTranslator, check_direction_name
+from .semantic import SemanticConfig
+from .translator import DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, TwoWayTranslator, check_direction_name
 
 PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
 
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(SemanticConfig):
     """Two ResNet generators, two PatchGANs and the loss weights; 0 / -1 fields are filled from the data."""
 
     image_size: int = 0
@@ -47,6 +48,7 @@ class CycleGAN(TwoWayTranslator):
     presets = {
         "tiny": ["model.g_width=4", "model.g_blocks=1", "model.d_width=4", "model.d_layers=2"],  # tests
         "digits": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET],
+        "digits-cycada": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET, *SEMANTIC_DIGITS],
         "photo": ["model.g_width=64", "model.g_blocks=9", *PHOTO_PRESET],
     }
 
@@ -112,4 +114,5 @@ class CycleGAN(TwoWayTranslator):
                 identity = identity + (backward(src) - src).abs().mean()
         self.keep_fakes(x, fakes)
         loss = c.adv_weight * adv + c.cycle_weight * (cycle + c.identity_ratio * identity)
-        return {"loss": loss, "adv": adv.detach(), "cycle": cycle.detach(), "identity": identity.detach()}
+        out = {"loss": loss, "adv": adv.detach(), "cycle": cycle.detach(), "identity": identity.detach()}
+        return self.with_semantic(out, sources, fakes)

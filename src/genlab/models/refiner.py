@@ -10,11 +10,12 @@ from ..errors import GenlabError
 from ..nn.resnet import PatchDiscriminator, RefinerNet
 from .history import HistoryPool
 from .registry import register
-from .translator import Translator
+from .semantic import SemanticConfig
+from .translator import SEMANTIC_DIGITS, Translator
 
 
 @dataclass
-class RefinerConfig:
+class RefinerConfig(SemanticConfig):
     """A full-resolution ResNet refiner, a local (patch) discriminator and the loss weights; 0 fields are
     filled from the data. Domain A (label 0) is synthetic, domain B (label 1) real."""
 
@@ -36,6 +37,10 @@ class RefinerConfig:
 def self_regularization(refined: Tensor, synthetic: Tensor) -> Tensor:
     """Shrivastava et al. (2017) Eq. 4 with psi = identity: ||R(x) - x||_1 as a per-pixel mean."""
     return (refined - synthetic).abs().mean()
+
+
+DIGITS = ["model.width=32", "model.blocks=3", "model.d_width=32", "model.self_reg=0.1", "train.batch_size=64",
+          "train.epochs=3", "data.limit=20000", "train.eval_images=500"]
 
 
 @register("refiner")
@@ -60,8 +65,8 @@ class Refiner(Translator):
     presets = {
         "tiny": ["model.width=4", "model.blocks=1", "model.d_width=4", "model.pool_size=4",
                  "model.warmup_steps=1"],  # tests
-        "digits": ["model.width=32", "model.blocks=3", "model.d_width=32", "model.self_reg=0.1", "train.batch_size=64",
-                   "train.epochs=3", "data.limit=20000", "train.eval_images=500"],
+        "digits": DIGITS,
+        "digits-cycada": [*DIGITS, *SEMANTIC_DIGITS],
     }
 
     def __init__(self, config: RefinerConfig):
@@ -103,7 +108,8 @@ class Refiner(Translator):
         if self.training and torch.is_grad_enabled():
             self._refined = (x, refined.detach())
         loss = self.adversarial_weight() * adv + self.config.self_reg * reg
-        return {"loss": loss, "adv": adv.detach(), "self_reg": reg.detach()}
+        out = {"loss": loss, "adv": adv.detach(), "self_reg": reg.detach()}
+        return self.with_semantic(out, {"a2b": synthetic}, {"a2b": refined})
 
     def _discriminator_loss(self, x: Tensor, synthetic: Tensor, real: Tensor) -> dict[str, Tensor]:
         """Real patches against refined ones (half from the history pool once it is full)."""

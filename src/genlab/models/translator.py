@@ -12,12 +12,14 @@ from ..losses import GANObjective, make_objective
 from ..optim import adam
 from .base import GenerativeModel
 from .history import HistoryPool
+from .semantic import SEMANTIC_FIELDS, SEMANTIC_PRETRAINED, consistency, semantic_classifiers
 
 # what the two-way translators' presets share: their discriminators and training budgets on digits and photos
 DIGITS_PRESET = ["model.d_width=32", "model.d_layers=2", "train.batch_size=32", "train.epochs=4", "data.limit=12000",
                  "train.eval_images=500"]
 PHOTO_PRESET = ["model.image_size=256", "model.d_width=64", "model.d_layers=3", "train.batch_size=8",
                 "train.epochs=200"]
+SEMANTIC_DIGITS = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2"]  # CyCADA's term, digit pairs
 DIRECTIONS = ("a2b", "b2a")  # a2b: domain A (label 0) -> domain B (label 1); b2a the other way
 OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
 
@@ -66,12 +68,41 @@ class Translator(GenerativeModel):
 
     phases = ("g", "d")
     directions: ClassVar[tuple[str, ...]] = DIRECTIONS
+    pretrained = SEMANTIC_PRETRAINED  # the frozen classifiers of the semantic-consistency term, when named
+    optional_pretrained = tuple(SEMANTIC_PRETRAINED)
 
     def __init__(self, config: Any):
         super().__init__(config)
         if config.channels <= 0 or config.image_size <= 0:
             raise GenlabError("model config is unresolved: image_size/channels come from the data")
         self.objective = translator_objective(self.name, config.objective)
+        for name, classifier in semantic_classifiers(config).items():
+            setattr(self, name, classifier)  # a submodule named as its config field: genlab.runs loads it
+
+    def train(self, mode: bool = True) -> "Translator":
+        """The semantic classifiers stay in eval mode: they are frozen."""
+        super().train(mode)
+        for name in SEMANTIC_FIELDS:
+            if hasattr(self, name):
+                getattr(self, name).eval()
+        return self
+
+    def semantic_loss(self, sources: dict[str, Tensor], fakes: dict[str, Tensor]) -> Tensor | None:
+        """CyCADA's semantic consistency (Hoffman et al. 2018, Eq. 4) summed over the directions whose source
+        domain has a classifier; None when model.semantic_weight is 0."""
+        if not self.config.semantic_weight:
+            return None
+        terms = [consistency(getattr(self, name), sources[d], fakes[d]) for name, d in SEMANTIC_FIELDS.items()
+                 if hasattr(self, name) and d in fakes]
+        return sum(terms, torch.zeros((), device=self.device))
+
+    def with_semantic(self, out: dict[str, Tensor], sources: dict[str, Tensor],
+                      fakes: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Phase g's losses plus semantic_weight * the semantic term (logged as "semantic") when it is on."""
+        semantic = self.semantic_loss(sources, fakes)
+        if semantic is None:
+            return out
+        return {**out, "loss": out["loss"] + self.config.semantic_weight * semantic, "semantic": semantic.detach()}
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:

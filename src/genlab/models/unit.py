@@ -13,13 +13,14 @@ from ..nn.resnet import (PatchDiscriminator, check_quarter_size, check_width, do
                          residual_blocks, up_layers)
 from ..ops import DiagonalGaussian
 from .registry import register
-from .translator import DIGITS_PRESET, PHOTO_PRESET, TwoWayTranslator, domain_indices
+from .semantic import SemanticConfig
+from .translator import DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, TwoWayTranslator, domain_indices
 
 DOMAINS = ("a", "b")
 
 
 @dataclass
-class UNITConfig:
+class UNITConfig(SemanticConfig):
     """Encoders, generators and discriminators per domain, the shared layers, and the loss weights (the paper's
     lambda_0..lambda_4, Sec. 3); 0 fields are filled from the data."""
 
@@ -58,6 +59,7 @@ class UNIT(TwoWayTranslator):
     presets = {
         "tiny": ["model.width=4", "model.blocks=2", "model.d_width=4", "model.d_layers=2"],  # tests
         "digits": ["model.width=32", "model.blocks=2", *DIGITS_PRESET],  # the CycleGAN's discriminators and budget
+        "digits-cycada": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, *SEMANTIC_DIGITS],
         "photo": ["model.width=64", "model.blocks=4", *PHOTO_PRESET],
     }
 
@@ -136,7 +138,8 @@ class UNIT(TwoWayTranslator):
         weights = {"adv": c.gan_weight, "recon": c.recon_weight, "kl": c.kl_weight, "cycle": c.cycle_weight,
                    "cycle_kl": c.cycle_kl_weight}
         loss = sum(weights[name] * value for name, value in terms.items())
-        return {"loss": loss, **{name: value.detach() for name, value in terms.items()}}
+        return self.with_semantic({"loss": loss, **{name: value.detach() for name, value in terms.items()}},
+                                  sources, fakes)
 
     def _stream_terms(self, src: Tensor, direction: str, fakes: dict[str, Tensor]) -> dict[str, Tensor]:
         """One domain's unweighted terms: its VAE, the GAN on its translation, and the cycle back."""
