@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 import genlab
-from genlab.adaptation import ANCHORS, adapt, classifier_size, format_table as adapt_table, translator_direction
+from genlab.adaptation import (ANCHORS, adapt, classifier_size, format_table as adapt_table, translator_direction,
+                               translator_groups)
 from genlab.compare import compare_runs
 from genlab.data import ImageData, load_dataset
 from genlab.data.arrays import save_arrays
@@ -290,3 +291,32 @@ def test_classifier_size_comes_from_the_translators_unless_given():
     assert classifier_size([], 0, target) == 28
     with pytest.raises(GenlabError, match=r"different sizes \[16, 24\]; pass --image-size"):
         classifier_size(runs + [SimpleNamespace(model=SimpleNamespace(image_size=24))], 0, target)
+
+
+def test_translators_of_one_recipe_are_summarised_over_their_seeds(domains, translator, tmp_path):
+    """The same CycleGAN recipe with another train.seed: one group, its spread over translators in the table."""
+    other = tmp_path / "cyclegan-seed5"
+    genlab.train("cyclegan", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", out=other, **QUIET,
+                 overrides=CYCLEGAN + ["train.seed=5"])
+    report = adapt(str(domains[0]), str(domains[1]), translators=[translator, other], seeds=2, preset="tiny",
+                   overrides=TINY_CLASSIFIER, out=tmp_path / "adapt", **QUIET)
+    group, = report["translator_groups"]
+    means = [report["rows"][r]["mean"] for r in ("translated", "translated_2")]
+    assert group["rows"] == ["translated", "translated_2"] and group["translator_seeds"] == [0, 5]
+    assert group["translator_means"] == means and group["min"] == min(means)
+    assert group["mean"] == pytest.approx(sum(means) / 2) and group["std"] == pytest.approx(abs(means[0] - means[1])
+                                                                                            / 2 ** 0.5)
+    line = next(line for line in report["table"].splitlines() if "translators (train.seed" in line)
+    assert "2 cyclegan a2b translators (train.seed 0, 5)" in line
+    assert f"{group['mean']:.4f} ± {group['std']:.4f} over translators" in line
+
+
+def test_translators_of_other_recipes_stay_apart():
+    base = {"model": "cyclegan", "direction": "a2b"}
+    translated = {"translated": {**base, "recipe": "x", "seed": 0},
+                  "translated_2": {**base, "recipe": "y", "seed": 0},
+                  "translated_3": {**base, "recipe": "x", "seed": 1}}
+    rows = {"translated": {"mean": 0.8}, "translated_2": {"mean": 0.5}, "translated_3": {"mean": 0.9}}
+    x, y = translator_groups(translated, rows)
+    assert x["rows"] == ["translated", "translated_3"] and x["min"] == 0.8 and x["mean"] == pytest.approx(0.85)
+    assert y["rows"] == ["translated_2"] and y["std"] == 0.0

@@ -17,6 +17,7 @@ folder ``OUT/<row>_seed<N>``; ``OUT/adapt.json`` holds every accuracy with its s
 """
 from __future__ import annotations
 
+import json
 import platform
 import statistics
 from dataclasses import replace
@@ -148,8 +149,33 @@ def prepare_translations(translators: Sequence[str | Path], configs: Sequence[Ru
         counts = write_translated(model, direction, source, path, data_dir=data_dir, limit=limit)
         del model
         done[row] = {"run": str(Path(run).resolve()), "model": config.model_name, "data": config.data.name,
-                     "direction": direction, "dataset": f"npz:{path}", **counts}
+                     "direction": direction, "seed": config.train.seed, "recipe": recipe(config),
+                     "dataset": f"npz:{path}", **counts}
     return done
+
+
+def recipe(config: RunConfig) -> str:
+    """A translator run's config but its seed, device and version: runs of one recipe are translator seeds."""
+    d = config.to_dict()
+    d.pop("genlab_version", None)
+    d["train"] = {k: v for k, v in d["train"].items() if k not in ("seed", "device")}
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+def translator_groups(translated: dict[str, dict[str, Any]], rows: dict[str, dict[str, Any]]) -> list[dict]:
+    """The translated rows grouped by recipe: each translator's mean over its classifier seeds, and their mean,
+    sample std and lowest over the translator seeds (the spread that says whether a recipe holds)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row, t in translated.items():
+        group = groups.setdefault(t["recipe"], {"model": t["model"], "direction": t["direction"], "rows": [],
+                                                "translator_seeds": [], "translator_means": []})
+        group["rows"].append(row)
+        group["translator_seeds"].append(t["seed"])
+        group["translator_means"].append(rows[row]["mean"])
+    for group in groups.values():
+        group["mean"], group["std"] = _summary(group["translator_means"])
+        group["min"] = min(group["translator_means"])
+    return list(groups.values())
 
 
 def train_row(row: str, data_name: str, seeds: Sequence[int], target: str, preset: str | None,
@@ -207,6 +233,7 @@ def adapt(source: str = "mnist", target: str = "mnistm", *,
               "seeds": seed_list, "classifier": {"model": CLASSIFIER, "preset": preset, "overrides": list(overrides),
                                                  "image_size": size, "channels": channels, "limit": limit},
               "translators": translated, "rows": results,
+              "translator_groups": translator_groups(translated, results),
               "anchors": ANCHORS if (source, target) == ANCHOR_PAIR else None}
     report["table"] = format_table(report)
     write_json_atomic(out / RESULTS, report)
@@ -245,6 +272,7 @@ def format_table(report: dict[str, Any]) -> str:
             f"translated {source} -> {target} ({t['model']} {t['direction']} of {t['run']})"
         note = f" {paper.get(row, dann)} |" if anchors else ""
         lines.append(f"| {name} | {r['mean']:.4f} ± {r['std']:.4f} |{note}")
+    lines += group_lines(report.get("translator_groups", []), source, target, f" {dann} |" if anchors else "")
     seeds = report["seeds"]
     lines.append(f"\nmean ± std over {len(seeds)} seed(s) {', '.join(map(str, seeds))}; "
                  f"{report['test_images']} {report['test']} images; same classifier, preset and "
@@ -257,3 +285,16 @@ def format_table(report: dict[str, Any]) -> str:
                      "patches); genlab's mnistm blends other photos (scikit-image's), so compare the gaps, not "
                      "the digits")
     return "\n".join(lines)
+
+
+def group_lines(groups: list[dict], source: str, target: str, note: str) -> list[str]:
+    """Table rows for recipes trained with several translator seeds: mean ± std over the translators."""
+    lines = []
+    for g in groups:
+        if len(g["rows"]) < 2:
+            continue
+        seeds = ", ".join(map(str, g["translator_seeds"]))
+        lines.append(f"| translated {source} -> {target}: {len(g['rows'])} {g['model']} {g['direction']} translators "
+                     f"(train.seed {seeds}), lowest {g['min']:.4f} | {g['mean']:.4f} ± {g['std']:.4f} over "
+                     f"translators |{note}")
+    return lines
