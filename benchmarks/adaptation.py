@@ -11,6 +11,11 @@ train on target, all tested on the target's test split. Results go to benchmarks
     python benchmarks/adaptation.py --pairs m2mm --train none    # translators already trained: adapt only
     python benchmarks/adaptation.py --pairs s2m --train refiner  # retrain the refiner, reuse the CycleGAN
     python benchmarks/adaptation.py --pairs m2mm --translators unit   # UNIT's row only (and the two bounds)
+    python benchmarks/adaptation.py --pairs m2mm --translators cyclegan-cycada --translator-seeds 0,1,2 --seeds 2
+                                      # issue 18: three CyCADA translators, each scored by two classifier seeds
+
+A translator's run folder is adapt/PAIR_NAME (train.seed 0) or adapt/PAIR_NAME_seedS; one that holds a checkpoint
+is resumed (a finished one is reused), so a long translator trains in pieces across sessions.
 """
 from __future__ import annotations
 
@@ -21,14 +26,18 @@ from pathlib import Path
 
 from common import RESULTS, save
 from genlab.adaptation import adapt
+from genlab.runs import has_checkpoint
 from genlab.training import train
 
 LONG = ["data.limit=24000", "train.epochs=8"]  # 6,000 steps: the 1,500 of the preset stop at 0.76 on mnistm
 PAIRS = {  # name: (source, target, {translator: (model, preset, overrides)})
     "m2mm": ("mnist", "mnistm", {"cyclegan": ("cyclegan", "digits", LONG), "unit": ("unit", "digits", []),
-                                 "unit-long": ("unit", "digits", LONG)}),
+                                 "unit-long": ("unit", "digits", LONG),
+                                 "cyclegan-cycada": ("cyclegan", "digits-cycada", LONG)}),
     "s2m": ("synthdigits", "mnist", {"refiner": ("refiner", "digits", []), "cyclegan": ("cyclegan", "digits", []),
-                                     "unit": ("unit", "digits", [])}),
+                                     "unit": ("unit", "digits", []),
+                                     "refiner-cycada": ("refiner", "digits-cycada", []),
+                                     "cyclegan-cycada": ("cyclegan", "digits-cycada", [])}),
 }
 
 
@@ -38,20 +47,30 @@ def epoch_seconds(run: Path) -> list[float]:
     return [r["seconds"] for r in records if r.get("kind") == "epoch"]
 
 
-def train_translators(pair: str, extra: list[str], which: str, rows: str) -> dict[str, dict]:
-    """Train the translators named in ``which`` (all, none or NAME,NAME) and reuse the others' run folders, of
-    those named in ``rows`` (all or NAME,NAME); run folder and time per epoch of each."""
+def translator_run(pair: str, name: str, seed: int) -> Path:
+    """adapt/PAIR_NAME for train.seed 0 (the folders of the single-translator tables), else adapt/PAIR_NAME_seedS."""
+    return RESULTS / "adapt" / (f"{pair}_{name}" + (f"_seed{seed}" if seed else ""))
+
+
+def train_translators(pair: str, extra: list[str], which: str, rows: str, seeds: list[int]) -> dict[str, dict]:
+    """Train (or resume) the translators named in ``which`` (all, none or NAME,NAME), once per translator seed,
+    and reuse the others' run folders, of those named in ``rows`` (all or NAME,NAME); run folder and time per
+    epoch of each."""
     source, target, translators = PAIRS[pair]
     made = {}
     for name, (model, preset, overrides) in translators.items():
         if rows != "all" and name not in rows.split(","):
             continue
-        run = RESULTS / "adapt" / f"{pair}_{name}"
-        if which == "all" or name in which.split(","):
-            train(model, data=f"unpaired:{source},{target}", preset=preset, overrides=overrides + extra, out=run,
-                  force=True)
-        made[name] = {"run": str(run), "model": model, "preset": preset, "overrides": overrides + extra,
-                      "epoch_seconds": epoch_seconds(run)}
+        for seed in seeds:
+            run, settings = translator_run(pair, name, seed), overrides + extra + [f"train.seed={seed}"]
+            if which == "all" or name in which.split(","):
+                if has_checkpoint(run):
+                    train(out=run, resume=True)  # a finished run says so and is reused
+                else:
+                    train(model, data=f"unpaired:{source},{target}", preset=preset, overrides=settings, out=run,
+                          force=True)
+            made[run.name] = {"run": str(run), "model": model, "preset": preset, "overrides": settings,
+                              "epoch_seconds": epoch_seconds(run)}
     return made
 
 
@@ -63,15 +82,19 @@ def main() -> None:
     parser.add_argument("--train", default="all", help="translators to train: all, none (reuse the trained "
                         "runs) or names, e.g. refiner")
     parser.add_argument("--translators", default="all", help="translated rows: all or names, e.g. unit,cyclegan")
+    parser.add_argument("--translator-seeds", default="0", help="train.seed of each translator, e.g. 0,1,2 "
+                        "(several: adapt reports the spread over translators)")
     parser.add_argument("--translator-set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
                         help="override for every translator's config (repeatable)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override for every classifier's config (repeatable)")
     args = parser.parse_args()
-    suffix = "" if args.translators == "all" else "_" + args.translators.replace(",", "_")
+    suffix = ("" if args.translators == "all" else "_" + args.translators.replace(",", "_")) + \
+        ("" if args.translator_seeds == "0" else "_seeds" + args.translator_seeds.replace(",", "_"))
     for pair in args.pairs.split(","):
         source, target, _ = PAIRS[pair]
-        translators = train_translators(pair, args.extra, args.train, args.translators)
+        seeds = [int(s) for s in args.translator_seeds.split(",")]
+        translators = train_translators(pair, args.extra, args.train, args.translators, seeds)
         started = time.perf_counter()
         report = adapt(source, target, translators=[t["run"] for t in translators.values()], seeds=args.seeds,
                        overrides=args.overrides, out=RESULTS / "adapt" / (pair + suffix), limit=args.limit,

@@ -109,9 +109,13 @@ def test_cli_writes_the_samples_and_the_chain_strip(tiny_run, tmp_path, capsys):
                               "--chain-rows", 3, "-o", out)
     assert code == 0 and out.is_file() and (tmp_path / "sevens-chain.png").is_file()
     assert "guide p(y=7) mean:" in stdout
+    code, stdout, _ = run_cli(capsys, "sample", tiny_run, "--guide", "digits-v2,digits", "--label", 7, "--steps", 2,
+                              "-n", 2, "--max-step", 0, "-o", tmp_path / "pair.png")
+    assert code == 0 and (tmp_path / "pair.png").is_file() and "guide p(y=7) mean:" in stdout
 
 
-@pytest.mark.parametrize("extra, message", [(["--label", 10], "0..9"), ([], "needs --label")])
+@pytest.mark.parametrize("extra, message", [(["--label", 10], "0..9"), ([], "needs --label"),
+                                            (["--label", 1, "--max-step", -1], "--max-step must be above 0")])
 def test_cli_bad_label_is_exit_2_one_line(tiny_run, tmp_path, capsys, extra, message):
     code, _, err = run_cli(capsys, "sample", tiny_run, "--guide", "digits", *extra, "--steps", 2, "-n", 2,
                            "-o", tmp_path / "x.png")
