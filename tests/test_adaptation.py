@@ -20,7 +20,7 @@ from genlab.data.arrays import save_arrays
 from genlab.data import load_domains
 from genlab.errors import GenlabError
 from genlab.evaluation import default_metrics, evaluate, format_table, score
-from genlab.runs import load_run
+from genlab.runs import load_config, load_run
 
 from conftest import PixelStats, run_cli
 
@@ -320,3 +320,18 @@ def test_translators_of_other_recipes_stay_apart():
     x, y = translator_groups(translated, rows)
     assert x["rows"] == ["translated", "translated_3"] and x["min"] == 0.8 and x["mean"] == pytest.approx(0.85)
     assert y["rows"] == ["translated_2"] and y["std"] == 0.0
+
+
+def test_an_auto_semantic_classifier_is_trained_on_domain_a_first(domains, tmp_path):
+    out = tmp_path / "cycada"
+    genlab.train("cyclegan", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", out=out, **QUIET,
+                 overrides=CYCLEGAN + ["model.semantic_weight=1", "model.semantic_classifier=auto"])
+    classifier = load_config(out / "semantic_classifier" / "config.json")
+    assert classifier.model_name == "classifier" and classifier.data.name == f"folder:{domains[0]}"
+    config = load_config(out / "config.json")
+    assert config.model.semantic_classifier == str(out / "semantic_classifier")
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert any("g/semantic" in r for r in records)
+    with pytest.raises(GenlabError, match="domain A of unpaired"):
+        genlab.train("cyclegan", data=str(domains[0]), preset="tiny", out=tmp_path / "x", **QUIET,
+                     overrides=CYCLEGAN + ["model.semantic_weight=1", "model.semantic_classifier=auto"])

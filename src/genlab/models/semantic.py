@@ -24,7 +24,7 @@ class SemanticConfig:
     """The semantic-consistency options every translator shares (all off by default)."""
 
     semantic_weight: float = 0.0  # weight of the consistency cross-entropy (CyCADA: 1); 0 = off
-    semantic_classifier: str = ""  # classifier of domain A: a shipped digit network (digits-v2) or a classifier run
+    semantic_classifier: str = ""  # classifier of domain A: shipped digit network (digits-v2), classifier run, auto
     semantic_classifier_config: dict = field(default_factory=dict)  # its config, copied so checkpoints stand alone
     semantic_classifier_b: str = ""  # optional classifier of domain B, for the b2a translations
     semantic_classifier_b_config: dict = field(default_factory=dict)
@@ -36,7 +36,7 @@ def check_semantic(config: Any) -> None:
         raise GenlabError("model.semantic_weight must be >= 0")
     if config.semantic_weight > 0 and not config.semantic_classifier_config:
         raise GenlabError("model.semantic_weight needs model.semantic_classifier: a classifier of domain A, the "
-                          "shipped digits-v2 for digits or a run of `genlab train classifier --data A`")
+                          "shipped digits-v2 for digits, a run of `genlab train classifier --data A`, or auto")
 
 
 def frozen_classifier(config_dict: dict) -> nn.Module | None:
