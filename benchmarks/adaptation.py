@@ -33,7 +33,8 @@ LONG = ["data.limit=24000", "train.epochs=8"]  # 6,000 steps: the 1,500 of the p
 PAIRS = {  # name: (source, target, {translator: (model, preset, overrides)})
     "m2mm": ("mnist", "mnistm", {"cyclegan": ("cyclegan", "digits", LONG), "unit": ("unit", "digits", []),
                                  "unit-long": ("unit", "digits", LONG),
-                                 "cyclegan-cycada": ("cyclegan", "digits-cycada", LONG)}),
+                                 "cyclegan-cycada": ("cyclegan", "digits-cycada", LONG),
+                                 "cyclegan-cycada-1500": ("cyclegan", "digits-cycada", [])}),
     "s2m": ("synthdigits", "mnist", {"refiner": ("refiner", "digits", []), "cyclegan": ("cyclegan", "digits", []),
                                      "unit": ("unit", "digits", []),
                                      "refiner-cycada": ("refiner", "digits-cycada", []),
