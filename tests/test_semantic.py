@@ -13,7 +13,7 @@ from genlab.models.semantic import consistency, frozen_classifier
 from genlab.runs import load_config, load_run, load_weights, pretrained_config, shipped_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-SEMANTIC = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2"]
+SEMANTIC = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2", "model.semantic_classifier_b=digits-v2"]
 SETTINGS = ["model.image_size=32", "train.batch_size=4", "train.epochs=2", "data.test_fraction=0.15",
             "train.eval_images=8", *SEMANTIC]
 
@@ -69,6 +69,7 @@ def test_translators_train_with_a_frozen_classifier_and_resume_exactly(runs):
     shipped = load_file(str(shipped_file("digits-v2")))
     frozen = {k.split(".", 1)[1]: v for k, v in a.items() if k.startswith("semantic_classifier.")}
     assert frozen.keys() == shipped.keys() and all(torch.equal(frozen[k], shipped[k].float()) for k in frozen)
+    assert any(k.startswith("semantic_classifier_b.") for k in a)  # the refiner has it too, unused (a2b only)
     config = load_config(straight / "config.json")
     assert config.model.semantic_classifier_config["model_name"] == "classifier"
     model, _ = load_run(straight)

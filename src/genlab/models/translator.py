@@ -19,7 +19,9 @@ DIGITS_PRESET = ["model.d_width=32", "model.d_layers=2", "train.batch_size=32", 
                  "train.eval_images=500"]
 PHOTO_PRESET = ["model.image_size=256", "model.d_width=64", "model.d_layers=3", "train.batch_size=8",
                 "train.epochs=200"]
-SEMANTIC_DIGITS = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2"]  # CyCADA's term, digit pairs
+# CyCADA's term on digit pairs, both ways: digits-v2 reads MNIST, synthdigits (98%) and mnistm (74%)
+SEMANTIC_DIGITS = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2",
+                   "model.semantic_classifier_b=digits-v2"]
 DIRECTIONS = ("a2b", "b2a")  # a2b: domain A (label 0) -> domain B (label 1); b2a the other way
 OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
 
