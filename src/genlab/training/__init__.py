@@ -9,8 +9,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..config import RunConfig, apply_overrides
-from ..data import load_split, load_splits, resolve_binarize
-from ..data.unpaired import domain_source, split_domains
+from ..data import domain_source, load_split, load_splits, resolve_binarize, split_domains
 from ..devices import MEMORY_FORMATS, PRECISIONS, check_fits, pick_device
 from ..distributed import Replicas, from_environment
 from ..distributed import start as start_replicas
