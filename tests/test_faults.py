@@ -56,8 +56,9 @@ def test_random_kills_lose_nothing_and_resume_exactly(tmp_path):
     for _ in range(KILLS):
         code, in_save = kill_once(out, rng)
         killed, inside = killed + (code == -signal.SIGKILL), inside + in_save
-        if any((out / name).exists() for name in ("checkpoint", "checkpoint.old", "checkpoint.tmp")):
-            genlab.load(out)  # after every kill: a complete, checksum-verified checkpoint loads
+        if any((out / name).exists() for name in ("checkpoint", "checkpoint.old")):
+            genlab.load(out)  # after every kill: a complete, checksum-verified checkpoint loads (a first save cut
+            # short leaves only checkpoint.tmp: no checkpoint yet, which the resume below handles)
     print(f"\n{killed} of {KILLS} kills landed during training, {inside} of them inside a checkpoint save")
     assert killed >= KILLS // 2, f"only {killed} of {KILLS} kills landed during training"
     resume = (out / "checkpoint").exists() or (out / "checkpoint.old").exists()
