@@ -2,9 +2,9 @@
 
 Each pair trains its translators (CycleGAN and UNIT, and for synthdigits also the SimGAN refiner) with their
 `digits` presets (on MNIST -> mnistm 4x longer, see LONG), then runs `genlab adapt` over the seeds: source only, one
-translated row per translator,
-train on target, all tested on the target's test split. Results go to benchmarks/results/adapt/PAIR/
-(adapt.json, one run folder per row and seed) and benchmarks/results/adaptation_PAIR.json.
+translated row per translator, train on target, all tested on the target's test split. Results go to
+benchmarks/results/adapt/scores_PAIR[_ROWS]/ (adapt.json, one run folder per row and seed; the translators' run
+folders sit beside it) and benchmarks/results/adaptation_PAIR[_ROWS].json.
 
     python benchmarks/adaptation.py --pairs m2mm                 # MNIST -> mnistm, 3 seeds
     python benchmarks/adaptation.py --pairs s2m --limit 20000    # synthdigits -> MNIST, classifiers on 20k
@@ -98,7 +98,7 @@ def main() -> None:
         translators = train_translators(pair, args.extra, args.train, args.translators, seeds)
         started = time.perf_counter()
         report = adapt(source, target, translators=[t["run"] for t in translators.values()], seeds=args.seeds,
-                       overrides=args.overrides, out=RESULTS / "adapt" / (pair + suffix), limit=args.limit,
+                       overrides=args.overrides, out=RESULTS / "adapt" / f"scores_{pair}{suffix}", limit=args.limit,
                        force=True)
         print(report["table"], flush=True)
         report["adapt_seconds"] = round(time.perf_counter() - started, 1)
