@@ -1,5 +1,5 @@
-"""genlab adapt: a digit classifier trained on source, translated source (CycleGAN or SimGAN refiner) and
-target images, each tested on the target's test split; mean ± std over seeds beside the DANN paper's
+"""genlab adapt: a digit classifier trained on source, translated source (CycleGAN, UNIT or SimGAN refiner)
+and target images, each tested on the target's test split; mean ± std over seeds beside the DANN paper's
 MNIST -> MNIST-M numbers."""
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", default="mnistm", help="labelled target domain, tested on its test split "
                    "(default mnistm)")
     p.add_argument("--translator", metavar="RUN", action="append", default=[],
-                   help="cyclegan or refiner run trained on unpaired:SOURCE,TARGET (or TARGET,SOURCE); repeat "
-                   "it for one translated row each; without it only the source-only and target rows are trained")
+                   help="cyclegan, unit or refiner run trained on unpaired:SOURCE,TARGET (or TARGET,SOURCE); repeat "
+                   "it for one translated row each (runs of one recipe but train.seed are also grouped); without it "
+                   "only the source-only and target rows are trained")
     p.add_argument("--seeds", type=int, default=3, help="seeds per row, 0..N-1 (default 3)")
     p.add_argument("--preset", default="adapt", help="classifier preset (default adapt: 3 epochs)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
