@@ -24,19 +24,18 @@ from genlab.translation import translate_images
 
 
 def dark_share(images: Tensor, strokes: Tensor) -> float:
-    """Share of images [N, C, H, W] in [0, 1] whose stroke pixels (bool [N, H, W]) are darker than the rest."""
+    """Share of images [N, C, H, W] (any one scale) whose stroke pixels (bool [N, H, W]) are darker than the rest."""
     luminance = images.float().mean(1)
     stroke = (luminance * strokes).sum((1, 2)) / strokes.sum((1, 2)).clamp(min=1)
     rest = (luminance * ~strokes).sum((1, 2)) / (~strokes).sum((1, 2)).clamp(min=1)
     return round((stroke < rest).float().mean().item(), 4)
 
 
-@torch.no_grad()
 def sampled_translation(model, digits: Tensor) -> Tensor:
     """UNIT's G_b(z) with z ~ q(z | x) (seed 0) instead of the posterior mean, in [0, 1]."""
-    q = model.posterior(model.prepare(digits), 0)
-    noise = torch.randn(q.mean.shape, generator=seeded(0))
-    return (model.generate(q.mean + noise, 1) + 1) / 2
+    with torch.no_grad():
+        code = model.posterior(model.prepare(digits), 0).sample(seeded(0))
+    return model.decode(code.flatten(1), domain="b")
 
 
 def main() -> None:
