@@ -13,6 +13,7 @@ folders sit beside it) and benchmarks/results/adaptation_PAIR[_ROWS].json.
     python benchmarks/adaptation.py --pairs m2mm --translators unit   # UNIT's row only (and the two bounds)
     python benchmarks/adaptation.py --pairs m2mm --translators cyclegan-cycada --translator-seeds 0,1,2 --seeds 2
                                       # issue 18: three CyCADA translators, each scored by two classifier seeds
+    python benchmarks/adaptation.py --pairs m2mm --translators unit-style   # UNIT with style codes (MUNIT)
 
 A translator's run folder is adapt/PAIR_NAME (train.seed 0) or adapt/PAIR_NAME_seedS; one that holds a checkpoint
 is resumed (a finished one is reused), so a long translator trains in pieces across sessions.
@@ -34,6 +35,8 @@ PAIRS = {  # name: (source, target, {translator: (model, preset, overrides)})
     "m2mm": ("mnist", "mnistm", {"cyclegan": ("cyclegan", "digits", LONG), "unit": ("unit", "digits", []),
                                  "unit-long": ("unit", "digits", LONG),
                                  "cyclegan-cycada": ("cyclegan", "digits-cycada", LONG),
+                                 "unit-style": ("unit", "digits-style", LONG),
+                                 "cyclegan-style": ("cyclegan", "digits-style", LONG),
                                  "cyclegan-cycada-1500": ("cyclegan", "digits-cycada", []),
                                  "cyclegan-cycada-w0.1-1500": ("cyclegan", "digits-cycada",
                                                                ["model.semantic_weight=0.1"])}),

@@ -35,6 +35,7 @@ FAMILIES = {  # name: (model, binarize, overrides, the graphs it exports, the on
     "autoencoder": ("autoencoder", "none", [], {"decoder.onnx", "encoder.onnx"}, "decoder.onnx"),
     "latent-gan": ("latent-gan", "none", ["model.ema=0"], {"generator.onnx"}, "generator.onnx"),
     "cyclegan": ("cyclegan", "none", [], {"translate_a2b.onnx", "translate_b2a.onnx"}, None),
+    "cyclegan-style": ("cyclegan", "none", ["model.style_dim=3"], {"translate_a2b.onnx", "translate_b2a.onnx"}, None),
     "refiner": ("refiner", "none", [], {"translate_a2b.onnx"}, None),
 }
 
@@ -94,16 +95,18 @@ def reference(model, graph, inputs):
         if graph == "encoder.onnx":
             x = inputs[0]
             return model.encode(x if model.config.likelihood == "bernoulli" else (torch.round(x * 255) + 0.5) / 256)
-        return model.translate(inputs[0], graph[len("translate_"):-len(".onnx")])
+        return model.translate(inputs[0], graph[len("translate_"):-len(".onnx")], *inputs[1:])
 
 
 def graph_inputs(model, graph, n, seed):
-    """Fresh inputs for a batch of n: prior codes (and labels), or uniform images."""
+    """Fresh inputs for a batch of n: prior codes (and labels), or uniform images (and N(0, I) styles)."""
     if graph.startswith(("generator", "decoder")):
         z = model.prior_sample(n, seeded(seed))
         return (z, torch.randint(0, 10, (n,), generator=seeded(seed))) if model.num_classes else (z,)
     c = model.config
-    return (torch.rand(n, c.channels, c.image_size, c.image_size, generator=seeded(seed)),)
+    images = torch.rand(n, c.channels, c.image_size, c.image_size, generator=seeded(seed))
+    styles = getattr(c, "style_dim", 0)
+    return (images, torch.randn(n, styles, generator=seeded(seed + 1))) if styles else (images,)
 
 
 def all_graphs():
@@ -185,6 +188,18 @@ def test_encoders_translators_and_an_autoencoder_prior(exported):
     assert encoder["outputs"][0]["shape"] == ["batch", 4]
     translate = read_manifest(exported["cyclegan"][3])["graphs"][0]
     assert [p["name"] for p in translate["inputs"] + translate["outputs"]] == ["images", "translated"]
+
+
+def test_a_styled_translators_style_is_an_input_not_a_constant(exported):
+    model, _, _, folder = exported["cyclegan-style"]
+    style = read_manifest(folder)["graphs"][0]["inputs"][1]
+    assert style["name"] == "style" and style["shape"] == ["batch", 3] and "normal" in style["distribution"]
+    images, first = graph_inputs(model, "translate_a2b.onnx", 4, seed=7)
+    second = torch.randn(first.shape, generator=seeded(99))
+    assert (ort(folder, "translate_a2b.onnx", images, first) - ort(folder, "translate_a2b.onnx", images, second)
+            ).abs().max() > 1e-3
+    with pytest.raises(GenlabError, match="no style codes"):
+        exported["cyclegan"][0].translate(images, "a2b", first)
 
 
 @pytest.mark.parametrize("family", ["autoencoder", "cgan"])

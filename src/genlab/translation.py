@@ -56,11 +56,15 @@ def _targets(files: list[tuple[Path, Path]], out_dir: Path, grid: Path | None, f
 @torch.no_grad()
 def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", batch_size: int = 256) -> torch.Tensor:
     """Images (uint8 or [0, 1], at the model's size and channels) -> translations as uint8 on the CPU, as
-    8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once."""
+    8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once. A
+    translator with style codes draws them from seed 0: the same call gives the same images."""
     check_direction(model, direction)
-    out = [to_uint8(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)).cpu()
-           for start in tracked(range(0, len(images), batch_size), batch_count(len(images), batch_size),
-                                f"translate {direction}")]
+    devices = [model.device] if model.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(0)
+        out = [to_uint8(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)).cpu()
+               for start in tracked(range(0, len(images), batch_size), batch_count(len(images), batch_size),
+                                    f"translate {direction}")]
     return torch.cat(out) if out else torch.empty(0, *images.shape[1:], dtype=torch.uint8)
 
 

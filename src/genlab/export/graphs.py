@@ -87,8 +87,8 @@ class Translate(nn.Module):
         super().__init__()
         self.model, self.direction = model, direction
 
-    def forward(self, images: Tensor) -> Tensor:
-        return self.model.translate(images, self.direction)
+    def forward(self, images: Tensor, style: Tensor | None = None) -> Tensor:
+        return self.model.translate(images, self.direction, style)
 
 
 def without_ema(model: Any) -> Any:
@@ -193,6 +193,12 @@ def images(model: Any) -> list[Port]:
     return [image_port(model)]
 
 
+def translate_inputs(model: Any) -> list[Port]:
+    """images in [0, 1], and for a translator with style codes the target styles [batch, style_dim] ~ N(0, I)."""
+    styles = getattr(model, "styles", None)
+    return images(model) + ([Port("style", "float32", ("batch", styles.dim), dict(STANDARD_NORMAL))] if styles else [])
+
+
 def translated_out(model: Any) -> list[Port]:
     """translated [batch, C, H, W] in [0, 1]: the images carried into the other domain."""
     return [dataclasses.replace(image_port(model), name="translated")]
@@ -210,7 +216,7 @@ GRAPHS = (
             sampled=lambda m, d=d: d == m.domains[0]) for d in ("a", "b")),
     *(Graph(f"encoder_{d}", has_domain(d), lambda m, d=d: Encode(m, d), encoder_inputs, code_outputs)
       for d in ("a", "b")),
-    *(Graph(f"translate_{d}", translates(d), lambda m, d=d: Translate(m, d), images, translated_out)
+    *(Graph(f"translate_{d}", translates(d), lambda m, d=d: Translate(m, d), translate_inputs, translated_out)
       for d in DIRECTIONS),
 )
 

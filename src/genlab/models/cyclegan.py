@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from torch import Tensor, nn
 
@@ -10,13 +10,15 @@ from ..errors import GenlabError
 from ..nn.resnet import PatchDiscriminator, ResnetGenerator, patch_layers
 from .registry import register
 from .semantic import SemanticConfig
-from .translator import DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, TwoWayTranslator, check_direction_name
+from .style import StyleConfig
+from .translator import (DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, TwoWayTranslator, check_direction_name,
+                         domain_indices)
 
 PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
 
 
 @dataclass
-class CycleGANConfig(SemanticConfig):
+class CycleGANConfig(StyleConfig, SemanticConfig):
     """Two ResNet generators, two PatchGANs and the loss weights; 0 / -1 fields are filled from the data."""
 
     image_size: int = 0
@@ -40,7 +42,9 @@ class CycleGAN(TwoWayTranslator):
 
     Phase "g" minimizes adv_weight * (GAN(G) + GAN(F)) + lambda * cycle + identity_ratio * lambda * identity
     (Eq. 3 plus the identity term of Sec. 5.2); phase "d" trains D_A and D_B on real images against
-    translations drawn through a history pool.
+    translations drawn through a history pool. With model.style_dim > 0 each generator also takes a target style
+    (drawn from N(0, I) to translate; read from the image by the source domain's encoder for the cycle and
+    identity terms) and style_weight * |E(G(x, s)) - s| is added (MUNIT's style reconstruction).
     """
 
     Config = CycleGANConfig
@@ -49,6 +53,7 @@ class CycleGAN(TwoWayTranslator):
         "tiny": ["model.g_width=4", "model.g_blocks=1", "model.d_width=4", "model.d_layers=2"],  # tests
         "digits": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET],
         "digits-cycada": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET, *SEMANTIC_DIGITS],
+        "digits-style": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET, "model.style_dim=8"],
         "photo": ["model.g_width=64", "model.g_blocks=9", *PHOTO_PRESET],
     }
 
@@ -59,8 +64,8 @@ class CycleGAN(TwoWayTranslator):
             raise GenlabError("model config is unresolved: image_size/channels come from the data")
         if min(c.cycle_weight, c.identity_ratio) < 0:
             raise GenlabError("model.cycle_weight and model.identity_ratio must be >= 0")
-        self.gen_ab = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # G: A -> B
-        self.gen_ba = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks)  # F: B -> A
+        self.gen_ab = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks, c.style_dim)  # G: A -> B
+        self.gen_ba = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks, c.style_dim)  # F: B -> A
         self.disc_a = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real A vs F(b)
         self.disc_b = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real B vs G(a)
 
@@ -77,8 +82,9 @@ class CycleGAN(TwoWayTranslator):
             config.adv_weight = 2.0 if config.objective == "lsgan" else 1.0
 
     def generator_parameters(self) -> list[nn.Parameter]:
-        """Both generators (paper: one Adam, lr 2e-4, betas (0.5, 0.999))."""
-        return [*self.gen_ab.parameters(), *self.gen_ba.parameters()]
+        """Both generators and the style encoders (paper: one Adam, lr 2e-4, betas (0.5, 0.999))."""
+        styles = [] if self.styles is None else list(self.styles.parameters())
+        return [*self.gen_ab.parameters(), *self.gen_ba.parameters(), *styles]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         """Both discriminators."""
@@ -86,33 +92,49 @@ class CycleGAN(TwoWayTranslator):
 
     def nets(self, direction: str) -> tuple[nn.Module, nn.Module, nn.Module]:
         """(forward generator, backward generator, discriminator of the target domain) of a direction."""
-        forward = self.generator_for(direction)
-        return (forward, self.gen_ba, self.disc_b) if forward is self.gen_ab else (forward, self.gen_ab, self.disc_a)
+        check_direction_name(direction)
+        return (self.gen_ab, self.gen_ba, self.disc_b) if direction == "a2b" else (self.gen_ba, self.gen_ab, self.disc_a)
 
     def critic_for(self, direction: str) -> nn.Module:
         """D_B for a2b, D_A for b2a."""
         return self.nets(direction)[2]
 
-    def generator_for(self, direction: str) -> nn.Module:
-        """G for a2b, F for b2a."""
-        check_direction_name(direction)
-        return self.gen_ab if direction == "a2b" else self.gen_ba
+    def generator_for(self, direction: str, style: Tensor | None = None) -> Callable[[Tensor], Tensor]:
+        """G for a2b, F for b2a; with style codes, in ``style`` (default: one drawn from N(0, I) per image)."""
+        forward = self.nets(direction)[0]
+        if self.styles is None:
+            return forward
+        return lambda x: forward(x, self.draw_style(x) if style is None else style)
 
     def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1) and identity (||F(a) - a||_1 + ...) terms."""
+        """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1), identity (||F(a) - a||_1 + ...) and, with
+        style codes, style reconstruction terms."""
         c = self.config
-        adv = cycle = identity = x.new_zeros(())
+        terms = dict.fromkeys(("adv", "cycle", "identity", *(("style",) if self.styles is not None else ())), x.new_zeros(()))
         fakes: dict[str, Tensor] = {}
         for direction, src in sources.items():
             if not len(src):  # a batch without this domain has no terms for it
                 continue
-            forward, backward, critic = self.nets(direction)
-            fake = fakes[direction] = forward(src)
-            adv = adv + self.objective.generator(critic(fake))
-            cycle = cycle + (backward(fake) - src).abs().mean()
-            if c.identity_ratio:  # the backward generator maps into src's domain: it should leave src alone
-                identity = identity + (backward(src) - src).abs().mean()
+            for name, value in self._direction_terms(direction, src, fakes).items():
+                terms[name] = terms[name] + value
         self.keep_fakes(x, fakes)
-        loss = c.adv_weight * adv + c.cycle_weight * (cycle + c.identity_ratio * identity)
-        out = {"loss": loss, "adv": adv.detach(), "cycle": cycle.detach(), "identity": identity.detach()}
-        return self.with_semantic(out, sources, fakes)
+        loss = c.adv_weight * terms["adv"] + c.cycle_weight * (terms["cycle"] + c.identity_ratio * terms["identity"])
+        loss = loss + c.style_weight * terms.get("style", 0.0)
+        return self.with_semantic({"loss": loss, **{k: v.detach() for k, v in terms.items()}}, sources, fakes)
+
+    def _direction_terms(self, direction: str, src: Tensor, fakes: dict[str, Tensor]) -> dict[str, Tensor]:
+        """One direction's unweighted terms: GAN on its translation, the cycle back, identity, style."""
+        forward, backward, critic = self.nets(direction)
+        source, target = domain_indices(direction)
+        style, own = self.draw_style(src), self.own_style(src, source)
+        fake = fakes[direction] = styled(forward, src, style)
+        terms = {"adv": self.objective.generator(critic(fake)),
+                 "cycle": (styled(backward, fake, own) - src).abs().mean()}
+        if self.config.identity_ratio:  # the backward generator maps into src's domain: it should leave src alone
+            terms["identity"] = (styled(backward, src, own) - src).abs().mean()
+        return {**terms, **self.style_term(fake, target, style)}
+
+
+def styled(generator: Callable[..., Tensor], x: Tensor, style: Tensor | None) -> Tensor:
+    """generator(x), or generator(x, style) for a translator with style codes."""
+    return generator(x) if style is None else generator(x, style)

@@ -13,6 +13,7 @@ from ..optim import adam
 from .base import GenerativeModel
 from .history import HistoryPool
 from .semantic import SEMANTIC_FIELDS, SEMANTIC_PRETRAINED, consistency, semantic_classifiers
+from .style import style_codes
 
 # what the two-way translators' presets share: their discriminators and training budgets on digits and photos
 DIGITS_PRESET = ["model.d_width=32", "model.d_layers=2", "train.batch_size=32", "train.epochs=4", "data.limit=12000",
@@ -142,9 +143,15 @@ class Translator(GenerativeModel):
         raise NotImplementedError
 
     @torch.no_grad()
-    def translate(self, images: Tensor, direction: str = "a2b") -> Tensor:
-        """Images in [0, 1] of the source domain -> the other domain in [0, 1]."""
-        forward = self.generator_for(direction)
+    def translate(self, images: Tensor, direction: str = "a2b", style: Tensor | None = None) -> Tensor:
+        """Images in [0, 1] of the source domain -> the other domain in [0, 1]; ``style`` [N, style_dim]: the
+        target styles of a translator with style codes (default: drawn from N(0, I))."""
+        if style is None:
+            forward = self.generator_for(direction)
+        elif getattr(self, "styles", None) is None:
+            raise GenlabError(f"this {self.name} run has no style codes (model.style_dim 0): translate without one")
+        else:
+            forward = self.generator_for(direction, style.to(self.device))
         return ((forward(self.prepare(images.to(self.device))) + 1) / 2).float()
 
     @torch.no_grad()
@@ -166,7 +173,8 @@ def split_domains(x: Tensor, y: Tensor) -> dict[str, Tensor]:
 
 class TwoWayTranslator(Translator):
     """A translator both ways with a discriminator per domain, trained on translations drawn through a history
-    pool per direction (Shrivastava et al. 2017; Zhu et al. 2017, Sec. 4): what CycleGAN and UNIT share."""
+    pool per direction (Shrivastava et al. 2017; Zhu et al. 2017, Sec. 4), and optional style codes (models/style.py):
+    what CycleGAN and UNIT share."""
 
     def __init__(self, config: Any):
         super().__init__(config)
@@ -174,6 +182,19 @@ class TwoWayTranslator(Translator):
             raise GenlabError("model.pool_size must be >= 0")
         self.pools = {"a2b": HistoryPool(config.pool_size), "b2a": HistoryPool(config.pool_size)}
         self._fakes: tuple[Tensor, dict[str, Tensor]] | None = None  # phase g's translations, for phase d
+        self.styles = style_codes(config)  # None: a deterministic translator
+
+    def draw_style(self, like: Tensor, generator: torch.Generator | None = None) -> Tensor | None:
+        """A target style from N(0, I) per image of ``like``; None for a deterministic translator."""
+        return None if self.styles is None else self.styles.draw(like, generator)
+
+    def own_style(self, x: Tensor, domain: int) -> Tensor | None:
+        """The style the encoder of ``domain`` reads in its images x; None for a deterministic translator."""
+        return None if self.styles is None else self.styles.encode(x, domain)
+
+    def style_term(self, fake: Tensor, domain: int, style: Tensor | None) -> dict[str, Tensor]:
+        """{"style": |E(fake) - style|_1} for a translator with style codes, else nothing."""
+        return {} if self.styles is None else {"style": self.styles.reconstruction(fake, domain, style)}
 
     def critic_for(self, direction: str) -> nn.Module:
         """The discriminator of the direction's target domain."""

@@ -11,16 +11,18 @@ from torch import Tensor, nn
 from ..errors import GenlabError
 from ..nn.resnet import (PatchDiscriminator, check_quarter_size, check_width, down_layers, patch_layers,
                          residual_blocks, up_layers)
+from ..nn.style import StyledDecoder
 from ..ops import DiagonalGaussian
 from .registry import register
 from .semantic import SemanticConfig
+from .style import StyleConfig
 from .translator import DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, TwoWayTranslator, domain_indices
 
 DOMAINS = ("a", "b")
 
 
 @dataclass
-class UNITConfig(SemanticConfig):
+class UNITConfig(StyleConfig, SemanticConfig):
     """Encoders, generators and discriminators per domain, the shared layers, and the loss weights (the paper's
     lambda_0..lambda_4, Sec. 3); 0 fields are filled from the data."""
 
@@ -50,7 +52,9 @@ class UNIT(TwoWayTranslator):
 
     Phase "g" minimizes, for each domain's images x (and the other domain t): lambda_1 KL(q(z|x)) + lambda_2
     |G_x(z) - x| + lambda_0 GAN(D_t(G_t(z))) + lambda_3 KL(q(z'|G_t(z))) + lambda_4 |G_x(z') - x| (Eqs. 2-5, with
-    the KL per code dimension and L1 per pixel as in the authors' code); phase "d" is TwoWayTranslator's.
+    the KL per code dimension and L1 per pixel as in the authors' code); phase "d" is TwoWayTranslator's. With
+    model.style_dim > 0 each generator's up-sampling also takes a style (MUNIT, Huang et al. 2018): drawn from
+    N(0, I) for a translation, read by the domain's encoder for its own reconstructions, plus the style term.
     """
 
     Config = UNITConfig
@@ -60,6 +64,7 @@ class UNIT(TwoWayTranslator):
         "tiny": ["model.width=4", "model.blocks=2", "model.d_width=4", "model.d_layers=2"],  # tests
         "digits": ["model.width=32", "model.blocks=2", *DIGITS_PRESET],  # the CycleGAN's discriminators and budget
         "digits-cycada": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, *SEMANTIC_DIGITS],
+        "digits-style": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, "model.style_dim=8"],
         "photo": ["model.width=64", "model.blocks=4", *PHOTO_PRESET],
     }
 
@@ -79,8 +84,10 @@ class UNIT(TwoWayTranslator):
                                       for _ in DOMAINS)
         self.shared_encoder = nn.Sequential(*residual_blocks(code, c.shared_blocks))
         self.shared_generator = nn.Sequential(*residual_blocks(code, c.shared_blocks))
-        self.generators = nn.ModuleList(nn.Sequential(*residual_blocks(code, own), *up_layers(c.width, c.channels))
-                                        for _ in DOMAINS)
+        up = (lambda: []) if c.style_dim else (lambda: up_layers(c.width, c.channels))  # styled: in self.decoders
+        self.generators = nn.ModuleList(nn.Sequential(*residual_blocks(code, own), *up()) for _ in DOMAINS)
+        if c.style_dim:
+            self.decoders = nn.ModuleList(StyledDecoder(c.width, c.channels, c.style_dim) for _ in DOMAINS)
         self.discriminators = nn.ModuleList(PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)
                                             for _ in DOMAINS)
 
@@ -98,8 +105,9 @@ class UNIT(TwoWayTranslator):
         return torch.Size((4 * c.width, c.image_size // 4, c.image_size // 4))
 
     def generator_parameters(self) -> list[nn.Parameter]:
-        """Both encoders, both generators and the shared layers (once each)."""
-        nets = (self.encoders, self.shared_encoder, self.shared_generator, self.generators)
+        """Both encoders, both generators and the shared layers (once each), and any style nets."""
+        styled = () if self.styles is None else (self.decoders, self.styles)
+        nets = (self.encoders, self.shared_encoder, self.shared_generator, self.generators, *styled)
         return [p for net in nets for p in net.parameters()]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
@@ -114,20 +122,27 @@ class UNIT(TwoWayTranslator):
         mean = self.shared_encoder(self.encoders[domain](x)).float()
         return DiagonalGaussian(mean, torch.zeros_like(mean))
 
-    def generate(self, z: Tensor, domain: int) -> Tensor:
-        """Code maps [B, 4w, S/4, S/4] -> images of ``domain`` in [-1, 1]."""
-        return self.generators[domain](self.shared_generator(z))
+    def generate(self, z: Tensor, domain: int, style: Tensor | None = None) -> Tensor:
+        """Code maps [B, 4w, S/4, S/4] -> images of ``domain`` in [-1, 1]; with style codes, in ``style``
+        (default: the prior's mean, 0)."""
+        features = self.generators[domain](self.shared_generator(z))
+        if self.styles is None:
+            return features
+        return self.decoders[domain](features, z.new_zeros(len(z), self.styles.dim) if style is None else style)
 
-    def generator_for(self, direction: str) -> Callable[[Tensor], Tensor]:
-        """x -> G_t(E_s(x)): the posterior mean decoded into the other domain."""
+    def generator_for(self, direction: str, style: Tensor | None = None) -> Callable[[Tensor], Tensor]:
+        """x -> G_t(E_s(x)): the posterior mean decoded into the other domain (with style codes, in ``style``,
+        by default one drawn from N(0, I) per image)."""
         source, target = domain_indices(direction)
-        return lambda x: self.generate(self.posterior(x, source).mean, target)
+        return lambda x: self.generate(self.posterior(x, source).mean, target,
+                                       self.draw_style(x) if style is None else style)
 
     # -- training ---------------------------------------------------------------------------------
     def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
         """The VAE, GAN and cycle terms of both domains (Eqs. 2-5)."""
         c = self.config
-        terms = dict.fromkeys(("adv", "recon", "kl", "cycle", "cycle_kl"), x.new_zeros(()))
+        names = ("adv", "recon", "kl", "cycle", "cycle_kl", *(("style",) if self.styles is not None else ()))
+        terms = dict.fromkeys(names, x.new_zeros(()))
         fakes = {}
         for direction, src in sources.items():
             if not len(src):  # a batch without this domain has no terms for it
@@ -136,22 +151,24 @@ class UNIT(TwoWayTranslator):
                 terms[name] = terms[name] + value
         self.keep_fakes(x, fakes)
         weights = {"adv": c.gan_weight, "recon": c.recon_weight, "kl": c.kl_weight, "cycle": c.cycle_weight,
-                   "cycle_kl": c.cycle_kl_weight}
+                   "cycle_kl": c.cycle_kl_weight, "style": c.style_weight}
         loss = sum(weights[name] * value for name, value in terms.items())
         return self.with_semantic({"loss": loss, **{name: value.detach() for name, value in terms.items()}},
                                   sources, fakes)
 
     def _stream_terms(self, src: Tensor, direction: str, fakes: dict[str, Tensor]) -> dict[str, Tensor]:
-        """One domain's unweighted terms: its VAE, the GAN on its translation, and the cycle back."""
+        """One domain's unweighted terms: its VAE, the GAN on its translation, the cycle back, and the style."""
         source, target = domain_indices(direction)
         q = self.posterior(src, source)
         z = q.rsample()
-        fake = fakes[direction] = self.generate(z, target)
+        style, own = self.draw_style(src), self.own_style(src, source)
+        fake = fakes[direction] = self.generate(z, target, style)
         back = self.posterior(fake, target)
-        return {"kl": per_dimension_kl(q), "recon": (self.generate(z, source) - src).abs().mean(),
+        return {"kl": per_dimension_kl(q), "recon": (self.generate(z, source, own) - src).abs().mean(),
                 "adv": self.objective.generator(self.discriminators[target](fake)),
                 "cycle_kl": per_dimension_kl(back),
-                "cycle": (self.generate(back.rsample(), source) - src).abs().mean()}
+                "cycle": (self.generate(back.rsample(), source, own) - src).abs().mean(),
+                **self.style_term(fake, target, style)}
 
     # -- codes and samples ------------------------------------------------------------------------
     def domain_index(self, domain: str) -> int:
@@ -164,10 +181,11 @@ class UNIT(TwoWayTranslator):
         """Images in [-1, 1] of ``domain`` -> flat shared codes [B, latent_dim] (the posterior means)."""
         return self.posterior(x, self.domain_index(domain)).mean.flatten(1)
 
-    def render(self, z: Tensor, labels: Tensor | None = None, domain: str = "a") -> Tensor:
-        """Flat codes [B, latent_dim] -> images of ``domain`` in [0, 1], differentiable in z."""
+    def render(self, z: Tensor, labels: Tensor | None = None, domain: str = "a", style: Tensor | None = None) -> Tensor:
+        """Flat codes [B, latent_dim] -> images of ``domain`` in [0, 1], differentiable in z (with style codes:
+        in ``style``, by default the style prior's mean)."""
         maps = z.reshape(len(z), *self.code_shape())
-        return ((self.generate(maps, self.domain_index(domain)) + 1) / 2).float()
+        return ((self.generate(maps, self.domain_index(domain), style) + 1) / 2).float()
 
     @torch.no_grad()
     def decode(self, z: Tensor, labels: Tensor | None = None, domain: str = "a") -> Tensor:
@@ -177,8 +195,9 @@ class UNIT(TwoWayTranslator):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None,
                domain: str = "a") -> Tensor:
-        """n images of ``domain`` decoded from N(0, I) codes."""
-        return self.decode(self.prior_sample(n, generator), domain=domain)
+        """n images of ``domain`` decoded from N(0, I) codes (and, with style codes, N(0, I) styles)."""
+        codes = self.prior_sample(n, generator)
+        return self.render(codes, domain=domain, style=self.draw_style(codes, generator))
 
     @torch.no_grad()
     def decode_pair(self, z: Tensor) -> Tensor:

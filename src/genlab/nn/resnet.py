@@ -6,6 +6,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..errors import GenlabError
+from .style import StyledDecoder
 
 
 def _norm(channels: int) -> nn.Module:
@@ -69,18 +70,27 @@ def up_layers(width: int, channels: int) -> list[nn.Module]:
 class ResnetGenerator(nn.Module):
     """c7s1-k, d2k, d4k, R4k x blocks, u2k, uk, c7s1-C + tanh: image [B, C, S, S] -> image in [-1, 1].
 
-    The paper's 9-block net is ``width=64, blocks=9``; S must be a multiple of 4 and at least 8.
+    The paper's 9-block net is ``width=64, blocks=9``; S must be a multiple of 4 and at least 8. With
+    ``style_dim`` > 0 the up-sampling is a StyledDecoder and ``forward`` takes a style [B, style_dim] too.
     """
 
-    def __init__(self, channels: int, image_size: int, width: int = 64, blocks: int = 9):
+    def __init__(self, channels: int, image_size: int, width: int = 64, blocks: int = 9, style_dim: int = 0):
         super().__init__()
         check_quarter_size(image_size)
         check_width(width, blocks)
-        self.net = nn.Sequential(*down_layers(channels, width), *residual_blocks(width * 4, blocks),
-                                 *up_layers(width, channels))
+        trunk = [*down_layers(channels, width), *residual_blocks(width * 4, blocks)]
+        self.style_dim = style_dim
+        if style_dim:
+            self.net, self.decoder = nn.Sequential(*trunk), StyledDecoder(width, channels, style_dim)
+        else:
+            self.net = nn.Sequential(*trunk, *up_layers(width, channels))
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+    def forward(self, x: Tensor, style: Tensor | None = None) -> Tensor:
+        if not self.style_dim:
+            return self.net(x)
+        if style is None:
+            raise GenlabError("this generator draws with a style code: pass style [B, style_dim]")
+        return self.decoder(self.net(x), style)
 
 
 class RefinerNet(nn.Module):

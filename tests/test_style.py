@@ -1,0 +1,101 @@
+"""Style codes for the two-way translators (MUNIT-style): AdaIN carries the style past instance norm, the losses
+gain the style reconstruction, translations draw styles reproducibly, and a styled run resumes exactly."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genlab.errors import GenlabError
+from genlab.models.registry import get_model_class
+from genlab.nn.resnet import ResnetGenerator
+from genlab.nn.style import StyleEncoder
+from genlab.samplers import seeded
+from genlab.translation import translate_images
+
+from conftest import domain_batch, run_weights, tiny_model
+from helpers.domains import trained_both_ways
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+FAMILIES = ("cyclegan", "unit")
+
+
+def styled_model(name: str, dim: int = 3):
+    """A tiny translator of ``name`` with style codes of ``dim`` numbers, on 3-channel 28-px images."""
+    model, config = tiny_model(name, channels=3)
+    config.model.style_dim = dim
+    torch.manual_seed(0)
+    return get_model_class(name)(config.model), config
+
+
+def test_the_style_changes_the_image_where_instance_norm_would_erase_a_constant():
+    generator = ResnetGenerator(3, 28, width=4, blocks=1, style_dim=3)
+    x = torch.rand(2, 3, 28, 28, generator=seeded(0)) * 2 - 1
+    one, other = torch.zeros(2, 3), torch.randn(2, 3, generator=seeded(1))
+    assert generator(x, one).shape == x.shape
+    assert (generator(x, one) - generator(x, other)).abs().mean() > 1e-3
+    assert torch.equal(generator(x, one), generator(x, one.clone()))
+    with pytest.raises(GenlabError, match="style"):
+        generator(x)
+    assert StyleEncoder(3, 4, 5)(x).shape == (2, 5)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_a_styled_translator_adds_the_style_reconstruction_and_a_plain_one_does_not(name):
+    plain, _ = tiny_model(name, channels=3)
+    x, y = domain_batch(plain)
+    assert plain.styles is None and "style" not in plain.loss((x, y), "g")
+    model, _ = styled_model(name)
+    torch.manual_seed(0)
+    out = model.loss((x, y), "g")
+    assert out["style"] > 0 and torch.isfinite(out["loss"])
+    model.config.style_weight = 0
+    torch.manual_seed(0)
+    without = model.loss((x, y), "g")
+    assert torch.allclose(out["loss"] - without["loss"], out["style"], atol=1e-5)  # style_weight 1 by default
+    encoders = {id(p) for p in model.styles.parameters()}
+    assert encoders <= {id(p) for p in model.generator_parameters()}  # trained with the generators
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_the_style_term_is_the_encoders_error_on_the_drawn_style(name):
+    model, _ = styled_model(name)
+    x, y = domain_batch(model)
+    drawn, draw = [], model.draw_style
+    model.draw_style = lambda like: drawn.append(draw(like)) or drawn[-1]  # record each direction's styles
+    out = model.loss((x, y), "g")
+    fakes = model._fakes[1]
+    expected = sum((model.styles.encode(fakes[d], 1 - i) - s).abs().mean()
+                   for i, (d, s) in enumerate(zip(("a2b", "b2a"), drawn)))  # a2b's fakes are read by B's encoder
+    assert len(drawn) == 2 and torch.allclose(out["style"], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_translations_draw_different_styles_and_are_reproducible_from_translate_images(name):
+    model, _ = styled_model(name)
+    model.eval()
+    images = torch.rand(6, 3, 28, 28, generator=seeded(0))
+    first, second = model.translate(images), model.translate(images)
+    assert not torch.equal(first, second)  # a fresh style per call
+    assert torch.equal(translate_images(model, images), translate_images(model, images))
+    state = torch.random.get_rng_state()
+    translate_images(model, images)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the seed does not leak into the caller's stream
+
+
+def test_bad_style_settings_are_one_clear_line():
+    for field, value in (("style_dim", -1), ("style_weight", -0.5)):
+        model, config = tiny_model("cyclegan")
+        config.model.style_dim = 2
+        setattr(config.model, field, value)
+        with pytest.raises(GenlabError, match="style"):
+            get_model_class("cyclegan")(config.model)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_a_styled_run_resumes_exactly(name, tmp_path):
+    settings = ["model.image_size=28", "model.style_dim=2", "train.batch_size=4", "train.epochs=1",
+                "data.test_fraction=0.15", "train.eval_images=8"]
+    _, (straight, split, _) = trained_both_ways(name, settings, tmp_path)
+    a, b = run_weights(straight), run_weights(split)
+    assert any("styles.encoders" in k for k in a)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
