@@ -12,7 +12,7 @@ from genlab.nn.style import StyleEncoder
 from genlab.samplers import seeded
 from genlab.translation import translate_images
 
-from conftest import domain_batch, run_weights, tiny_model
+from conftest import domain_batch, run_cli, run_weights, tiny_model
 from helpers.domains import trained_both_ways
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -91,11 +91,41 @@ def test_bad_style_settings_are_one_clear_line():
             get_model_class("cyclegan")(config.model)
 
 
-@pytest.mark.parametrize("name", FAMILIES)
-def test_a_styled_run_resumes_exactly(name, tmp_path):
+@pytest.fixture(scope="module", params=FAMILIES)
+def styled_runs(request, tmp_path_factory):
+    """A tiny styled translator of each family trained on two small domains straight through, and stopped after 3
+    steps then resumed: (family, domains, straight run, split run)."""
     settings = ["model.image_size=28", "model.style_dim=2", "train.batch_size=4", "train.epochs=1",
                 "data.test_fraction=0.15", "train.eval_images=8"]
-    _, (straight, split, _) = trained_both_ways(name, settings, tmp_path)
+    domains, (straight, split, _) = trained_both_ways(request.param, settings, tmp_path_factory.mktemp("style"))
+    return request.param, domains, straight, split
+
+
+def test_a_styled_run_resumes_exactly(styled_runs):
+    _, _, straight, split = styled_runs
     a, b = run_weights(straight), run_weights(split)
     assert any("styles.encoders" in k for k in a)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_genlab_translate_draws_styles_from_its_seed(styled_runs, capsys, tmp_path):
+    _, domains, run, _ = styled_runs
+    outputs = {}
+    for name, seed in (("first", 0), ("again", 0), ("other", 1)):
+        code, _, err = run_cli(capsys, "translate", run, domains[0], "--direction", "a2b", "--out", tmp_path / name,
+                               "--seed", seed)
+        assert code == 0, err
+        outputs[name] = [(tmp_path / name / p.relative_to(domains[0])).read_bytes()
+                         for p in sorted(domains[0].rglob("*.png"))]
+    assert outputs["first"] == outputs["again"] and outputs["first"] != outputs["other"]
+
+
+def test_unit_samples_draw_styles_while_decode_keeps_the_prior_mean_style():
+    model, _ = styled_model("unit")
+    model.eval()
+    sampled = model.sample(4, seeded(0), domain="b")
+    assert torch.equal(sampled, model.sample(4, seeded(0), domain="b"))  # reproducible from the generator
+    codes = model.prior_sample(4, seeded(0))  # the codes sample() drew first
+    decoded = model.decode(codes, domain="b")
+    assert not torch.equal(sampled, decoded)  # the samples' own styles
+    assert torch.equal(decoded, model.render(codes, domain="b", style=torch.zeros(4, 3)))

@@ -1,8 +1,9 @@
 """Translate image files and folders with a trained image-to-image model (``genlab translate``)."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
@@ -53,15 +54,23 @@ def _targets(files: list[tuple[Path, Path]], out_dir: Path, grid: Path | None, f
     return targets
 
 
+@contextlib.contextmanager
+def seeded_styles(model: Any, seed: int) -> Iterator[None]:
+    """Inside, the global RNG (on the model's device) starts from ``seed``, so a translator with style codes
+    draws the same styles each time; the caller's RNG state is restored after."""
+    with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
 @torch.no_grad()
-def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", batch_size: int = 256) -> torch.Tensor:
+def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", batch_size: int = 256,
+                     seed: int = 0) -> torch.Tensor:
     """Images (uint8 or [0, 1], at the model's size and channels) -> translations as uint8 on the CPU, as
     8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once. A
-    translator with style codes draws them from seed 0: the same call gives the same images."""
+    translator with style codes draws them from ``seed``: the same call gives the same images."""
     check_direction(model, direction)
-    devices = [model.device] if model.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(0)
+    with seeded_styles(model, seed):
         out = [to_uint8(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)).cpu()
                for start in tracked(range(0, len(images), batch_size), batch_count(len(images), batch_size),
                                     f"translate {direction}")]
@@ -87,10 +96,11 @@ def decode_batch(files: list[tuple[Path, Path]], targets: list[Path], named: set
 
 @torch.no_grad()
 def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Path, direction: str = "a2b",
-                    grid: bool = False, force: bool = False, batch_size: int = 64) -> list[Path]:
+                    grid: bool = False, force: bool = False, batch_size: int = 64, seed: int = 0) -> list[Path]:
     """Translate every input image into ``out_dir`` (same relative names, at the model's resolution);
     ``grid`` adds ``grid_<direction>.png`` with rows input | translated | cycled back (no way back for a
-    one-way model such as the refiner). Returns the paths."""
+    one-way model such as the refiner); a translator with style codes draws them from ``seed``. Returns the
+    paths."""
     check_direction(model, direction)
     files = collect_inputs(inputs)
     out_dir = Path(out_dir)
@@ -105,7 +115,8 @@ def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Pat
                                channels, bad)
         if x is None:
             continue
-        trips = round_trip(model, x, direction)  # [n, 3 (or 2 one way), C, H, W]
+        with seeded_styles(model, seed + start):  # styles (if any) drawn per batch from the seed
+            trips = round_trip(model, x, direction)  # [n, 3 (or 2 one way), C, H, W]
         for image, target in zip(trips[:, 1], kept):
             written.append(save_image(image, target))
         if grid_path is not None and start < GRID_ROWS:

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also write DIR/grid_<direction>.png: input | translated | cycled (first 64 inputs)")
     p.add_argument("--batch-size", type=int, default=64, help="images translated at once (default 64)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the styles a translator with style codes (model.style_dim > 0) draws (default 0)")
     p.set_defaults(func=run)
 
 
@@ -40,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
         raise GenlabError("--batch-size must be at least 1")
     model, _ = load_model(args)
     written = translate_files(model, args.inputs, args.out, args.direction, grid=args.grid, force=args.force,
-                              batch_size=args.batch_size)
+                              batch_size=args.batch_size, seed=args.seed)
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
