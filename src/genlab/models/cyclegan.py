@@ -93,7 +93,9 @@ class CycleGAN(TwoWayTranslator):
     def nets(self, direction: str) -> tuple[nn.Module, nn.Module, nn.Module]:
         """(forward generator, backward generator, discriminator of the target domain) of a direction."""
         check_direction_name(direction)
-        return (self.gen_ab, self.gen_ba, self.disc_b) if direction == "a2b" else (self.gen_ba, self.gen_ab, self.disc_a)
+        if direction == "a2b":
+            return self.gen_ab, self.gen_ba, self.disc_b
+        return self.gen_ba, self.gen_ab, self.disc_a
 
     def critic_for(self, direction: str) -> nn.Module:
         """D_B for a2b, D_A for b2a."""
@@ -110,7 +112,8 @@ class CycleGAN(TwoWayTranslator):
         """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1), identity (||F(a) - a||_1 + ...) and, with
         style codes, style reconstruction terms."""
         c = self.config
-        terms = dict.fromkeys(("adv", "cycle", "identity", *(("style",) if self.styles is not None else ())), x.new_zeros(()))
+        names = ("adv", "cycle", "identity", *(("style",) if self.styles is not None else ()))
+        terms = dict.fromkeys(names, x.new_zeros(()))
         fakes: dict[str, Tensor] = {}
         for direction, src in sources.items():
             if not len(src):  # a batch without this domain has no terms for it
@@ -119,7 +122,8 @@ class CycleGAN(TwoWayTranslator):
                 terms[name] = terms[name] + value
         self.keep_fakes(x, fakes)
         loss = c.adv_weight * terms["adv"] + c.cycle_weight * (terms["cycle"] + c.identity_ratio * terms["identity"])
-        loss = loss + c.style_weight * terms.get("style", 0.0)
+        if "style" in terms:
+            loss = loss + c.style_weight * terms["style"]
         return self.with_semantic({"loss": loss, **{k: v.detach() for k, v in terms.items()}}, sources, fakes)
 
     def _direction_terms(self, direction: str, src: Tensor, fakes: dict[str, Tensor]) -> dict[str, Tensor]:
