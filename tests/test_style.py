@@ -129,3 +129,24 @@ def test_unit_samples_draw_styles_while_decode_keeps_the_prior_mean_style():
     decoded = model.decode(codes, domain="b")
     assert not torch.equal(sampled, decoded)  # the samples' own styles
     assert torch.equal(decoded, model.render(codes, domain="b", style=torch.zeros(4, 3)))
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_mode_seeking_is_subtracted_and_vanishes_for_a_generator_that_ignores_the_style(name):
+    model, _ = styled_model(name)
+    model.config.diversity_weight = 2.0
+    x, y = domain_batch(model)
+    out = model.loss((x, y), "g")
+    assert out["diversity"] > 0 and torch.allclose(model.style_loss(out), out["style"] - 2.0 * out["diversity"])
+    if name == "cyclegan":  # the whole loss: the generator maximizes the diversity
+        c = model.config
+        base = c.adv_weight * out["adv"] + c.cycle_weight * (out["cycle"] + c.identity_ratio * out["identity"])
+        assert torch.allclose(out["loss"], base + out["style"] - 2.0 * out["diversity"], atol=1e-4)
+    model.config.diversity_weight = 0.0
+    assert "diversity" not in model.loss((x, y), "g")
+    decoders = [m for m in model.modules() if hasattr(m, "affine") and isinstance(m.affine, torch.nn.Linear)]
+    with torch.no_grad():
+        for norm in decoders:
+            norm.affine.weight.zero_()  # AdaIN's scale and shift no longer depend on the style
+    model.config.diversity_weight = 1.0
+    assert model.loss((x, y), "g")["diversity"] == 0

@@ -11,8 +11,8 @@ from ..nn.resnet import PatchDiscriminator, ResnetGenerator, patch_layers
 from .registry import register
 from .semantic import SemanticConfig
 from .style import StyleConfig
-from .translator import (DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, TwoWayTranslator, check_direction_name,
-                         domain_indices)
+from .translator import (DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, STYLE_DIGITS, TwoWayTranslator,
+                         check_direction_name, domain_indices)
 
 PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
 
@@ -53,7 +53,8 @@ class CycleGAN(TwoWayTranslator):
         "tiny": ["model.g_width=4", "model.g_blocks=1", "model.d_width=4", "model.d_layers=2"],  # tests
         "digits": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET],
         "digits-cycada": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET, *SEMANTIC_DIGITS],
-        "digits-style": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET, "model.style_dim=8"],
+        "digits-style": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET, *STYLE_DIGITS,
+                         "model.diversity_weight=1"],
         "photo": ["model.g_width=64", "model.g_blocks=9", *PHOTO_PRESET],
     }
 
@@ -112,8 +113,7 @@ class CycleGAN(TwoWayTranslator):
         """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1), identity (||F(a) - a||_1 + ...) and, with
         style codes, style reconstruction terms."""
         c = self.config
-        names = ("adv", "cycle", "identity", *(("style",) if self.styles is not None else ()))
-        terms = dict.fromkeys(names, x.new_zeros(()))
+        terms = dict.fromkeys(("adv", "cycle", "identity", *self.style_names()), x.new_zeros(()))
         fakes: dict[str, Tensor] = {}
         for direction, src in sources.items():
             if not len(src):  # a batch without this domain has no terms for it
@@ -122,8 +122,7 @@ class CycleGAN(TwoWayTranslator):
                 terms[name] = terms[name] + value
         self.keep_fakes(x, fakes)
         loss = c.adv_weight * terms["adv"] + c.cycle_weight * (terms["cycle"] + c.identity_ratio * terms["identity"])
-        if "style" in terms:
-            loss = loss + c.style_weight * terms["style"]
+        loss = loss + self.style_loss(terms)
         return self.with_semantic({"loss": loss, **{k: v.detach() for k, v in terms.items()}}, sources, fakes)
 
     def _direction_terms(self, direction: str, src: Tensor, fakes: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -131,12 +130,13 @@ class CycleGAN(TwoWayTranslator):
         forward, backward, critic = self.nets(direction)
         source, target = domain_indices(direction)
         style, own = self.draw_style(src), self.own_style(src, source)
-        fake = fakes[direction] = styled(forward, src, style)
+        features = None if style is None else forward.trunk(src)  # styled: one trunk, rendered in two styles
+        fake = fakes[direction] = forward(src) if features is None else forward.render(features, style)
         terms = {"adv": self.objective.generator(critic(fake)),
                  "cycle": (styled(backward, fake, own) - src).abs().mean()}
         if self.config.identity_ratio:  # the backward generator maps into src's domain: it should leave src alone
             terms["identity"] = (styled(backward, src, own) - src).abs().mean()
-        return {**terms, **self.style_term(fake, target, style)}
+        return {**terms, **self.style_terms(fake, target, style, lambda other: forward.render(features, other))}
 
 
 def styled(generator: Callable[..., Tensor], x: Tensor, style: Tensor | None) -> Tensor:

@@ -6,7 +6,7 @@ drop a whole mode of the target (dark digits on bright backgrounds); a style cod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -22,6 +22,7 @@ class StyleConfig:
     style_dim: int = 0  # numbers in a domain's style code (MUNIT: 8); 0 = a deterministic translator
     style_width: int = 16  # width of each style encoder's first layer
     style_weight: float = 1.0  # weight of the style reconstruction |E(G(x, s)) - s|_1 (MUNIT's lambda_s: 1)
+    diversity_weight: float = 0.0  # weight of the mode-seeking term |G(x, s1) - G(x, s2)| / |s1 - s2|; 0 = off
 
 
 class StyleCodes(nn.Module):
@@ -30,8 +31,8 @@ class StyleCodes(nn.Module):
     def __init__(self, config: Any):
         super().__init__()
         check_style(config.style_dim, config.style_width)
-        if config.style_weight < 0:
-            raise GenlabError("model.style_weight must be >= 0")
+        if min(config.style_weight, config.diversity_weight) < 0:
+            raise GenlabError("model.style_weight and model.diversity_weight must be >= 0")
         self.dim = config.style_dim
         self.encoders = nn.ModuleList(StyleEncoder(config.channels, config.style_width, config.style_dim)
                                       for _ in range(2))
@@ -49,6 +50,14 @@ class StyleCodes(nn.Module):
     def reconstruction(self, fake: Tensor, domain: int, style: Tensor) -> Tensor:
         """|E_domain(fake) - style|_1 per number: the generator must put the drawn style into its output."""
         return (self.encode(fake, domain) - style).abs().mean()
+
+    def diversity(self, fake: Tensor, style: Tensor, render: Callable[[Tensor], Tensor]) -> Tensor:
+        """Mode seeking (Mao et al. 2019; Yang et al. 2019, DSGAN): the batch mean of |G(x, s1) - G(x, s2)|_1 /
+        |s1 - s2|_1 per image, for a second style s2 drawn now; ``render(s2)`` = G(x, s2). The generator maximizes it,
+        so different styles must give different images: a mode one style drops, another can draw."""
+        other = self.draw(style)
+        apart = (fake - render(other)).abs().flatten(1).mean(1)
+        return (apart / (style - other).abs().mean(1).clamp_min(1e-6)).mean()
 
 
 def style_codes(config: Any) -> StyleCodes | None:

@@ -23,6 +23,9 @@ PHOTO_PRESET = ["model.image_size=256", "model.d_width=64", "model.d_layers=3", 
 # CyCADA's term on digit pairs, both ways: digits-v2 reads MNIST, synthdigits (98%) and mnistm (74%)
 SEMANTIC_DIGITS = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2",
                    "model.semantic_classifier_b=digits-v2"]
+# style codes on digit pairs (each preset adds mode seeking at half its GAN weight): one MNIST digit drawn in every
+# mnistm look, dark digits on light patches included
+STYLE_DIGITS = ["model.style_dim=8"]
 DIRECTIONS = ("a2b", "b2a")  # a2b: domain A (label 0) -> domain B (label 1); b2a the other way
 OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
 
@@ -192,9 +195,28 @@ class TwoWayTranslator(Translator):
         """The style the encoder of ``domain`` reads in its images x; None for a deterministic translator."""
         return None if self.styles is None else self.styles.encode(x, domain)
 
-    def style_term(self, fake: Tensor, domain: int, style: Tensor | None) -> dict[str, Tensor]:
-        """{"style": |E(fake) - style|_1} for a translator with style codes, else nothing."""
-        return {} if self.styles is None else {"style": self.styles.reconstruction(fake, domain, style)}
+    def style_terms(self, fake: Tensor, domain: int, style: Tensor | None,
+                    render: Callable[[Tensor], Tensor]) -> dict[str, Tensor]:
+        """For a translator with style codes, {"style": |E(fake) - style|_1} and, when model.diversity_weight > 0,
+        {"diversity": the mode-seeking ratio} (``render(s)``: the same input translated in style s); else nothing."""
+        if self.styles is None:
+            return {}
+        terms = {"style": self.styles.reconstruction(fake, domain, style)}
+        if self.config.diversity_weight:
+            terms["diversity"] = self.styles.diversity(fake, style, render)
+        return terms
+
+    def style_names(self) -> tuple[str, ...]:
+        """The names ``style_terms`` returns: style (and diversity), or none for a deterministic translator."""
+        if self.styles is None:
+            return ()
+        return ("style", "diversity") if self.config.diversity_weight else ("style",)
+
+    def style_loss(self, terms: dict[str, Tensor]) -> Tensor | float:
+        """style_weight * style - diversity_weight * diversity (the generator maximizes the diversity)."""
+        c = self.config
+        loss = c.style_weight * terms["style"] if "style" in terms else 0.0
+        return loss - c.diversity_weight * terms["diversity"] if "diversity" in terms else loss
 
     def critic_for(self, direction: str) -> nn.Module:
         """The discriminator of the direction's target domain."""

@@ -16,7 +16,7 @@ from ..ops import DiagonalGaussian
 from .registry import register
 from .semantic import SemanticConfig
 from .style import StyleConfig
-from .translator import DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, TwoWayTranslator, domain_indices
+from .translator import DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, STYLE_DIGITS, TwoWayTranslator, domain_indices
 
 DOMAINS = ("a", "b")
 
@@ -64,7 +64,8 @@ class UNIT(TwoWayTranslator):
         "tiny": ["model.width=4", "model.blocks=2", "model.d_width=4", "model.d_layers=2"],  # tests
         "digits": ["model.width=32", "model.blocks=2", *DIGITS_PRESET],  # the CycleGAN's discriminators and budget
         "digits-cycada": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, *SEMANTIC_DIGITS],
-        "digits-style": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, "model.style_dim=8"],
+        "digits-style": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, *STYLE_DIGITS,
+                         "model.diversity_weight=5"],
         "photo": ["model.width=64", "model.blocks=4", *PHOTO_PRESET],
     }
 
@@ -141,8 +142,9 @@ class UNIT(TwoWayTranslator):
     def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
         """The VAE, GAN and cycle terms of both domains (Eqs. 2-5)."""
         c = self.config
-        names = ("adv", "recon", "kl", "cycle", "cycle_kl", *(("style",) if self.styles is not None else ()))
-        terms = dict.fromkeys(names, x.new_zeros(()))
+        weights = {"adv": c.gan_weight, "recon": c.recon_weight, "kl": c.kl_weight, "cycle": c.cycle_weight,
+                   "cycle_kl": c.cycle_kl_weight}
+        terms = dict.fromkeys((*weights, *self.style_names()), x.new_zeros(()))
         fakes = {}
         for direction, src in sources.items():
             if not len(src):  # a batch without this domain has no terms for it
@@ -150,14 +152,12 @@ class UNIT(TwoWayTranslator):
             for name, value in self._stream_terms(src, direction, fakes).items():
                 terms[name] = terms[name] + value
         self.keep_fakes(x, fakes)
-        weights = {"adv": c.gan_weight, "recon": c.recon_weight, "kl": c.kl_weight, "cycle": c.cycle_weight,
-                   "cycle_kl": c.cycle_kl_weight, "style": c.style_weight}
-        loss = sum(weights[name] * value for name, value in terms.items())
+        loss = sum(weights[name] * terms[name] for name in weights) + self.style_loss(terms)
         return self.with_semantic({"loss": loss, **{name: value.detach() for name, value in terms.items()}},
                                   sources, fakes)
 
     def _stream_terms(self, src: Tensor, direction: str, fakes: dict[str, Tensor]) -> dict[str, Tensor]:
-        """One domain's unweighted terms: its VAE, the GAN on its translation, the cycle back, and the style."""
+        """One domain's unweighted terms: its VAE, the GAN on its translation, the cycle back, and the style's."""
         source, target = domain_indices(direction)
         q = self.posterior(src, source)
         z = q.rsample()
@@ -168,7 +168,7 @@ class UNIT(TwoWayTranslator):
                 "adv": self.objective.generator(self.discriminators[target](fake)),
                 "cycle_kl": per_dimension_kl(back),
                 "cycle": (self.generate(back.rsample(), source, own) - src).abs().mean(),
-                **self.style_term(fake, target, style)}
+                **self.style_terms(fake, target, style, lambda other: self.generate(z, target, other))}
 
     # -- codes and samples ------------------------------------------------------------------------
     def domain_index(self, domain: str) -> int:

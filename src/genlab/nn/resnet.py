@@ -90,7 +90,15 @@ class ResnetGenerator(nn.Module):
             return self.net(x)
         if style is None:
             raise GenlabError("this generator draws with a style code: pass style [B, style_dim]")
-        return self.decoder(self.net(x), style)
+        return self.render(self.trunk(x), style)
+
+    def trunk(self, x: Tensor) -> Tensor:
+        """A styled generator's features before the style enters: (4k) x S/4 x S/4."""
+        return self.net(x)
+
+    def render(self, features: Tensor, style: Tensor) -> Tensor:
+        """A styled generator's image from its trunk's features in ``style``; one trunk, many styles."""
+        return self.decoder(features, style)
 
 
 class RefinerNet(nn.Module):
