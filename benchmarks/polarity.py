@@ -7,6 +7,12 @@ that has never seen the about one third of mnistm that has them.
 
     python benchmarks/polarity.py benchmarks/results/adapt/m2mm_unit-long benchmarks/results/adapt/m2mm_cyclegan
     python benchmarks/polarity.py RUN --sampled      # UNIT: also decode a code drawn from q(z|x), not its mean
+    python benchmarks/polarity.py RUN --cycle        # also mnistm -> A -> mnistm: where the polarity travels
+
+--cycle translates the real mnistm images into domain A and back, in the style the B encoder reads in the original
+(a translator with style codes) and in a style drawn from N(0, I): when the drawn style brings the polarity back
+as well as the read one, it travelled through the domain-A image (a hidden signal, as CycleGAN's steganography),
+not through the style, and a MNIST digit (which carries no such signal) gets no dark translations from a style.
 """
 from __future__ import annotations
 
@@ -38,15 +44,29 @@ def sampled_translation(model, digits: Tensor) -> Tensor:
     return model.decode(code.flatten(1), domain="b")
 
 
+def cycled_shares(model, real: Tensor, strokes: Tensor) -> dict[str, float]:
+    """Dark share of mnistm -> A -> mnistm, in the style read from each original and in drawn styles (seed 0)."""
+    back = translate_images(model, real, "b2a").float() / 255
+    back = back.expand(-1, model.config.channels, -1, -1)
+    out = {"cycled, drawn style": dark_share(translate_images(model, back, "a2b"), strokes)}
+    if getattr(model, "styles", None) is not None:
+        with torch.no_grad():
+            read = model.styles.encode(model.prepare(real), 1)
+        out["cycled, style read from the original"] = dark_share(model.translate(back, "a2b", read), strokes)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="translator runs trained on unpaired:mnist,mnistm")
     parser.add_argument("--n", type=int, default=2000, help="first N MNIST training digits (default 2000)")
     parser.add_argument("--sampled", action="store_true", help="UNIT runs: also a sampled code's translation")
+    parser.add_argument("--cycle", action="store_true", help="also real mnistm translated to A and back")
     args = parser.parse_args()
     digits = load_mnist("train").images[: args.n].float() / 255
     strokes = digits[:, 0] > 0.5
-    result = {"n": args.n, "real mnistm": dark_share(load_mnistm("train").images[: args.n].float() / 255, strokes)}
+    real = load_mnistm("train").images[: args.n].float() / 255
+    result = {"n": args.n, "real mnistm": dark_share(real, strokes)}
     for run in args.runs:
         model, _ = load_run(run)
         model.eval()
@@ -54,6 +74,8 @@ def main() -> None:
         result[run] = {"translated": dark_share(translate_images(model, inputs, "a2b"), strokes)}
         if args.sampled and hasattr(model, "posterior"):
             result[run]["sampled code"] = dark_share(sampled_translation(model, inputs), strokes)
+        if args.cycle:
+            result[run].update(cycled_shares(model, real, strokes))
     save("polarity", result)
 
 
