@@ -83,9 +83,9 @@ def test_translations_draw_different_styles_and_are_reproducible_from_translate_
 
 
 def test_bad_style_settings_are_one_clear_line():
-    for field, value in (("style_dim", -1), ("style_weight", -0.5)):
+    for field, value in (("style_dim", -1), ("style_weight", -0.5), ("diversity_weight", -1.0), ("style_dim", 0)):
         model, config = tiny_model("cyclegan")
-        config.model.style_dim = 2
+        config.model.style_dim, config.model.diversity_weight = 2, 1.0
         setattr(config.model, field, value)
         with pytest.raises(GenlabError, match="style"):
             get_model_class("cyclegan")(config.model)

@@ -30,9 +30,6 @@ class StyleCodes(nn.Module):
 
     def __init__(self, config: Any):
         super().__init__()
-        check_style(config.style_dim, config.style_width)
-        if min(config.style_weight, config.diversity_weight) < 0:
-            raise GenlabError("model.style_weight and model.diversity_weight must be >= 0")
         self.dim = config.style_dim
         self.encoders = nn.ModuleList(StyleEncoder(config.channels, config.style_width, config.style_dim)
                                       for _ in range(2))
@@ -61,6 +58,11 @@ class StyleCodes(nn.Module):
 
 
 def style_codes(config: Any) -> StyleCodes | None:
-    """The style encoders of a translator config, or None for a deterministic one (style_dim 0)."""
+    """The style encoders of a translator config, or None for a deterministic one (style_dim 0); one clear line
+    for a bad setting."""
     check_style(config.style_dim, config.style_width)
+    if min(config.style_weight, config.diversity_weight) < 0:
+        raise GenlabError("model.style_weight and model.diversity_weight must be >= 0")
+    if config.diversity_weight and not config.style_dim:
+        raise GenlabError("model.diversity_weight needs style codes to compare: set model.style_dim > 0 (e.g. 8)")
     return StyleCodes(config) if config.style_dim else None
