@@ -43,7 +43,9 @@ PAIRS = {  # name: (source, target, {translator: (model, preset, overrides)})
     "s2m": ("synthdigits", "mnist", {"refiner": ("refiner", "digits", []), "cyclegan": ("cyclegan", "digits", []),
                                      "unit": ("unit", "digits", []),
                                      "refiner-cycada": ("refiner", "digits-cycada", []),
-                                     "cyclegan-cycada": ("cyclegan", "digits-cycada", [])}),
+                                     "cyclegan-cycada": ("cyclegan", "digits-cycada", []),
+                                     "unit-style": ("unit", "digits-style", []),
+                                     "cyclegan-style": ("cyclegan", "digits-style", [])}),
 }
 
 
