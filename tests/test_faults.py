@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 import genlab
-from genlab.runs import checkpoint_dir
+from genlab.runs import checkpoint_dir, has_checkpoint
 
 KILLS = int(os.environ.get("GENLAB_FAULT_KILLS", "10"))
 SETTINGS = [f"train.epochs={max(12, 2 * KILLS)}", "data.limit=256", "train.batch_size=64", "train.eval_images=0", "train.grid_size=4",
@@ -31,10 +31,10 @@ def log_size(out) -> int:
     return (out / "metrics.jsonl").stat().st_size if (out / "metrics.jsonl").is_file() else -1
 
 
-def kill_once(out, rng: random.Random) -> tuple[int, bool]:
+def kill_once(out, rng: random.Random) -> tuple[int, bool, str]:
     """Start (or resume) the run and SIGKILL it a random moment after it logs its first step; its exit code
-    (-9 when killed) and whether the kill landed inside a checkpoint save (a .tmp or .old it left)."""
-    resume = any((out / name).exists() for name in ("checkpoint", "checkpoint.old", "checkpoint.tmp"))
+    (-9 when killed), whether the kill landed inside a checkpoint save (a .tmp or .old it left), its stderr."""
+    resume = has_checkpoint(out)  # a first save cut short leaves an incomplete checkpoint.tmp: start again
     before, launched = log_size(out), time.time()
     process = subprocess.Popen(command(out, resume), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
@@ -44,7 +44,8 @@ def kill_once(out, rng: random.Random) -> tuple[int, bool]:
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     left = [out / "checkpoint.tmp", out / "checkpoint.old"]
-    return process.returncode, any(p.exists() and p.stat().st_mtime >= launched for p in left)
+    in_save = any(p.exists() and p.stat().st_mtime >= launched for p in left)
+    return process.returncode, in_save, process.stderr.read().decode(errors="replace")
 
 
 def weights(out) -> dict[str, torch.Tensor]:
@@ -54,15 +55,15 @@ def weights(out) -> dict[str, torch.Tensor]:
 def test_random_kills_lose_nothing_and_resume_exactly(tmp_path):
     rng, killed, inside, out = random.Random(1234), 0, 0, tmp_path / "killed"
     for _ in range(KILLS):
-        code, in_save = kill_once(out, rng)
+        code, in_save, stderr = kill_once(out, rng)
         killed, inside = killed + (code == -signal.SIGKILL), inside + in_save
-        if any((out / name).exists() for name in ("checkpoint", "checkpoint.old")):
+        assert code in (0, -signal.SIGKILL), f"exit {code} after a kill: {stderr}"
+        if has_checkpoint(out):
             genlab.load(out)  # after every kill: a complete, checksum-verified checkpoint loads (a first save cut
-            # short leaves only checkpoint.tmp: no checkpoint yet, which the resume below handles)
+            # short leaves an incomplete checkpoint.tmp: no checkpoint yet, and the next start begins again)
     print(f"\n{killed} of {KILLS} kills landed during training, {inside} of them inside a checkpoint save")
     assert killed >= KILLS // 2, f"only {killed} of {KILLS} kills landed during training"
-    resume = (out / "checkpoint").exists() or (out / "checkpoint.old").exists()
-    done = subprocess.run(command(out, resume), env=ENV, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command(out, has_checkpoint(out)), env=ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     reference = tmp_path / "straight"
     done = subprocess.run(command(reference, False), env=ENV, capture_output=True, text=True, timeout=300)
