@@ -77,6 +77,8 @@ def train_translators(pair: str, extra: list[str], which: str, rows: str, seeds:
                 else:
                     train(model, data=f"unpaired:{source},{target}", preset=preset, overrides=settings, out=run,
                           force=True)
+            elif not has_checkpoint(run):
+                raise SystemExit(f"{run} holds no trained translator; train it (--train {name}) or drop seed {seed}")
             made[run.name] = {"run": str(run), "model": model, "preset": preset, "overrides": settings,
                               "epoch_seconds": epoch_seconds(run)}
     return made
