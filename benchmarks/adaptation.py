@@ -14,6 +14,8 @@ folders sit beside it) and benchmarks/results/adaptation_PAIR[_ROWS].json.
     python benchmarks/adaptation.py --pairs m2mm --translators cyclegan-cycada --translator-seeds 0,1,2 --seeds 2
                                       # issue 18: three CyCADA translators, each scored by two classifier seeds
     python benchmarks/adaptation.py --pairs m2mm --translators unit-style   # UNIT with style codes (MUNIT)
+    python benchmarks/adaptation.py --pairs s2m --translators cyclegan-cycada --translator-seeds 0,1,2 --seeds 2 \
+        --limit 20000                 # issue 18's synthdigits -> MNIST target: three CyCADA CycleGANs
 
 A translator's run folder is adapt/PAIR_NAME (train.seed 0) or adapt/PAIR_NAME_seedS; one that holds a checkpoint
 is resumed (a finished one is reused), so a long translator trains in pieces across sessions.
