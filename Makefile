@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m genlab.demo --out runs/demo
+	$(PY) -m genlab.apps.demo --out runs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

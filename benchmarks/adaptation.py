@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from common import RESULTS, save
-from genlab.adaptation import adapt
+from genlab.apps.adapt import adapt
 from genlab.runs import has_checkpoint
 from genlab.training import train
 

@@ -1,4 +1,4 @@
-"""Wall time of `make demo` after installation (python -m genlab.demo) and the demo model's numbers.
+"""Wall time of `make demo` after installation (python -m genlab.apps.demo) and the demo model's numbers.
 
     python benchmarks/demo_time.py
 """
@@ -18,7 +18,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "demo"
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "genlab.demo", "--out", str(out)], check=True)
+        subprocess.run([sys.executable, "-m", "genlab.apps.demo", "--out", str(out)], check=True)
         seconds = time.perf_counter() - started
         results = json.loads((out / "eval.json").read_text())
         epochs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]

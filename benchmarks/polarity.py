@@ -26,7 +26,7 @@ from genlab.data.mnist import load_mnist
 from genlab.data.mnistm import load_mnistm
 from genlab.runs import load_run
 from genlab.samplers import seeded
-from genlab.translation import translate_images
+from genlab.samplers import translate_images
 
 
 def dark_share(images: Tensor, strokes: Tensor) -> float:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from common import RESULTS, save
-from genlab.compare import compare_runs
+from genlab.apps.compare import compare_runs
 from genlab.evaluation import evaluate
 from genlab.training import train
 

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 import genlab
-from genlab.cli import main
+from genlab.apps.cli import main
 from genlab.data import ImageData
 from genlab.models import default_config, get_model_class
 from genlab.runs import resolve_model_config, save_checkpoint

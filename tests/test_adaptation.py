@@ -12,9 +12,9 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 import genlab
-from genlab.adaptation import (ANCHORS, adapt, classifier_size, format_table as adapt_table, translator_direction,
+from genlab.apps.adapt import (ANCHORS, adapt, classifier_size, format_table as adapt_table, translator_direction,
                                translator_groups)
-from genlab.compare import compare_runs
+from genlab.apps.compare import compare_runs
 from genlab.data import ImageData, load_dataset
 from genlab.data.arrays import save_arrays
 from genlab.data import load_domains

@@ -14,25 +14,29 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 # - files, devices and viz are plumbing: they know no datasets, networks or models.
 # - data knows no networks: datasets never import nn, losses or models (same layer, so forbidden).
 # - models know no training loop, runs, metrics or evaluation; runs (checkpoints) and samplers sit on models.
-# - metrics, translation and export know no training loop; evaluation builds on them, training builds on evaluation.
-# - compare, adaptation and demo are applications on top of training; they do not import each other.
-# - the library knows no CLI: only cli, __main__ and the root package may import cli.
+# - metrics and export know no training loop; evaluation builds on them, training builds on evaluation.
+# - the core (everything outside genlab.apps) never imports the applications in genlab.apps.
+# - among the apps, translate, compare and adapt do not import each other; report builds on them, the
+#   server and demo on reports, and only the CLI (and __main__) sits above them all.
 # - the root package genlab is a facade: no part imports it (take __version__ from genlab.version).
-LAYERS = (  # a part may import only parts in lower layers (never its own layer's other parts, never higher)
+CORE = (
     ("errors", "version"),
     ("files", "devices", "distributed", "optim", "ops", "config", "viz", "progress"),
     ("nn", "losses", "data"),
     ("models",),
     ("runs", "samplers"),
-    ("metrics", "translation", "export"),
+    ("metrics", "export"),
     ("evaluation",),
     ("training",),
-    ("compare", "adaptation"),
-    ("report",),
-    ("server", "demo"),
-    ("cli",),
-    ("__main__", "genlab"),
 )
+APPS = (
+    ("apps",),  # the package's own __init__: a docstring only
+    ("apps.translate", "apps.compare", "apps.adapt"),
+    ("apps.report",),
+    ("apps.server", "apps.demo"),
+    ("apps.cli",),
+)
+LAYERS = (*CORE, *APPS, ("__main__", "genlab"))  # a part may import only parts in lower layers
 LAYER_OF = {part: i for i, layer in enumerate(LAYERS) for part in layer}
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 40
 
@@ -81,8 +85,11 @@ def build_graph(root: Path) -> tuple[dict[str, Path], list[Edge]]:
 
 
 def part_of(module: str) -> str:
-    """The first component under the root package (the root itself for the root package)."""
+    """The first component under the root package (the root itself for the root package); under ``apps``, the
+    first two (``apps.cli``), since each application is a part of its own."""
     parts = module.split(".")
+    if len(parts) > 2 and parts[1] == "apps":
+        return ".".join(parts[1:3])
     return parts[1] if len(parts) > 1 else parts[0]
 
 
@@ -174,6 +181,13 @@ def test_no_import_cycles():
     assert not cycles, f"{len(cycles)} import cycle(s):\n" + "\n".join(report)
 
 
+def test_the_core_never_imports_the_apps():
+    """No module outside genlab.apps imports anything inside it (the root facade and __main__ excepted)."""
+    core = {part for layer in CORE for part in layer}
+    bad = [describe(e) for e in EDGES if part_of(e.src) in core and part_of(e.dst).startswith("apps")]
+    assert not bad, "the core imports an application:\n" + "\n".join(bad)
+
+
 def test_training_loop_knows_no_dataset_by_name():
     """Modules under genlab/training import genlab.data only as the package, never a submodule."""
     bad = [describe(e) for e in EDGES
@@ -221,3 +235,4 @@ def test_graph_builder_on_a_synthetic_package(tmp_path):
                                                     ["fake.a", "fake.sub.c"]], f"wrong cycles: {cycles}"
     assert all(c[-1].dst == c[0].src for c in cycles), "a reported cycle does not close"
     assert part_of("fake.sub.b") == "sub" and part_of("fake") == "fake"
+    assert part_of("genlab.apps.cli.train") == "apps.cli" and part_of("genlab.apps") == "apps"

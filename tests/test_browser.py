@@ -12,7 +12,7 @@ import uuid
 import pytest
 from PIL import Image, ImageDraw
 
-from genlab.cli import main
+from genlab.apps.cli import main
 from helpers.browser import ARGS, CANVAS_INK, IMAGE_DIGEST, MISSING, BackgroundServer, find_chromium
 from helpers.studio_runs import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
 
@@ -35,7 +35,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
     """The real app over four tiny runs, served on 127.0.0.1 from a background thread."""
-    from genlab.server import create_app
+    from genlab.apps.server import create_app
 
     root = tmp_path_factory.mktemp("studio-runs")
     runs = [vae_run(root), conditional_gan_run(root), cyclegan_run(root), toy_gan_run(root)]

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 import genlab
 from conftest import TINY_TRAIN
-from genlab.cli import main
+from genlab.apps.cli import main
 from genlab.data.mnist import load_mnist
 from genlab.errors import GenlabError
 from genlab.metrics import extractors

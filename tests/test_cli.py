@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab.cli import main
+from genlab.apps.cli import main
 
 
 def run_cli(capsys, *argv):

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import genlab
-from genlab.cli import main
-from genlab.compare import compare_runs
+from genlab.apps.cli import main
+from genlab.apps.compare import compare_runs
 from genlab.errors import GenlabError
 from genlab.evaluation import evaluate, resolve_extractor, score
 from genlab.metrics import features as features_module

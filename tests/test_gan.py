@@ -201,7 +201,7 @@ def test_mode_collapse_and_dominant_discriminator_warnings():
 
 
 def test_toy_training_writes_scatter_and_scores_modes(tmp_path, capsys):
-    from genlab.cli import main
+    from genlab.apps.cli import main
 
     out = tmp_path / "toy"
     genlab.train("gan", data="toy2d:ring8", preset="toy",

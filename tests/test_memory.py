@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from genlab import devices
-from genlab.cli import main
+from genlab.apps.cli import main
 from genlab.errors import GenlabError
 from genlab.models import build_model
 from genlab.models.registry import get_model_class, model_names, planned_bytes
@@ -60,7 +60,7 @@ def test_a_folder_too_large_for_memory_is_refused_before_it_is_read(tmp_path, mo
                                                                "tried to allocate 11796480000 bytes"),
                                    RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")])
 def test_a_failed_allocation_is_one_line(monkeypatch, capsys, error):
-    import genlab.cli.sample as sample_verb
+    import genlab.apps.cli.sample as sample_verb
 
     def allocate(args):
         raise error
@@ -73,7 +73,7 @@ def test_a_failed_allocation_is_one_line(monkeypatch, capsys, error):
 
 
 def test_other_runtime_errors_are_not_hidden(monkeypatch):
-    import genlab.cli.sample as sample_verb
+    import genlab.apps.cli.sample as sample_verb
 
     def broken(args):
         raise RuntimeError("a genlab bug")

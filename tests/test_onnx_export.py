@@ -282,6 +282,6 @@ def test_a_graph_off_tolerance_fails_and_the_torchscript_exporter_steps_in(expor
 
 
 def test_importing_genlab_imports_no_onnx_package():
-    code = ("import sys, genlab, genlab.cli, genlab.export, genlab.evaluation.exported; genlab.cli.build_parser(); "
+    code = ("import sys, genlab, genlab.apps.cli, genlab.export, genlab.evaluation.exported; genlab.apps.cli.build_parser(); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'onnxscript', 'onnxruntime')))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

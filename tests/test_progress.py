@@ -6,7 +6,7 @@ import re
 import pytest
 
 from genlab import progress
-from genlab.cli import main
+from genlab.apps.cli import main
 
 
 @pytest.fixture()

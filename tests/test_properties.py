@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import genlab.evaluation
-from genlab.cli import main
-from genlab.compare import compare_runs
+from genlab.apps.cli import main
+from genlab.apps.compare import compare_runs
 from genlab.config import DataConfig, RunConfig, TrainConfig, apply_overrides
 from genlab.data import resolve_binarize
 from genlab.data.folder import load_folder, read_image, read_images

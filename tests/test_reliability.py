@@ -179,7 +179,7 @@ def test_periodic_checkpoints_mid_epoch(tmp_path, monkeypatch):
 
 
 def test_scores_belong_to_their_weights(finished_run, tmp_path, capsys):
-    from genlab.compare import compare_runs
+    from genlab.apps.compare import compare_runs
 
     run = copy_of(finished_run, tmp_path)
     genlab.evaluation.evaluate(run, ["elbo"], images=20)
@@ -195,7 +195,7 @@ def test_scores_belong_to_their_weights(finished_run, tmp_path, capsys):
 
 
 def test_compare_keeps_unlike_sample_counts_apart(finished_run, tmp_path):
-    from genlab.compare import compare_runs
+    from genlab.apps.compare import compare_runs
 
     runs = [shutil.copytree(finished_run, tmp_path / name) for name in ("a", "b")]
     for run, images in zip(runs, (20, 30)):
@@ -252,7 +252,7 @@ def test_unreadable_images_are_named_once_and_translate_skips_them_in_folders(tm
     from PIL import Image
 
     from genlab.data import load_dataset
-    from genlab.translation import translate_files
+    from genlab.apps.translate import translate_files
     from conftest import tiny_model
 
     folder = tmp_path / "images"

@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
-from genlab.cli import main
+from genlab.apps.cli import main
 from genlab.evaluation import evaluate
-from genlab.report import compare_page, run_report, write_report
-from genlab.report.svg import MAX_POINTS, Series, line_chart
+from genlab.apps.report import compare_page, run_report, write_report
+from genlab.apps.report.svg import MAX_POINTS, Series, line_chart
 from genlab.runs import weights_identity
 from helpers.studio_runs import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
 

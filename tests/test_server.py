@@ -29,9 +29,9 @@ from genlab.data.folder import read_images  # noqa: E402
 from genlab.evaluation import evaluate  # noqa: E402
 from genlab.evaluation.scoring import merge_into  # noqa: E402
 from genlab.samplers import sample_images  # noqa: E402
-from genlab.server import create_app, draw  # noqa: E402
-from genlab.server.limits import MAX_QUEUED, Busy  # noqa: E402
-from genlab.server.queue import InferenceQueue  # noqa: E402
+from genlab.apps.server import create_app, draw  # noqa: E402
+from genlab.apps.server.limits import MAX_QUEUED, Busy  # noqa: E402
+from genlab.apps.server.queue import InferenceQueue  # noqa: E402
 from genlab.viz import grid_array  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -333,7 +333,7 @@ def test_runs_of_the_same_name_get_distinct_names(runs):
 
 
 def test_genlab_and_its_cli_import_without_the_studio_extra():
-    code = ("import sys, genlab, genlab.cli, genlab.server; genlab.cli.build_parser(); "
+    code = ("import sys, genlab, genlab.apps.cli, genlab.apps.server; genlab.apps.cli.build_parser(); "
             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'python_multipart') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -342,8 +342,8 @@ def test_genlab_and_its_cli_import_without_the_studio_extra():
 def test_the_cli_refuses_a_missing_run_and_a_missing_extra(capsys, tmp_path, monkeypatch):
     code, out, err = run_cli(capsys, "serve", tmp_path / "missing")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "does not exist" in err
-    import genlab.server
+    import genlab.apps.server
 
-    monkeypatch.setattr(genlab.server, "STUDIO_PACKAGES", (("fastapi",), ("no_such_module_here",)))
+    monkeypatch.setattr(genlab.apps.server, "STUDIO_PACKAGES", (("fastapi",), ("no_such_module_here",)))
     code, out, err = run_cli(capsys, "serve", tmp_path / "missing")
-    assert code == 2 and err.strip().splitlines() == ["genlab: error: " + genlab.server.STUDIO_EXTRA]
+    assert code == 2 and err.strip().splitlines() == ["genlab: error: " + genlab.apps.server.STUDIO_EXTRA]

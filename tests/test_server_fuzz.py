@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from genlab.server import create_app  # noqa: E402
+from genlab.apps.server import create_app  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 RUN_IDS = ("0", "1", "2", "3")  # vae, cgan, toy, cyclegan

@@ -10,7 +10,7 @@ from genlab.models.registry import get_model_class
 from genlab.nn.resnet import ResnetGenerator
 from genlab.nn.style import StyleEncoder
 from genlab.samplers import seeded
-from genlab.translation import translate_images
+from genlab.samplers import translate_images
 
 from conftest import domain_batch, run_cli, run_weights, tiny_model
 from helpers.domains import trained_both_ways

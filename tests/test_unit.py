@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 import genlab
-from genlab.adaptation import translator_direction
+from genlab.apps.adapt import translator_direction
 from genlab.errors import GenlabError
 from genlab.evaluation import evaluate
 from genlab.export.graphs import Decode, graphs_of

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import contextlib
 from typing import Any, Iterator
 
 import torch
 from torch import Tensor, nn
 
+from .data import to_float, to_uint8
 from .errors import GenlabError
 from .models.translator import check_direction
 from .ops import lerp, slerp
@@ -202,6 +204,30 @@ class PlugAndPlayResult:
     steps: list[int]  # the recorded step numbers
     log_probs: Tensor  # [len(steps), n]: the guide's log p(y=label | G(h)) at each recorded step
     chain: Tensor | None  # [len(steps), n, C, H, W] images at the recorded steps (with record_every), else None
+
+
+
+@contextlib.contextmanager
+def seeded_styles(model: Any, seed: int) -> Iterator[None]:
+    """Inside, the global RNG (on the model's device) starts from ``seed``, so a translator with style codes
+    draws the same styles each time; the caller's RNG state is restored after."""
+    with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+@torch.no_grad()
+def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", batch_size: int = 256,
+                     seed: int = 0) -> torch.Tensor:
+    """Images (uint8 or [0, 1], at the model's size and channels) -> translations as uint8 on the CPU, as
+    8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once. A
+    translator with style codes draws them from ``seed``: the same call gives the same images."""
+    check_direction(model, direction)
+    with seeded_styles(model, seed):
+        out = [to_uint8(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)).cpu()
+               for start in tracked(range(0, len(images), batch_size), batch_count(len(images), batch_size),
+                                    f"translate {direction}")]
+    return torch.cat(out) if out else torch.empty(0, *images.shape[1:], dtype=torch.uint8)
 
 
 @torch.no_grad()

@@ -11,7 +11,7 @@ from ..metrics.features import content_hash, extract, extractor_identity, refere
 from ..metrics.quality import fid, kid
 from ..models.translator import DIRECTIONS, domain_indices
 from ..samplers import round_trip
-from ..translation import translate_images
+from ..samplers import translate_images
 from .context import DIGIT_DATA, EvalContext, FeaturePair, domain_names
 from .records import Metric, register_metric
 

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adaptation import adapt
+    from ..adapt import adapt
 
     report = adapt(args.source, args.target, translators=args.translator, seeds=args.seeds, preset=args.preset,
                    overrides=args.overrides, out=args.out, image_size=args.image_size, limit=args.limit,

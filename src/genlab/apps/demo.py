@@ -9,14 +9,14 @@ from pathlib import Path
 
 import torch
 
-from .data import load_split
-from .errors import GenlabError
-from .evaluation import evaluate, format_table
+from ..data import load_split
+from ..errors import GenlabError
+from ..evaluation import evaluate, format_table
 from .report import write_report
-from .runs import load_run
-from .samplers import interpolate, prior_codes, sample_images
-from .training import train
-from .viz import interleave_rows, save_grid
+from ..runs import load_run
+from ..samplers import interpolate, prior_codes, sample_images
+from ..training import train
+from ..viz import interleave_rows, save_grid
 
 
 def report(path: Path) -> None:
@@ -48,7 +48,7 @@ def run_demo(out: Path, epochs: int, nll_k: int, nll_images: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m genlab.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m genlab.apps.demo", description=__doc__)
     parser.add_argument("--out", default="runs/demo")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--nll-k", type=int, default=200, help="importance samples for the NLL estimate")

@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data.toy2d import point_centers
-from ..errors import GenlabError
-from ..export import FORMATS, export_samples
-from ..progress import shown
-from ..runs import load_run
-from ..samplers import PNP_EPS, PNP_MAX_STEP, class_grid, domain_options, paired_samples, plug_and_play, sample_images
-from ..viz import save_grid, save_scatter
+from ...data.toy2d import point_centers
+from ...errors import GenlabError
+from ...export import FORMATS, export_samples
+from ...progress import shown
+from ...runs import load_run
+from ...samplers import PNP_EPS, PNP_MAX_STEP, class_grid, domain_options, paired_samples, plug_and_play, sample_images
+from ...viz import save_grid, save_scatter
 from .common import add_output, add_run, load_model, output_path, report, resolve_output
 
 EXAMPLES = """examples:
@@ -111,7 +111,7 @@ def export(args: argparse.Namespace) -> int:
 
 def guided(args: argparse.Namespace) -> int:
     """--guide: Plug & Play samples of class --label, and a strip of the chains (rows) over 8 recorded steps."""
-    from ..metrics.extractors import load_guide
+    from ...metrics.extractors import load_guide
 
     if args.label is None or args.by_class or args.format != "png" or args.batch_size is not None:
         raise GenlabError("--guide needs --label (the guide's target class) and writes PNGs: no --by-class, "

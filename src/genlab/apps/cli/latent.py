@@ -5,11 +5,11 @@ import argparse
 
 import torch
 
-from ..data.folder import read_images
-from ..errors import GenlabError
-from ..samplers import (class_labels, encode_images, interpolate, manifold_grid, path_labels, prior_codes,
+from ...data.folder import read_images
+from ...errors import GenlabError
+from ...samplers import (class_labels, encode_images, interpolate, manifold_grid, path_labels, prior_codes,
                         traverse)
-from ..viz import interleave_rows, save_grid
+from ...viz import interleave_rows, save_grid
 from .common import add_output, add_run, load_model, report, require_images, resolve_output
 
 RECONSTRUCT_EXAMPLES = """examples:
@@ -82,7 +82,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         x = read_images(args.images, *_image_size(config))
         labels = path_labels(model, args.label, len(x))
     else:
-        from ..data import load_split
+        from ...data import load_split
 
         data = load_split(config, "test").head(max(1, args.n))
         x = data.images.float() / 255

@@ -26,19 +26,19 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .config import RunConfig
-from .data import ImageData, batches, load_dataset
-from .data.arrays import save_arrays
-from .data.unpaired import domain_source
-from .devices import pick_device
-from .errors import GenlabError
-from .evaluation import domain_names
-from .files import write_json_atomic
-from .models import get_model_class
-from .runs import load_config, load_run
-from .training import prepare_config, train, validate
-from .translation import translate_images
-from .version import __version__
+from ..config import RunConfig
+from ..data import ImageData, batches, load_dataset
+from ..data.arrays import save_arrays
+from ..data.unpaired import domain_source
+from ..devices import pick_device
+from ..errors import GenlabError
+from ..evaluation import domain_names
+from ..files import write_json_atomic
+from ..models import get_model_class
+from ..runs import load_config, load_run
+from ..training import prepare_config, train, validate
+from ..samplers import translate_images
+from ..version import __version__
 
 CLASSIFIER = "classifier"
 ROWS = {"source_only": "source only", "translated": "translated", "target": "train on target"}

@@ -5,7 +5,7 @@ import argparse
 import functools
 import json
 
-from ..errors import GenlabError
+from ...errors import GenlabError
 from .common import add_run, report
 
 EXAMPLES = """examples:
@@ -65,9 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation import evaluate, format_table, parse_metrics
-    from ..evaluation.exported import evaluate_export, is_export
-    from ..progress import shown
+    from ...evaluation import evaluate, format_table, parse_metrics
+    from ...evaluation.exported import evaluate_export, is_export
+    from ...progress import shown
 
     metrics = parse_metrics(args.metrics) if args.metrics else None
     if is_export(args.run):  # a folder of exported graphs (or one .onnx file in it): score the ONNX generator

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export import export_onnx, read_manifest
+    from ...export import export_onnx, read_manifest
 
     manifest_path = export_onnx(args.run, args.output, force=args.force)
     for graph in read_manifest(manifest_path.parent)["graphs"]:

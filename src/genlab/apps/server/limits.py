@@ -1,7 +1,7 @@
 """What one studio request may ask for, and the errors that answer with a status other than 400."""
 from __future__ import annotations
 
-from ..errors import GenlabError
+from ...errors import GenlabError
 
 MAX_SAMPLES = 256  # images in one samples.png grid
 MAX_SEED = 2**31 - 1

@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import GenlabError
+from ...errors import GenlabError
 
 STUDIO_EXTRA = "genlab serve needs the studio extra: pip install 'genlab[studio]'"
 STUDIO_PACKAGES = (("fastapi",), ("uvicorn",), ("python_multipart", "multipart"))  # each: any one of these modules

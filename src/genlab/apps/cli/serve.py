@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import GenlabError
+from ...errors import GenlabError
 
 EXAMPLES = """examples:
   genlab serve runs/vae                      # then open http://127.0.0.1:8000/

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import GenlabError
+from ...errors import GenlabError
 
 
 class Parser(argparse.ArgumentParser):
@@ -45,8 +45,8 @@ def resolve_output(args: argparse.Namespace, default_name: str) -> Path:
 
 
 def load_model(args: argparse.Namespace) -> tuple[Any, Any]:
-    from ..devices import pick_device
-    from ..runs import load_run
+    from ...devices import pick_device
+    from ...runs import load_run
 
     return load_run(args.run, pick_device(args.device))
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..evaluation import METRICS, scored_weights
+from ...evaluation import METRICS, scored_weights
 from .page import note, section, table, text
 
 HEADER = ["metric", "numbers", "features", "images / samples", "weights scored", "status"]

@@ -7,7 +7,7 @@ import warnings
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
-from ..data.folder import read_image, stack_images
+from ...data.folder import read_image, stack_images
 from .limits import MAX_PIXELS, MAX_SIDE, NotAnImage, TooLarge, one_line
 
 BLOCKED_FORMATS = {"EPS": "decoding it runs Ghostscript"}  # Pillow formats that run other programs

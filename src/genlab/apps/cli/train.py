@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import GenlabError
-from ..models import get_model_class, model_names
+from ...errors import GenlabError
+from ...models import get_model_class, model_names
 
 EXAMPLES = """examples:
   genlab train vae --data mnist --preset quick --out runs/vae
@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..distributed import from_environment
-    from ..training import train
+    from ...distributed import from_environment
+    from ...training import train
 
     if args.nproc < 1:
         raise GenlabError("--nproc must be at least 1")
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.preset and args.resume:
         raise GenlabError("--preset applies to new runs; with --resume use --set to change values")
     if args.resume and args.model:
-        from ..runs import load_config
+        from ...runs import load_config
 
         saved = load_config(args.out).model_name
         if saved != args.model:

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..evaluation import METRICS, scored_weights
-from ..viz import read_metrics
+from ...evaluation import METRICS, scored_weights
+from ...viz import read_metrics
 
 METRICS_FILE, EVAL_FILE = "metrics.jsonl", "eval.json"
 

@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import GenlabError
-    from ..translation import translate_files
+    from ...errors import GenlabError
+    from ..translate import translate_files
 
     if args.batch_size < 1:
         raise GenlabError("--batch-size must be at least 1")

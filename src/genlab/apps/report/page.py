@@ -9,8 +9,8 @@ from typing import Iterable
 
 from PIL import Image
 
-from ..errors import GenlabError
-from ..files import atomic_path
+from ...errors import GenlabError
+from ...files import atomic_path
 
 GENERATOR = '<meta name="generator" content="genlab">'  # marks a page genlab may replace without --force
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"  # the page loads nothing

@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig
-from .errors import GenlabError
-from .evaluation import METRICS, scored_weights
-from .runs import CONFIG, checkpoint_dir, load_config, weights_identity
-from .viz import read_metrics
+from ..config import RunConfig
+from ..errors import GenlabError
+from ..evaluation import METRICS, scored_weights
+from ..runs import CONFIG, checkpoint_dir, load_config, weights_identity
+from ..viz import read_metrics
 
 
 def run_summary(run: str | Path) -> dict[str, Any]:

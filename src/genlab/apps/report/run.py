@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig
-from ..runs import load_config, weights_identity
-from ..version import __version__
-from ..viz import RECORD_POSITION, by_step, is_finite_number, read_metrics
+from ...config import RunConfig
+from ...runs import load_config, weights_identity
+from ...version import __version__
+from ...viz import RECORD_POSITION, by_step, is_finite_number, read_metrics
 from .page import embedded_picture, note, page, section, table, text
 from .scores import scores_section
 from .svg import Series, line_chart

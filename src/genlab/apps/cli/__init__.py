@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import GenlabError, TrainingInterrupted
+from ...errors import GenlabError, TrainingInterrupted
 from . import adapt, evaluate, export, latent, report, sample, serve, train, translate
 from .common import Parser
 
@@ -15,7 +15,7 @@ def build_parser() -> Parser:
                     description="Generative image models: train, sample, interpolate, translate, adapt, evaluate.",
                     epilog="example:\n  genlab train vae --data mnist --preset quick --out runs/vae\n"
                            "  genlab sample runs/vae -n 64 --seed 0 -o samples.png")
-    from ..version import __version__
+    from ...version import __version__
 
     parser.add_argument("--version", action="version", version=f"genlab {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)

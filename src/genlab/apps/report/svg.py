@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-from ..viz import is_finite_number
+from ...viz import is_finite_number
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 MAX_POINTS = 600  # a longer series is thinned to about this many points (the page stays small)

@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..config import RunConfig
-from ..devices import inference_layout, pick_device
-from ..errors import GenlabError
-from ..runs import load_run, weights_identity
+from ...config import RunConfig
+from ...devices import inference_layout, pick_device
+from ...errors import GenlabError
+from ...runs import load_run, weights_identity
 from .limits import MAX_QUEUED, NotFound
 from .queue import InferenceQueue
 from .records import trained_epochs

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import GenlabError
-from ..version import __version__
+from ...errors import GenlabError
+from ...version import __version__
 from .limits import MAX_BODY_BYTES, one_line
 from .routes import router
 from .studio import Studio

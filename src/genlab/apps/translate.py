@@ -1,18 +1,17 @@
 """Translate image files and folders with a trained image-to-image model (``genlab translate``)."""
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
 
-from .data import to_float, to_uint8
-from .data.folder import image_files, read_image, report_skipped, stack_images
-from .errors import GenlabError
-from .progress import batch_count, tracked
-from .samplers import check_direction, round_trip
-from .viz import save_grid, save_image
+from ..data import to_float
+from ..data.folder import image_files, read_image, report_skipped, stack_images
+from ..errors import GenlabError
+from ..progress import batch_count, tracked
+from ..samplers import check_direction, round_trip, seeded_styles
+from ..viz import save_grid, save_image
 
 GRID_ROWS = 64  # inputs shown in the --grid picture
 
@@ -52,29 +51,6 @@ def _targets(files: list[tuple[Path, Path]], out_dir: Path, grid: Path | None, f
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise GenlabError(f"{existing[0]} already exists{more}; pass --force to overwrite")
     return targets
-
-
-@contextlib.contextmanager
-def seeded_styles(model: Any, seed: int) -> Iterator[None]:
-    """Inside, the global RNG (on the model's device) starts from ``seed``, so a translator with style codes
-    draws the same styles each time; the caller's RNG state is restored after."""
-    with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        yield
-
-
-@torch.no_grad()
-def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", batch_size: int = 256,
-                     seed: int = 0) -> torch.Tensor:
-    """Images (uint8 or [0, 1], at the model's size and channels) -> translations as uint8 on the CPU, as
-    8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once. A
-    translator with style codes draws them from ``seed``: the same call gives the same images."""
-    check_direction(model, direction)
-    with seeded_styles(model, seed):
-        out = [to_uint8(model.translate(to_float(images[start:start + batch_size]).to(model.device), direction)).cpu()
-               for start in tracked(range(0, len(images), batch_size), batch_count(len(images), batch_size),
-                                    f"translate {direction}")]
-    return torch.cat(out) if out else torch.empty(0, *images.shape[1:], dtype=torch.uint8)
 
 
 def decode_batch(files: list[tuple[Path, Path]], targets: list[Path], named: set[Path], size: int, channels: int,

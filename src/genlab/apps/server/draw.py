@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from ..data.toy2d import point_centers
-from ..errors import GenlabError
-from ..ops import lerp, slerp
-from ..samplers import decode_in_class, manifold_grid, path_labels, prior_codes, round_trip, sample_images, seeded
-from ..viz import grid_array, save_scatter
+from ...data.toy2d import point_centers
+from ...errors import GenlabError
+from ...ops import lerp, slerp
+from ...samplers import decode_in_class, manifold_grid, path_labels, prior_codes, round_trip, sample_images, seeded
+from ...viz import grid_array, save_scatter
 from .limits import Z_LIMIT
 from .studio import ServedRun
 from .uploads import decode_upload
