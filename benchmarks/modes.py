@@ -1,4 +1,4 @@
-"""Mode coverage over seeds on toy2d:ring8 and toy2d:grid25 (PacGAN protocol, GUIDE section 5).
+"""Mode coverage over seeds on toy2d:ring8 and toy2d:grid25 (the PacGAN protocol, Lin et al. 2018, Sec. 5).
 
     python benchmarks/modes.py --seeds 10                       # every configuration below
     python benchmarks/modes.py --seeds 3 --configs nonsaturating --data grid25

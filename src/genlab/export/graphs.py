@@ -2,7 +2,7 @@
 
 The wrappers call the models' public methods (``decode``, ``encode``, ``prepare``, ``translate``), so a new model
 needs no export code unless it brings a new kind of network. Every input is explicit: latent codes and class labels
-are fed to the graph, never drawn inside it (a ``torch.randn`` in ``forward`` is traced as a constant, GUIDE §8).
+are fed to the graph, never drawn inside it (a ``torch.randn`` in ``forward`` is traced as a constant).
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The model contract shared by every genlab model (see GUIDE section 2)."""
+"""The model contract shared by every genlab model: a config, phases, ``loss(batch, phase)``, one optimizer per
+phase, and optional abilities (sample, encode, decode, translate, log_weights) that ``supports()`` reports."""
 from __future__ import annotations
 
 from typing import Any, Callable, ClassVar
