@@ -1,8 +1,8 @@
 """Pure functions over a trained model: sample, interpolate, traverse the latent space, translate."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 import contextlib
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from .data import to_float, to_uint8
 from .errors import GenlabError
+from .models.capabilities import Decoder, Encoder, Model, Sampler, Translator
 from .models.translator import check_direction
 from .ops import lerp, slerp
 from .progress import batch_count, tracked
@@ -25,7 +26,7 @@ def seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def class_labels(model: Any, label: int | None, n: int) -> Tensor | None:
+def class_labels(model: Model, label: int | None, n: int) -> Tensor | None:
     """n copies of ``label`` for a class-conditional model (None passes through); a clear error otherwise."""
     if label is None:
         return None
@@ -37,14 +38,14 @@ def class_labels(model: Any, label: int | None, n: int) -> Tensor | None:
     return torch.full((n,), label, dtype=torch.long, device=model.device)
 
 
-def path_labels(model: Any, label: int | None, n: int) -> Tensor | None:
+def path_labels(model: Model, label: int | None, n: int) -> Tensor | None:
     """Labels for images along one latent path: ``label``, or class 0 for a conditional model without one."""
     if label is None and getattr(model, "num_classes", 0):
         label = 0
     return class_labels(model, label, n)
 
 
-def sample_labels(model: Any, label: int | None, start: int, count: int) -> Tensor | None:
+def sample_labels(model: Model, label: int | None, start: int, count: int) -> Tensor | None:
     """Classes of samples start..start+count-1: ``label``, or cycling through the classes (sample i has class
     i mod classes) for a conditional model without one; None for an unconditional model."""
     if label is not None or not getattr(model, "num_classes", 0):
@@ -52,7 +53,7 @@ def sample_labels(model: Any, label: int | None, start: int, count: int) -> Tens
     return torch.arange(start, start + count, device=model.device) % model.num_classes
 
 
-def domain_options(model: Any, domain: str | None) -> dict[str, str]:
+def domain_options(model: Model, domain: str | None) -> dict[str, str]:
     """``{"domain": domain}`` for a model with two domains (UNIT), ``{}`` without one; a clear line for a
     domain the model does not have."""
     domains = getattr(model, "domains", ())
@@ -65,7 +66,7 @@ def domain_options(model: Any, domain: str | None) -> dict[str, str]:
     return {"domain": domain}
 
 
-def sample_batches(model: Any, n: int, seed: int = 0, batch_size: int = 500,
+def sample_batches(model: Sampler, n: int, seed: int = 0, batch_size: int = 500,
                    label: int | None = None, domain: str | None = None) -> Iterator[Tensor]:
     """n samples in [0, 1] on the CPU, yielded in batches of ``batch_size`` drawn one after the other from one
     CPU generator seeded once with ``seed``, classes as in ``sample_labels`` (in ``domain`` for a two-domain
@@ -83,7 +84,7 @@ def sample_batches(model: Any, n: int, seed: int = 0, batch_size: int = 500,
 
 
 @torch.no_grad()
-def _batches(model: Any, n: int, generator: torch.Generator, batch_size: int,
+def _batches(model: Sampler, n: int, generator: torch.Generator, batch_size: int,
              label: int | None, options: dict[str, str]) -> Iterator[Tensor]:
     """The batches of ``sample_batches``, drawn lazily (one batch in memory at a time)."""
     for start in range(0, n, batch_size):
@@ -93,14 +94,14 @@ def _batches(model: Any, n: int, generator: torch.Generator, batch_size: int,
         yield model.sample(count, generator=generator, **extra, **options).float().cpu()
 
 
-def sample_images(model: Any, n: int, seed: int = 0, label: int | None = None, domain: str | None = None) -> Tensor:
+def sample_images(model: Sampler, n: int, seed: int = 0, label: int | None = None, domain: str | None = None) -> Tensor:
     """n images in [0, 1] from the model, reproducible by seed; ``label`` picks a class when conditional
     (else a conditional model cycles through its classes); ``domain`` one of a two-domain model's."""
     return next(sample_batches(model, n, seed, batch_size=n, label=label, domain=domain))
 
 
 @torch.no_grad()
-def paired_samples(model: Any, n: int, seed: int = 0) -> Tensor:
+def paired_samples(model: Decoder, n: int, seed: int = 0) -> Tensor:
     """[n, domains, C, H, W]: the same prior codes decoded into every domain of a shared-latent model (UNIT,
     Liu et al. 2017, Fig. 1): one row per code."""
     if not model.supports("decode_pair"):
@@ -110,7 +111,7 @@ def paired_samples(model: Any, n: int, seed: int = 0) -> Tensor:
 
 
 @torch.no_grad()
-def class_grid(model: Any, per_class: int = 8, seed: int = 0) -> Tensor:
+def class_grid(model: Sampler, per_class: int = 8, seed: int = 0) -> Tensor:
     """A class-by-sample grid: row c holds ``per_class`` samples of class c (conditional models)."""
     classes = model.num_classes
     labels = torch.arange(classes, device=model.device).repeat_interleave(per_class)
@@ -131,35 +132,35 @@ def interpolate_codes(a: Tensor, b: Tensor, steps: int, method: str = "slerp") -
 
 
 @torch.no_grad()
-def interpolate(model: Any, a: Tensor, b: Tensor, steps: int = 10, method: str = "slerp",
+def interpolate(model: Decoder, a: Tensor, b: Tensor, steps: int = 10, method: str = "slerp",
                 label: int | None = None) -> Tensor:
     """Decoded images along the path between codes a and b ([latent_dim] each), in one class if conditional."""
     model.require("decode", "interpolate in latent space")
     return decode_in_class(model, interpolate_codes(a, b, steps, method), label)
 
 
-def decode_in_class(model: Any, codes: Tensor, label: int | None) -> Tensor:
+def decode_in_class(model: Decoder, codes: Tensor, label: int | None) -> Tensor:
     """Decode codes to CPU images; a conditional model draws them all in class ``label`` (default 0)."""
     labels = path_labels(model, label, len(codes))
     return (model.decode(codes) if labels is None else model.decode(codes, labels)).float().cpu()
 
 
 @torch.no_grad()
-def prior_codes(model: Any, seeds: list[int]) -> list[Tensor]:
+def prior_codes(model: Decoder, seeds: list[int]) -> list[Tensor]:
     """One prior code per seed."""
     model.require("prior_sample", "draw latent codes")
     return [model.prior_sample(1, generator=seeded(s))[0] for s in seeds]
 
 
 @torch.no_grad()
-def encode_images(model: Any, images: Tensor) -> Tensor:
+def encode_images(model: Encoder, images: Tensor) -> Tensor:
     """Codes of images in [0, 1] (prepared as in training)."""
     model.require("encode", "encode images")
     return model.encode(model.prepare(images.to(model.device)))
 
 
 @torch.no_grad()
-def traverse(model: Any, base: Tensor, dims: list[int], span: float = 3.0, steps: int = 9,
+def traverse(model: Decoder, base: Tensor, dims: list[int], span: float = 3.0, steps: int = 9,
              label: int | None = None) -> Tensor:
     """One row per latent dimension: base code with that dimension swept over [-span, span]."""
     model.require("decode", "traverse the latent space")
@@ -175,7 +176,7 @@ def traverse(model: Any, base: Tensor, dims: list[int], span: float = 3.0, steps
 
 
 @torch.no_grad()
-def manifold_grid(model: Any, steps: int = 20, label: int | None = None) -> Tensor:
+def manifold_grid(model: Decoder, steps: int = 20, label: int | None = None) -> Tensor:
     """Kingma & Welling (2014) Fig. 4: decode a grid of Gaussian quantiles of a 2-D latent space."""
     model.require("decode", "draw the latent manifold")
     if model.config.latent_dim != 2:
@@ -188,7 +189,7 @@ def manifold_grid(model: Any, steps: int = 20, label: int | None = None) -> Tens
 
 
 @torch.no_grad()
-def round_trip(model: Any, images: Tensor, direction: str = "a2b") -> Tensor:
+def round_trip(model: Translator, images: Tensor, direction: str = "a2b") -> Tensor:
     """[N, 3, C, H, W] in [0, 1]: inputs, their translations, and those translated back (Zhu et al. Fig. 4);
     [N, 2, C, H, W] for a model that translates one way only (a refiner)."""
     check_direction(model, direction)
@@ -208,7 +209,7 @@ class PlugAndPlayResult:
 
 
 @contextlib.contextmanager
-def seeded_styles(model: Any, seed: int) -> Iterator[None]:
+def seeded_styles(model: Model, seed: int) -> Iterator[None]:
     """Inside, the global RNG (on the model's device) starts from ``seed``, so a translator with style codes
     draws the same styles each time; the caller's RNG state is restored after."""
     with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
@@ -217,7 +218,7 @@ def seeded_styles(model: Any, seed: int) -> Iterator[None]:
 
 
 @torch.no_grad()
-def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", batch_size: int = 256,
+def translate_images(model: Translator, images: torch.Tensor, direction: str = "a2b", batch_size: int = 256,
                      seed: int = 0) -> torch.Tensor:
     """Images (uint8 or [0, 1], at the model's size and channels) -> translations as uint8 on the CPU, as
     8-bit image files would hold them; batch by batch, so 60k images never sit on the device at once. A
@@ -231,7 +232,7 @@ def translate_images(model: Any, images: torch.Tensor, direction: str = "a2b", b
 
 
 @torch.no_grad()
-def prior_score(model: Any, h: Tensor, prior: Any = None) -> Tensor:
+def prior_score(model: Decoder, h: Tensor, prior: Any = None) -> Tensor:
     """The prior term of Nguyen et al. 2017, Eq. 5: R(h) - h of a code denoising autoencoder ``prior`` (PPGN-h), else
     d log p(h) / dh of the model's own prior: -(h - mu) / sigma^2 for the autoencoder's fitted normal, -h for
     the N(0, I) prior of VAEs and GANs."""
@@ -242,7 +243,7 @@ def prior_score(model: Any, h: Tensor, prior: Any = None) -> Tensor:
     return -h
 
 
-def guide_log_prob(model: Any, guide: nn.Module, h: Tensor, label: int,
+def guide_log_prob(model: Decoder, guide: nn.Module, h: Tensor, label: int,
                    options: dict[str, str]) -> tuple[Tensor, Tensor, Tensor]:
     """Images G(h), the guide's log p(y=label | G(h)) per chain, and its gradient in h (Eq. 5's condition term)."""
     with torch.enable_grad():
@@ -264,7 +265,7 @@ def clip_norm(step: Tensor, max_norm: float | None) -> Tensor:
     return step * (max_norm / norm).clamp(max=1.0).view(-1, *[1] * (step.dim() - 1))
 
 
-def _check_pnp(model: Any, steps: int, n: int, eps: tuple[float, ...], prior: Any) -> None:
+def _check_pnp(model: Decoder, steps: int, n: int, eps: tuple[float, ...], prior: Any) -> None:
     """One clear line for a model that cannot decode a code, a code prior of other codes, or bad options."""
     model.require("render", "generate by plug & play (it cannot decode a latent code)")
     if getattr(model, "points", False):
@@ -298,7 +299,7 @@ PNP_MAX_STEP = 0.3  # the condition term's largest step per chain: a raw first g
 # prior, where a GAN's generator saturates and the chain stalls (latent GAN: 59% -> 89%, benchmarks/plug_and_play.py)
 
 
-def plug_and_play(model: Any, guide: nn.Module, label: int, n: int = 64, steps: int = 200, eps1: float = PNP_EPS[0],
+def plug_and_play(model: Decoder, guide: nn.Module, label: int, n: int = 64, steps: int = 200, eps1: float = PNP_EPS[0],
                   eps2: float = PNP_EPS[1], eps3: float = PNP_EPS[2], seed: int = 0,
                   record_every: int | None = None, domain: str | None = None, prior: Any = None,
                   max_step: float | None = PNP_MAX_STEP) -> PlugAndPlayResult:
@@ -320,7 +321,7 @@ def plug_and_play(model: Any, guide: nn.Module, label: int, n: int = 64, steps: 
             module.train(mode)
 
 
-def _chain(model: Any, guide: nn.Module, label: int, n: int, steps: int, eps: tuple[float, ...],
+def _chain(model: Decoder, guide: nn.Module, label: int, n: int, steps: int, eps: tuple[float, ...],
            seed: int, record: list[int], keep_images: bool, options: dict[str, str], prior: Any) -> PlugAndPlayResult:
     """The sampling loop of ``plug_and_play``: one decode and guide pass per step, recording as it goes."""
     generator = seeded(seed)

@@ -7,7 +7,7 @@ more gives ``sample_images(model, n, seed, label)``). Only one batch is held at 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import torch
 from torch import Tensor
@@ -16,6 +16,7 @@ from ..data import to_uint8
 from ..data.arrays import npz_path, stream_arrays
 from ..errors import GenlabError
 from ..files import write_npz_streamed
+from ..models.capabilities import Sampler
 from ..samplers import sample_batches, sample_labels
 from ..viz import save_image
 
@@ -23,7 +24,7 @@ FORMATS = ("npz", "png-dir")
 POINTS = "points"  # the array of a point model's samples: float32 [N, 2]
 
 
-def export_samples(model: Any, path: str | Path, n: int, fmt: str = "npz", *, seed: int = 0,
+def export_samples(model: Sampler, path: str | Path, n: int, fmt: str = "npz", *, seed: int = 0,
                    batch_size: int = 500, label: int | None = None, force: bool = False,
                    domain: str | None = None) -> Path:
     """n samples into ``path`` as ``fmt``: ``npz`` (``save_npz``) or ``png-dir`` (``save_png_dir``); ``domain``
@@ -34,7 +35,7 @@ def export_samples(model: Any, path: str | Path, n: int, fmt: str = "npz", *, se
     return save(model, path, n, seed=seed, batch_size=batch_size, label=label, force=force, domain=domain)
 
 
-def save_npz(model: Any, path: str | Path, n: int, *, seed: int = 0, batch_size: int = 500,
+def save_npz(model: Sampler, path: str | Path, n: int, *, seed: int = 0, batch_size: int = 500,
              label: int | None = None, force: bool = False, domain: str | None = None) -> Path:
     """An .npz in genlab's dataset format (``--data npz:PATH`` reads it): ``train_images`` uint8, ``train_labels``
     (the class drawn from, 0 for an unconditional model) and ``classes``; a point model writes float32
@@ -48,7 +49,7 @@ def save_npz(model: Any, path: str | Path, n: int, *, seed: int = 0, batch_size:
                          classes)
 
 
-def label_batches(model: Any, n: int, batch_size: int, label: int | None) -> Iterator[Tensor]:
+def label_batches(model: Sampler, n: int, batch_size: int, label: int | None) -> Iterator[Tensor]:
     """The classes of ``sample_batches``' samples batch by batch, zeros for an unconditional model."""
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
@@ -56,7 +57,7 @@ def label_batches(model: Any, n: int, batch_size: int, label: int | None) -> Ite
         yield torch.zeros(count, dtype=torch.long) if labels is None else labels.cpu()
 
 
-def save_png_dir(model: Any, folder: str | Path, n: int, *, seed: int = 0, batch_size: int = 500,
+def save_png_dir(model: Sampler, folder: str | Path, n: int, *, seed: int = 0, batch_size: int = 500,
                  label: int | None = None, force: bool = False, domain: str | None = None) -> Path:
     """One PNG per sample, ``000000.png``, ``000001.png``, ... in ``folder`` (a non-empty one only with
     ``force``, which replaces files of the same names)."""
