@@ -9,6 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 
 # The layering below encodes these rules (a part may import only parts in strictly lower layers):
 # - errors and version are leaves: they import nothing from genlab.
+# - registry (the one Registry class of models, datasets, metrics, objectives) knows only errors.
 # - ops and nn know no models: tensor maths and network blocks never import models, losses or data.
 # - config knows no registry: the model registry lives in models, so config sits below it.
 # - files, devices and viz are plumbing: they know no datasets, networks or models.
@@ -21,6 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 # - the root package genlab is a facade: no part imports it (take __version__ from genlab.version).
 CORE = (
     ("errors", "version"),
+    ("registry",),
     ("files", "devices", "distributed", "optim", "ops", "config", "viz", "progress"),
     ("nn", "losses", "data"),
     ("models",),
