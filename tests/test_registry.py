@@ -48,7 +48,7 @@ class MeanImage(GenerativeModel):
 def registered():
     register("test-mean-image")(MeanImage)
     yield MeanImage
-    registry._MODELS.pop("test-mean-image")
+    registry.MODELS.unregister("test-mean-image")
 
 
 def test_a_model_registered_outside_genlab_trains_saves_and_loads(registered, tmp_path):

@@ -78,9 +78,10 @@ def fit_input(x: Tensor, config: ClassifierConfig) -> Tensor:
 
 
 AUGMENTATIONS = ("shift", "robust")
+CLASSIFIER = "classifier"  # the registered name: feature extractors, CyCADA's semantic term and adapt train it
 
 
-@register("classifier")
+@register(CLASSIFIER)
 class Classifier(GenerativeModel):
     """Cross-entropy classifier of labelled images; logs loss and accuracy. It cannot sample."""
 

@@ -13,8 +13,9 @@ import torch
 from ..config import RunConfig, apply_overrides, check_run_dict
 from ..devices import check_fits
 from ..errors import GenlabError
+from ..registry import Registry
 
-_MODELS: dict[str, type] = {}
+MODELS: Registry[type] = Registry("model")
 
 
 def register(name: str) -> Callable[[type], type]:
@@ -22,22 +23,19 @@ def register(name: str) -> Callable[[type], type]:
 
     def wrap(cls: type) -> type:
         cls.name = name
-        _MODELS[name] = cls
-        return cls
+        return MODELS.register(name, cls)
 
     return wrap
 
 
 def model_names() -> list[str]:
     """Names of all registered models."""
-    return sorted(_MODELS)
+    return sorted(MODELS)
 
 
 def get_model_class(name: str) -> type:
     """The model class registered as ``name``; a clear error for unknown names."""
-    if not isinstance(name, str) or name not in _MODELS:
-        raise GenlabError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))}")
-    return _MODELS[name]
+    return MODELS.get(name)
 
 
 def build_model(name: str, config: Any) -> Any:

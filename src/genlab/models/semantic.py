@@ -10,10 +10,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import GenlabError
-from .classifier import fit_input
+from .classifier import CLASSIFIER, fit_input
 from .registry import build_model, run_config
 
-CLASSIFIER = "classifier"
 # config field naming the classifier -> the direction whose source images and translations it reads
 SEMANTIC_FIELDS = {"semantic_classifier": "a2b", "semantic_classifier_b": "b2a"}
 SEMANTIC_PRETRAINED = {name: (CLASSIFIER,) for name in SEMANTIC_FIELDS}  # genlab.runs embeds and loads them
