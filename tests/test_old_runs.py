@@ -1,5 +1,6 @@
-"""Run folders written by an earlier layout of the code (tests/fixtures/runs-0.1.0, made at commit 3cd353f by
-tests/fixtures/make_old_runs.py) still load, compute what they computed then, resume and score."""
+"""Run folders written by earlier layouts of the code still load, compute what they computed then, resume and
+score: tests/fixtures/runs-0.1.0 (made at commit 3cd353f by tests/fixtures/make_old_runs.py) and runs-0.2.0 (the
+translators before their terms became parts, made at commit ab3b9ef by tests/fixtures/make_runs_0_2_0.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -20,27 +21,34 @@ OLD_RUNS = FIXTURES / "runs-0.1.0"
 QUIET = {"echo": lambda s: None}
 
 
-def _maker():
-    """The script that wrote the fixtures: its ``outputs()`` computes what they record."""
-    spec = importlib.util.spec_from_file_location("make_old_runs", FIXTURES / "make_old_runs.py")
+def _maker(script: str):
+    """A script that wrote fixtures: its ``RUNS`` names them and its ``outputs()`` computes what they record."""
+    spec = importlib.util.spec_from_file_location(script, FIXTURES / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-MAKER = _maker()
+MAKER = _maker("make_old_runs")
+MAKERS = {"runs-0.1.0": MAKER, "runs-0.2.0": _maker("make_runs_0_2_0")}  # layout folder -> its script
+FIXTURE_RUNS = [(layout, name) for layout, maker in MAKERS.items() for name in sorted(maker.RUNS)]
 
 
-def test_every_model_of_the_old_layout_has_a_fixture():
-    """The fixtures cover the seven models genlab 0.1.0 registered."""
-    assert sorted(p.name for p in OLD_RUNS.iterdir() if p.is_dir()) == sorted(MAKER.RUNS)
+def test_every_fixture_folder_is_a_run_its_script_writes():
+    """runs-0.1.0 covers the seven models genlab 0.1.0 registered, runs-0.2.0 the translator terms of its
+    layout; no folder is left unchecked."""
+    assert sorted(p.name for p in FIXTURES.glob("runs-*") if p.is_dir()) == sorted(MAKERS)
+    for layout, maker in MAKERS.items():
+        assert sorted(p.name for p in (FIXTURES / layout).iterdir() if p.is_dir()) == sorted(maker.RUNS)
 
 
-@pytest.mark.parametrize("name", sorted(MAKER.RUNS))
-def test_old_run_loads_and_computes_what_it_computed(name):
-    """Samples, reconstructions, translations and logits equal those recorded when the run was written."""
-    expected = load_file(str(OLD_RUNS / name / "expected.safetensors"))
-    got = MAKER.outputs(genlab.load(OLD_RUNS / name))
+@pytest.mark.parametrize("layout, name", FIXTURE_RUNS)
+def test_old_run_loads_and_computes_what_it_computed(layout, name):
+    """Samples, reconstructions, translations (in fixed styles), logits and losses equal those recorded when the
+    run was written."""
+    run = FIXTURES / layout / name
+    expected = load_file(str(run / "expected.safetensors"))
+    got = MAKERS[layout].outputs(genlab.load(run))
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
         torch.testing.assert_close(got[key], value, rtol=1e-4, atol=1e-5, msg=lambda m: f"{name} {key}: {m}")
