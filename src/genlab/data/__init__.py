@@ -1,11 +1,26 @@
-"""Datasets chosen by name (``mnist``, ``mnistm``, ``synthdigits``, ``folder:PATH``, ``npz:PATH``,
-``toy2d:ring8|grid25``, ``unpaired:A,B``), held in memory as uint8 tensors and batched on the device."""
-from .catalog import DEFAULT_FOLDER_SIZE, DIGIT_DATASETS, load_dataset, load_domains, load_unpaired
-from .images import ImageData, batches, check_binarize, resized, to_float, to_gray, to_uint8
-from .splits import TEST_BINARIZATION_SEED, load_split, load_splits, resolve_binarize
-from .toy2d import mixture, point_centers
-from .unpaired import domain_source, split_domains
+"""Datasets chosen by name (``mnist``, ``mnistm``, ``synthdigits``, ``stackedmnist``, ``folder:PATH``, ``npz:PATH``,
+``toy2d:ring8|grid25``, ``unpaired:A,B``), held in memory as uint8 tensors and batched on the device.
 
-__all__ = ["DEFAULT_FOLDER_SIZE", "DIGIT_DATASETS", "TEST_BINARIZATION_SEED", "ImageData", "batches", "check_binarize",
-           "domain_source", "load_dataset", "load_domains", "load_split", "load_splits", "load_unpaired", "mixture",
-           "point_centers", "resized", "resolve_binarize", "split_domains", "to_float", "to_gray", "to_uint8"]
+Each dataset module registers its ``DatasetSpec`` (spec.py) in one line, and importing this package imports every
+module in it, so adding a dataset means adding one file (see docs/extending.md, "Adding a dataset").
+"""
+import importlib
+import pkgutil
+
+from .catalog import (canonical_name, dataset_spec, default_extractor, domain_names, has_domains, load_dataset,
+                      parse_dataset, point_centers, point_modes, short_names, usages)
+from .folder import DEFAULT_FOLDER_SIZE
+from .images import ImageData, batches, check_binarize, resized, to_float, to_gray, to_uint8
+from .spec import DATASETS, DatasetSpec, LoadOptions, register_dataset
+from .splits import TEST_BINARIZATION_SEED, load_split, load_splits, resolve_binarize
+from .toy2d import mixture
+from .unpaired import domain_source, load_domains, split_domains
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["DATASETS", "DEFAULT_FOLDER_SIZE", "TEST_BINARIZATION_SEED", "DatasetSpec", "ImageData", "LoadOptions",
+           "batches", "canonical_name", "check_binarize", "dataset_spec", "default_extractor", "domain_names",
+           "domain_source", "has_domains", "load_dataset", "load_domains", "load_split", "load_splits", "mixture",
+           "parse_dataset", "point_centers", "point_modes", "register_dataset", "resized", "resolve_binarize",
+           "short_names", "split_domains", "to_float", "to_gray", "to_uint8", "usages"]

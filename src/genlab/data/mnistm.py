@@ -19,7 +19,8 @@ from ..errors import GenlabError
 from ..files import sha256_file
 from .generated import array_sha256, cached_arrays, derived_seed
 from .images import ImageData
-from .mnist import check_split, mnist_arrays, select_split
+from .mnist import DIGIT_SPLITS, check_split, mnist_arrays, select_split
+from .spec import DatasetSpec, register_dataset, resized_loader
 
 VERSION = 1  # bump when the construction changes: old caches are then ignored
 SEED = 0
@@ -117,3 +118,6 @@ def load_mnistm(split: str = "train", data_dir: str | None = None, seed: int = S
     arrays = cached_arrays(f"mnistm-{part}", key, build,
                            {f"{part}_images": (n, 3, PATCH, PATCH), f"{part}_labels": (n,)})
     return select_split(arrays, split, "mnistm")
+
+
+register_dataset(DatasetSpec("mnistm", resized_loader(load_mnistm), DIGIT_SPLITS, "digits"))

@@ -3,19 +3,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catalog import load_dataset
+from ..errors import GenlabError
+from .catalog import dataset_spec, load_dataset
 from .images import ImageData, check_binarize
+from .spec import DatasetSpec
 
 TEST_BINARIZATION_SEED = 0  # every run is scored on the same once-binarized test set
 
 
 def resolve_binarize(config: Any) -> None:
-    """data.binarize=auto: dynamic for MNIST with a Bernoulli (or auto) likelihood, none otherwise."""
+    """data.binarize=auto: dynamic for near-binary data (MNIST; its spec says ``binary``) with a Bernoulli (or auto)
+    likelihood, none otherwise."""
     data = config.data
     if data.binarize == "auto":
         likelihood = getattr(config.model, "likelihood", None)  # models without one (GANs) see real values
-        data.binarize = "dynamic" if data.name == "mnist" and likelihood in ("auto", "bernoulli") else "none"
+        binary = spec_of(data.name).binary and likelihood in ("auto", "bernoulli")
+        data.binarize = "dynamic" if binary else "none"
     check_binarize(data.binarize)
+
+
+def spec_of(name: str) -> DatasetSpec:
+    """The spec of a run's data name, an unknown one named as the setting it came from."""
+    try:
+        return dataset_spec(name)
+    except GenlabError as e:
+        raise GenlabError(f"data.name: {e}") from None
 
 
 def load_split(config: Any, split: str, raw: bool = False, for_eval: bool = False) -> ImageData:

@@ -13,7 +13,8 @@ import torch
 
 from .generated import array_sha256, cached_arrays, derived_seed
 from .images import ImageData
-from .mnist import check_split, mnist_arrays, select_split
+from .mnist import DIGIT_SPLITS, check_split, mnist_arrays, select_split
+from .spec import DatasetSpec, register_dataset, resized_loader
 
 VERSION = 1  # bump when the construction changes: old caches are then ignored
 SEED = 0
@@ -47,3 +48,8 @@ def load_stackedmnist(split: str = "train", data_dir: str | None = None, seed: i
                            {f"{part}_images": (n, 3, 28, 28), f"{part}_labels": (n,)})
     data = select_split(arrays, split, "stackedmnist")
     return replace(data, classes=[f"{mode:03d}" for mode in range(MODES)])
+
+
+# PacGAN's mode count by default; each channel is a digit, read by the digit network
+register_dataset(DatasetSpec("stackedmnist", resized_loader(load_stackedmnist), DIGIT_SPLITS, "digits",
+                             metric_families=("modes",)))

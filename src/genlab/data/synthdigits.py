@@ -24,7 +24,8 @@ from ..errors import GenlabError
 from ..files import sha256_file
 from .generated import cached_arrays, derived_seed
 from .images import ImageData
-from .mnist import check_split, select_split
+from .mnist import DIGIT_SPLITS, check_split, select_split
+from .spec import DatasetSpec, register_dataset, resized_loader
 
 VERSION = 1  # bump when the rendering changes: old caches are then ignored
 SEED = 0
@@ -169,3 +170,6 @@ def load_synthdigits(split: str = "train", data_dir: str | None = None, seed: in
     arrays = cached_arrays(f"synthdigits-{part}", key, build,
                            {f"{part}_images": (n, 1, SIZE, SIZE), f"{part}_labels": (n,)})
     return select_split(arrays, split, "synthdigits")
+
+
+register_dataset(DatasetSpec("synthdigits", resized_loader(load_synthdigits), DIGIT_SPLITS, "digits"))

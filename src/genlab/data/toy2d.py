@@ -1,4 +1,5 @@
-"""Toy 2-D mixtures of the mode-collapse literature (PacGAN / VEEGAN protocol, see GUIDE section 5)."""
+"""Toy 2-D mixtures of the mode-collapse literature (Lin et al. 2018, PacGAN; Srivastava et al. 2017, VEEGAN):
+``toy2d:ring8`` and ``toy2d:grid25``."""
 from __future__ import annotations
 
 import math
@@ -7,7 +8,9 @@ import torch
 from torch import Tensor
 
 from ..errors import GenlabError
+from .catalog import point_centers  # noqa: F401  (its old place; import it from genlab.data)
 from .images import ImageData
+from .spec import DatasetSpec, register_dataset
 
 SPLIT_SIZES = {"train": 100_000, "test": 2_500, "valid": 2_500}
 SPLIT_SEEDS = {"train": 0, "test": 1, "valid": 2}
@@ -38,11 +41,6 @@ def mixture(name: str) -> tuple[Tensor, float]:
     return make(), std
 
 
-def point_centers(data_name: str) -> Tensor | None:
-    """Mode centers of a toy2d dataset name (for scatter plots), None for other data."""
-    return mixture(data_name.split(":", 1)[1])[0] if data_name.startswith("toy2d:") else None
-
-
 def sample_mixture(name: str, n: int, seed: int) -> tuple[Tensor, Tensor]:
     """n points from an equal-weight Gaussian mixture and the index of the mode each came from."""
     centers, std = mixture(name)
@@ -58,3 +56,7 @@ def load_toy2d(name: str, split: str = "train") -> ImageData:
     points, modes = sample_mixture(name, SPLIT_SIZES[split], 1000 + SPLIT_SEEDS[split])
     centers, _ = mixture(name)
     return ImageData(points, modes, [str(i) for i in range(len(centers))], f"toy2d:{name}")
+
+
+register_dataset(DatasetSpec("toy2d", lambda split, options: load_toy2d(options.argument, split), tuple(SPLIT_SIZES),
+                             "points", argument="|".join(MIXTURES), point_modes=mixture))

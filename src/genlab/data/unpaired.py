@@ -8,9 +8,8 @@ shuffled batch holds about half of each. Being one ordinary dataset, it is shuff
 and checkpointed by the generic loop like any other.
 
 Each image keeps its class in its own domain: ``class_labels`` index ``class_names`` (A's classes, then
-B's that A lacks), so MNIST's "3" is class 3 on both sides. ``load_domains`` (catalog.py) gives the two domains
-themselves, labelled by class, not repeated and not interleaved (e.g. to score translations); both
-are loaded by name in catalog.py.
+B's that A lacks), so MNIST's "3" is class 3 on both sides. ``load_domains`` gives the two domains themselves,
+labelled by class, not repeated and not interleaved (e.g. to score translations); each is loaded by its name.
 """
 from __future__ import annotations
 
@@ -20,7 +19,9 @@ import torch
 from torch import Tensor
 
 from ..errors import GenlabError
-from .images import ImageData
+from .catalog import has_domains, load_dataset
+from .images import ImageData, resized
+from .spec import DatasetSpec, LoadOptions, register_dataset
 
 DOMAINS = ["A", "B"]
 USAGE = "unpaired data names two domains: unpaired:DIR_A,DIR_B or unpaired:NAME_A,NAME_B"
@@ -31,7 +32,7 @@ def domain_source(part: str) -> str:
     part = part.strip()
     if not part:
         raise GenlabError(USAGE)
-    if part.startswith("unpaired:"):
+    if has_domains(part):
         raise GenlabError("a domain of unpaired data cannot itself be unpaired data")
     return f"folder:{part}" if Path(part).expanduser().is_dir() else part
 
@@ -75,3 +76,33 @@ def combine_domains(a: ImageData, b: ImageData, seed: int, name: str) -> ImageDa
     images = torch.stack([a.images[index_a], b.images[index_b]], 1).flatten(0, 1)  # A0, B0, A1, B1, ...
     classes = torch.stack([classes_a[index_a], classes_b[index_b]], 1).flatten()
     return ImageData(images, torch.tensor([0, 1]).repeat(n), DOMAINS, name, classes, names)
+
+
+def load_domains(spec: str, split: str = "train", *, image_size: int = 0, channels: int = 0, seed: int = 0,
+                 **options) -> tuple[ImageData, ImageData]:
+    """The two domains of ``spec`` ("A,B"), each with its own class labels, at ``image_size`` / ``channels``
+    (0 = the larger of the two domains'); ``options`` go to ``load_dataset`` for each domain."""
+    a, b = (load_dataset(name, split, image_size=image_size, channels=channels, seed=seed, **options)
+            for name in domain_datasets(spec))
+    if a.is_points or b.is_points:
+        raise GenlabError("unpaired data needs two image datasets, not point data")
+    size = image_size or max(a.image_size, b.image_size)
+    channels = channels or max(a.channels, b.channels)
+    return resized(a, size, channels), resized(b, size, channels)
+
+
+def domain_datasets(spec: str) -> tuple[str, str]:
+    """The dataset names of the two domains of ``spec`` ("A,B"): folders become ``folder:DIR``."""
+    a, b = split_domains(spec)
+    return domain_source(a), domain_source(b)
+
+
+def load_unpaired(split: str, options: LoadOptions) -> ImageData:
+    """Both domains of ``unpaired:A,B`` as one dataset labelled by domain (see ``load_domains``)."""
+    domains = load_domains(options.argument, split, image_size=options.image_size, channels=options.channels,
+                           seed=options.seed, data_dir=options.data_dir, test_fraction=options.test_fraction)
+    return combine_domains(*domains, options.seed, f"unpaired:{options.argument}")
+
+
+register_dataset(DatasetSpec("unpaired", load_unpaired, ("train", "test"), "images", argument="A,B",
+                             domains=domain_datasets))

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ..errors import GenlabError
 from ..ops import per_sample
+from ..registry import Registry
 
 
 class GANObjective:
@@ -113,16 +114,15 @@ def _paired(real: Tensor, fake: Tensor) -> Tensor:
     return real
 
 
-OBJECTIVES: dict[str, type[GANObjective]] = {
-    cls.name: cls for cls in (Minimax, NonSaturating, LeastSquares, Hinge, Wasserstein, WassersteinGP,
-                              RelativisticPairing)}
+OBJECTIVE_REGISTRY: Registry[type[GANObjective]] = Registry("GAN objective")
+for _objective in (Minimax, NonSaturating, LeastSquares, Hinge, Wasserstein, WassersteinGP, RelativisticPairing):
+    OBJECTIVE_REGISTRY.register(_objective.name, _objective)
+OBJECTIVES = OBJECTIVE_REGISTRY.entries  # name -> class, read-only
 
 
 def make_objective(name: str) -> GANObjective:
-    """Objective by name: minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp | rpgan."""
-    if name not in OBJECTIVES:
-        raise GenlabError(f"unknown GAN objective {name!r}; choose one of: {', '.join(OBJECTIVES)}")
-    return OBJECTIVES[name]()
+    """Objective by name: minimax | nonsaturating | lsgan | hinge | wgan | wgan-gp | rpgan (or a registered one)."""
+    return OBJECTIVE_REGISTRY.get(name)()
 
 
 def _squared_input_grad(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:

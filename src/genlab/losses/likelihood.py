@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import GenlabError
 from ..ops import per_sample
 from ..ops.distributions import LOG_2PI
+from ..registry import Registry
 
 
 def _per_image(x: Tensor) -> Tensor:
@@ -86,10 +87,12 @@ class Gaussian(Likelihood):
         return (torch.round(x * 255) + noise) / 256
 
 
+LIKELIHOODS: Registry[Callable[[float], Likelihood]] = Registry("likelihood")  # name -> factory(std)
+LIKELIHOODS.register("bernoulli", lambda std: Bernoulli())
+LIKELIHOODS.register("gaussian", lambda std: Gaussian(std=std))
+LIKELIHOODS.register("gaussian_learned", lambda std: Gaussian(std=std, learned=True))
+
+
 def make_likelihood(name: str, std: float = 0.1) -> Likelihood:
-    """Likelihood by name: bernoulli | gaussian (fixed std) | gaussian_learned."""
-    if name == "bernoulli":
-        return Bernoulli()
-    if name in ("gaussian", "gaussian_learned"):
-        return Gaussian(std=std, learned=name == "gaussian_learned")
-    raise GenlabError(f"unknown likelihood {name!r}; choose bernoulli, gaussian or gaussian_learned")
+    """Likelihood by name: bernoulli | gaussian (fixed std) | gaussian_learned (or a registered one)."""
+    return LIKELIHOODS.get(name)(std)
