@@ -27,20 +27,19 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..config import RunConfig
-from ..data import ImageData, batches, load_dataset
+from ..data import ImageData, batches, canonical_name, domain_source, has_domains, load_dataset
 from ..data.arrays import save_arrays
-from ..data.unpaired import domain_source
 from ..devices import pick_device
 from ..errors import GenlabError
 from ..evaluation import domain_names
 from ..files import write_json_atomic
 from ..models import get_model_class
+from ..models.classifier import CLASSIFIER
 from ..runs import load_config, load_run
 from ..training import prepare_config, train, validate
 from ..samplers import translate_images
 from ..version import __version__
 
-CLASSIFIER = "classifier"
 ROWS = {"source_only": "source only", "translated": "translated", "target": "train on target"}
 # DANN (Ganin et al., JMLR 2016) Table 2, MNIST -> MNIST-M accuracy, on MNIST-M made from BSDS500 photos
 ANCHORS = {"source_only": 0.5225, "dann": 0.7666, "target": 0.9596}
@@ -48,22 +47,15 @@ ANCHOR_PAIR = ("mnist", "mnistm")
 RESULTS = "adapt.json"
 
 
-def canonical(name: str) -> str:
-    """A dataset name for comparison: folders by their resolved path."""
-    if name.startswith("folder:"):
-        return "folder:" + str(Path(name.split(":", 1)[1]).expanduser().resolve())
-    return name
-
-
 def labelled_domain(name: str, role: str, data_dir: str | None = None) -> tuple[str, ImageData]:
     """A domain's dataset name (a folder path becomes folder:PATH) and its test split, which must have classes."""
-    if name.startswith("unpaired:"):
-        raise GenlabError(f"the {role} {name} is unpaired data, labelled by domain, not by class; name one domain")
+    if has_domains(name):
+        raise GenlabError(f"the {role} {name} is two-domain data, labelled by domain, not by class; name one domain")
     name = domain_source(name)
     data = load_dataset(name, "test", data_dir=data_dir)
     if len(data.classes) < 2:
-        hint = " (a folder needs one subfolder per class)" if name.startswith("folder:") else ""
-        raise GenlabError(f"the {role} {name} has no class labels{hint}; adapt needs labelled digits")
+        raise GenlabError(f"the {role} {name} has no class labels (a folder needs one subfolder per class); "
+                          "adapt needs labelled digits")
     return name, data
 
 
@@ -75,8 +67,8 @@ def translator_direction(run: str | Path, source: str, target: str) -> tuple[Run
     if not ways:
         raise GenlabError(f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan, unit or "
                           f"refiner run trained on unpaired:{source},{target}")
-    a, b = (canonical(n) for n in domain_names(config))
-    pair = (canonical(source), canonical(target))
+    a, b = (canonical_name(n) for n in domain_names(config))
+    pair = (canonical_name(source), canonical_name(target))
     direction = "a2b" if pair == (a, b) else "b2a" if pair == (b, a) else ""
     if direction not in ways:
         can = " and ".join({"a2b": f"{a} -> {b}", "b2a": f"{b} -> {a}"}[w] for w in ways)
