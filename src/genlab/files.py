@@ -61,6 +61,14 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     return Path(path)
 
 
+def write_lines_atomic(path: str | Path, lines: list[str]) -> Path:
+    """Replace a text file by ``lines`` (each ending in a newline) in one step: a crash leaves the old file or
+    the new one, never a mix."""
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return Path(path)
+
+
 def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """An uncompressed .npz at ``path``, swapped in atomically."""
     with atomic_path(path) as tmp:

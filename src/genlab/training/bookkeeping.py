@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 import torch
 
+from ..files import write_lines_atomic
+
 
 @dataclass
 class LoopState:
@@ -48,11 +50,23 @@ class StopFlag:
 
 
 class MetricsLog:
-    """Append-only metrics.jsonl, one JSON object per line, flushed at once."""
+    """Append-only metrics.jsonl, one JSON object per line, flushed at once. A resumed run first cuts the log
+    back to the records of the steps its checkpoint holds (``resume_step``): the steps after it are trained
+    again and logged again, so the log equals an uninterrupted run's record for record."""
 
-    def __init__(self, path: Path, append: bool):
+    def __init__(self, path: Path, resume_step: int | None = None):
         self.path = path
-        self.file = open(path, "a" if append else "w", encoding="utf-8")
+        if resume_step is None:
+            self.file = open(path, "w", encoding="utf-8")
+        else:
+            self.cut_back(resume_step)
+
+    def cut_back(self, step: int) -> None:
+        """Keep only the records of steps up to ``step`` (a resume, a roll-back) and append after them."""
+        if getattr(self, "file", None) is not None:
+            self.file.close()
+        write_lines_atomic(self.path, [json.dumps(r) for r in records_up_to(self.path, step)])
+        self.file = open(self.path, "a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
         """One record; a non-finite number is written as null (JSON has no NaN, and no NaN reaches the log)."""
@@ -64,10 +78,36 @@ class MetricsLog:
         self.file.close()
 
 
+def records_up_to(path: Path, step: int) -> list[dict[str, Any]]:
+    """The records of ``path`` logged at or before ``step``; torn, unreadable or foreign lines are left out."""
+    if not path.is_file():
+        return []
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        record = parse_record(line)
+        if record is not None and isinstance(record.get("step"), int) and record["step"] <= step:
+            kept.append(record)
+    return kept
+
+
+def parse_record(line: str, max_chars: int = 1 << 20) -> dict[str, Any] | None:
+    """One log line as a record; None for a line that is torn, too long, nested too deep or not an object."""
+    if len(line) > max_chars:
+        return None
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 class NullLog:
     """The metrics log of a replica other than 0: writes nothing."""
 
     def write(self, record: dict[str, Any]) -> None:
+        pass
+
+    def cut_back(self, step: int) -> None:
         pass
 
     def close(self) -> None:
@@ -106,6 +146,19 @@ class RunningMeans:
         full = self.sums.new_zeros(len(self.names) + 1)
         full[torch.tensor([self.names.index(n) for n in names] + [len(self.names)], device=full.device)] = vector
         return full
+
+    def state(self, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
+        """The sums so far (over every replica with ``reduce``), for a checkpoint: a resumed epoch's means then
+        cover the steps before the interruption too."""
+        sums = self.sums.float()
+        return {"names": list(self.names), "sums": (reduce(sums) if reduce is not None else sums).cpu()}
+
+    def load_state(self, state: dict[str, Any], keep: bool = True) -> None:
+        """Sums from ``state()``; zeros of the same layout when ``keep`` is false (the replicas other than 0,
+        whose shares the saved sums already hold)."""
+        self.names = list(state["names"])
+        sums = state["sums"].to(self.device)
+        self.sums = sums if keep else torch.zeros_like(sums)
 
     def pop(self, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
         """The means so far (none when every step was skipped), then start over; ``reduce`` sums the sums and

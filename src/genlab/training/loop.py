@@ -64,6 +64,8 @@ class Trainer:
         self.distinct_optimizers = distinct_optimizers(self.optimizers)
         self.data_gen = torch.Generator(device=device).manual_seed(self._seed(1))
         self.state = LoopState()
+        self.epoch_means = RunningMeans(device)  # the epoch's logged scalars so far (saved with checkpoints)
+        self.window = RunningMeans(device)  # the same since the last step record
         self.batches_per_step = getattr(model, "batches_per_step", 1)  # WGAN critics: a real batch per D step
         self.batches_per_epoch = len(train_data) // self.tc.batch_size
         self.steps_per_epoch = self.batches_per_epoch // self.batches_per_step
@@ -148,6 +150,10 @@ class Trainer:
                 group.update(settings)
         self.model.load_resume_state(saved.get("model", {}))
         self.state = LoopState(**saved["loop"])
+        means = saved.get("means", {})  # absent in runs saved before the means were
+        for name, running in (("epoch", self.epoch_means), ("window", self.window)):
+            if name in means:
+                running.load_state(means[name], keep=self.replicas.main)
         self._restore_random_state(saved)
 
     def _restore_random_state(self, saved: dict[str, Any]) -> None:
@@ -164,13 +170,17 @@ class Trainer:
             return
         restore_rng(rng, self.data_gen)
 
-    def checkpoint(self) -> None:
-        """Replica 0 saves weights and training state (with every replica's random state)."""
+    def checkpoint(self, may_roll_back: bool = True) -> None:
+        """Replica 0 saves weights and training state (with every replica's random state and the running means
+        of every replica); weights that are no longer finite are never saved: training diverged."""
+        if not weights_finite(self.model):
+            raise self._diverged("its weights are no longer finite", may_roll_back)
         self.saved_at = time.monotonic()
         if self.nonfinite is not None:
             self.state.nonfinite_total = int(self.nonfinite.total)
         rng = rng_state(self.data_gen)
         rngs = gather_objects(rng, self.replicas.world) if self.replicas.active else None
+        means = {"epoch": self.epoch_means.state(self._reduce()), "window": self.window.state(self._reduce())}
         if not self.replicas.main:
             return
         train_state = {
@@ -178,6 +188,7 @@ class Trainer:
             "loop": asdict(self.state),
             "rng": rng,
             "model": self.model.resume_state(),
+            "means": means,
             **({"rng_replicas": rngs} if rngs else {}),
         }
         save_checkpoint(self.run_dir, self.model, self.config, train_state)
@@ -197,7 +208,8 @@ class Trainer:
         self.model.train()
         self.nonfinite = NonfiniteCounter(self.device, self.state.nonfinite_total)
         main = self.replicas.main
-        log = MetricsLog(self.run_dir / "metrics.jsonl", append=self.state.step > 0) if main else NullLog()
+        resumed_at = self.state.step if self.state.step > 0 else None
+        log = MetricsLog(self.run_dir / "metrics.jsonl", resume_step=resumed_at) if main else NullLog()
         bar = tqdm(total=self.total_steps, initial=self.state.step, disable=not self.interactive,
                    unit="step", dynamic_ncols=True, desc=self.config.model_name)
         first_step = self.state.step
@@ -214,7 +226,7 @@ class Trainer:
             log.close()
         self._check_ending(self.state.step - first_step)
         if stop.requested:
-            self.checkpoint()
+            self.checkpoint(may_roll_back=False)
             raise TrainingInterrupted(f"interrupted by {signal.Signals(stop.signum).name} at step {self.state.step}; "
                                       f"checkpoint saved, continue with: genlab train --resume --out {self.run_dir}",
                                       stop.signum)
@@ -222,7 +234,7 @@ class Trainer:
 
     def _epoch(self, log: MetricsLog, bar: tqdm, stop: StopFlag) -> None:
         tc, state = self.tc, self.state
-        epoch_means, window = RunningMeans(self.device), RunningMeans(self.device)
+        epoch_means, window = self.epoch_means, self.window
         steps, started, sync = 0, time.perf_counter(), self.sync()
         log_every = max(1, min(50, self.steps_per_epoch // 4))
         for group in self._step_groups(seed=tc.seed * 100_003 + state.epoch, start=state.batch):
@@ -273,6 +285,7 @@ class Trainer:
         self.resume()
         self.state.lr_scale, self.state.rollbacks, self.state.nonfinite_total = scale, rollbacks, skipped
         self.nonfinite = NonfiniteCounter(self.device, skipped)
+        log.cut_back(self.state.step)  # the steps after the checkpoint are trained again, and logged again
         log.write({"kind": "rollback", "step": self.state.step, "epoch": self.state.epoch, "lr_scale": scale})
         self.echo(f"warning: {self.tc.max_nonfinite} non-finite losses in a row: back to the checkpoint at step "
                   f"{self.state.step} with the learning rate x{scale:g} (roll-back {rollbacks} of "
@@ -305,11 +318,21 @@ class Trainer:
         """Stop (keeping the last good checkpoint) after too many non-finite losses in a row; read on the host
         only here, when logging (the count is the same on every replica)."""
         in_a_row = int(self.nonfinite.in_a_row)
-        if in_a_row >= self.tc.max_nonfinite and self._may_roll_back():
-            raise RollBack
         if in_a_row >= self.tc.max_nonfinite:
-            raise TrainingDiverged(f"training diverged: {in_a_row} non-finite losses in a row at step "
-                              f"{self.state.step}; the last good checkpoint is kept; try a lower train.lr")
+            raise self._diverged(f"{in_a_row} non-finite losses in a row")
+
+    def _diverged(self, why: str, may_roll_back: bool = True) -> Exception:
+        """RollBack when training may go back to its last checkpoint; else the TrainingDiverged that ends it,
+        saying truthfully what is left on disk."""
+        if may_roll_back and self._may_roll_back():
+            return RollBack()
+        if not has_checkpoint(self.run_dir):
+            kept = "there is no checkpoint yet to go back to"
+        else:
+            kept = "the last good checkpoint is kept" + (f" after {self.state.rollbacks} roll-backs"
+                                                          if self.state.rollbacks else "")
+        return TrainingDiverged(f"training diverged: {why} at step {self.state.step}; {kept}; "
+                                "try a lower train.lr")
 
     def _end_epoch(self, log: MetricsLog, train: "RunningMeans", steps: int, seconds: float) -> None:
         state, tc = self.state, self.tc
@@ -335,6 +358,12 @@ class Trainer:
         for line in warnings:
             self.echo(f"warning: {line}")
         (tqdm.write if self.interactive else self.echo)(epoch_line(record, tc.epochs))  # test loss in a terminal too
+
+
+def weights_finite(model: torch.nn.Module) -> bool:
+    """Whether every floating-point weight and buffer is finite (one host synchronisation)."""
+    tensors = [t for t in [*model.parameters(), *model.buffers()] if t.is_floating_point()]
+    return not tensors or bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
 
 
 def epoch_line(record: dict[str, Any], epochs: int) -> str:

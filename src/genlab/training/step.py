@@ -22,10 +22,13 @@ def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], 
     """One step of every phase in order; phase i trains on ``batches[i]`` (the last batch once they run
     out), so n critic phases see n fresh real batches. A phase whose loss is not finite, and every phase after
     it, updates nothing -- decided on the device, with no host synchronisation. ``sync`` averages a phase's
-    gradients over data-parallel replicas and agrees on the skip. Returns the logged scalars and a 0-d bool
-    tensor, true when the step was skipped."""
+    gradients over data-parallel replicas and agrees on the skip. A skipped step changes nothing: every buffer
+    (batch-norm statistics, spectral-norm vectors) and, when an earlier phase already stepped, every weight and
+    optimizer moment is put back. Returns the logged scalars and a 0-d bool tensor, true when the step was
+    skipped."""
     logged: dict[str, torch.Tensor] = {}
-    multi = len(model.phases) > 1
+    multi = len(model.step_phases) > 1
+    saved = snapshot(model, optimizers if multi else {})
     skipped = None
     for index, phase in enumerate(model.step_phases):
         opt = optimizers[phase]
@@ -40,8 +43,36 @@ def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], 
             skipped = sync([p for group in opt.param_groups for p in group["params"]], skipped)
         step_unless(opt, skipped)
         model.after_phase(phase, (~skipped).float())
-        logged.update({(f"{phase}/{k}" if multi else k): v.detach().float() for k, v in out.items()})
+        logged.update({(f"{phase}/{k}" if len(model.phases) > 1 else k): v.detach().float() for k, v in out.items()})
+    restore_if(skipped, saved, optimizers if multi else {})
     return logged, skipped
+
+
+Snapshot = dict[int, tuple[torch.Tensor, torch.Tensor]]  # id(tensor) -> (tensor, its value before the step)
+
+
+def state_tensors(optimizers: dict[str, torch.optim.Optimizer]) -> list[torch.Tensor]:
+    """Every tensor of the optimizers' per-parameter state (Adam's moments and step counts)."""
+    return [v for opt in distinct_optimizers(optimizers).values() for state in opt.state.values()
+            for v in state.values() if torch.is_tensor(v)]
+
+
+@torch.no_grad()
+def snapshot(model: Any, optimizers: dict[str, torch.optim.Optimizer]) -> Snapshot:
+    """Copies of the model's buffers, and of its weights and the optimizers' state when ``optimizers`` are given."""
+    tensors = [*model.buffers(), *(model.parameters() if optimizers else ()), *state_tensors(optimizers)]
+    return {id(t): (t, t.detach().clone()) for t in tensors}
+
+
+@torch.no_grad()
+def restore_if(skipped: torch.Tensor, saved: Snapshot, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+    """When ``skipped``, put every saved tensor back; optimizer state created during the step goes back to zeros,
+    which Adam reads as fresh state (decided on the device, no synchronisation)."""
+    for tensor, before in saved.values():
+        tensor.copy_(torch.where(skipped, before, tensor))
+    for tensor in state_tensors(optimizers):
+        if id(tensor) not in saved:
+            tensor.copy_(torch.where(skipped, torch.zeros_like(tensor), tensor))
 
 
 def grouped(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
