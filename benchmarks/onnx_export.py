@@ -26,8 +26,8 @@ from common import RESULTS, save
 from genlab.export import export_onnx, open_session, read_manifest
 from genlab.runs import load_run
 from genlab.samplers import seeded
+from genlab.testing.runs import write_domains
 
-ROOT = Path(__file__).resolve().parent.parent
 RUNS = RESULTS / "onnx_runs"
 MNIST = ["--set", "data.limit=10000"]  # small runs: the numbers here are about the graphs, not sample quality
 # the translators' `digits` sizes (width 32, 3 residual blocks) on 32-px squares (A) and circles (B), one epoch
@@ -55,9 +55,6 @@ def genlab(*args: str) -> None:
 
 def train_runs() -> dict[str, Path]:
     """family -> run folder, trained unless it is there (the autoencoder before the latent GAN on its codes)."""
-    sys.path.insert(0, str(ROOT / "tests" / "helpers"))
-    from studio_runs import write_domains
-
     a, b = write_domains(RUNS / "domains", n=64)
     runs = {}
     for family, (model, data, settings) in TRAIN.items():

@@ -20,6 +20,8 @@ import httpx
 from PIL import Image
 
 from common import RESULTS, save
+from genlab.apps.testing import ARGS
+from genlab.testing.runs import write_domains
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = RESULTS / "studio_runs"
@@ -31,8 +33,6 @@ TRAIN = {  # name: (model, data, settings)
 CYCLEGAN = ["--preset", "tiny", "--set", "model.image_size=32", "--set", "model.g_width=16", "--set",
             "model.g_blocks=2", "--set", "model.d_width=16", "--set", "train.batch_size=8", "--set", "train.epochs=40",
             "--set", "data.test_fraction=0.1", "--set", "train.eval_images=8"]
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync", "--disable-quic"]
 
 
 def genlab(*args: str) -> None:
@@ -42,9 +42,6 @@ def genlab(*args: str) -> None:
 
 def train_runs() -> list[Path]:
     """The runs the studio serves: a 2-D latent VAE, a conditional GAN, a small CycleGAN (squares to circles)."""
-    sys.path.insert(0, str(ROOT / "tests" / "helpers"))
-    from studio_runs import write_domains
-
     a, b = write_domains(RUNS / "domains", n=64)
     TRAIN["cyclegan"] = ("cyclegan", f"unpaired:{a},{b}", CYCLEGAN)
     for name, (model, data, settings) in TRAIN.items():
@@ -128,7 +125,7 @@ def screenshots(url: str, report: Path) -> list[Path]:
     shots = [DOCS / "studio.png", DOCS / "studio-cyclegan.png", DOCS / "report.png"]
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
         context = p.chromium.launch_persistent_context(profile, executable_path=chromium(), headless=True,
-                                                       args=BROWSER_ARGS, viewport={"width": 1280, "height": 900})
+                                                       args=ARGS, viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.goto(url)
         page.wait_for_selector("#samples-img[src^='blob:']")

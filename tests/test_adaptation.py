@@ -22,7 +22,8 @@ from genlab.errors import GenlabError
 from genlab.evaluation import default_metrics, evaluate, format_table, score
 from genlab.runs import load_config, load_run
 
-from conftest import PixelStats, run_cli
+from genlab.apps.testing import run_cli
+from genlab.testing import PixelStats
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 QUIET = {"echo": lambda s: None}

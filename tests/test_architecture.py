@@ -30,6 +30,7 @@ CORE = (
     ("metrics", "export"),
     ("evaluation",),
     ("training",),
+    ("testing",),  # helpers for tests and benchmarks, on top of the core
 )
 APPS = (
     ("apps",),  # the package's own __init__: a docstring only
@@ -37,6 +38,7 @@ APPS = (
     ("apps.report",),
     ("apps.server", "apps.demo"),
     ("apps.cli",),
+    ("apps.testing",),  # helpers that drive the CLI and the studio in tests and benchmarks
 )
 LAYERS = (*CORE, *APPS, ("__main__", "genlab"))  # a part may import only parts in lower layers
 LAYER_OF = {part: i for i, layer in enumerate(LAYERS) for part in layer}

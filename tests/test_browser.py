@@ -13,8 +13,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from genlab.apps.cli import main
-from helpers.browser import ARGS, CANVAS_INK, IMAGE_DIGEST, MISSING, BackgroundServer, find_chromium
-from helpers.studio_runs import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
+from genlab.apps.testing import ARGS, CANVAS_INK, IMAGE_DIGEST, MISSING, BackgroundServer, find_chromium
+from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
 
 CHROMIUM = find_chromium()
 if CHROMIUM is None and os.environ.get("CI") != "true":

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import genlab
-from conftest import TINY_TRAIN
+from genlab.testing import TINY_TRAIN
 from genlab.apps.cli import main
 from genlab.data.mnist import load_mnist
 from genlab.errors import GenlabError

@@ -111,7 +111,7 @@ def test_checkpoint_of_another_model_is_refused(capsys, run_copy):
 
 
 def test_autoencoder_has_no_nll(capsys, tmp_path):
-    from conftest import TINY
+    from genlab.testing import TINY
 
     import genlab
 
@@ -128,7 +128,7 @@ def test_every_verb_has_help_with_an_example(verb):
 
 
 def test_traverse_draws_the_manifold_grid_for_two_latents(capsys, tmp_path):
-    from conftest import tiny_model
+    from genlab.testing import tiny_model
 
     from genlab.runs import save_checkpoint
 
@@ -164,7 +164,7 @@ def test_bad_values_fail_before_anything_is_written(capsys, tmp_path, override, 
 def conditional_vae_run(tmp_path_factory):
     """A class-conditional VAE (decoder p(x | z, y)) trained for one short epoch on 256 MNIST images."""
     import genlab
-    from conftest import TINY
+    from genlab.testing import TINY
 
     out = tmp_path_factory.mktemp("runs") / "cvae"
     genlab.train("vae", overrides=TINY + ["model.conditional=true"], out=out, echo=lambda s: None)

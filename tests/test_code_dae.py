@@ -10,7 +10,8 @@ from genlab.errors import GenlabError
 from genlab.runs import load_run
 from genlab.samplers import plug_and_play, seeded
 
-from conftest import TINY_TRAIN, run_cli, run_weights, tiny_autoencoder_run
+from genlab.apps.testing import run_cli
+from genlab.testing import TINY_TRAIN, run_weights, tiny_autoencoder_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -15,9 +15,9 @@ from genlab.nn.resnet import PatchDiscriminator, ResnetGenerator
 from genlab.runs import load_config, save_checkpoint
 from genlab.training.loop import lr_factor
 
-from helpers.domains import trained_both_ways, write_domains
-from conftest import (Halve, domain_batch, run_cli, run_weights, synthetic_images,
-                      tiny_model)
+from genlab.testing.runs import trained_both_ways, write_domains
+from genlab.apps.testing import run_cli
+from genlab.testing import Halve, domain_batch, run_weights, synthetic_images, tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SETTINGS = ["model.image_size=32", "model.pool_size=4", "train.batch_size=4", "train.epochs=2",

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import genlab.data.mnist as mnist
-from conftest import synthetic_images
+from genlab.testing import synthetic_images
 from genlab.data import ImageData, batches, load_dataset
 from genlab.data.folder import load_folder, read_images
 from genlab.errors import GenlabError

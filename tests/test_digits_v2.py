@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 import genlab
-from conftest import TINY_TRAIN
+from genlab.testing import TINY_TRAIN
 from genlab.config import RunConfig
 from genlab.data.mnist import load_mnist
 from genlab.evaluation.scoring import default_extractor, stored_key

@@ -18,10 +18,10 @@ import genlab
 from genlab.errors import GenlabError
 from genlab.models import build_model
 from genlab.runs import load_config
+from genlab.testing import ddp_worker
 
-from conftest import run_cli
+from genlab.apps.testing import run_cli
 
-WORKER = Path(__file__).resolve().parent / "helpers" / "ddp_worker.py"
 GAN = {"model": "gan", "data": "toy2d:ring8", "preset": "toy",
        "overrides": ["train.epochs=2", "data.limit=2048", "train.batch_size=128"]}
 VAE = {"model": "vae", "preset": "tiny", "overrides": ["train.epochs=1", "data.limit=256", "train.batch_size=64",
@@ -34,8 +34,8 @@ AUTOENCODER = {"model": "autoencoder", "preset": "tiny",
 def torchrun(spec: dict, out: Path, dump: Path, nproc: int = 2, wait: bool = True):
     """The worker under torchrun with ``nproc`` replicas on this machine (one thread each)."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               str(WORKER), json.dumps({**spec, "out": str(out)}), str(dump)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+               "-m", "genlab.testing.ddp_worker", json.dumps({**spec, "out": str(out)}), str(dump)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if not wait:
         return process
@@ -86,13 +86,7 @@ def test_two_replicas_equal_one_process_with_the_same_global_batch(spec, tmp_pat
     the global batch's noise (GAN codes, VAE posterior samples, dynamic binarization): two processes train
     what one process trains, to float round-off."""
     torchrun(spec, tmp_path / "two", tmp_path / "dump2")
-    sys.path.insert(0, str(WORKER.parent))
-    try:
-        import ddp_worker
-
-        ddp_worker.main({**spec, "out": str(tmp_path / "one")}, tmp_path / "dump1")
-    finally:
-        sys.path.remove(str(WORKER.parent))
+    ddp_worker.main({**spec, "out": str(tmp_path / "one")}, tmp_path / "dump1")
     two, one = params(tmp_path / "dump2", 0), params(tmp_path / "dump1", 0)
     config = load_config(tmp_path / "one")
     torch.manual_seed(config.train.seed)  # the initial weights, as train() builds them
@@ -132,7 +126,7 @@ def resumed_epochs(spec: dict) -> int:
 
 
 def test_the_global_batch_must_divide_among_the_processes_and_nproc_is_checked(tmp_path, capsys):
-    from conftest import synthetic_images, tiny_model
+    from genlab.testing import synthetic_images, tiny_model
     from genlab.distributed import Replicas
     from genlab.training.loop import Trainer
 

@@ -17,7 +17,7 @@ from genlab.metrics import features as features_module
 from genlab.metrics.extractors import DEFAULT_DIGIT_EXTRACTOR
 from genlab.runs import load_run
 
-from conftest import TINY_TRAIN, PixelStats
+from genlab.testing import TINY_TRAIN, PixelStats
 
 QUIET = {"echo": lambda s: None}
 

@@ -20,7 +20,7 @@ from genlab.data import load_dataset
 from genlab.nn.dcgan import DCGANDiscriminator, DCGANGenerator, upsampling_plan
 from genlab.nn.mlp import Maxout
 
-from conftest import TINY_TRAIN, synthetic_images, tiny_model
+from genlab.testing import TINY_TRAIN, synthetic_images, tiny_model
 
 QUIET = {"echo": lambda s: None}
 

@@ -16,7 +16,7 @@ from genlab.models.gan import GAN
 from genlab.optim import adam, skips_on_device, step_unless
 from genlab.training.loop import optimization_step
 
-from conftest import TINY, TINY_TRAIN, synthetic_images, tiny_model
+from genlab.testing import TINY, TINY_TRAIN, synthetic_images, tiny_model
 
 QUIET = {"echo": lambda s: None}
 

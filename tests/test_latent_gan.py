@@ -12,7 +12,7 @@ from genlab.errors import GenlabError
 from genlab.models.latent_gan import LatentGAN
 from genlab.runs import load_pretrained, resolve_model_config, save_checkpoint
 
-from conftest import TINY_TRAIN, run_weights, synthetic_images, tiny_autoencoder_run, tiny_model
+from genlab.testing import TINY_TRAIN, run_weights, synthetic_images, tiny_autoencoder_run, tiny_model
 
 QUIET = {"echo": lambda s: None}
 

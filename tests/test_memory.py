@@ -11,7 +11,7 @@ from genlab.errors import GenlabError
 from genlab.models import build_model
 from genlab.models.registry import get_model_class, model_names, planned_bytes
 
-from conftest import tiny_model
+from genlab.testing import tiny_model
 
 
 def test_free_memory_is_known_here_and_within_the_machine():

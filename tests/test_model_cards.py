@@ -18,7 +18,8 @@ from genlab.evaluation import write_model_card
 from genlab.evaluation.cards import PLACEHOLDER, yaml_string
 from genlab.runs import CARD, CARD_PICTURE, CHECKSUMS, complete, load_train_state, weights_identity
 from genlab.samplers import sample_images
-from helpers.studio_runs import QUIET, conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
+from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
+from genlab.testing.runs import QUIET
 
 # run -> (pipeline_tag, datasets, some of its tags)
 EXPECTED = {"vae": ("unconditional-image-generation", ["mnist"], ["vae"]),

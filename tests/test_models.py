@@ -14,7 +14,7 @@ from genlab.models.base import GenerativeModel
 from genlab.models import get_model_class, model_names
 from genlab.runs import load_run, save_checkpoint
 
-from conftest import synthetic_images, tiny_model
+from genlab.testing import synthetic_images, tiny_model
 
 
 def batch_for(model, n=8, seed=0):

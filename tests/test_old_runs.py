@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 import genlab
 
-from conftest import run_cli
+from genlab.apps.testing import run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 OLD_RUNS = FIXTURES / "runs-0.1.0"

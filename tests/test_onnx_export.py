@@ -23,7 +23,8 @@ from genlab.models import default_config, get_model_class
 from genlab.runs import resolve_model_config, save_checkpoint, weights_identity
 from genlab.samplers import seeded
 
-from conftest import PixelStats, run_cli, synthetic_images, tiny_autoencoder_run
+from genlab.apps.testing import run_cli
+from genlab.testing import PixelStats, synthetic_images, tiny_autoencoder_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import genlab
-from conftest import TINY_TRAIN, run_cli, tiny_model
+from genlab.apps.testing import run_cli
+from genlab.testing import TINY_TRAIN, tiny_model
 from genlab.errors import GenlabError
 from genlab.metrics.extractors import GuideEnsemble, load_guide
 from genlab.runs import load_run

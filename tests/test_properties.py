@@ -38,7 +38,8 @@ from genlab.runs import (CHECKSUMS, WEIGHTS, checkpoint_dir, load_config, load_r
 from genlab.training import validate
 from genlab.training.step import LR_SCHEDULES
 
-from conftest import TINY, run_cli, run_weights, synthetic_images
+from genlab.apps.testing import run_cli
+from genlab.testing import TINY, run_weights, synthetic_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -16,7 +16,9 @@ from genlab.models import default_config
 from genlab.models.gan import GAN
 from genlab.models.translator import translator_objective
 
-from conftest import TINY_TRAIN, run_cli, run_weights, straight_and_resumed, synthetic_images
+from genlab.apps.testing import run_cli
+from genlab.testing import TINY_TRAIN, run_weights, synthetic_images
+from genlab.testing.runs import straight_and_resumed
 
 RPGAN = ["model.objective=rpgan", "model.r1_weight=0.5", "model.r2_weight=2"]
 

@@ -14,8 +14,9 @@ from genlab.models.refiner import Refiner, self_regularization
 from genlab.nn.resnet import RefinerNet
 from genlab.runs import load_config
 
-from conftest import (Halve, domain_batch, run_cli, run_weights, straight_and_resumed, synthetic_images,
-                      tiny_model)
+from genlab.apps.testing import run_cli
+from genlab.testing import Halve, domain_batch, run_weights, synthetic_images, tiny_model
+from genlab.testing.runs import straight_and_resumed
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SETTINGS = ["model.image_size=28", "model.pool_size=4", "train.batch_size=4", "train.epochs=2", "data.test_fraction=0.2",

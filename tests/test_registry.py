@@ -13,7 +13,7 @@ from genlab.errors import GenlabError
 from genlab.models import GenerativeModel, get_model_class, model_names, register
 from genlab.models import registry
 
-from conftest import TINY_TRAIN
+from genlab.testing import TINY_TRAIN
 
 
 @dataclass

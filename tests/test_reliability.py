@@ -17,7 +17,8 @@ import genlab.evaluation
 from genlab.errors import GenlabError
 from genlab.runs import CHECKSUMS, LOCK, checkpoint_dir, recover_checkpoint
 
-from conftest import TINY, run_cli
+from genlab.apps.testing import run_cli
+from genlab.testing import TINY
 
 QUIET = {"echo": lambda s: None}
 TRAIN = ["train", "vae", "--preset", "tiny", *[a for item in TINY for a in ("--set", item)]]
@@ -253,7 +254,7 @@ def test_unreadable_images_are_named_once_and_translate_skips_them_in_folders(tm
 
     from genlab.data import load_dataset
     from genlab.apps.translate import translate_files
-    from conftest import tiny_model
+    from genlab.testing import tiny_model
 
     folder = tmp_path / "images"
     folder.mkdir()

@@ -11,13 +11,13 @@ import shutil
 import pytest
 from PIL import Image
 
-from conftest import run_cli
+from genlab.apps.testing import run_cli
 from genlab.apps.cli import main
 from genlab.evaluation import evaluate
 from genlab.apps.report import compare_page, run_report, write_report
 from genlab.apps.report.svg import MAX_POINTS, Series, line_chart
 from genlab.runs import weights_identity
-from helpers.studio_runs import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
+from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:|//)|url\(\s*["']?\s*(https?:|//)|@import|<script|<link""",

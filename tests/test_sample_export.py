@@ -18,7 +18,8 @@ from genlab.models import default_config, get_model_class
 from genlab.runs import load_run, resolve_model_config, save_checkpoint
 from genlab.samplers import sample_batches, sample_images
 
-from conftest import PixelStats, run_cli, synthetic_images, tiny_model
+from genlab.apps.testing import run_cli
+from genlab.testing import PixelStats, synthetic_images, tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

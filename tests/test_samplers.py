@@ -7,7 +7,7 @@ import torch
 from genlab.errors import GenlabError
 from genlab.samplers import interpolate_codes, manifold_grid, prior_codes, sample_images, traverse
 
-from conftest import tiny_model
+from genlab.testing import tiny_model
 
 
 def test_interpolation_paths_start_and_end_at_the_codes():

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 from safetensors.torch import load_file
-from helpers.domains import trained_both_ways
+from genlab.testing.runs import trained_both_ways
 
-from conftest import run_cli, run_weights
+from genlab.apps.testing import run_cli
+from genlab.testing import run_weights
 from genlab.data import load_dataset
 from genlab.models.semantic import consistency, frozen_classifier
 from genlab.runs import load_config, load_run, load_weights, pretrained_config, shipped_file

@@ -19,11 +19,11 @@ pytest.importorskip("httpx")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient asks for httpx2
     from fastapi.testclient import TestClient  # noqa: E402
-from helpers.studio_runs import (QUIET, conditional_gan_run, cyclegan_run, toy_gan_run, vae_run,  # noqa: E402
-                                 write_domains)
+from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run  # noqa: E402
+from genlab.testing.runs import QUIET, write_domains  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from conftest import run_cli  # noqa: E402
+from genlab.apps.testing import run_cli  # noqa: E402
 import genlab  # noqa: E402
 from genlab.data.folder import read_images  # noqa: E402
 from genlab.evaluation import evaluate  # noqa: E402

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("fastapi")
 schemathesis = pytest.importorskip("schemathesis")
-from helpers.studio_runs import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run  # noqa: E402
+from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402

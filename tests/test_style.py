@@ -12,8 +12,9 @@ from genlab.nn.style import StyleEncoder
 from genlab.samplers import seeded
 from genlab.samplers import translate_images
 
-from conftest import domain_batch, run_cli, run_weights, tiny_model
-from helpers.domains import trained_both_ways
+from genlab.apps.testing import run_cli
+from genlab.testing import domain_batch, run_weights, tiny_model
+from genlab.testing.runs import trained_both_ways
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 FAMILIES = ("cyclegan", "unit")

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 import genlab
-from conftest import TINY, run_cli
+from genlab.apps.testing import run_cli
+from genlab.testing import TINY
 from genlab.errors import GenlabError
 from genlab.training import prepare_config
 from genlab.training.callbacks import TENSORBOARD_MISSING, TensorBoard, default_callbacks

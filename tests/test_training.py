@@ -13,7 +13,7 @@ from genlab.models.vae import VAE
 from genlab.training import Callback
 from genlab.training.loop import lr_factor
 
-from conftest import TINY
+from genlab.testing import TINY
 
 QUIET = {"echo": lambda s: None}
 
@@ -23,7 +23,7 @@ def weights(run):
 
 
 def test_run_folder_has_everything(tiny_run):
-    for name in ("config.json", "metrics.jsonl", "loss_curve.png", "checkpoint/config.json",
+    for name in ("config.json", "metrics.jsonl", "loss_curve.svg", "checkpoint/config.json",
                  "checkpoint/model.safetensors", "checkpoint/train_state.pt",
                  "samples/epoch_0001.png", "reconstructions/epoch_0001.png"):
         assert (tiny_run / name).is_file(), name
@@ -167,5 +167,5 @@ def test_callbacks_given_to_train_replace_the_default_epoch_work(tmp_path):
     epochs = [r for r in records if r["kind"] == "epoch"]
     assert [r["custom/images"] for r in epochs] == [256, 256] and epochs == recorder.logged
     assert all(r["warnings"] == ["recorded"] for r in epochs)  # a callback's warning is logged with the epoch
-    assert not (tmp_path / "run" / "samples").exists() and not (tmp_path / "run" / "loss_curve.png").exists()
+    assert not (tmp_path / "run" / "samples").exists() and not (tmp_path / "run" / "loss_curve.svg").exists()
     assert (tmp_path / "run" / "checkpoint" / "model.safetensors").is_file()  # checkpoints are the loop's own

@@ -16,8 +16,9 @@ from genlab.ops import DiagonalGaussian
 from genlab.runs import load_run
 from genlab.samplers import paired_samples, plug_and_play, sample_images, seeded
 
-from conftest import domain_batch, run_cli, run_weights, tiny_model
-from helpers.domains import trained_both_ways
+from genlab.apps.testing import run_cli
+from genlab.testing import domain_batch, run_weights, tiny_model
+from genlab.testing.runs import trained_both_ways
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SETTINGS = ["model.image_size=32", "train.batch_size=4", "train.epochs=2", "data.test_fraction=0.15",

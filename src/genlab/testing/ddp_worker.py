@@ -1,7 +1,7 @@
-"""Run by torchrun (or alone) in tests/test_distributed.py: train one run as described by a JSON argument, and
+"""Run by torchrun (or called) in tests/test_distributed.py: train one run as described by a JSON argument, and
 save this replica's parameters after every epoch to DUMP/params_<rank>.safetensors.
 
-    torchrun --standalone --nproc-per-node 2 tests/helpers/ddp_worker.py '{"model": "gan", ...}' DUMP
+    torchrun --standalone --nproc-per-node 2 -m genlab.testing.ddp_worker '{"model": "gan", ...}' DUMP
 """
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-import genlab
-from genlab.distributed import from_environment
-from genlab.training import Callback
+from ..distributed import from_environment
+from ..training import Callback, train
 
 
 class SaveParameters(Callback):
@@ -27,11 +26,11 @@ class SaveParameters(Callback):
 
 
 def main(spec: dict, dump: Path) -> None:
-    """``spec``: genlab.train's keyword arguments (model as "model")."""
+    """``spec``: genlab.training.train's keyword arguments (model as "model")."""
     dump.mkdir(parents=True, exist_ok=True)
     spec = dict(spec)
-    genlab.train(spec.pop("model", None), **spec, echo=lambda line: None,
-                 callbacks=[SaveParameters(dump / f"params_{from_environment().rank}.safetensors")])
+    train(spec.pop("model", None), **spec, echo=lambda line: None,
+          callbacks=[SaveParameters(dump / f"params_{from_environment().rank}.safetensors")])
 
 
 if __name__ == "__main__":
