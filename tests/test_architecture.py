@@ -12,7 +12,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 # - registry (the one Registry class of models, datasets, metrics, objectives) knows only errors.
 # - ops and nn know no models: tensor maths and network blocks never import models, losses or data.
 # - config knows no registry: the model registry lives in models, so config sits below it.
-# - files, devices and viz are plumbing: they know no datasets, networks or models.
+# - files, devices and viz are plumbing: they know no datasets, networks or models; charts (every curve genlab
+#   draws, as SVG) sits right above them and knows no more.
 # - data knows no networks: datasets never import nn, losses or models (same layer, so forbidden).
 # - models know no training loop, runs, metrics or evaluation; runs (checkpoints) and samplers sit on models.
 # - metrics and export know no training loop; evaluation builds on them, training builds on evaluation.
@@ -24,6 +25,7 @@ CORE = (
     ("errors", "version"),
     ("registry",),
     ("files", "devices", "distributed", "optim", "ops", "config", "viz", "progress"),
+    ("charts",),
     ("nn", "losses", "data"),
     ("models",),
     ("runs", "samplers"),

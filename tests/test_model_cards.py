@@ -1,6 +1,8 @@
 """Model cards (issue 15): every checkpoint folder holds a README.md in the Hugging Face Hub's format, with a
 picture, the scores of its weights and Python lines that load it; the card is documentation, never checksummed,
-and a checkpoint folder copied anywhere loads and samples."""
+and a checkpoint folder copied anywhere loads and samples. Cards are the app layer's (genlab.apps.report.cards):
+`genlab train` and genlab.train hand training the card callback, `genlab eval` rewrites the card; the core
+(genlab.training.train, genlab.evaluation.evaluate) never writes one."""
 from __future__ import annotations
 
 import json
@@ -14,8 +16,9 @@ from PIL import Image
 
 import genlab
 import genlab.evaluation
-from genlab.evaluation import write_model_card
-from genlab.evaluation.cards import PLACEHOLDER, yaml_string
+import genlab.training
+from genlab.apps.cli import main
+from genlab.apps.report.cards import PLACEHOLDER, ModelCard, evaluate_with_card, write_model_card, yaml_string
 from genlab.runs import CARD, CARD_PICTURE, CHECKSUMS, complete, load_train_state, weights_identity
 from genlab.samplers import sample_images
 from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
@@ -78,10 +81,13 @@ def test_a_trained_checkpoint_has_a_card_of_its_task(runs, name):
         assert 0 <= made.min() and made.max() <= 1
 
 
-def test_genlab_eval_puts_its_numbers_on_the_card(runs, tmp_path):
+def test_genlab_eval_puts_its_numbers_on_the_card(runs, tmp_path, capsys):
+    """The core's evaluate writes eval.json only; the eval verb then rewrites the card with the numbers."""
     run = copy_of(runs["vae"], tmp_path)
     assert "No scores of these weights yet" in card(run / "checkpoint")[1]
     genlab.evaluation.evaluate(run, ["elbo"], images=50, device="cpu")
+    assert "elbo" in json.loads((run / "eval.json").read_text()) and "No scores" in card(run / "checkpoint")[1]
+    assert main(["eval", str(run), "--metrics", "elbo", "--images", "50", "--device", "cpu"]) == 0
     stored = json.loads((run / "eval.json").read_text())["elbo"]
     body = card(run / "checkpoint")[1]
     assert f"| -ELBO (nats) | {stored['neg_elbo']:.2f} ± {stored['neg_elbo_stderr']:.2f} |" in body
@@ -92,7 +98,7 @@ def test_genlab_eval_puts_its_numbers_on_the_card(runs, tmp_path):
 def test_scores_of_earlier_weights_are_not_shown_as_current(tmp_path):
     """Training on after genlab eval: the card names the old scores stale and shows none of their numbers."""
     run = toy_gan_run(tmp_path)
-    genlab.evaluation.evaluate(run, ["modes"], mode_samples=500, device="cpu")
+    evaluate_with_card(run, ["modes"], mode_samples=500, device="cpu")
     assert "| modes captured |" in card(run / "checkpoint")[1]
     genlab.train(out=run, resume=True, overrides=["train.epochs=2"], **QUIET)
     body = card(run / "checkpoint")[1]
@@ -177,15 +183,30 @@ def test_a_run_stopped_inside_its_first_epoch_has_the_card_of_its_checkpoint(tmp
 
 
 def test_a_card_that_cannot_be_written_is_a_warning_not_the_end_of_training(tmp_path, monkeypatch):
-    import genlab
-    import genlab.training.callbacks as callbacks
+    import genlab.apps.report.cards as cards
 
     def refuse(*args, **kwargs):
         raise OSError("read-only file system")
 
-    monkeypatch.setattr(callbacks, "write_model_card", refuse)
+    monkeypatch.setattr(cards, "write_model_card", refuse)
     lines = []
     genlab.train("vae", overrides=["model.widths=8,16", "model.hidden=32", "model.latent_dim=2", "data.limit=256",
                                    "train.batch_size=64", "train.epochs=1"], out=tmp_path / "ro", echo=lines.append)
     assert any("model card" in line and "read-only file system" in line for line in lines)
     assert (tmp_path / "ro" / "checkpoint" / "model.safetensors").is_file()
+
+
+SHORT_VAE = ["model.widths=8,16", "model.hidden=32", "model.latent_dim=2", "data.limit=256", "train.batch_size=64",
+             "train.epochs=1"]
+
+
+def test_the_app_layer_hands_training_the_card_and_the_core_writes_none(tmp_path, capsys):
+    """genlab train writes the card; genlab.training.train alone does not, and does with the card callback as an
+    extra callback (the defaults still run: pictures, the loss curve)."""
+    assert main(["train", "vae", *(f"--set={o}" for o in SHORT_VAE), "--out", str(tmp_path / "cli")]) == 0
+    written = (tmp_path / "cli" / "checkpoint" / CARD).read_text()
+    assert weights_identity(tmp_path / "cli")["weights_sha256"][:8] in written
+    genlab.training.train("vae", overrides=SHORT_VAE, out=tmp_path / "core", **QUIET)
+    assert not (tmp_path / "core" / "checkpoint" / CARD).exists() and (tmp_path / "core" / "loss_curve.svg").is_file()
+    genlab.training.train("vae", overrides=SHORT_VAE, out=tmp_path / "extra", extra_callbacks=[ModelCard()], **QUIET)
+    assert (tmp_path / "extra" / "checkpoint" / CARD).is_file() and (tmp_path / "extra" / "loss_curve.svg").is_file()

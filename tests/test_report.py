@@ -15,8 +15,9 @@ from genlab.apps.testing import run_cli
 from genlab.apps.cli import main
 from genlab.evaluation import evaluate
 from genlab.apps.report import compare_page, run_report, write_report
-from genlab.apps.report.svg import MAX_POINTS, Series, line_chart
+from genlab.charts import loss_chart, training_charts
 from genlab.runs import weights_identity
+from genlab.viz import run_records
 from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -79,7 +80,8 @@ def test_report_of_each_run_kind_is_one_self_contained_page(runs, kind):
     html = path.read_text(encoding="utf-8")
     assert path == run / "report.html" and html.startswith("<!DOCTYPE html>")
     self_contained(html)
-    assert html.count("<svg") >= 2 and "<polyline" in html
+    charts = training_charts(run_records(run))
+    assert len(charts) >= 2 and all(chart in html for chart in charts.values())  # genlab.charts' curves, all of them
     epochs = json.loads((run / "config.json").read_text())["train"]["epochs"]
     assert len(embedded_pictures(html)) == len(PICTURES[kind]) * epochs
     assert all(f"<h3>{folder}</h3>" in html for folder in PICTURES[kind])
@@ -161,17 +163,9 @@ def test_compare_html_holds_every_run_row_a_picture_and_a_loss_curve(scored, tmp
     assert "<td>vae-scored</td>" in out and "<td>cgan-scored</td>" in out and "<td>123.5</td>" in out
     assert "left out, scored on earlier weights: vae-scored: nll" in out
     assert len(embedded_pictures(out)) == 2 and out.count("<svg") == 2
+    assert all(loss_chart(run_records(run), width=260, height=160) in out for run in runs)  # as loss_curve.svg
     target = tmp_path / "compare.html"
     code, out, err = run_cli(capsys, "compare", *runs, "--html", "-o", target)
     assert (code, out.strip()) == (0, f"wrote {target}")
     assert target.read_text(encoding="utf-8") == compare_page(runs)
 
-
-def test_chart_skips_missing_points_thins_long_series_and_draws_a_single_point():
-    """null / NaN points are left out, a long series keeps about MAX_POINTS, one point is a dot, none is ""."""
-    long = Series("loss", list(range(10 * MAX_POINTS)), [1.0 / (1 + i) for i in range(10 * MAX_POINTS)])
-    chart = line_chart("loss", [long, Series("test", [5, 6, 7], [None, float("nan"), 0.5], dots=True)])
-    points = re.findall(r'points="([^"]*)"', chart)
-    assert MAX_POINTS <= len(points[0].split()) <= MAX_POINTS + 1 and len(points[1].split()) == 1
-    assert chart.count("<circle") == 1 and "nan" not in chart.lower()
-    assert line_chart("empty", [Series("x", [1], [None])]) == ""

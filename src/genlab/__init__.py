@@ -1,6 +1,8 @@
 """genlab: generative image models from the lecture "Generative Neural Networks"."""
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import GenlabError
 from .version import __version__
 
@@ -12,10 +14,14 @@ def load(run: str, device: str = "cpu"):
     return load_run(run, device)[0]
 
 
-def train(*args, **kwargs):
-    """Train a model; see :func:`genlab.training.train`."""
+def train(*args: Any, **kwargs: Any) -> Any:
+    """Train a model (:func:`genlab.training.train`, same arguments); as ``genlab train`` does, the default epoch
+    work includes the checkpoint's model card (unless ``callbacks`` replace the defaults)."""
+    from .apps.report.cards import ModelCard
     from .training import train as _train
 
+    if kwargs.get("callbacks") is None:
+        kwargs["extra_callbacks"] = [*kwargs.get("extra_callbacks", ()), ModelCard()]
     return _train(*args, **kwargs)
 
 

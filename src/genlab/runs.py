@@ -31,7 +31,7 @@ CONFIG = "config.json"
 CHECKSUMS = "checksums.json"  # written last: a checkpoint folder that has it is complete
 LOCK = "genlab.lock"
 EVAL = "eval.json"  # in the run folder: the scores of `genlab eval`
-CARD = "README.md"  # the model card (genlab.evaluation.cards), in the Hugging Face Hub's format
+CARD = "README.md"  # the model card (genlab.apps.report.cards), in the Hugging Face Hub's format
 CARD_PICTURE = "samples.png"  # the picture the card shows
 # documentation, rewritten at any time: never checksummed, carried into every new checkpoint
 CARD_FILES = (CARD, CARD_PICTURE)

@@ -1,4 +1,5 @@
-"""Pictures: image grids (Pillow) and loss curves (matplotlib, imported lazily)."""
+"""Pictures and records: image grids (Pillow), scatter plots (matplotlib, imported lazily) and the records of a
+run's metrics.jsonl (curves are drawn as SVG by genlab.charts)."""
 from __future__ import annotations
 
 import json
@@ -47,6 +48,7 @@ def save_image(image: Tensor, path: str | Path) -> Path:
     return path
 
 
+METRICS_FILE = "metrics.jsonl"  # the training records of a run folder, one JSON object a line
 RECORD_POSITION = ("kind", "epoch", "step")  # where a metrics.jsonl record stands, not one of its numbers
 
 
@@ -70,37 +72,22 @@ def by_step(records: list[dict], kind: str, first: int = 0, last: float = float(
             if r.get("kind") == kind and isinstance(r.get("step"), int) and first <= r["step"] <= last}
 
 
+def of_kind(records: list[dict], kind: str) -> list[dict]:
+    """Records of one kind in step order, the latest of any step logged twice (a resume after a crash, a
+    roll-back)."""
+    latest = by_step(records, kind)
+    return [latest[step] for step in sorted(latest)]
+
+
+def run_records(run: str | Path) -> list[dict]:
+    """The records of RUN/metrics.jsonl (damaged lines skipped; none when the run has no log yet)."""
+    path = Path(run) / METRICS_FILE
+    return read_metrics(path) if path.is_file() else []
+
+
 def is_finite_number(value: Any) -> bool:
     """An int or a finite float (not a bool, a string, a list or JSON's null)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
-
-
-def plot_loss_curve(metrics_path: str | Path, out: str | Path) -> Path | None:
-    """Training loss per logged step and test loss per epoch, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    records = read_metrics(metrics_path)
-    steps = [r for r in records if r.get("kind") == "step"]
-    epochs = [r for r in records if r.get("kind") == "epoch"]
-    if not steps:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for key in [k for k in steps[-1] if k == "loss" or k.endswith("/loss")]:
-        ax.plot([r["step"] for r in steps], [r.get(key) for r in steps], lw=1, label=f"train {key}")
-    tested = [r for r in epochs if "test/loss" in r]
-    if tested:
-        ax.plot([r["step"] for r in tested], [r["test/loss"] for r in tested], "o-", label="test loss")
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss (nats per image)" if "elbo" in steps[-1] else "loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
-    return Path(out)
 
 
 def interleave_rows(originals: Tensor, recon: Tensor, per_row: int = 8) -> Tensor:

@@ -11,11 +11,13 @@ import torch
 
 from ..data import load_split
 from ..errors import GenlabError
-from ..evaluation import evaluate, format_table
+from ..evaluation import format_table
 from .report import write_report
+from .report.cards import ModelCard, evaluate_with_card
 from ..runs import load_run
 from ..samplers import interpolate, prior_codes, sample_images
 from ..training import train
+from ..training.callbacks import LOSS_CURVE
 from ..viz import interleave_rows, save_grid
 
 
@@ -27,7 +29,8 @@ def run_demo(out: Path, epochs: int, nll_k: int, nll_images: int) -> None:
     """Train the quick VAE preset and write the pictures and numbers a new user wants to see."""
     started = time.perf_counter()
     print(f"genlab demo: training a VAE on MNIST ({epochs} epochs, preset 'quick') into {out}")
-    train("vae", data="mnist", preset="quick", overrides=[f"train.epochs={epochs}"], out=out, force=True)
+    train("vae", data="mnist", preset="quick", overrides=[f"train.epochs={epochs}"], out=out, force=True,
+          extra_callbacks=[ModelCard()])
     trained = time.perf_counter()
     model, config = load_run(out)
     report(save_grid(sample_images(model, 64, seed=0), out / "samples.png", nrow=8, scale=3))
@@ -36,9 +39,9 @@ def run_demo(out: Path, epochs: int, nll_k: int, nll_images: int) -> None:
     report(save_grid(interleave_rows(x, recon, 8), out / "reconstructions.png", nrow=8, scale=3))
     strips = [interpolate(model, *prior_codes(model, [2 * i, 2 * i + 1]), steps=10) for i in range(4)]
     report(save_grid(torch.cat(strips), out / "interpolation.png", nrow=10, scale=3))
-    print(f"wrote {out / 'loss_curve.png'}")
-    results = evaluate(out, ["elbo"])
-    results.update(evaluate(out, ["nll"], k=nll_k, images=nll_images))
+    print(f"wrote {out / LOSS_CURVE}")
+    results = evaluate_with_card(out, ["elbo"])
+    results.update(evaluate_with_card(out, ["nll"], k=nll_k, images=nll_images))
     print(format_table({"elbo": results["elbo"]}))
     print(format_table({"nll": results["nll"]}))
     report(write_report(out, out / "report.html", force=True))

@@ -4,9 +4,8 @@ One record per metric (records.py) says what it needs, how it computes, its head
 prints; the metric families register theirs in likelihood.py, samples.py and translators.py.
 """
 from . import likelihood, samples, translators  # noqa: F401  (registration order = table and column order)
-from .cards import scored_weights, write_model_card
 from .context import DIGIT_DATA, EvalContext, EvalOptions, domain_names, draw_samples, resolve_extractor
-from .records import METRICS, Metric, family, get_metric, register_metric
+from .records import METRICS, Metric, family, get_metric, register_metric, scored_weights
 from .scoring import default_metrics, evaluate, parse_metrics, score
 from .table import format_table
 
@@ -15,5 +14,4 @@ FEATURE_METRICS = tuple(name for name, metric in METRICS.items() if metric.featu
 
 __all__ = ["DIGIT_DATA", "EvalContext", "EvalOptions", "FEATURE_METRICS", "HEADLINE", "METRICS", "Metric",
            "default_metrics", "domain_names", "draw_samples", "evaluate", "family", "format_table", "get_metric",
-           "parse_metrics", "register_metric", "resolve_extractor", "score", "scored_weights",
-           "write_model_card"]
+           "parse_metrics", "register_metric", "resolve_extractor", "score", "scored_weights"]

@@ -48,6 +48,12 @@ def get_metric(name: str) -> Metric:
     return METRICS[name]
 
 
+def scored_weights(entry: dict[str, Any]) -> str | None:
+    """The sha256 of the weights an eval.json entry scored (None when it predates that record)."""
+    provenance = entry.get("provenance")
+    return provenance.get("weights_sha256") if isinstance(provenance, dict) else None
+
+
 def family(name: str) -> list[str]:
     """Names of the metrics of one family, in registration order."""
     return [m.name for m in METRICS.values() if m.family == name]

@@ -19,9 +19,8 @@ from ..nn.inception import FIDInceptionV3
 from ..runs import load_run, weights_identity
 from ..samplers import check_direction
 from ..version import __version__
-from .cards import scored_weights, write_model_card
 from .context import DIGIT_DATA, EvalContext, EvalOptions, domain_names
-from .records import METRICS, family, get_metric
+from .records import METRICS, family, get_metric, scored_weights
 
 
 def default_metrics(model: Any, config: Any) -> list[str]:
@@ -61,7 +60,6 @@ def evaluate(run: str | Path, metrics: list[str] | None = None, *, device: str =
     if write:
         stored = {stored_key(name, result, config): result for name, result in results.items()}
         merge_into(Path(run) / "eval.json", stored, weights["weights_sha256"])
-        write_model_card(run, model)  # the card shows the new numbers
     return results
 
 

@@ -58,11 +58,14 @@ def _check_out_dir(run_dir: Path, force: bool, echo: Callable[[str], None]) -> N
 def train(model_name: str | None = None, *, data: str | None = None, preset: str | None = None,
           overrides: Sequence[str] = (), out: str | Path = "runs/run", resume: bool = False,
           force: bool = False, dry_run: bool = False, data_dir: str | None = None,
-          echo: Callable[[str], None] = print, callbacks: Sequence[Callback] | None = None) -> RunConfig:
+          echo: Callable[[str], None] = print, callbacks: Sequence[Callback] | None = None,
+          extra_callbacks: Sequence[Callback] = ()) -> RunConfig:
     """Train a registered model on ``data`` (default mnist); returns the resolved config (``dry_run`` only resolves
     and returns it). ``callbacks`` replace the default per-epoch work (pictures, loss curve, scheduled
-    evaluation). Started by torchrun, each process is one data-parallel replica of the run (see
-    genlab.distributed). Raises TrainingDiverged or TrainingInterrupted (a checkpoint saved) when it stops early."""
+    evaluation, TensorBoard; the defaults run on the main process only); ``extra_callbacks`` run after them (the
+    defaults or ``callbacks``), on the main process only -- e.g. the app layer's model card. Started by torchrun,
+    each process is one data-parallel replica of the run (see genlab.distributed). Raises TrainingDiverged or
+    TrainingInterrupted (a checkpoint saved) when it stops early."""
     run_dir, replicas = Path(out), from_environment()
     config = _run_config(model_name, run_dir, resume, data, preset, overrides, data_dir)
     if not (resume or dry_run):
@@ -81,7 +84,7 @@ def train(model_name: str | None = None, *, data: str | None = None, preset: str
         if replicas.active:
             device = start_replicas(replicas, device)
         _fit(config, run_dir, resume, train_data, test_data, device, replicas,
-             echo if replicas.main else _quiet, callbacks)
+             echo if replicas.main else _quiet, _chosen_callbacks(config, replicas, callbacks, extra_callbacks))
         finished = True
     finally:
         stop_replicas(finished)
@@ -128,8 +131,16 @@ def _train_semantic_classifier(config: RunConfig, out: Path, replicas: Replicas,
     config.model.semantic_classifier = str(out)
 
 
+def _chosen_callbacks(config: RunConfig, replicas: Replicas, callbacks: Sequence[Callback] | None,
+                      extra: Sequence[Callback]) -> list[Callback]:
+    """``callbacks`` (None: the defaults, on the main process only), then ``extra`` on the main process only."""
+    if callbacks is None:
+        callbacks = default_callbacks(config) if replicas.main else []
+    return [*callbacks, *(extra if replicas.main else ())]
+
+
 def _fit(config: RunConfig, run_dir: Path, resume: bool, train_data: Any, test_data: Any, device: torch.device,
-         replicas: Replicas, echo: Callable[[str], None], callbacks: Sequence[Callback] | None) -> None:
+         replicas: Replicas, echo: Callable[[str], None], callbacks: Sequence[Callback]) -> None:
     """Build the model, then -- replica 0 holding the run folder's lock, so a second process on the same folder
     gets one line -- write the run folder and run the loop."""
     torch.manual_seed(config.train.seed)
@@ -142,8 +153,6 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, train_data: Any, test_d
     with lock:
         if replicas.main:
             (run_dir / "config.json").write_text(config.to_json())
-        if callbacks is None:
-            callbacks = default_callbacks(config) if replicas.main else []
         trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo, callbacks, replicas)
         if resume and not _resumed(trainer, run_dir, echo):
             return

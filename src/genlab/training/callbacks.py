@@ -1,5 +1,6 @@
 """What ``train()`` hands the loop for the end of each epoch: pictures, the loss curve, scheduled scores and
-(optionally) TensorBoard logs."""
+(optionally) TensorBoard logs. The model card is the app layer's (genlab.apps.report.cards), handed to ``train()``
+as an extra callback."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,13 +10,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..charts import loss_chart
 from ..data import ImageData, batches, point_centers
 from ..errors import GenlabError
-from ..evaluation import METRICS, parse_metrics, score, write_model_card
-from ..runs import has_checkpoint
-from ..viz import (RECORD_POSITION, by_step, interleave_rows, is_finite_number, plot_loss_curve, read_metrics,
-                   save_grid, save_scatter)
+from ..evaluation import METRICS, parse_metrics, score
+from ..files import atomic_path
+from ..viz import (METRICS_FILE, RECORD_POSITION, by_step, interleave_rows, is_finite_number, read_metrics,
+                   run_records, save_grid, save_scatter)
 from .loop import Callback, Trainer
+
+LOSS_CURVE = "loss_curve.svg"  # in the run folder: the losses against the step, redrawn after every epoch
 
 
 class EpochPictures(Callback):
@@ -29,35 +33,13 @@ class EpochPictures(Callback):
 
 
 class LossCurve(Callback):
-    """loss_curve.png redrawn from metrics.jsonl after every epoch."""
+    """RUN/loss_curve.svg (genlab.charts.loss_chart) redrawn from metrics.jsonl after every epoch."""
 
     def on_epoch_logged(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        plot_loss_curve(trainer.run_dir / "metrics.jsonl", trainer.run_dir / "loss_curve.png")
-
-
-class ModelCard(Callback):
-    """The checkpoint's model card (README.md and samples.png, see genlab.evaluation.cards), rewritten for the
-    weights each epoch's checkpoint has just saved."""
-
-    def __init__(self) -> None:
-        self.step_described: int | None = None  # the step of the weights the card was last written for
-
-    def on_epoch_logged(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        self._write(trainer, trainer.model)
-
-    def on_fit_end(self, trainer: Trainer) -> None:
-        """A run that stopped inside an epoch (max_steps, a signal, a roll-back) gets the card of the checkpoint
-        on disk, read back from it."""
-        if self.step_described != trainer.state.step and has_checkpoint(trainer.run_dir):
-            self._write(trainer, None)
-
-    def _write(self, trainer: Trainer, model: Any) -> None:
-        """A card that cannot be written is a warning, never the end of a run."""
-        try:
-            write_model_card(trainer.run_dir, model, trainer.test_data)
-            self.step_described = trainer.state.step
-        except (OSError, GenlabError) as e:
-            trainer.echo(f"warning: the model card of {trainer.run_dir} was not written ({e})")
+        chart = loss_chart(run_records(trainer.run_dir), width=640, height=360, standalone=True)
+        if chart:
+            with atomic_path(trainer.run_dir / LOSS_CURVE) as tmp:
+                tmp.write_text(chart, encoding="utf-8")
 
 
 class ScheduledEvaluation(Callback):
@@ -101,7 +83,7 @@ class TensorBoard(Callback):
         self.written_to = 0  # the last step this session logged
 
     def on_epoch_logged(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        records = read_metrics(trainer.run_dir / "metrics.jsonl")
+        records = read_metrics(trainer.run_dir / METRICS_FILE)
         first = max(previous_epoch_step(records, record["epoch"]), self.written_to) + 1
         if self.writer is None:
             self.writer = self.writer_class(str(trainer.run_dir / "tensorboard"), purge_step=first)
@@ -149,8 +131,9 @@ def picture_name(epoch: int) -> str:
 
 
 def default_callbacks(config: Any) -> list[Callback]:
-    """The callbacks of a run trained with ``genlab train``."""
-    callbacks: list[Callback] = [EpochPictures(), ModelCard(), LossCurve()]
+    """The per-epoch work of every run: pictures, the loss curve, and scheduled scores and TensorBoard logs when
+    the config asks for them."""
+    callbacks: list[Callback] = [EpochPictures(), LossCurve()]
     if config.train.eval_every:
         callbacks.insert(0, ScheduledEvaluation(config.train.eval_every, config.train.eval_metrics,
                                                 config.train.eval_samples))

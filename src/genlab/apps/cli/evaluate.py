@@ -65,9 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...evaluation import evaluate, format_table, parse_metrics
+    from ...evaluation import format_table, parse_metrics
     from ...evaluation.exported import evaluate_export, is_export
     from ...progress import shown
+    from ..report.cards import evaluate_with_card
 
     metrics = parse_metrics(args.metrics) if args.metrics else None
     if is_export(args.run):  # a folder of exported graphs (or one .onnx file in it): score the ONNX generator
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.graph is not None:
         raise GenlabError("--graph picks a graph of a folder written by genlab export; RUN is a run folder")
     else:
-        scorer = functools.partial(evaluate, device=args.device)
+        scorer = functools.partial(evaluate_with_card, device=args.device)  # the card shows the new numbers
     with shown():  # a bar with its ETA in a terminal, a line every 30 s in a log
         results = scorer(args.run, metrics, k=args.k, images=args.images, split=args.split,
                          batch_size=args.batch_size, seed=args.seed, samples=args.samples,

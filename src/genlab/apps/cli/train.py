@@ -48,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...distributed import from_environment
     from ...training import train
+    from ..report.cards import ModelCard
 
     if args.nproc < 1:
         raise GenlabError("--nproc must be at least 1")
@@ -66,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         if saved != args.model:
             raise GenlabError(f"{args.out} is a {saved!r} run, not {args.model!r}")
     config = train(args.model, data=args.data, preset=args.preset, overrides=args.overrides, out=args.out,
-                   resume=args.resume, force=args.force, dry_run=args.dry_run, data_dir=args.data_dir)
+                   resume=args.resume, force=args.force, dry_run=args.dry_run, data_dir=args.data_dir,
+                   extra_callbacks=[ModelCard()])  # the checkpoint's card, rewritten after every epoch
     if not from_environment().main:
         return 0
     if args.dry_run:

@@ -6,17 +6,18 @@ import csv
 import io
 from pathlib import Path
 
+from ...charts import loss_chart
+from ...viz import run_records
 from ..compare import compare_runs
 from .page import embedded_picture, note, page, table, text
-from .run import along_steps, is_loss, numeric_fields, of_kind, picture_folders, run_records
-from .svg import line_chart
+from .run import picture_folders
 
 
 def compare_page(runs: list[str | Path]) -> str:
     """One self-contained page: compare's table, a picture and a loss curve per run, compare's notes."""
     header, rows = compare_table(runs)
     notes = [line for line in compare_runs(runs, "markdown").splitlines() if line and not line.startswith("|")]
-    cells = [[text(cell) for cell in row] + [latest_picture(Path(run)), loss_chart(Path(run))]
+    cells = [[text(cell) for cell in row] + [latest_picture(Path(run)), run_loss_chart(Path(run))]
              for row, run in zip(rows, runs)]
     body = [f"<h1>genlab compare: {len(runs)} runs</h1>",
             table([text(h) for h in header] + ["latest samples", "loss"], cells, css="compare"), *map(note, notes)]
@@ -42,8 +43,6 @@ def latest_picture(run: Path) -> str:
     return embedded_picture(pictures[epoch], f"{name.replace('_', ' ')}, epoch {epoch}", max_width=160)
 
 
-def loss_chart(run: Path) -> str:
-    """A small chart of the run's logged losses against the step."""
-    steps = of_kind(run_records(run), "step")
-    series = [along_steps(field, steps, field) for field in numeric_fields(steps) if is_loss(field)]
-    return line_chart("loss", series, width=260, height=160) or "-"
+def run_loss_chart(run: Path) -> str:
+    """A small chart of the run's losses against the step (as its run folder's loss_curve.svg draws them)."""
+    return loss_chart(run_records(run), width=260, height=160) or "-"

@@ -9,6 +9,7 @@ from typing import Iterable
 
 from PIL import Image
 
+from ...charts import STYLE as CHART_STYLE
 from ...errors import GenlabError
 from ...files import atomic_path
 
@@ -27,11 +28,8 @@ tr.stale td{color:#999;background:#fafafa}.badge{font-size:11px;padding:1px 5px;
 tr.stale .badge{background:#fde2c8;color:#8a4b00}
 .charts,.pictures{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-size:12px;color:#555}
 img.pixels{image-rendering:pixelated;height:auto;max-width:100%;border:1px solid #eee}
-svg.chart{background:#fff;border:1px solid #eee}svg.chart text{font:10px sans-serif;fill:#444}
-svg.chart .title{font-size:12px;font-weight:bold;fill:#222}svg.chart .grid{stroke:#eee}
-svg.chart .axis{stroke:#999}svg.chart .line{fill:none;stroke-width:1.5}
 .facts td:first-child{color:#555}.config{columns:3 340px}.config table{break-inside:avoid;width:100%}
-"""
+""" + CHART_STYLE
 
 
 def page(title: str, body: Iterable[str]) -> str:

@@ -8,18 +8,18 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ...charts import BOOKKEEPING, training_charts
 from ...config import RunConfig
 from ...runs import load_config, weights_identity
 from ...version import __version__
-from ...viz import RECORD_POSITION, by_step, is_finite_number, read_metrics
+from ...viz import is_finite_number, of_kind, run_records
 from .page import embedded_picture, note, page, section, table, text
 from .scores import scores_section
-from .svg import Series, line_chart
 
 EPOCH_PICTURE = re.compile(r"epoch_(\d+)\.png")  # what training writes into samples/, reconstructions/, ...
 LOOSE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # pictures genlab sample / latent wrote into the run folder
 LOOSE_SHOWN, EPOCHS_SHOWN = 12, 4
-BOOKKEEPING = ("seconds", "images_per_s", "nonfinite_skipped")  # epoch numbers listed in the epochs table
+OLD_LOSS_CURVE = "loss_curve.png"  # the loss picture of runs trained before loss_curve.svg: no loose picture
 
 
 def run_report(run: str | Path) -> str:
@@ -36,18 +36,6 @@ def run_report(run: str | Path) -> str:
 def run_name(run: Path) -> str:
     """The run folder's name (of the resolved path for ``.``)."""
     return run.name or run.resolve().name or str(run)
-
-
-def run_records(run: Path) -> list[dict[str, Any]]:
-    """The records of RUN/metrics.jsonl (damaged lines skipped; none when there is no log)."""
-    path = run / "metrics.jsonl"
-    return read_metrics(path) if path.is_file() else []
-
-
-def of_kind(records: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    """Records of one kind by step, the latest of any step logged twice (a resume after a crash, a roll-back)."""
-    latest = by_step(records, kind)
-    return [latest[step] for step in sorted(latest)]
 
 
 def header(run: Path, config: RunConfig, records: list[dict], weights: dict[str, Any]) -> str:
@@ -72,46 +60,11 @@ def header(run: Path, config: RunConfig, records: list[dict], weights: dict[str,
 
 def curves_section(records: list[dict[str, Any]]) -> str:
     """One chart per logged quantity, against the optimizer step."""
-    steps = [r["step"] for r in of_kind(records, "step") + of_kind(records, "epoch")]
-    shared = (min(steps), max(steps)) if steps else None
-    charts = [line_chart(name, series, x_range=shared) for name, series in curve_series(records).items()]
-    charts = [chart for chart in charts if chart]
+    charts = [chart for chart in training_charts(records).values() if chart]
     if not charts:
         return section("Curves", note("no training records yet (metrics.jsonl)"))
     return section("Curves", note("lines through the logged steps (means since the previous one); dots: the epoch "
                                   "records (train means, test scores)"), f'<div class="charts">{"".join(charts)}</div>')
-
-
-def curve_series(records: list[dict[str, Any]]) -> dict[str, list[Series]]:
-    """Chart name -> its series: each field of the step records, joined by the epoch records' ``train/`` and
-    ``test/`` numbers of the same name; the epochs' other numbers (``eval/...``) get charts of their own. Losses
-    come first."""
-    steps, epochs = of_kind(records, "step"), of_kind(records, "epoch")
-    charts: dict[str, list[Series]] = {}
-    for field in numeric_fields(steps):
-        charts.setdefault(field, []).append(along_steps("logged steps", steps, field))
-    for field in numeric_fields(epochs):
-        prefix, _, name = field.partition("/")
-        chart, label = (name, f"{prefix} (epoch)") if prefix in ("train", "test") and name else (field, "epoch")
-        if field not in BOOKKEEPING:
-            charts.setdefault(chart, []).append(along_steps(label, epochs, field, dots=True))
-    return dict(sorted(charts.items(), key=lambda item: not is_loss(item[0])))
-
-
-def numeric_fields(records: list[dict[str, Any]]) -> list[str]:
-    """Fields that hold a number in any of the records, in the order they first appear."""
-    return list(dict.fromkeys(k for r in records for k, v in r.items()
-                              if k not in RECORD_POSITION and is_finite_number(v)))
-
-
-def along_steps(label: str, records: list[dict[str, Any]], field: str, dots: bool = False) -> Series:
-    """One field of the records against their steps."""
-    return Series(label, [r["step"] for r in records], [r.get(field) for r in records], dots)
-
-
-def is_loss(field: str) -> bool:
-    """``loss`` or a phase's loss (``g/loss``, ``d/loss``)."""
-    return field == "loss" or field.endswith("/loss")
 
 
 def picture_folders(run: Path) -> dict[str, dict[int, Path]]:
@@ -139,7 +92,7 @@ def pictures_section(run: Path) -> str:
         figures = [embedded_picture(pictures[e], f"epoch {e}" + (" (last)" if e == epochs[-1] else ""))
                    for e in epochs]
         parts.append(f"<h3>{text(folder.replace('_', ' '))}</h3><div class=\"pictures\">{''.join(figures)}</div>")
-    loose = sorted(p for p in run.iterdir() if p.suffix.lower() in LOOSE_SUFFIXES and p.name != "loss_curve.png")
+    loose = sorted(p for p in run.iterdir() if p.suffix.lower() in LOOSE_SUFFIXES and p.name != OLD_LOSS_CURVE)
     if loose:
         figures = "".join(embedded_picture(p, p.name) for p in loose[:LOOSE_SHOWN])
         parts.append(f'<h3>made with genlab sample / latent</h3><div class="pictures">{figures}</div>')

@@ -4,8 +4,9 @@ checkpoint folder.
 A card says what the weights are (model, data, training, sha256), shows the scores ``eval.json`` holds for
 these weights with their provenance (scores of other weights are named, never shown as current), a picture drawn
 from the weights and the Python lines that load and use them. genlab.runs keeps the card out of checksums.json
-and carries it into every new checkpoint; training rewrites it after each epoch's checkpoint, ``genlab eval``
-after it writes eval.json.
+and carries it into every new checkpoint. The core never writes a card: ``genlab train`` (and ``genlab.train``)
+hand training the ModelCard callback, which rewrites it after each epoch's checkpoint, and ``genlab eval`` rewrites
+it after it writes eval.json (``evaluate_with_card``).
 """
 from __future__ import annotations
 
@@ -16,16 +17,16 @@ from typing import Any
 
 import torch
 
-from ..data import ImageData, batches, load_split, point_centers
-from ..errors import GenlabError
-from ..files import atomic_path
-from ..runs import (CARD, CARD_PICTURE, CHECKPOINT, CONFIG, EVAL, WEIGHTS, checkpoint_dir, load_config, load_run,
-                    weights_identity, weights_metadata)
-from ..samplers import class_grid, sample_images
-from ..viz import save_grid, save_scatter
-from ..version import __version__
-from .context import domain_names
-from .records import METRICS
+from ...data import ImageData, batches, load_split, point_centers
+from ...errors import GenlabError
+from ...evaluation import METRICS, domain_names, evaluate, scored_weights
+from ...files import atomic_path
+from ...runs import (CARD, CARD_PICTURE, CHECKPOINT, CONFIG, EVAL, WEIGHTS, checkpoint_dir, has_checkpoint,
+                     load_config, load_run, weights_identity, weights_metadata)
+from ...samplers import class_grid, sample_images
+from ...training import Callback, Trainer
+from ...version import __version__
+from ...viz import save_grid, save_scatter
 
 PLACEHOLDER = "path/to/this/folder"  # the folder in the card's Python lines: wherever the card's reader put it
 GRID = 8  # the sample grid is GRID x GRID (a conditional model: one row of GRID per class)
@@ -51,6 +52,40 @@ def write_model_card(run: str | Path, model: Any = None, data: ImageData | None 
     with atomic_path(folder / CARD) as tmp:
         tmp.write_text("\n".join(line for section in sections for line in section), encoding="utf-8")
     return folder / CARD
+
+
+class ModelCard(Callback):
+    """The checkpoint's model card, rewritten for the weights each epoch's checkpoint has just saved (the app
+    layer hands it to ``genlab.training.train`` as an extra callback)."""
+
+    def __init__(self) -> None:
+        self.step_described: int | None = None  # the step of the weights the card was last written for
+
+    def on_epoch_logged(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        self._write(trainer, trainer.model)
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """A run that stopped inside an epoch (max_steps, a signal, a roll-back) gets the card of the checkpoint
+        on disk, read back from it."""
+        if self.step_described != trainer.state.step and has_checkpoint(trainer.run_dir):
+            self._write(trainer, None)
+
+    def _write(self, trainer: Trainer, model: Any) -> None:
+        """A card that cannot be written is a warning, never the end of a run."""
+        try:
+            write_model_card(trainer.run_dir, model, trainer.test_data)
+            self.step_described = trainer.state.step
+        except (OSError, GenlabError) as e:
+            trainer.echo(f"warning: the model card of {trainer.run_dir} was not written ({e})")
+
+
+def evaluate_with_card(run: str | Path, metrics: list[str] | None = None, **options: Any) -> dict[str, Any]:
+    """``genlab.evaluation.evaluate``, then the checkpoint's card rewritten to show the new numbers (unless
+    ``write=False`` kept them out of eval.json)."""
+    results = evaluate(run, metrics, **options)
+    if options.get("write", True):
+        write_model_card(run)
+    return results
 
 
 # -- the picture ---------------------------------------------------------------------------------------------
@@ -236,12 +271,6 @@ def read_scores(path: Path | None) -> dict[str, dict]:
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in scores.items() if isinstance(v, dict)} if isinstance(scores, dict) else {}
-
-
-def scored_weights(entry: dict[str, Any]) -> str | None:
-    """The sha256 of the weights an eval.json entry scored (None when it predates that record)."""
-    provenance = entry.get("provenance")
-    return provenance.get("weights_sha256") if isinstance(provenance, dict) else None
 
 
 def scores_section(scores: dict[str, dict], weights_sha256: str) -> list[str]:

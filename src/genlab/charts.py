@@ -1,15 +1,24 @@
-"""Line charts as inline SVG, drawn by hand: no script, no font file and no plotting library in the page."""
+"""Line charts as SVG, drawn by hand: no plotting library, no script and no font file. Every curve genlab draws
+comes from here -- a run folder's loss_curve.svg, the curves of ``genlab report`` and ``compare --html`` and the
+studio's charts -- from the records of metrics.jsonl."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
-from ...viz import is_finite_number
+from .viz import RECORD_POSITION, is_finite_number, of_kind
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 MAX_POINTS = 600  # a longer series is thinned to about this many points (the page stays small)
 LEFT, RIGHT, BOTTOM, TITLE_ROW, LEGEND_ROW = 52, 10, 30, 18, 14  # pixel margins of the plot area
+DOT, MARKER = 2.5, 4.5  # radius of the dots of a dotted series; of the one point of a series that has one
+STYLE = ("svg.chart{background:#fff;border:1px solid #eee}svg.chart text{font:10px sans-serif;fill:#444}"
+         "svg.chart .title{font-size:12px;font-weight:bold;fill:#222}svg.chart .grid{stroke:#eee}"
+         "svg.chart .axis{stroke:#999}svg.chart .line{fill:none;stroke-width:1.5}")  # a page holding charts needs it
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # what a chart in a file of its own declares
+BOOKKEEPING = ("seconds", "images_per_s", "nonfinite_skipped")  # epoch numbers about speed, not learning: no chart
 
 
 @dataclass
@@ -43,9 +52,10 @@ class Frame:
 
 
 def line_chart(title: str, series: list[Series], width: int = 380, height: int = 230,
-               x_range: tuple[float, float] | None = None) -> str:
+               x_range: tuple[float, float] | None = None, standalone: bool = False) -> str:
     """An SVG chart of the series' finite points against the optimizer step, with a grid, ticks, a legend and a
-    title; "" with no points. ``x_range`` (default: the points') lets the charts of a page share their x axis."""
+    title; "" with no points. ``x_range`` (default: the points') lets the charts of a page share their x axis;
+    ``standalone`` makes a file of its own (an SVG file, an ``<img>``), else it is markup for a page with STYLE."""
     series = [s for s in map(finite, series) if s.xs]
     if not series:
         return ""
@@ -54,12 +64,21 @@ def line_chart(title: str, series: list[Series], width: int = 380, height: int =
     xs, ys = [x for s in series for x in s.xs], [y for s in series for y in s.ys]
     frame = Frame(LEFT, top, width - RIGHT, height - BOTTOM, padded(*(x_range or (min(xs), max(xs))), 0.0),
                   padded(min(ys), max(ys), 0.05))
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(title)}"><text class="title" x="{LEFT}" y="13">{escape(title)}</text>']
+    parts = [opening(title, width, height, standalone), f'<text class="title" x="{LEFT}" y="13">{escape(title)}</text>']
     parts += axes(frame, max(4, (height - top) // 35), max(4, width // 60))
     parts += [draw(s, frame, COLORS[i % len(COLORS)]) for i, s in enumerate(series)]
     parts += legend(entries, series)
     return "".join(parts) + "</svg>"
+
+
+def opening(title: str, width: int, height: int, standalone: bool) -> str:
+    """The ``<svg>`` tag; a standalone chart also declares its namespace and carries its style and background."""
+    size = f'viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
+    tag = f'<svg class="chart" {size} role="img" aria-label="{escape(title)}">'
+    if not standalone:
+        return tag
+    return (f'<svg xmlns="{SVG_NAMESPACE}" class="chart" {size} role="img" aria-label="{escape(title)}">'
+            f'<style>{STYLE}</style><rect width="{width}" height="{height}" fill="#fff"/>')
 
 
 def finite(series: Series) -> Series:
@@ -114,10 +133,12 @@ def axes(frame: Frame, y_ticks: int, x_ticks: int) -> list[str]:
 
 
 def draw(series: Series, frame: Frame, color: str) -> str:
-    """A polyline through the series' points (and a dot on each when asked)."""
+    """A polyline through the series' points, a dot on each when asked, and a larger marker on a point alone
+    (a series of one point, e.g. one epoch's test loss, is never a speck)."""
     points = [(frame.x(x), frame.y(y)) for x, y in zip(series.xs, series.ys)]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}"/>' for x, y in points
+    radius = MARKER if len(points) == 1 else DOT
+    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{color}"/>' for x, y in points
                    if series.dots or len(points) == 1)
     return f'<polyline class="line" stroke="{color}" points="{line}"/>{dots}'
 
@@ -147,3 +168,61 @@ def legend(rows: list[list[int]], series: list[Series]) -> list[str]:
                          f'<text x="{x + 18}" y="{y}">{escape(series[i].label)}</text>')
             x += 22 + 6 * len(series[i].label)
     return parts
+
+
+# -- the curves of a run: series from the records of metrics.jsonl -----------------------------------------
+
+def curve_series(records: list[dict[str, Any]]) -> dict[str, list[Series]]:
+    """Chart name -> its series: each field of the step records, joined by the epoch records' ``train/`` and
+    ``test/`` numbers of the same name; the epochs' other numbers (``eval/...``) get charts of their own. Losses
+    come first."""
+    steps, epochs = of_kind(records, "step"), of_kind(records, "epoch")
+    charts: dict[str, list[Series]] = {}
+    for field in numeric_fields(steps):
+        charts.setdefault(field, []).append(along_steps("logged steps", steps, field))
+    for field in numeric_fields(epochs):
+        prefix, _, name = field.partition("/")
+        chart, label = (name, f"{prefix} (epoch)") if prefix in ("train", "test") and name else (field, "epoch")
+        if field not in BOOKKEEPING:
+            charts.setdefault(chart, []).append(along_steps(label, epochs, field, dots=True))
+    return dict(sorted(charts.items(), key=lambda item: not is_loss(item[0])))
+
+
+def numeric_fields(records: list[dict[str, Any]]) -> list[str]:
+    """Fields that hold a number in any of the records, in the order they first appear."""
+    return list(dict.fromkeys(k for r in records for k, v in r.items()
+                              if k not in RECORD_POSITION and is_finite_number(v)))
+
+
+def along_steps(label: str, records: list[dict[str, Any]], field: str, dots: bool = False) -> Series:
+    """One field of the records against their steps."""
+    return Series(label, [r["step"] for r in records], [r.get(field) for r in records], dots)
+
+
+def is_loss(field: str) -> bool:
+    """``loss`` or a phase's loss (``g/loss``, ``d/loss``)."""
+    return field == "loss" or field.endswith("/loss")
+
+
+def step_span(records: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """The first and last step of the step and epoch records (the x axis the charts of a run share); None
+    without any."""
+    steps = [r["step"] for r in of_kind(records, "step") + of_kind(records, "epoch")]
+    return (min(steps), max(steps)) if steps else None
+
+
+def training_charts(records: list[dict[str, Any]], width: int = 380, height: int = 230,
+                    standalone: bool = False) -> dict[str, str]:
+    """Chart name -> the SVG chart of each logged quantity (curve_series), all over the same steps."""
+    shared = step_span(records)
+    return {name: line_chart(name, series, width, height, shared, standalone)
+            for name, series in curve_series(records).items()}
+
+
+def loss_chart(records: list[dict[str, Any]], width: int = 380, height: int = 230, standalone: bool = False) -> str:
+    """The losses of a run in one chart: every loss the steps log (``loss``, ``g/loss``, ...) and each epoch's
+    test loss; "" before the first record."""
+    steps, epochs = of_kind(records, "step"), of_kind(records, "epoch")
+    series = [along_steps(field, steps, field) for field in numeric_fields(steps) if is_loss(field)]
+    series.append(along_steps("test loss (epoch)", epochs, "test/loss", dots=True))
+    return line_chart("loss", series, width, height, standalone=standalone)
