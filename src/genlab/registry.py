@@ -2,8 +2,10 @@
 by name, each registered once by the module that defines it (see docs/extending.md)."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from types import MappingProxyType
-from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar, overload
+from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, TypeVar, overload
 
 from .errors import GenlabError
 
@@ -77,3 +79,10 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}: {', '.join(self._entries)})"
+
+
+def import_modules(package: str, path: Iterable[str]) -> None:
+    """Import every module of a package (``import_modules(__name__, __path__)`` in its ``__init__``), in the order of
+    their file names, so that each registers what it defines."""
+    for module in pkgutil.iter_modules(path):
+        importlib.import_module(f"{package}.{module.name}")

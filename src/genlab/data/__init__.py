@@ -4,9 +4,7 @@
 Each dataset module registers its ``DatasetSpec`` (spec.py) in one line, and importing this package imports every
 module in it, so adding a dataset means adding one file (see docs/extending.md, "Adding a dataset").
 """
-import importlib
-import pkgutil
-
+from ..registry import import_modules
 from .catalog import (canonical_name, dataset_spec, default_extractor, domain_names, has_domains, load_dataset,
                       parse_dataset, point_centers, point_modes, short_names, usages)
 from .folder import DEFAULT_FOLDER_SIZE
@@ -16,8 +14,7 @@ from .splits import TEST_BINARIZATION_SEED, load_split, load_splits, resolve_bin
 from .toy2d import mixture
 from .unpaired import domain_source, load_domains, split_domains
 
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+import_modules(__name__, __path__)
 
 __all__ = ["DATASETS", "DEFAULT_FOLDER_SIZE", "TEST_BINARIZATION_SEED", "DatasetSpec", "ImageData", "LoadOptions",
            "batches", "canonical_name", "check_binarize", "dataset_spec", "default_extractor", "domain_names",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import GenlabError
+from ..registry import Registry
 
 DRAWS_SAMPLES = ("sample", "it draws samples")
 
@@ -32,20 +32,18 @@ class Metric:
     display_scale: float = 1.0  # compare shows headline numbers (and spreads) times this, like the eval table
 
 
-METRICS: dict[str, Metric] = {}
+METRIC_RECORDS: Registry[Metric] = Registry("metric")
+METRICS = METRIC_RECORDS.entries  # name -> record, read-only, in registration order
 
 
 def register_metric(metric: Metric) -> Metric:
     """Add ``metric`` to the records (its registration order is the order of tables and columns)."""
-    METRICS[metric.name] = metric
-    return metric
+    return METRIC_RECORDS.register(metric.name, metric)
 
 
 def get_metric(name: str) -> Metric:
     """The record of ``name``; one clear line for unknown names."""
-    if name not in METRICS:
-        raise GenlabError(f"unknown metric {name!r}; available: {', '.join(METRICS)}")
-    return METRICS[name]
+    return METRIC_RECORDS.get(name)
 
 
 def scored_weights(entry: dict[str, Any]) -> str | None:
