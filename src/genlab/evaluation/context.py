@@ -8,12 +8,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..data import ImageData, load_domains
-from ..data.unpaired import domain_source, split_domains
+from ..data import ImageData, default_extractor, has_domains, load_domains, parse_dataset, usages
+from ..data import domain_names as data_domain_names
 from ..errors import GenlabError
 from ..samplers import sample_batches
-
-DIGIT_DATA = ("mnist", "mnistm", "synthdigits")  # default extractor: genlab's digit network; MNIST splits
 
 
 @dataclass
@@ -80,7 +78,7 @@ class EvalContext:
         """Both domains of the run's split, each once (not repeated as in training), loaded once."""
         if split not in self._domains:
             d, m = self.config.data, self.config.model
-            self._domains[split] = load_domains(d.name.split(":", 1)[1], split, data_dir=d.data_dir,
+            self._domains[split] = load_domains(parse_dataset(d.name)[1], split, data_dir=d.data_dir,
                                                 image_size=m.image_size, channels=m.channels,
                                                 test_fraction=d.test_fraction, seed=self.config.train.seed)
         return self._domains[split]
@@ -95,25 +93,27 @@ def draw_samples(model: Any, n: int, seed: int, batch_size: int = SAMPLE_BATCH) 
 
 
 def resolve_extractor(spec: Any, inception_weights: str | None, data_name: str) -> Any:
-    """The feature network: Inception-v3 from its weights file, a named/saved extractor, or the default."""
+    """The feature network: Inception-v3 from its weights file, a named/saved extractor, or the default of the
+    data (its spec's ``default_extractor``; of two-domain data, the one both domains share)."""
     if inception_weights:
         from ..nn.inception import load_inception
 
         return load_inception(inception_weights)
-    from ..metrics.extractors import DEFAULT_DIGIT_EXTRACTOR, load_extractor
+    from ..metrics.extractors import load_extractor
 
     if spec is None:
-        if data_name not in DIGIT_DATA:
-            raise GenlabError(f"no offline feature extractor for {data_name!r}: pass --inception-weights "
-                              "pt_inception-2015-12-05-6726825d.pth, or --extractor digits-v2|digits|CLASSIFIER_RUN")
-        spec = DEFAULT_DIGIT_EXTRACTOR
+        spec = default_extractor(data_name)
+    if not spec:
+        raise GenlabError(f"no offline feature extractor for {data_name!r}: pass --inception-weights "
+                          "pt_inception-2015-12-05-6726825d.pth, or --extractor digits-v2|digits|CLASSIFIER_RUN")
     return load_extractor(spec)
 
 
 def domain_names(config: Any) -> tuple[str, str]:
-    """The dataset names of the two domains of a run trained on ``unpaired:A,B``."""
+    """The dataset names of the two domains of a run trained on two-domain data (``unpaired:A,B``)."""
     name = config.data.name
-    if not name.startswith("unpaired:"):
-        raise GenlabError(f"translation metrics need a run trained on unpaired:A,B data, not {name!r}")
-    a, b = split_domains(name.split(":", 1)[1])
-    return domain_source(a), domain_source(b)
+    if not has_domains(name):
+        two = usages(lambda spec: spec.domains is not None)
+        raise GenlabError(f"translation metrics need a run trained on two-domain data ({two}), not {name!r}")
+    a, b = data_domain_names(name)
+    return a, b

@@ -7,14 +7,14 @@ from typing import Any, Callable
 
 import torch
 
-from ..data import load_split, mixture, to_float
+from ..data import dataset_spec, load_split, point_modes, to_float, usages
 from ..errors import GenlabError
 from ..metrics.features import content_hash, extract_batches, extractor_identity, reference_features
 from ..metrics.modes import mode_coverage, stacked_mode_coverage
 from ..metrics.parzen import parzen_evaluate
 from ..metrics.quality import classifier_score, density_coverage, fid, kid, precision_recall
 from ..samplers import sample_batches
-from .context import DIGIT_DATA, SAMPLE_BATCH, EvalContext, FeaturePair, draw_samples
+from .context import SAMPLE_BATCH, EvalContext, FeaturePair, draw_samples
 from .records import Metric, register_metric
 
 TOY_MODE_SAMPLES = 2500  # PacGAN's toy protocol
@@ -24,9 +24,10 @@ STACKED_MODE_SAMPLES = 26_000  # PacGAN's Stacked MNIST protocol
 def _parzen(ctx: EvalContext) -> dict[str, Any]:
     """Goodfellow et al. (2014): 10,000 samples, sigma on 1,000 validation images, real-valued test set."""
     config, o = ctx.config, ctx.options
-    if config.data.name.startswith("toy2d:"):
+    spec = dataset_spec(config.data.name)
+    if spec.kind == "points":
         raise GenlabError("metric parzen is for image data")
-    valid_split = "valid" if config.data.name in DIGIT_DATA else "train"
+    valid_split = "valid" if "valid" in spec.splits else "train"
     valid = to_float(load_split(config, valid_split, raw=True).head(1000).images)
     test = to_float(load_split(config, o.split, raw=True).head(o.images).images)
     result = parzen_evaluate(draw_samples(ctx.model, o.parzen_samples, o.seed), valid, test)
@@ -36,20 +37,23 @@ def _parzen(ctx: EvalContext) -> dict[str, Any]:
 
 
 def _modes(ctx: EvalContext) -> dict[str, Any]:
-    """Mode coverage: PacGAN's 2,500 samples on a toy 2-D mixture, its 26,000 on Stacked MNIST."""
+    """Mode coverage: PacGAN's 2,500 samples on a toy 2-D mixture, its 26,000 on Stacked MNIST (digits whose
+    spec scores modes: each channel is a digit)."""
     name, o = ctx.config.data.name, ctx.options
-    if name == "stackedmnist":
+    modes, spec = point_modes(name), dataset_spec(name)
+    if modes is None and spec.kind == "digits" and "modes" in spec.metric_families:
         return _stacked_modes(ctx)
-    if not name.startswith("toy2d:"):
-        raise GenlabError(f"metric modes needs a toy2d dataset or stackedmnist, not {name!r}")
-    centers, std = mixture(name.split(":", 1)[1])
+    if modes is None:
+        known = usages(lambda s: "modes" in s.metric_families)
+        raise GenlabError(f"metric modes needs data with known modes ({known}), not {name!r}")
+    centers, std = modes
     return mode_coverage(draw_samples(ctx.model, o.mode_samples or TOY_MODE_SAMPLES, o.seed), centers, std)
 
 
 def _stacked_modes(ctx: EvalContext) -> dict[str, Any]:
     """Each channel of every sample read by the digit feature network (its class probabilities)."""
     o = ctx.options
-    extractor = ctx.extractor("mnist")
+    extractor = ctx.extractor(ctx.config.data.name)
     probs = []
     for batch in sample_batches(ctx.model, o.mode_samples or STACKED_MODE_SAMPLES, o.seed, SAMPLE_BATCH):
         channels = batch.reshape(-1, 1, *batch.shape[-2:])  # [3B, 1, H, W]: R, G, B of each sample in turn
@@ -63,8 +67,8 @@ def quality_features(ctx: EvalContext) -> FeaturePair:
     if ctx.quality is not None:
         return ctx.quality
     config, o = ctx.config, ctx.options
-    if config.data.name.startswith("toy2d:"):
-        raise GenlabError("fid, kid, pr, dc and is are for image data; use --metrics modes on toy2d data")
+    if dataset_spec(config.data.name).kind == "points":
+        raise GenlabError("fid, kid, pr, dc and is are for image data; use --metrics modes on point data")
     extractor = ctx.extractor(config.data.name)
     real = load_split(config, o.reference_split, raw=True).head(o.reference_images)
     reference = reference_features(real, extractor)

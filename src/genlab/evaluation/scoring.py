@@ -9,31 +9,33 @@ from typing import Any
 
 import torch
 
-from ..data import load_split
+from ..data import dataset_spec, load_split
+from ..data import default_extractor as data_default_extractor
 from ..devices import inference_layout, pick_device
 from ..errors import GenlabError
 from ..files import write_json_atomic
-from ..metrics.extractors import DEFAULT_DIGIT_EXTRACTOR
 from ..models.translator import DIRECTIONS
 from ..nn.inception import FIDInceptionV3
 from ..runs import load_run, weights_identity
 from ..samplers import check_direction
 from ..version import __version__
-from .context import DIGIT_DATA, EvalContext, EvalOptions, domain_names
+from .context import EvalContext, EvalOptions, domain_names
 from .records import METRICS, family, get_metric, scored_weights
 
 
 def default_metrics(model: Any, config: Any) -> list[str]:
-    """What `genlab eval RUN` scores when --metrics is not given."""
-    if config.data.name.startswith("toy2d:") or config.data.name == "stackedmnist":
+    """What `genlab eval RUN` scores when --metrics is not given: the model's families and the data's (its spec's
+    ``metric_families``)."""
+    families = dataset_spec(config.data.name).metric_families
+    if "modes" in families:
         return family("modes")
-    if model.supports("translate"):  # image-to-image: FID/KID of each direction it has on digit data, cycle
+    if model.supports("translate"):  # image-to-image: FID/KID of each direction, where the data has an extractor
         ways = [d for d in DIRECTIONS if d in model.directions] or ["a2b"]
-        digits = config.data.name.startswith("unpaired:") and all(n in DIGIT_DATA for n in domain_names(config))
+        features = bool(data_default_extractor(config.data.name))
         metrics = [name for name in family("translation")
-                   if set(METRICS[name].directions) <= set(ways) and (digits or not METRICS[name].features)]
-        return metrics or [f"fid_{ways[0]}"]  # a one-way model off digit data: asks for an extractor
-    quality = family("quality") if config.data.name in DIGIT_DATA else []
+                   if set(METRICS[name].directions) <= set(ways) and (features or not METRICS[name].features)]
+        return metrics or [f"fid_{ways[0]}"]  # a one-way model without an extractor: asks for one
+    quality = family("quality") if "quality" in families else []
     if model.supports("log_weights"):
         return family("likelihood") + quality
     return quality or family("parzen")
@@ -72,11 +74,9 @@ def stored_key(name: str, result: dict[str, Any], config: Any) -> str:
 
 
 def default_extractor(config: Any) -> str:
-    """The name of the feature network genlab scores a run's data with when none is named."""
-    name = config.data.name
-    names = domain_names(config) if name.startswith("unpaired:") else (name,)
-    digits = all(n in DIGIT_DATA or n == "stackedmnist" for n in names)  # stackedmnist: each channel is a digit
-    return DEFAULT_DIGIT_EXTRACTOR if digits else FIDInceptionV3.name
+    """The name of the feature network genlab scores a run's data with when none is named (its spec's, of
+    two-domain data the one both domains share; Inception-v3 where there is none offline)."""
+    return data_default_extractor(config.data.name) or FIDInceptionV3.name
 
 
 def check_metrics(model: Any, config: Any, metrics: list[str]) -> None:

@@ -12,7 +12,7 @@ from ..metrics.quality import fid, kid
 from ..models.translator import DIRECTIONS, domain_indices
 from ..samplers import round_trip
 from ..samplers import translate_images
-from .context import DIGIT_DATA, EvalContext, FeaturePair, domain_names
+from .context import EvalContext, FeaturePair, domain_names
 from .records import Metric, register_metric
 
 TRANSLATES = ("translate", "it translates test images")
@@ -25,8 +25,7 @@ def translation_features(ctx: EvalContext, direction: str) -> FeaturePair:
         return ctx.translations[direction]
     config, o = ctx.config, ctx.options
     names = domain_names(config)
-    digits = all(n in DIGIT_DATA for n in names)  # else resolve_extractor asks for --inception-weights
-    extractor = ctx.extractor(names[1] if digits else config.data.name)
+    extractor = ctx.extractor(config.data.name)  # the domains' shared default, else --inception-weights
     source, target = domain_indices(direction)
     images = ctx.domains(o.split)[source].head(o.samples)
     real = ctx.domains(o.reference_split)[target].head(o.reference_images)

@@ -2,7 +2,8 @@
 
 Inception weights cannot be downloaded offline, so genlab ships digit classifiers trained on MNIST
 (``genlab/weights/NAME.safetensors``, rebuilt by ``benchmarks/digit_classifier.py``); the default extractor
-for digit data (GUIDE section 5) is ``DEFAULT_DIGIT_EXTRACTOR``, the augmentation-robust ``digits-v2``.
+for digit data (docs/metrics.md; each dataset's spec names it) is ``DEFAULT_DIGIT_EXTRACTOR``, the
+augmentation-robust ``digits-v2``.
 Scores computed with different extractors never mix: every extractor carries a name and the sha256 of its
 weights file.
 """
@@ -18,10 +19,11 @@ from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from ..config import dataclass_from_dict, dataclass_to_dict
+from ..data.spec import KIND_EXTRACTORS
 from ..errors import GenlabError
 from ..files import sha256_file
 from ..models import build_model, get_model_class
-from ..models.classifier import fit_input
+from ..models.classifier import CLASSIFIER, fit_input
 from ..runs import SHIPPED, WEIGHTS, checkpoint_dir, load_config, load_run, load_weights, module_state, shipped_file
 from ..runs import WEIGHTS_DIR as SHIPPED_WEIGHTS_DIR
 
@@ -29,8 +31,7 @@ WEIGHTS_DIR = SHIPPED_WEIGHTS_DIR  # the shipped networks (SHIPPED): NAME.safete
 # v1 "digits" (shift augmentation) stays loadable for old runs; "digits-v2" is trained robust to noise, blur,
 # contrast, stroke width, affine moves and inversion (issue 16); "digits-check" is a small independent network
 # for benchmarks/extractor_agreement.py, never a default.
-DEFAULT_DIGIT_EXTRACTOR = "digits-v2"  # what genlab scores digit data with when none is named (v1 before issue 16)
-CLASSIFIER = "classifier"
+DEFAULT_DIGIT_EXTRACTOR = KIND_EXTRACTORS["digits"]  # digits-v2: digit data's when none is named (v1 before issue 16)
 CONFIG_KEY = "classifier_config"  # the one metadata entry of an exported file (safetensors does not keep the
 # order of several entries, so one entry keeps exports byte-reproducible)
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from ...data import ImageData, batches, load_split, point_centers
+from ...data import ImageData, batches, load_split, point_centers, short_names
 from ...errors import GenlabError
-from ...evaluation import METRICS, domain_names, evaluate, scored_weights
+from ...evaluation import METRICS, evaluate, scored_weights
 from ...files import atomic_path
 from ...runs import (CARD, CARD_PICTURE, CHECKPOINT, CONFIG, EVAL, WEIGHTS, checkpoint_dir, has_checkpoint,
                      load_config, load_run, weights_identity, weights_metadata)
@@ -178,22 +178,9 @@ def model_traits(config: Any) -> list[str]:
 
 
 def dataset_names(config: Any) -> list[str]:
-    """The data a run trained on as the card names it: mnist, a folder's (or file's) name, toy2d-ring8; both
-    domains of unpaired data."""
-    name = config.data.name
-    parts = domain_names(config) if name.startswith("unpaired:") else (name,)
-    return [dataset_name(part) for part in parts]
-
-
-def dataset_name(name: str) -> str:
-    """One dataset's name on the card: a path loses its folders (and an npz file its suffix)."""
-    kind, _, rest = name.partition(":")
-    if kind == "toy2d":
-        return f"toy2d-{rest}"
-    if kind in ("folder", "npz"):
-        path = Path(rest.strip()).expanduser()
-        return path.stem if kind == "npz" else path.name
-    return Path(name.strip()).name or name
+    """The data a run trained on as the card names it (its spec's short name: mnist, a folder's or file's name,
+    toy2d-ring8); both domains of two-domain data."""
+    return short_names(config.data.name)
 
 
 def yaml_string(text: str) -> str:
