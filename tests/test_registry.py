@@ -64,3 +64,60 @@ def test_a_model_registered_outside_genlab_trains_saves_and_loads(registered, tm
 def test_unknown_names_get_one_line():
     with pytest.raises(GenlabError, match="unknown model 'nope'; choose one of: autoencoder"):
         get_model_class("nope")
+
+
+# -- the Registry class (genlab.registry) --------------------------------------------------------------------
+def test_a_registry_finds_what_was_registered_in_order_by_call_or_decorator():
+    from genlab.registry import Registry
+
+    things = Registry("thing")
+    assert things.register("b", 2) == 2
+
+    @things.register("a")
+    def a_function():
+        return 1
+
+    assert things.get("a") is a_function and things.get("b") == 2  # the decorator gives back what it decorates
+    assert things.names() == ["b", "a"] and list(things) == ["b", "a"] and len(things) == 2
+    assert things.items() == [("b", 2), ("a", a_function)] and dict(things.entries) == {"b": 2, "a": a_function}
+    assert "a" in things and "c" not in things and 3 not in things
+    assert things.unregister("b") == 2 and things.names() == ["a"] and "b" not in things.entries
+
+
+def test_a_duplicate_name_is_refused_and_the_first_entry_kept():
+    from genlab.registry import Registry
+
+    things = Registry("thing")
+    things.register("x", 1)
+    with pytest.raises(GenlabError, match="^thing 'x' is already registered$"):
+        things.register("x", 2)
+    with pytest.raises(GenlabError, match="already registered"):
+        things.register("x")(lambda: None)
+    assert things.get("x") == 1
+
+
+def test_an_unknown_name_is_one_line_listing_the_choices():
+    from genlab.registry import Registry
+
+    datasets = Registry("dataset", choice=lambda name, entry: f"{name}:{entry}" if entry else name)
+    datasets.register("mnist", "")
+    datasets.register("folder", "PATH")
+    for name in ("foo", None, ["mnist"]):
+        with pytest.raises(GenlabError) as caught:
+            datasets.get(name)
+        assert str(caught.value) == f"unknown dataset {name!r}; choose one of: folder:PATH, mnist"
+    with pytest.raises(GenlabError, match="unknown dataset 'gone'"):
+        datasets.unregister("gone")
+
+
+def test_every_kind_of_thing_is_found_through_a_registry():
+    """Models, metrics, GAN objectives, likelihoods and datasets: each lookup's unknown name is the same line."""
+    from genlab.data import dataset_spec
+    from genlab.evaluation import get_metric
+    from genlab.losses import make_likelihood, make_objective
+
+    for lookup, kind in ((get_model_class, "model"), (get_metric, "metric"), (make_objective, "GAN objective"),
+                         (make_likelihood, "likelihood"), (dataset_spec, "dataset")):
+        with pytest.raises(GenlabError, match=f"^unknown {kind} 'nope'; choose one of: "):
+            lookup("nope")
+    assert type(make_objective("hinge")).__name__ == "Hinge" and make_likelihood("gaussian_learned").learned
