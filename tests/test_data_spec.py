@@ -88,6 +88,7 @@ def test_questions_about_data_are_answered_by_the_specs(files):
     assert default_extractor(f"unpaired:mnist,{photos}") == ""  # the domains do not share one
     assert short_names(f"unpaired:toy2d:ring8,npz:{files / 'set.npz'}") == ["toy2d-ring8", "set"]
     assert short_names(f"folder:{photos}/") == ["photos"]
+    assert short_names(f"unpaired:{files}/gone/A,{files}/gone/B") == ["A", "B"]  # folders deleted since training
     assert point_centers("toy2d:ring8").shape == (8, 2)
     assert point_centers("mnist") is None and point_centers("not-a-dataset") is None
     assert canonical_name(f"folder:{files}/photos/../photos") == f"folder:{photos.resolve()}"

@@ -28,7 +28,7 @@ import torch
 
 from ..config import RunConfig
 from ..data import ImageData, batches, canonical_name, domain_source, has_domains, load_dataset
-from ..data.arrays import save_arrays
+from ..data.arrays import npz_dataset, save_arrays
 from ..devices import pick_device
 from ..errors import GenlabError
 from ..evaluation import domain_names
@@ -142,7 +142,7 @@ def prepare_translations(translators: Sequence[str | Path], configs: Sequence[Ru
         del model
         done[row] = {"run": str(Path(run).resolve()), "model": config.model_name, "data": config.data.name,
                      "direction": direction, "seed": config.train.seed, "recipe": recipe(config),
-                     "dataset": f"npz:{path}", **counts}
+                     "dataset": npz_dataset(path), **counts}
     return done
 
 

@@ -23,6 +23,7 @@ from .images import ImageData, resized
 from .spec import DatasetSpec, LoadOptions, register_dataset
 
 CLASSES = "classes"
+NPZ = "npz"  # the prefix of the dataset names that read .npz files
 
 
 def stored_splits(arrays: dict[str, np.ndarray]) -> list[str]:
@@ -62,7 +63,7 @@ def split_of(arrays: dict[str, np.ndarray], split: str, path: str | Path) -> Ima
     if len(names) < top:
         raise GenlabError(f"{path}: labels go up to {top - 1} but only {len(names)} classes are named")
     return ImageData(torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels.astype(np.int64)),
-                     names, f"npz:{path}")
+                     names, f"{NPZ}:{path}")
 
 
 def npz_path(path: str | Path) -> Path:
@@ -71,6 +72,11 @@ def npz_path(path: str | Path) -> Path:
     if path.suffix != ".npz":
         raise GenlabError(f"{path} must end in .npz")
     return path
+
+
+def npz_dataset(path: str | Path) -> str:
+    """The dataset name that reads the .npz file at ``path``: ``npz:PATH``."""
+    return f"{NPZ}:{npz_path(path)}"
 
 
 def save_arrays(path: str | Path, splits: dict[str, ImageData], classes: list[str]) -> Path:
@@ -103,5 +109,5 @@ def load_npz(split: str, options: LoadOptions) -> ImageData:
     return resized(data, options.image_size, options.channels)
 
 
-register_dataset(DatasetSpec("npz", load_npz, ("train", "test"), "images", argument="PATH", path_argument=True,
+register_dataset(DatasetSpec(NPZ, load_npz, ("train", "test"), "images", argument="PATH", path_argument=True,
                              label=lambda path: Path(path.strip()).expanduser().stem))

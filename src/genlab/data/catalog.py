@@ -72,8 +72,16 @@ def point_centers(name: str) -> Tensor | None:
 
 def short_names(name: str) -> list[str]:
     """The data as model cards name it: ``mnist``, ``toy2d-ring8``, a path's last part; both domains of
-    two-domain data."""
-    return [spec.short_name(argument) for spec, argument in map(parse_dataset, domain_names(name))]
+    two-domain data (a domain folder that is gone since, no dataset name, by its last part too)."""
+    return [short_name(domain) for domain in domain_names(name)]
+
+
+def short_name(name: str) -> str:
+    """One dataset's name on a model card (see ``short_names``)."""
+    if name.partition(":")[0] not in DATASETS:
+        return Path(name.strip()).name or name
+    spec, argument = parse_dataset(name)
+    return spec.short_name(argument)
 
 
 def canonical_name(name: str) -> str:
