@@ -36,7 +36,7 @@ CORE = (
 )
 APPS = (
     ("apps",),  # the package's own __init__: a docstring only
-    ("apps.translate", "apps.compare", "apps.adapt"),
+    ("apps.translate", "apps.compare", "apps.adapt", "apps.train"),  # train: what a run needs first
     ("apps.report",),
     ("apps.server", "apps.demo"),
     ("apps.cli",),

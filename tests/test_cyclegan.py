@@ -33,6 +33,19 @@ def test_generator_keeps_the_shape_and_patchgan_gives_a_logit_map(size, layers, 
     assert PatchDiscriminator(channels, size, width=4, layers=layers)(x).shape == (2, 1, patches, patches)
 
 
+def test_a_generator_loads_the_weights_of_the_layout_before_trunk_and_decoder():
+    """Runs saved when one Sequential ``net`` held the trunk and the up-sampling load into trunk and decoder."""
+    torch.manual_seed(0)
+    saved, fresh = ResnetGenerator(1, 16, width=4, blocks=2), ResnetGenerator(1, 16, width=4, blocks=2)
+    length = len(saved.trunk)
+    old = {f"net.{int(k.split('.')[1]) + (length if k.startswith('decoder') else 0)}.{k.split('.', 2)[2]}": v
+           for k, v in saved.state_dict().items()}
+    assert "net.1.weight" in old and f"net.{length}.weight" in old  # c7s1's conv and the first up-sampling
+    assert not fresh.load_state_dict(old, strict=True).missing_keys
+    x = torch.rand(2, 1, 16, 16)
+    assert torch.equal(fresh(x), saved(x))
+
+
 def test_paper_sized_networks_and_clear_size_errors():
     assert PatchDiscriminator(3, 256, 64, 3)(torch.zeros(1, 3, 256, 256)).shape == (1, 1, 30, 30)  # 70x70 PatchGAN
     with pytest.raises(GenlabError, match="multiple of 4"):
@@ -45,10 +58,11 @@ def test_cycle_and_identity_terms():
     model, _ = tiny_model("cyclegan")
     x, y = domain_batch(model)
     a, b = x[y == 0], x[y == 1]
-    model.gen_ab, model.gen_ba = nn.Identity(), nn.Identity()
+    for generator in (model.gen_ab, model.gen_ba):  # G = F = identity: the trunk and the decoder pass x through
+        generator.trunk, generator.decoder = nn.Identity(), nn.Identity()
     out = model.loss((x, y), "g")
     assert out["cycle"] == 0 and out["identity"] == 0
-    model.gen_ab = Halve()  # G(x) = x / 2, F = identity
+    model.gen_ab.decoder = Halve()  # G(x) = x / 2, F = identity
     out = model.loss((x, y), "g")
     expected_cycle = (0.5 * a - a).abs().mean() + (0.5 * b - b).abs().mean()  # F(G(a)) = a/2, G(F(b)) = b/2
     expected_identity = (0.5 * b - b).abs().mean()  # F(a) = a exactly, G(b) = b/2

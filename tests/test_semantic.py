@@ -10,7 +10,7 @@ from genlab.testing.runs import trained_both_ways
 from genlab.apps.testing import run_cli
 from genlab.testing import run_weights
 from genlab.data import load_dataset
-from genlab.models.semantic import consistency, frozen_classifier
+from genlab.models.terms.semantic import consistency, frozen_classifier
 from genlab.runs import load_config, load_run, load_weights, pretrained_config, shipped_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -68,15 +68,15 @@ def test_translators_train_with_a_frozen_classifier_and_resume_exactly(runs):
     a, b = run_weights(straight), run_weights(split)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     shipped = load_file(str(shipped_file("digits-v2")))
-    frozen = {k.split(".", 1)[1]: v for k, v in a.items() if k.startswith("semantic_classifier.")}
+    frozen = {k.split(".", 3)[3]: v for k, v in a.items() if k.startswith("terms.semantic.semantic_classifier.")}
     assert frozen.keys() == shipped.keys() and all(torch.equal(frozen[k], shipped[k].float()) for k in frozen)
-    assert any(k.startswith("semantic_classifier_b.") for k in a)  # the refiner has it too, unused (a2b only)
+    assert any(k.startswith("terms.semantic.semantic_classifier_b.") for k in a)  # the refiner's too, unused
     config = load_config(straight / "config.json")
     assert config.model.semantic_classifier_config["model_name"] == "classifier"
     model, _ = load_run(straight)
     model.train()
-    assert not model.semantic_classifier.training and not any(p.requires_grad for p in model.semantic_classifier
-                                                                  .parameters())
+    classifier = model.terms["semantic"].semantic_classifier
+    assert not classifier.training and not any(p.requires_grad for p in classifier.parameters())
     log = (straight / "metrics.jsonl").read_text()
     assert '"train/g/semantic"' in log
 

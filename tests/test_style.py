@@ -20,10 +20,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 FAMILIES = ("cyclegan", "unit")
 
 
-def styled_model(name: str, dim: int = 3):
-    """A tiny translator of ``name`` with style codes of ``dim`` numbers, on 3-channel 28-px images."""
+def styled_model(name: str, dim: int = 3, diversity: float = 0.0):
+    """A tiny translator of ``name`` with style codes of ``dim`` numbers (and mode seeking at weight ``diversity``),
+    on 3-channel 28-px images."""
     model, config = tiny_model(name, channels=3)
-    config.model.style_dim = dim
+    config.model.style_dim, config.model.diversity_weight = dim, diversity
     torch.manual_seed(0)
     return get_model_class(name)(config.model), config
 
@@ -38,6 +39,18 @@ def test_the_style_changes_the_image_where_instance_norm_would_erase_a_constant(
     with pytest.raises(GenlabError, match="style"):
         generator(x)
     assert StyleEncoder(3, 4, 5)(x).shape == (2, 5)
+
+
+def test_style_codes_do_not_rename_the_generators_weights():
+    """A styled generator holds the same parts as a plain one; its trunk's weights have the same names."""
+    plain, styled = ResnetGenerator(1, 16, width=4, blocks=2), ResnetGenerator(1, 16, width=4, blocks=2, style_dim=3)
+    names = [{k for k in g.state_dict()} for g in (plain, styled)]
+    assert [{k.split(".")[0] for k in n} for n in names] == [{"trunk", "decoder"}] * 2
+    trunks = [{k for k in n if k.startswith("trunk.")} for n in names]
+    assert trunks[0] == trunks[1] and len(trunks[0]) > 10
+    for name in FAMILIES:  # a styled translator adds the style term's encoders, under terms
+        parts = [{k.split(".")[0] for k in m.state_dict()} for m in (tiny_model(name)[0], styled_model(name)[0])]
+        assert parts[1] == parts[0] | {"terms"}, name
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -105,7 +118,7 @@ def styled_runs(request, tmp_path_factory):
 def test_a_styled_run_resumes_exactly(styled_runs):
     _, _, straight, split = styled_runs
     a, b = run_weights(straight), run_weights(split)
-    assert any("styles.encoders" in k for k in a)
+    assert any(k.startswith("terms.style_codes.encoders.") for k in a)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -134,11 +147,10 @@ def test_unit_samples_draw_styles_while_decode_keeps_the_prior_mean_style():
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_mode_seeking_is_subtracted_and_vanishes_for_a_generator_that_ignores_the_style(name):
-    model, _ = styled_model(name)
-    model.config.diversity_weight = 2.0
+    model, _ = styled_model(name, diversity=2.0)
     x, y = domain_batch(model)
     out = model.loss((x, y), "g")
-    assert out["diversity"] > 0 and torch.allclose(model.style_loss(out), out["style"] - 2.0 * out["diversity"])
+    assert out["diversity"] > 0 and torch.allclose(model.terms_loss(out), out["style"] - 2.0 * out["diversity"])
     if name == "cyclegan":  # the whole loss: the generator maximizes the diversity
         c = model.config
         base = c.adv_weight * out["adv"] + c.cycle_weight * (out["cycle"] + c.identity_ratio * out["identity"])

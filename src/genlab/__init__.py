@@ -18,7 +18,7 @@ def train(*args: Any, **kwargs: Any) -> Any:
     """Train a model (:func:`genlab.training.train`, same arguments); as ``genlab train`` does, the default epoch
     work includes the checkpoint's model card (unless ``callbacks`` replace the defaults)."""
     from .apps.report.cards import ModelCard
-    from .training import train as _train
+    from .apps.train import train as _train  # CyCADA's auto classifier first (the app layer)
 
     if kwargs.get("callbacks") is None:
         kwargs["extra_callbacks"] = [*kwargs.get("extra_callbacks", ()), ModelCard()]

@@ -314,7 +314,16 @@ def load_pretrained(model: torch.nn.Module) -> None:
         if not config:  # an optional one left unset
             continue
         path = shipped_file(run) if run in SHIPPED else checkpoint_dir(run) / WEIGHTS
-        load_weights(getattr(model, field), path, config["model_name"])
+        load_weights(pretrained_submodule(model, field), path, config["model_name"])
+
+
+def pretrained_submodule(model: torch.nn.Module, field: str) -> torch.nn.Module:
+    """The submodule a run named by config field ``field`` loads into: ``model.<field>``, or the one a part of the
+    model holds under that name (a translator term's classifier: ``terms.semantic.<field>``)."""
+    named = dict(model.named_modules())
+    if field in named:
+        return named[field]
+    return next(module for name, module in named.items() if name.endswith(f".{field}"))
 
 
 def resolve_model_config(config: RunConfig, dataset: Any) -> None:

@@ -195,8 +195,8 @@ def images(model: Any) -> list[Port]:
 
 def translate_inputs(model: Any) -> list[Port]:
     """images in [0, 1], and for a translator with style codes the target styles [batch, style_dim] ~ N(0, I)."""
-    styles = getattr(model, "styles", None)
-    return images(model) + ([Port("style", "float32", ("batch", styles.dim), dict(STANDARD_NORMAL))] if styles else [])
+    dim = getattr(model, "style_dim", 0)
+    return images(model) + ([Port("style", "float32", ("batch", dim), dict(STANDARD_NORMAL))] if dim else [])
 
 
 def translated_out(model: Any) -> list[Port]:

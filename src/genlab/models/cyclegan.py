@@ -9,17 +9,24 @@ from torch import Tensor, nn
 from ..errors import GenlabError
 from ..nn.resnet import PatchDiscriminator, ResnetGenerator, patch_layers
 from .registry import register
-from .semantic import SemanticConfig
-from .style import StyleConfig
-from .translator import (DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, STYLE_DIGITS, TwoWayTranslator,
-                         check_direction_name, domain_indices)
+from .terms import TermsConfig, add_values, zeros
+from .terms.semantic import SEMANTIC_DIGITS
+from .terms.style import STYLE_DIGITS
+from .translator import TwoWayTranslator, check_direction_name, domain_indices
 
 PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
+# what the two-way translators' presets share (UNIT's too): their discriminators and training budgets on digits
+# and photos
+DIGITS_PRESET = ["model.d_width=32", "model.d_layers=2", "train.batch_size=32", "train.epochs=4", "data.limit=12000",
+                 "train.eval_images=500"]
+PHOTO_PRESET = ["model.image_size=256", "model.d_width=64", "model.d_layers=3", "train.batch_size=8",
+                "train.epochs=200"]
 
 
 @dataclass
-class CycleGANConfig(StyleConfig, SemanticConfig):
-    """Two ResNet generators, two PatchGANs and the loss weights; 0 / -1 fields are filled from the data."""
+class CycleGANConfig(TermsConfig):
+    """Two ResNet generators, two PatchGANs and the loss weights; 0 / -1 fields are filled from the data; the
+    options of the translator terms (models/terms) come first."""
 
     image_size: int = 0
     channels: int = 0  # both domains are converted to this many channels
@@ -42,9 +49,9 @@ class CycleGAN(TwoWayTranslator):
 
     Phase "g" minimizes adv_weight * (GAN(G) + GAN(F)) + lambda * cycle + identity_ratio * lambda * identity
     (Eq. 3 plus the identity term of Sec. 5.2); phase "d" trains D_A and D_B on real images against
-    translations drawn through a history pool. With model.style_dim > 0 each generator also takes a target style
-    (drawn from N(0, I) to translate; read from the image by the source domain's encoder for the cycle and
-    identity terms) and style_weight * |E(G(x, s)) - s| is added (MUNIT's style reconstruction).
+    translations drawn through a history pool. The terms add theirs (models/terms); with style codes each
+    generator also takes a target style (drawn to translate; read from the image by the source domain's encoder
+    for the cycle and identity terms).
     """
 
     Config = CycleGANConfig
@@ -65,8 +72,8 @@ class CycleGAN(TwoWayTranslator):
             raise GenlabError("model config is unresolved: image_size/channels come from the data")
         if min(c.cycle_weight, c.identity_ratio) < 0:
             raise GenlabError("model.cycle_weight and model.identity_ratio must be >= 0")
-        self.gen_ab = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks, c.style_dim)  # G: A -> B
-        self.gen_ba = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks, c.style_dim)  # F: B -> A
+        self.gen_ab = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks, self.style_dim)  # G: A -> B
+        self.gen_ba = ResnetGenerator(c.channels, c.image_size, c.g_width, c.g_blocks, self.style_dim)  # F: B -> A
         self.disc_a = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real A vs F(b)
         self.disc_b = PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)  # real B vs G(a)
 
@@ -83,9 +90,8 @@ class CycleGAN(TwoWayTranslator):
             config.adv_weight = 2.0 if config.objective == "lsgan" else 1.0
 
     def generator_parameters(self) -> list[nn.Parameter]:
-        """Both generators and the style encoders (paper: one Adam, lr 2e-4, betas (0.5, 0.999))."""
-        styles = [] if self.styles is None else list(self.styles.parameters())
-        return [*self.gen_ab.parameters(), *self.gen_ba.parameters(), *styles]
+        """Both generators and the terms' trainable parts (paper: one Adam, lr 2e-4, betas (0.5, 0.999))."""
+        return [*self.gen_ab.parameters(), *self.gen_ba.parameters(), *self.term_parameters()]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         """Both discriminators."""
@@ -103,42 +109,30 @@ class CycleGAN(TwoWayTranslator):
         return self.nets(direction)[2]
 
     def generator_for(self, direction: str, style: Tensor | None = None) -> Callable[[Tensor], Tensor]:
-        """G for a2b, F for b2a; with style codes, in ``style`` (default: one drawn from N(0, I) per image)."""
+        """G for a2b, F for b2a; with style codes, in ``style`` (default: one drawn per image)."""
         forward = self.nets(direction)[0]
-        if self.styles is None:
-            return forward
         return lambda x: forward(x, self.draw_style(x) if style is None else style)
 
     def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1), identity (||F(a) - a||_1 + ...) and, with
-        style codes, style reconstruction terms."""
+        """Adversarial, cycle (||F(G(a)) - a||_1 + ||G(F(b)) - b||_1), identity (||F(a) - a||_1 + ...) and the
+        terms'."""
         c = self.config
-        terms = dict.fromkeys(("adv", "cycle", "identity", *self.style_names()), x.new_zeros(()))
+        terms = zeros(("adv", "cycle", "identity", *self.term_names()), x)
         fakes: dict[str, Tensor] = {}
         for direction, src in sources.items():
-            if not len(src):  # a batch without this domain has no terms for it
-                continue
-            for name, value in self._direction_terms(direction, src, fakes).items():
-                terms[name] = terms[name] + value
+            if len(src):  # a batch without this domain has no terms for it
+                terms = add_values(terms, self._direction_terms(direction, src, fakes))
         self.keep_fakes(x, fakes)
         loss = c.adv_weight * terms["adv"] + c.cycle_weight * (terms["cycle"] + c.identity_ratio * terms["identity"])
-        loss = loss + self.style_loss(terms)
-        return self.with_semantic({"loss": loss, **{k: v.detach() for k, v in terms.items()}}, sources, fakes)
+        return {"loss": loss + self.terms_loss(terms), **{k: v.detach() for k, v in terms.items()}}
 
     def _direction_terms(self, direction: str, src: Tensor, fakes: dict[str, Tensor]) -> dict[str, Tensor]:
-        """One direction's unweighted terms: GAN on its translation, the cycle back, identity, style."""
+        """One direction's unweighted terms: GAN on its translation, the cycle back, identity, the terms'."""
         forward, backward, critic = self.nets(direction)
-        source, target = domain_indices(direction)
-        style, own = self.draw_style(src), self.own_style(src, source)
-        features = None if style is None else forward.trunk(src)  # styled: one trunk, rendered in two styles
-        fake = fakes[direction] = forward(src) if features is None else forward.render(features, style)
-        terms = {"adv": self.objective.generator(critic(fake)),
-                 "cycle": (styled(backward, fake, own) - src).abs().mean()}
+        style, own = self.draw_style(src), self.own_style(src, domain_indices(direction)[0])
+        features = forward.trunk(src)  # one trunk, rendered in two styles by mode seeking
+        fake = fakes[direction] = forward.render(features, style)
+        terms = {"adv": self.objective.generator(critic(fake)), "cycle": (backward(fake, own) - src).abs().mean()}
         if self.config.identity_ratio:  # the backward generator maps into src's domain: it should leave src alone
-            terms["identity"] = (styled(backward, src, own) - src).abs().mean()
-        return {**terms, **self.style_terms(fake, target, style, lambda other: forward.render(features, other))}
-
-
-def styled(generator: Callable[..., Tensor], x: Tensor, style: Tensor | None) -> Tensor:
-    """generator(x), or generator(x, style) for a translator with style codes."""
-    return generator(x) if style is None else generator(x, style)
+            terms["identity"] = (backward(src, own) - src).abs().mean()
+        return {**terms, **self.term_values(direction, src, fake, style, lambda other: forward.render(features, other))}

@@ -10,14 +10,16 @@ from ..errors import GenlabError
 from ..nn.resnet import PatchDiscriminator, RefinerNet
 from .history import HistoryPool
 from .registry import register
-from .semantic import SemanticConfig
-from .translator import SEMANTIC_DIGITS, Translator
+from .terms import add_values, zeros
+from .terms.semantic import SEMANTIC_DIGITS, SemanticConfig
+from .translator import Translator
 
 
 @dataclass
 class RefinerConfig(SemanticConfig):
     """A full-resolution ResNet refiner, a local (patch) discriminator and the loss weights; 0 fields are
-    filled from the data. Domain A (label 0) is synthetic, domain B (label 1) real."""
+    filled from the data. Domain A (label 0) is synthetic, domain B (label 1) real. Of the translator terms
+    (models/terms) it takes the semantic consistency: it has no style codes."""
 
     image_size: int = 0
     channels: int = 0
@@ -80,8 +82,8 @@ class Refiner(Translator):
         self._refined: tuple[Tensor, Tensor] | None = None  # phase g's refined images, for phase d
 
     def generator_parameters(self) -> list[nn.Parameter]:
-        """R (Adam; the paper used SGD, Adam needs no per-dataset tuning here)."""
-        return list(self.refiner.parameters())
+        """R and the terms' trainable parts (Adam; the paper used SGD, Adam needs no per-dataset tuning here)."""
+        return list(self.refiner.parameters()) + self.term_parameters()
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         """The local discriminator D."""
@@ -98,7 +100,7 @@ class Refiner(Translator):
                                        "d": lambda: self._discriminator_loss(x, synthetic, real)})
 
     def _refiner_loss(self, x: Tensor, synthetic: Tensor) -> dict[str, Tensor]:
-        """GAN(R) on D's patch map of R(x), plus self_reg * ||R(x) - x||_1."""
+        """GAN(R) on D's patch map of R(x), plus self_reg * ||R(x) - x||_1 and the terms'."""
         if not len(synthetic):  # a batch of real images only leaves the refiner nothing to learn
             zero = x.new_zeros((), requires_grad=True)
             return {"loss": zero, "adv": zero.detach(), "self_reg": zero.detach()}
@@ -108,8 +110,9 @@ class Refiner(Translator):
         if self.training and torch.is_grad_enabled():
             self._refined = (x, refined.detach())
         loss = self.adversarial_weight() * adv + self.config.self_reg * reg
-        out = {"loss": loss, "adv": adv.detach(), "self_reg": reg.detach()}
-        return self.with_semantic(out, {"a2b": synthetic}, {"a2b": refined})
+        terms = add_values(zeros(self.term_names(), x), self.term_values("a2b", synthetic, refined))
+        return {"loss": loss + self.terms_loss(terms), "adv": adv.detach(), "self_reg": reg.detach(),
+                **{k: v.detach() for k, v in terms.items()}}
 
     def _discriminator_loss(self, x: Tensor, synthetic: Tensor, real: Tensor) -> dict[str, Tensor]:
         """Real patches against refined ones (half from the history pool once it is full)."""
@@ -134,8 +137,9 @@ class Refiner(Translator):
         self.pool.load_state({k[len("pool."):]: v for k, v in state.items() if k.startswith("pool.")})
 
     # -- inference ------------------------------------------------------------------------------
-    def generator_for(self, direction: str) -> nn.Module:
-        """R for a2b (synthetic -> refined); there is no real -> synthetic map."""
+    def generator_for(self, direction: str, style: Tensor | None = None) -> nn.Module:
+        """R for a2b (synthetic -> refined); there is no real -> synthetic map (and no style: R is
+        deterministic)."""
         if direction != "a2b":
             raise GenlabError(f"a refiner only maps synthetic images to real-looking ones (a2b), not {direction}")
         return self.refiner

@@ -2,6 +2,7 @@
 range, the GAN objective, a generator and a discriminator optimizer, and the round trip."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, ClassVar
 
 import torch
@@ -9,23 +10,12 @@ from torch import Tensor, nn
 
 from ..errors import GenlabError
 from ..losses import GANObjective, make_objective
+from ..nn.resnet import rename_on_load
 from ..optim import adam
 from .base import GenerativeModel
 from .history import HistoryPool
-from .semantic import SEMANTIC_FIELDS, SEMANTIC_PRETRAINED, consistency, semantic_classifiers
-from .style import style_codes
+from .terms import Term, Translation, build_terms, renamed_prefix, term_renames, terms_pretrained
 
-# what the two-way translators' presets share: their discriminators and training budgets on digits and photos
-DIGITS_PRESET = ["model.d_width=32", "model.d_layers=2", "train.batch_size=32", "train.epochs=4", "data.limit=12000",
-                 "train.eval_images=500"]
-PHOTO_PRESET = ["model.image_size=256", "model.d_width=64", "model.d_layers=3", "train.batch_size=8",
-                "train.epochs=200"]
-# CyCADA's term on digit pairs, both ways: digits-v2 reads MNIST, synthdigits (98%) and mnistm (74%)
-SEMANTIC_DIGITS = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2",
-                   "model.semantic_classifier_b=digits-v2"]
-# style codes on digit pairs (each preset adds mode seeking at half its GAN weight): one MNIST digit drawn in every
-# mnistm look, dark digits on light patches included
-STYLE_DIGITS = ["model.style_dim=8"]
 DIRECTIONS = ("a2b", "b2a")  # a2b: domain A (label 0) -> domain B (label 1); b2a the other way
 OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
 
@@ -70,45 +60,74 @@ def translator_objective(model: str, objective: str) -> GANObjective:
 
 class Translator(GenerativeModel):
     """Base of the image-to-image models: phases "g" (the generators) and "d" (the discriminators) on batches
-    that mix both domains (labels 0 = A, 1 = B); images live in [-1, 1] inside, [0, 1] outside."""
+    that mix both domains (labels 0 = A, 1 = B); images live in [-1, 1] inside, [0, 1] outside.
+
+    Extra generator terms are parts (genlab.models.terms): ``self.terms`` holds those the config turns on, each
+    direction's translation goes through ``term_values`` and their weighted sum is ``terms_loss``. A term with
+    style codes (``styles``) gives the generators a style to translate in.
+    """
 
     phases = ("g", "d")
     directions: ClassVar[tuple[str, ...]] = DIRECTIONS
-    pretrained = SEMANTIC_PRETRAINED  # the frozen classifiers of the semantic-consistency term, when named
-    optional_pretrained = tuple(SEMANTIC_PRETRAINED)
+
+    def __init_subclass__(cls, **kwargs: Any):
+        """A translator loads the runs its terms build on (their classifiers): genlab.runs embeds them."""
+        super().__init_subclass__(**kwargs)
+        if "Config" in cls.__dict__:
+            cls.pretrained = terms_pretrained(cls.Config)
+            cls.optional_pretrained = tuple(cls.pretrained)
 
     def __init__(self, config: Any):
         super().__init__(config)
         if config.channels <= 0 or config.image_size <= 0:
             raise GenlabError("model config is unresolved: image_size/channels come from the data")
         self.objective = translator_objective(self.name, config.objective)
-        for name, classifier in semantic_classifiers(config).items():
-            setattr(self, name, classifier)  # a submodule named as its config field: genlab.runs loads it
+        self.terms = build_terms(config)
+        if len([term for term in self.terms.values() if term.style_dim]) > 1:
+            raise GenlabError("only one translator term may give the generators style codes")
+        if term_renames(self.terms):  # runs saved before terms were parts kept their weights elsewhere
+            rename_on_load(self, partial(renamed_prefix, renames=term_renames(self.terms)))
 
-    def train(self, mode: bool = True) -> "Translator":
-        """The semantic classifiers stay in eval mode: they are frozen."""
-        super().train(mode)
-        for name in SEMANTIC_FIELDS:
-            if hasattr(self, name):
-                getattr(self, name).eval()
-        return self
+    @property
+    def styles(self) -> Term | None:
+        """The term whose codes the generators take as a target style; None for a deterministic translator."""
+        return next((term for term in self.terms.values() if term.style_dim), None)
 
-    def semantic_loss(self, sources: dict[str, Tensor], fakes: dict[str, Tensor]) -> Tensor | None:
-        """CyCADA's semantic consistency (Hoffman et al. 2018, Eq. 4) summed over the directions whose source
-        domain has a classifier; None when model.semantic_weight is 0."""
-        if not self.config.semantic_weight:
-            return None
-        terms = [consistency(getattr(self, name), sources[d], fakes[d]) for name, d in SEMANTIC_FIELDS.items()
-                 if hasattr(self, name) and d in fakes]
-        return sum(terms, torch.zeros((), device=self.device))
+    @property
+    def style_dim(self) -> int:
+        """Numbers in the generators' style code; 0 for a deterministic translator."""
+        return self.styles.style_dim if self.styles is not None else 0
 
-    def with_semantic(self, out: dict[str, Tensor], sources: dict[str, Tensor],
-                      fakes: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Phase g's losses plus semantic_weight * the semantic term (logged as "semantic") when it is on."""
-        semantic = self.semantic_loss(sources, fakes)
-        if semantic is None:
-            return out
-        return {**out, "loss": out["loss"] + self.config.semantic_weight * semantic, "semantic": semantic.detach()}
+    def draw_style(self, like: Tensor, generator: torch.Generator | None = None) -> Tensor | None:
+        """A target style from the style prior per image of ``like``; None for a deterministic translator."""
+        return None if self.styles is None else self.styles.draw(like, generator)
+
+    def own_style(self, x: Tensor, domain: int) -> Tensor | None:
+        """The style the encoder of ``domain`` reads in its images x; None for a deterministic translator."""
+        return None if self.styles is None else self.styles.encode(x, domain)
+
+    def term_parameters(self) -> list[nn.Parameter]:
+        """What the terms train with the generators (their frozen parts, such as classifiers, excluded)."""
+        return [p for p in self.terms.parameters() if p.requires_grad]
+
+    def term_names(self) -> tuple[str, ...]:
+        """What the terms log in phase g."""
+        return tuple(name for term in self.terms.values() for name in term.names())
+
+    def term_values(self, direction: str, source: Tensor, fake: Tensor, style: Tensor | None = None,
+                    render: Callable[[Tensor], Tensor] | None = None) -> dict[str, Tensor]:
+        """The terms' unweighted values on one direction's translation ``fake`` of ``source`` (in ``style``;
+        ``render(s)``: the same sources translated in style s)."""
+        translation = Translation(direction, source, fake, domain_indices(direction)[1], style, render,
+                                  self.draw_style)
+        return {name: value for term in self.terms.values() for name, value in term(translation).items()}
+
+    def terms_loss(self, values: dict[str, Tensor]) -> Tensor | float:
+        """The terms' weighted sum, from their values summed over the directions."""
+        loss: Tensor | float = 0.0
+        for term in self.terms.values():
+            loss = loss + term.loss(values)
+        return loss
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
@@ -141,20 +160,18 @@ class Translator(GenerativeModel):
             raise GenlabError(f"{self.name} has phases g and d, not {phase!r}")
         return losses[phase]()
 
-    def generator_for(self, direction: str) -> Callable[[Tensor], Tensor]:
-        """The network that maps images of the direction's source domain ([-1, 1]) to its target domain."""
+    def generator_for(self, direction: str, style: Tensor | None = None) -> Callable[[Tensor], Tensor]:
+        """The network that maps images of the direction's source domain ([-1, 1]) to its target domain; with style
+        codes, in ``style`` [N, style_dim] (default: drawn from the style prior per image)."""
         raise NotImplementedError
 
     @torch.no_grad()
     def translate(self, images: Tensor, direction: str = "a2b", style: Tensor | None = None) -> Tensor:
         """Images in [0, 1] of the source domain -> the other domain in [0, 1]; ``style`` [N, style_dim]: the
         target styles of a translator with style codes (default: drawn from N(0, I))."""
-        if style is None:
-            forward = self.generator_for(direction)
-        elif getattr(self, "styles", None) is None:
+        if style is not None and not self.style_dim:
             raise GenlabError(f"this {self.name} run has no style codes (model.style_dim 0): translate without one")
-        else:
-            forward = self.generator_for(direction, style.to(self.device))
+        forward = self.generator_for(direction, None if style is None else style.to(self.device))
         return ((forward(self.prepare(images.to(self.device))) + 1) / 2).float()
 
     @torch.no_grad()
@@ -176,8 +193,7 @@ def split_domains(x: Tensor, y: Tensor) -> dict[str, Tensor]:
 
 class TwoWayTranslator(Translator):
     """A translator both ways with a discriminator per domain, trained on translations drawn through a history
-    pool per direction (Shrivastava et al. 2017; Zhu et al. 2017, Sec. 4), and optional style codes (models/style.py):
-    what CycleGAN and UNIT share."""
+    pool per direction (Shrivastava et al. 2017; Zhu et al. 2017, Sec. 4): what CycleGAN and UNIT share."""
 
     def __init__(self, config: Any):
         super().__init__(config)
@@ -185,38 +201,6 @@ class TwoWayTranslator(Translator):
             raise GenlabError("model.pool_size must be >= 0")
         self.pools = {"a2b": HistoryPool(config.pool_size), "b2a": HistoryPool(config.pool_size)}
         self._fakes: tuple[Tensor, dict[str, Tensor]] | None = None  # phase g's translations, for phase d
-        self.styles = style_codes(config)  # None: a deterministic translator
-
-    def draw_style(self, like: Tensor, generator: torch.Generator | None = None) -> Tensor | None:
-        """A target style from N(0, I) per image of ``like``; None for a deterministic translator."""
-        return None if self.styles is None else self.styles.draw(like, generator)
-
-    def own_style(self, x: Tensor, domain: int) -> Tensor | None:
-        """The style the encoder of ``domain`` reads in its images x; None for a deterministic translator."""
-        return None if self.styles is None else self.styles.encode(x, domain)
-
-    def style_terms(self, fake: Tensor, domain: int, style: Tensor | None,
-                    render: Callable[[Tensor], Tensor]) -> dict[str, Tensor]:
-        """For a translator with style codes, {"style": |E(fake) - style|_1} and, when model.diversity_weight > 0,
-        {"diversity": the mode-seeking ratio} (``render(s)``: the same input translated in style s); else nothing."""
-        if self.styles is None:
-            return {}
-        terms = {"style": self.styles.reconstruction(fake, domain, style)}
-        if self.config.diversity_weight:
-            terms["diversity"] = self.styles.diversity(fake, style, render)
-        return terms
-
-    def style_names(self) -> tuple[str, ...]:
-        """The names ``style_terms`` returns: style (and diversity), or none for a deterministic translator."""
-        if self.styles is None:
-            return ()
-        return ("style", "diversity") if self.config.diversity_weight else ("style",)
-
-    def style_loss(self, terms: dict[str, Tensor]) -> Tensor | float:
-        """style_weight * style - diversity_weight * diversity (the generator maximizes the diversity)."""
-        c = self.config
-        loss = c.style_weight * terms["style"] if "style" in terms else 0.0
-        return loss - c.diversity_weight * terms["diversity"] if "diversity" in terms else loss
 
     def critic_for(self, direction: str) -> nn.Module:
         """The discriminator of the direction's target domain."""

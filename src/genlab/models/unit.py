@@ -3,28 +3,31 @@ two domains, each a VAE (encoder q(z|x), generator p(x|z)) and a GAN."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
-from ..nn.resnet import (PatchDiscriminator, check_quarter_size, check_width, down_layers, patch_layers,
-                         residual_blocks, up_layers)
-from ..nn.style import StyledDecoder
+from ..nn.resnet import (PatchDiscriminator, check_quarter_size, check_width, decode, down_layers, patch_layers,
+                         rename_on_load, residual_blocks, split_sequential_name, up_sampling)
 from ..ops import DiagonalGaussian
+from .cyclegan import DIGITS_PRESET, PHOTO_PRESET
 from .registry import register
-from .semantic import SemanticConfig
-from .style import StyleConfig
-from .translator import DIGITS_PRESET, PHOTO_PRESET, SEMANTIC_DIGITS, STYLE_DIGITS, TwoWayTranslator, domain_indices
+from .terms import TermsConfig, add_values, zeros
+from .terms.semantic import SEMANTIC_DIGITS
+from .terms.style import STYLE_DIGITS
+from .translator import TwoWayTranslator, domain_indices
 
 DOMAINS = ("a", "b")
 
 
 @dataclass
-class UNITConfig(StyleConfig, SemanticConfig):
+class UNITConfig(TermsConfig):
     """Encoders, generators and discriminators per domain, the shared layers, and the loss weights (the paper's
-    lambda_0..lambda_4, Sec. 3); 0 fields are filled from the data."""
+    lambda_0..lambda_4, Sec. 3); 0 fields are filled from the data; the options of the translator terms
+    (models/terms) come first."""
 
     image_size: int = 0
     channels: int = 0  # both domains are converted to this many channels
@@ -52,9 +55,10 @@ class UNIT(TwoWayTranslator):
 
     Phase "g" minimizes, for each domain's images x (and the other domain t): lambda_1 KL(q(z|x)) + lambda_2
     |G_x(z) - x| + lambda_0 GAN(D_t(G_t(z))) + lambda_3 KL(q(z'|G_t(z))) + lambda_4 |G_x(z') - x| (Eqs. 2-5, with
-    the KL per code dimension and L1 per pixel as in the authors' code); phase "d" is TwoWayTranslator's. With
-    model.style_dim > 0 each generator's up-sampling also takes a style (MUNIT, Huang et al. 2018): drawn from
-    N(0, I) for a translation, read by the domain's encoder for its own reconstructions, plus the style term.
+    the KL per code dimension and L1 per pixel as in the authors' code); phase "d" is TwoWayTranslator's. The
+    terms add theirs (models/terms); with style codes each generator's up-sampling (``decoders``) also takes a
+    style (MUNIT, Huang et al. 2018): drawn for a translation, read by the domain's encoder for its own
+    reconstructions.
     """
 
     Config = UNITConfig
@@ -85,10 +89,10 @@ class UNIT(TwoWayTranslator):
                                       for _ in DOMAINS)
         self.shared_encoder = nn.Sequential(*residual_blocks(code, c.shared_blocks))
         self.shared_generator = nn.Sequential(*residual_blocks(code, c.shared_blocks))
-        up = (lambda: []) if c.style_dim else (lambda: up_layers(c.width, c.channels))  # styled: in self.decoders
-        self.generators = nn.ModuleList(nn.Sequential(*residual_blocks(code, own), *up()) for _ in DOMAINS)
-        if c.style_dim:
-            self.decoders = nn.ModuleList(StyledDecoder(c.width, c.channels, c.style_dim) for _ in DOMAINS)
+        self.generators = nn.ModuleList(nn.Sequential(*residual_blocks(code, own)) for _ in DOMAINS)
+        self.decoders = nn.ModuleList(up_sampling(c.width, c.channels, self.style_dim) for _ in DOMAINS)
+        # runs saved before `decoders` held an unstyled generator's up-sampling after its own residual blocks
+        rename_on_load(self, partial(renamed_generator_key, own_blocks=own))
         self.discriminators = nn.ModuleList(PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)
                                             for _ in DOMAINS)
 
@@ -106,10 +110,9 @@ class UNIT(TwoWayTranslator):
         return torch.Size((4 * c.width, c.image_size // 4, c.image_size // 4))
 
     def generator_parameters(self) -> list[nn.Parameter]:
-        """Both encoders, both generators and the shared layers (once each), and any style nets."""
-        styled = () if self.styles is None else (self.decoders, self.styles)
-        nets = (self.encoders, self.shared_encoder, self.shared_generator, self.generators, *styled)
-        return [p for net in nets for p in net.parameters()]
+        """Both encoders, both generators and the shared layers (once each), and the terms' trainable parts."""
+        nets = (self.encoders, self.shared_encoder, self.shared_generator, self.generators, self.decoders)
+        return [p for net in nets for p in net.parameters()] + self.term_parameters()
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         return list(self.discriminators.parameters())
@@ -127,9 +130,9 @@ class UNIT(TwoWayTranslator):
         """Code maps [B, 4w, S/4, S/4] -> images of ``domain`` in [-1, 1]; with style codes, in ``style``
         (default: the prior's mean, 0)."""
         features = self.generators[domain](self.shared_generator(z))
-        if self.styles is None:
-            return features
-        return self.decoders[domain](features, z.new_zeros(len(z), self.styles.dim) if style is None else style)
+        if style is None and self.style_dim:
+            style = z.new_zeros(len(z), self.style_dim)
+        return decode(self.decoders[domain], features, style)
 
     def generator_for(self, direction: str, style: Tensor | None = None) -> Callable[[Tensor], Tensor]:
         """x -> G_t(E_s(x)): the posterior mean decoded into the other domain (with style codes, in ``style``,
@@ -140,35 +143,32 @@ class UNIT(TwoWayTranslator):
 
     # -- training ---------------------------------------------------------------------------------
     def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
-        """The VAE, GAN and cycle terms of both domains (Eqs. 2-5)."""
+        """The VAE, GAN and cycle terms of both domains (Eqs. 2-5), and the terms'."""
         c = self.config
         weights = {"adv": c.gan_weight, "recon": c.recon_weight, "kl": c.kl_weight, "cycle": c.cycle_weight,
                    "cycle_kl": c.cycle_kl_weight}
-        terms = dict.fromkeys((*weights, *self.style_names()), x.new_zeros(()))
+        terms = zeros((*weights, *self.term_names()), x)
         fakes = {}
         for direction, src in sources.items():
-            if not len(src):  # a batch without this domain has no terms for it
-                continue
-            for name, value in self._stream_terms(src, direction, fakes).items():
-                terms[name] = terms[name] + value
+            if len(src):  # a batch without this domain has no terms for it
+                terms = add_values(terms, self._stream_terms(src, direction, fakes))
         self.keep_fakes(x, fakes)
-        loss = sum(weights[name] * terms[name] for name in weights) + self.style_loss(terms)
-        return self.with_semantic({"loss": loss, **{name: value.detach() for name, value in terms.items()}},
-                                  sources, fakes)
+        loss = sum(weights[name] * terms[name] for name in weights) + self.terms_loss(terms)
+        return {"loss": loss, **{name: value.detach() for name, value in terms.items()}}
 
     def _stream_terms(self, src: Tensor, direction: str, fakes: dict[str, Tensor]) -> dict[str, Tensor]:
-        """One domain's unweighted terms: its VAE, the GAN on its translation, the cycle back, and the style's."""
+        """One domain's unweighted terms: its VAE, the GAN on its translation, the cycle back, and the terms'."""
         source, target = domain_indices(direction)
         q = self.posterior(src, source)
         z = q.rsample()
         style, own = self.draw_style(src), self.own_style(src, source)
         fake = fakes[direction] = self.generate(z, target, style)
         back = self.posterior(fake, target)
-        return {"kl": per_dimension_kl(q), "recon": (self.generate(z, source, own) - src).abs().mean(),
-                "adv": self.objective.generator(self.discriminators[target](fake)),
-                "cycle_kl": per_dimension_kl(back),
-                "cycle": (self.generate(back.rsample(), source, own) - src).abs().mean(),
-                **self.style_terms(fake, target, style, lambda other: self.generate(z, target, other))}
+        terms = {"kl": per_dimension_kl(q), "recon": (self.generate(z, source, own) - src).abs().mean(),
+                 "adv": self.objective.generator(self.discriminators[target](fake)),
+                 "cycle_kl": per_dimension_kl(back),
+                 "cycle": (self.generate(back.rsample(), source, own) - src).abs().mean()}
+        return {**terms, **self.term_values(direction, src, fake, style, lambda other: self.generate(z, target, other))}
 
     # -- codes and samples ------------------------------------------------------------------------
     def domain_index(self, domain: str) -> int:
@@ -209,6 +209,14 @@ class UNIT(TwoWayTranslator):
         """The round trips both ways, and 8 prior codes decoded into both domains."""
         codes = self.prior_sample(8, torch.Generator().manual_seed(0))
         return {**super().pictures(images, labels), "samples_paired": self.decode_pair(codes).cpu()}
+
+
+def renamed_generator_key(key: str, own_blocks: int) -> str:
+    """A key of the layout before ``decoders`` held every up-sampling -> the current key: an unstyled generator's
+    layers after its ``own_blocks`` residual blocks (``generators.D.i``, i >= own_blocks) are ``decoders.D``'s."""
+    for d in range(len(DOMAINS)):
+        key = split_sequential_name(key, f"generators.{d}", f"generators.{d}", own_blocks, f"decoders.{d}")
+    return key
 
 
 def per_dimension_kl(q: DiagonalGaussian) -> Tensor:

@@ -3,6 +3,9 @@
 SimGAN's full-resolution refiner (Shrivastava et al. 2017) built from the same residual blocks."""
 from __future__ import annotations
 
+from functools import partial
+from typing import Any, Callable
+
 from torch import Tensor, nn
 
 from ..errors import GenlabError
@@ -67,38 +70,72 @@ def up_layers(width: int, channels: int) -> list[nn.Module]:
     return layers + [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]  # C x S x S
 
 
+def up_sampling(width: int, channels: int, style_dim: int = 0) -> nn.Module:
+    """A generator's way back to the image: ``up_layers``, or with ``style_dim`` > 0 the StyledDecoder, which takes
+    a style [B, style_dim] too; ``decode`` runs either."""
+    return StyledDecoder(width, channels, style_dim) if style_dim else nn.Sequential(*up_layers(width, channels))
+
+
+def decode(decoder: nn.Module, features: Tensor, style: Tensor | None = None) -> Tensor:
+    """The image ``decoder`` (from ``up_sampling``) makes of (4k) x S/4 x S/4 features, in ``style`` when it is
+    styled; one clear line for a style it cannot take or one it lacks."""
+    if not isinstance(decoder, StyledDecoder):
+        if style is not None:
+            raise GenlabError("this generator has no style codes (model.style_dim 0): translate without a style")
+        return decoder(features)
+    if style is None:
+        raise GenlabError("this generator draws with a style code: pass style [B, style_dim]")
+    return decoder(features, style)
+
+
+def rename_on_load(module: nn.Module, rename: Callable[[str], str]) -> None:
+    """Load weights saved under older names: before ``module`` loads a state dict, every key under its prefix is
+    renamed by ``rename`` (a name relative to ``module`` -> the current one; current names map to themselves)."""
+
+    def hook(module: nn.Module, state_dict: dict, prefix: str, *args: Any) -> None:
+        for key in [k for k in state_dict if k.startswith(prefix)]:
+            new = prefix + rename(key[len(prefix):])
+            if new != key:
+                state_dict[new] = state_dict.pop(key)
+
+    module.register_load_state_dict_pre_hook(hook)
+
+
+def split_sequential_name(name: str, old: str, head: str, head_length: int, tail: str) -> str:
+    """A key of a layout whose nn.Sequential ``old`` (a dotted name) held two parts -> the current key: ``old.i.*``
+    becomes ``head.i.*`` for i < head_length, else ``tail.(i - head_length).*``; other keys stay."""
+    if not name.startswith(old + "."):
+        return name
+    index, _, rest = name[len(old) + 1:].partition(".")
+    i = int(index)
+    return f"{head}.{i}.{rest}" if i < head_length else f"{tail}.{i - head_length}.{rest}"
+
+
 class ResnetGenerator(nn.Module):
     """c7s1-k, d2k, d4k, R4k x blocks, u2k, uk, c7s1-C + tanh: image [B, C, S, S] -> image in [-1, 1].
 
-    The paper's 9-block net is ``width=64, blocks=9``; S must be a multiple of 4 and at least 8. With
-    ``style_dim`` > 0 the up-sampling is a StyledDecoder and ``forward`` takes a style [B, style_dim] too.
+    The paper's 9-block net is ``width=64, blocks=9``; S must be a multiple of 4 and at least 8. ``trunk`` holds
+    the layers up to the residual blocks and ``decoder`` the up-sampling, a StyledDecoder with ``style_dim`` > 0
+    (then ``forward`` takes a style [B, style_dim] too): the trunk's weights keep their names either way.
     """
 
     def __init__(self, channels: int, image_size: int, width: int = 64, blocks: int = 9, style_dim: int = 0):
         super().__init__()
         check_quarter_size(image_size)
         check_width(width, blocks)
-        trunk = [*down_layers(channels, width), *residual_blocks(width * 4, blocks)]
         self.style_dim = style_dim
-        if style_dim:
-            self.net, self.decoder = nn.Sequential(*trunk), StyledDecoder(width, channels, style_dim)
-        else:
-            self.net = nn.Sequential(*trunk, *up_layers(width, channels))
+        self.trunk = nn.Sequential(*down_layers(channels, width), *residual_blocks(width * 4, blocks))
+        self.decoder = up_sampling(width, channels, style_dim)
+        # runs saved before the split held the trunk, then (unstyled) the up-sampling, in one Sequential `net`
+        rename_on_load(self, partial(split_sequential_name, old="net", head="trunk", head_length=len(self.trunk),
+                                     tail="decoder"))
 
     def forward(self, x: Tensor, style: Tensor | None = None) -> Tensor:
-        if not self.style_dim:
-            return self.net(x)
-        if style is None:
-            raise GenlabError("this generator draws with a style code: pass style [B, style_dim]")
         return self.render(self.trunk(x), style)
 
-    def trunk(self, x: Tensor) -> Tensor:
-        """A styled generator's features before the style enters: (4k) x S/4 x S/4."""
-        return self.net(x)
-
-    def render(self, features: Tensor, style: Tensor) -> Tensor:
-        """A styled generator's image from its trunk's features in ``style``; one trunk, many styles."""
-        return self.decoder(features, style)
+    def render(self, features: Tensor, style: Tensor | None = None) -> Tensor:
+        """The image of the trunk's features (in ``style`` for a styled generator: one trunk, many styles)."""
+        return decode(self.decoder, features, style)
 
 
 class RefinerNet(nn.Module):

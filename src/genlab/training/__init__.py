@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..config import RunConfig, apply_overrides
-from ..data import domain_source, load_split, load_splits, resolve_binarize, split_domains
+from ..data import load_split, load_splits, resolve_binarize
 from ..devices import MEMORY_FORMATS, PRECISIONS, check_fits, pick_device
 from ..distributed import Replicas, from_environment
 from ..distributed import start as start_replicas
@@ -18,7 +18,6 @@ from ..errors import GenlabError
 from ..evaluation import parse_metrics
 from ..models import build_model, default_config
 from ..models.registry import state_bytes
-from ..models.semantic import CLASSIFIER
 from ..files import exclusive_lock
 from ..runs import (LOCK, WEIGHTS, checkpoint_dir, has_checkpoint, load_config, load_pretrained, load_run,
                     load_train_state, load_weights, resolve_model_config, save_checkpoint)
@@ -27,8 +26,9 @@ from .loop import Callback, Trainer
 from .step import LR_SCHEDULES, evaluate_loss
 
 # load_split, load_run, ... are re-exported: genlab.training was their home before genlab.data / genlab.runs
-__all__ = ["train", "prepare_config", "validate", "load_split", "load_splits", "load_run", "load_train_state",
-           "save_checkpoint", "checkpoint_dir", "Callback", "Trainer", "evaluate_loss", "pick_device"]
+__all__ = ["train", "prepare_config", "check_out_dir", "validate", "load_split", "load_splits", "load_run",
+           "load_train_state", "save_checkpoint", "checkpoint_dir", "Callback", "Trainer", "evaluate_loss",
+           "pick_device"]
 
 
 def prepare_config(model_name: str, data: str = "mnist", preset: str | None = None,
@@ -41,12 +41,12 @@ def prepare_config(model_name: str, data: str = "mnist", preset: str | None = No
     return apply_overrides(config, list(overrides))
 
 
-def _check_out_dir(run_dir: Path, force: bool, echo: Callable[[str], None]) -> None:
-    """A new run's folder: new, empty, or a run that stopped before its first checkpoint (started again);
-    anything else only with --force."""
+def check_out_dir(run_dir: Path, force: bool, echo: Callable[[str], None], keep: Sequence[str] = ()) -> None:
+    """A new run's folder: new, empty (but for the entries named in ``keep``: what the app layer wrote there
+    first), or a run that stopped before its first checkpoint (started again); anything else only with --force."""
     if run_dir.exists() and not run_dir.is_dir():
         raise GenlabError(f"--out {run_dir} is a file, not a folder")
-    if force or not run_dir.is_dir() or not any(p.name not in (LOCK, SEMANTIC_DIR) for p in run_dir.iterdir()):
+    if force or not run_dir.is_dir() or not any(p.name not in (LOCK, *keep) for p in run_dir.iterdir()):
         return
     if (run_dir / "config.json").is_file() and not has_checkpoint(run_dir):
         echo(f"{run_dir} stopped before its first checkpoint; starting it again")
@@ -69,9 +69,7 @@ def train(model_name: str | None = None, *, data: str | None = None, preset: str
     run_dir, replicas = Path(out), from_environment()
     config = _run_config(model_name, run_dir, resume, data, preset, overrides, data_dir)
     if not (resume or dry_run):
-        _check_out_dir(run_dir, force, echo if replicas.main else _quiet)  # every replica, before any writes
-    if getattr(config.model, "semantic_classifier", "") == AUTO and not dry_run:
-        _train_semantic_classifier(config, run_dir / SEMANTIC_DIR, replicas, echo)
+        check_out_dir(run_dir, force, echo if replicas.main else _quiet)  # every replica, before any writes
     resolve_binarize(config)
     validate(config)
     train_data, test_data = load_splits(config)
@@ -106,29 +104,6 @@ def _run_config(model_name: str | None, run_dir: Path, resume: bool, data: str, 
     if model_name is None:
         raise GenlabError("name a model to train")
     return prepare_config(model_name, data or "mnist", preset, overrides, data_dir)
-
-
-AUTO, SEMANTIC_DIR = "auto", "semantic_classifier"  # model.semantic_classifier=auto trains one into RUN/SEMANTIC_DIR
-
-
-def _train_semantic_classifier(config: RunConfig, out: Path, replicas: Replicas, echo: Callable[[str], None]) -> None:
-    """model.semantic_classifier=auto: a classifier of domain A (preset adapt, the translator's batch size and
-    data.limit) trained first, then named (one already in ``out`` is resumed, or reused when finished)."""
-    if not config.data.name.startswith("unpaired:"):
-        raise GenlabError("model.semantic_classifier=auto trains a classifier on domain A of unpaired:A,B data")
-    if replicas.active:
-        raise GenlabError("model.semantic_classifier=auto cannot train under torchrun; train the classifier first "
-                          "(genlab train classifier --data A) and name its run folder")
-    source = domain_source(split_domains(config.data.name.split(":", 1)[1])[0])
-    echo(f"model.semantic_classifier=auto: a classifier of {source} in {out}")
-    if has_checkpoint(out):
-        train(out=out, resume=True, echo=echo)
-    else:
-        sizes = [f"train.batch_size={config.train.batch_size}", f"train.seed={config.train.seed}"] + \
-            ([f"data.limit={config.data.limit}"] if config.data.limit else [])
-        train(CLASSIFIER, data=source, preset="adapt", overrides=sizes, out=out, force=True,
-              data_dir=config.data.data_dir, echo=echo)
-    config.model.semantic_classifier = str(out)
 
 
 def _chosen_callbacks(config: RunConfig, replicas: Replicas, callbacks: Sequence[Callback] | None,

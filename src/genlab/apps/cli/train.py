@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ...distributed import from_environment
-    from ...training import train
+    from ..train import train  # genlab.training.train after what the run asks for first
     from ..report.cards import ModelCard
 
     if args.nproc < 1:
