@@ -79,12 +79,13 @@ def test_a_long_series_is_thinned_and_keeps_its_first_and_last_point():
 
 
 def test_a_single_point_is_a_visible_marker_inside_the_plot():
-    """A series of one point (one epoch's test loss) is a marker, not a speck, even alone in its chart."""
+    """A series of one point (one epoch's test loss) is a marker with its value, not a speck, even alone."""
     for series in ([Series("test (epoch)", [7], [0.5], dots=True)],
                    [Series("steps", [1, 2, 3], [3.0, 2.0, 1.0]), Series("test (epoch)", [3], [1.5])]):
         chart = line_chart("loss", series, width=300, height=200)
         markers = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="([\d.]+)"', chart)
         assert len(markers) == 1 and float(markers[0][2]) == MARKER
+        assert re.search(rf'<circle [^>]*/><text [^>]*>{series[-1].ys[0]}</text>', chart)
         x, y = float(markers[0][0]), float(markers[0][1])
         assert 52 < x <= 290 and 20 < y < 170  # inside the plot area
 

@@ -133,14 +133,23 @@ def axes(frame: Frame, y_ticks: int, x_ticks: int) -> list[str]:
 
 
 def draw(series: Series, frame: Frame, color: str) -> str:
-    """A polyline through the series' points, a dot on each when asked, and a larger marker on a point alone
-    (a series of one point, e.g. one epoch's test loss, is never a speck)."""
+    """A polyline through the series' points, a dot on each when asked, and a larger marker with its value on a
+    point alone (a series of one point, e.g. one epoch's test loss, is never a speck in an empty plot)."""
     points = [(frame.x(x), frame.y(y)) for x, y in zip(series.xs, series.ys)]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-    radius = MARKER if len(points) == 1 else DOT
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{color}"/>' for x, y in points
-                   if series.dots or len(points) == 1)
-    return f'<polyline class="line" stroke="{color}" points="{line}"/>{dots}'
+    polyline = f'<polyline class="line" stroke="{color}" points="{line}"/>'
+    if len(points) == 1:
+        return polyline + lone_point(*points[0], series.ys[0], frame, color)
+    return polyline + "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{DOT}" fill="{color}"/>'
+                              for x, y in points if series.dots)
+
+
+def lone_point(x: float, y: float, value: float, frame: Frame, color: str) -> str:
+    """The marker of a series' only point and its value beside it, on the side of the plot with more room."""
+    left = x > (frame.left + frame.right) / 2
+    label_x, anchor = (x - MARKER - 3, "end") if left else (x + MARKER + 3, "start")
+    return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{MARKER}" fill="{color}"/><text x="{label_x:.1f}" '
+            f'y="{y - MARKER - 2:.1f}" text-anchor="{anchor}">{tick_text(value)}</text>')
 
 
 def legend_rows(series: list[Series], width: int) -> list[list[int]]:
