@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import warnings
+import xml.etree.ElementTree as ET
 import zlib
 
 import numpy as np
@@ -274,6 +275,47 @@ def test_config_metrics_and_eval(client, runs):
         assert damaged["rows"] == [] and damaged["notes"][0].startswith(what)
 
 
+def chart(response) -> ET.Element:
+    """The SVG of a 200 answer, parsed."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    return ET.fromstring(response.content)
+
+
+def legend(svg: ET.Element) -> list[str]:
+    """The texts of a chart: its title, its legend's labels and its tick labels."""
+    return [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_training_curves_are_svg_charts_of_the_runs_records(client):
+    """/curves names the quantities (losses first, as reports chart them); curve.svg draws one: the steps' line
+    and the epochs' dots, a lone test value as a marker, non-finite values left out."""
+    assert client.get("/api/runs/vae/curves").json() == {"names": ["loss", "recon", "kl", "elbo"]}
+    svg = chart(client.get("/api/runs/vae/curve.svg", params={"name": "kl"}))
+    assert svg.get("aria-label") == "kl" and {"logged steps", "train (epoch)", "test (epoch)"} <= set(legend(svg))
+    assert len(list(svg.iter("{http://www.w3.org/2000/svg}polyline"))) == 3
+    names = client.get("/api/runs/cyclegan/curves").json()["names"]
+    assert names[:3] == ["g/loss", "d/loss", "loss"] and "g/cycle" in names
+    alone = chart(client.get("/api/runs/cyclegan/curve.svg", params={"name": "loss"}))  # test/loss only
+    markers = list(alone.iter("{http://www.w3.org/2000/svg}circle"))
+    assert len(markers) == 1 and float(markers[0].get("r")) > 4 and "test (epoch)" in legend(alone)
+    torn = client.get("/api/runs/cgan/curve.svg", params={"name": "loss"})  # a NaN step and a torn line
+    assert chart(torn).get("aria-label") == "loss" and b"nan" not in torn.content.lower()
+
+
+@pytest.mark.parametrize("path, params, status, why", [
+    ("/api/runs/nope/curve.svg", {"name": "loss"}, 404, "nope"),
+    ("/api/runs/nope/curves", {}, 404, "nope"),
+    ("/api/runs/vae/curve.svg", {"name": "fid"}, 404, "loss, recon, kl, elbo"),
+    ("/api/runs/vae/curve.svg", {"name": "<script>" * 20}, 404, "no curve"),
+    ("/api/runs/vae/curve.svg", {}, 422, "name"),
+    ("/api/runs/vae/curve.svg", {"name": "x" * 201}, 422, "name"),
+])
+def test_bad_curve_requests_are_one_line(client, path, params, status, why):
+    assert why in problem(client.get(path, params=params), status)
+
+
 def test_the_page_and_the_schema(client):
     assert client.get("/").headers["content-type"].startswith("text/html")
     assert client.get("/static/index.html").status_code == 200
@@ -282,13 +324,14 @@ def test_the_page_and_the_schema(client):
     for name in ("samples", "decode", "interpolate", "manifold"):
         answers = operations["GET", f"/api/runs/{{run}}/{name}.png"]["responses"]
         assert "image/png" in answers["200"]["content"]
+    assert "image/svg+xml" in operations["GET", "/api/runs/{run}/curve.svg"]["responses"]["200"]["content"]
     upload_op = operations["POST", "/api/runs/{run}/upload.png"]
     assert "multipart/form-data" in upload_op["requestBody"]["content"]
     assert {"413", "415"} <= set(upload_op["responses"])
     params = {p["name"]: p["schema"] for p in operations["GET", "/api/runs/{run}/samples.png"]["parameters"]}
     assert params["n"]["maximum"] == 256 and params["seed"]["minimum"] == 0
     assert {path for _, path in operations} >= {"/", "/static/{file}", "/api/runs", "/api/runs/{run}/code"} | {
-        f"/api/runs/{{run}}/{name}" for name in ("config", "metrics", "eval")}
+        f"/api/runs/{{run}}/{name}" for name in ("config", "metrics", "eval", "curves")}
 
 
 def test_a_full_queue_answers_busy(client):

@@ -11,6 +11,7 @@ MAX_Z_CHARS = 32768  # the text of z (about 1,300 numbers as repr writes float32
 NUMBER = r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*"
 Z_PATTERN = rf"^{NUMBER}(,{NUMBER})*$"  # comma-separated decimal numbers; their count and range are checked later
 MAX_RUN_CHARS = 200  # a run's id or name in a path
+MAX_CURVE_CHARS = 200  # the name of a training curve (a field of metrics.jsonl, e.g. g/loss)
 MAX_UPLOAD_BYTES = 5_000_000  # the uploaded file itself (5 MB)
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # any request body: the upload plus its multipart envelope
 MAX_SIDE = 4096

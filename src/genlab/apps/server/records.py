@@ -1,4 +1,5 @@
-"""What a run folder says about its training and scores: metrics.jsonl and eval.json, as JSON-safe objects."""
+"""What a run folder says about its training and scores: metrics.jsonl and eval.json, as JSON-safe objects, and
+its training curves as SVG (genlab.charts, as in reports)."""
 from __future__ import annotations
 
 import json
@@ -6,10 +7,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ...charts import curve_series, line_chart, step_span
 from ...evaluation import METRICS, scored_weights
-from ...viz import read_metrics
+from ...runs import EVAL as EVAL_FILE
+from ...viz import run_records
+from .limits import NotFound
 
-METRICS_FILE, EVAL_FILE = "metrics.jsonl", "eval.json"
+CURVE_SIZE = (720, 320)  # the studio's chart in pixels (the page scales it to its width)
 
 
 def json_safe(value: Any) -> Any:
@@ -25,10 +29,25 @@ def json_safe(value: Any) -> Any:
 
 def training_records(folder: Path) -> dict[str, list[dict]]:
     """``{"epochs": [...], "steps": [...]}`` from the run's metrics.jsonl (damaged lines skipped)."""
-    path = folder / METRICS_FILE
-    records = read_metrics(path) if path.is_file() else []
+    records = run_records(folder)
     return {"epochs": json_safe([r for r in records if r.get("kind") == "epoch"]),
             "steps": json_safe([r for r in records if r.get("kind") == "step"])}
+
+
+def curve_names(folder: Path) -> list[str]:
+    """The quantities the run's training records chart (losses first), as reports draw them."""
+    return list(curve_series(run_records(folder)))
+
+
+def curve_svg(folder: Path, run_name: str, name: str) -> str:
+    """The chart of one quantity of the run's training records, as an SVG file: its steps' line and its epochs'
+    train and test values over all the steps logged; a 404 line for a quantity the records do not hold."""
+    records = run_records(folder)
+    series = curve_series(records)
+    if name not in series:
+        known = ", ".join(series) or "none yet"
+        raise NotFound(f"run {run_name!r} has no curve {name[:60]!r}; its curves: {known}")
+    return line_chart(name, series[name], *CURVE_SIZE, x_range=step_span(records), standalone=True)
 
 
 def trained_epochs(folder: Path) -> int:

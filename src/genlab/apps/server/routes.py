@@ -10,13 +10,15 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 
 from . import draw
-from .limits import (DEFAULT_STEPS, MAX_RUN_CHARS, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_UPLOAD_BYTES, MAX_Z_CHARS,
-                     MIN_STEPS, UPLOAD_CHUNK, Z_PATTERN, NotFound, TooLarge)
-from .records import eval_summary, json_safe, training_records
+from .limits import (DEFAULT_STEPS, MAX_CURVE_CHARS, MAX_RUN_CHARS, MAX_SAMPLES, MAX_SEED, MAX_STEPS,
+                     MAX_UPLOAD_BYTES, MAX_Z_CHARS, MIN_STEPS, UPLOAD_CHUNK, Z_PATTERN, NotFound, TooLarge)
+from .records import curve_names, curve_svg, eval_summary, json_safe, training_records
 from .studio import ServedRun
 
 STATIC = Path(__file__).resolve().parent / "static"
 PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image at the model's native size"}}
+SVG = {200: {"content": {"image/svg+xml": {}}, "description": "an SVG chart (no script, nothing to fetch)"}}
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"  # a chart opened on its own runs and loads nothing
 
 
 class Problem(BaseModel):
@@ -56,6 +58,10 @@ class RunInfo(BaseModel):
 class TrainingRecords(BaseModel):
     epochs: list[dict[str, Any]]
     steps: list[dict[str, Any]]
+
+
+class Curves(BaseModel):
+    names: list[str]
 
 
 class EvalTable(BaseModel):
@@ -131,6 +137,21 @@ def config(run: Run) -> dict[str, Any]:
 def metrics(run: Run) -> dict[str, Any]:
     """Epoch and step records of metrics.jsonl (damaged lines skipped)."""
     return training_records(run.folder)
+
+
+@router.get("/api/runs/{run}/curves", response_model=Curves, summary="the training curves of the run")
+def curves(run: Run) -> dict[str, Any]:
+    """The quantities metrics.jsonl holds numbers of (losses first): one chart each at curve.svg."""
+    return {"names": curve_names(run.folder)}
+
+
+@router.get("/api/runs/{run}/curve.svg", response_class=Response, responses=SVG, summary="one training curve")
+def curve(run: Run, name: Annotated[str, Query(max_length=MAX_CURVE_CHARS,
+                                               description="a quantity of /curves, e.g. loss")]) -> Response:
+    """One quantity against the optimizer step: a line through the logged steps, dots at the epochs' train and
+    test values (drawn by genlab.charts, as reports draw it)."""
+    return Response(curve_svg(run.folder, run.name, name), media_type="image/svg+xml",
+                    headers={"Content-Security-Policy": SVG_POLICY})
 
 
 @router.get("/api/runs/{run}/eval", response_model=EvalTable, summary="the eval table of eval.json")
