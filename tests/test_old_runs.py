@@ -3,10 +3,11 @@ score: tests/fixtures/runs-0.1.0 (made at commit 3cd353f by tests/fixtures/make_
 translators before their terms became parts, made at commit ab3b9ef by tests/fixtures/make_runs_0_2_0.py)."""
 from __future__ import annotations
 
-import importlib.util
 import json
+import runpy
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -21,16 +22,10 @@ OLD_RUNS = FIXTURES / "runs-0.1.0"
 QUIET = {"echo": lambda s: None}
 
 
-def _maker(script: str):
-    """A script that wrote fixtures: its ``RUNS`` names them and its ``outputs()`` computes what they record."""
-    spec = importlib.util.spec_from_file_location(script, FIXTURES / f"{script}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MAKER = _maker("make_old_runs")
-MAKERS = {"runs-0.1.0": MAKER, "runs-0.2.0": _maker("make_runs_0_2_0")}  # layout folder -> its script
+# the scripts that wrote the fixtures: each one's RUNS names its runs and its outputs() computes what they record
+NEWER = SimpleNamespace(**runpy.run_path(str(FIXTURES / "make_runs_0_2_0.py")))  # it loads make_old_runs.py
+MAKER = NEWER.OLD
+MAKERS = {"runs-0.1.0": MAKER, "runs-0.2.0": NEWER}  # layout folder -> its script
 FIXTURE_RUNS = [(layout, name) for layout, maker in MAKERS.items() for name in sorted(maker.RUNS)]
 
 
