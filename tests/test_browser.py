@@ -16,6 +16,7 @@ from genlab.apps.cli import main
 from genlab.apps.testing import ARGS, IMAGE_DIGEST, MISSING, BackgroundServer, find_chromium
 from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
 
+pytestmark = pytest.mark.slow  # a real browser
 CHROMIUM = find_chromium()
 if CHROMIUM is None and os.environ.get("CI") != "true":
     pytest.skip(MISSING, allow_module_level=True)

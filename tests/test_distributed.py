@@ -65,6 +65,7 @@ CYCLEGAN = {"model": "cyclegan", "preset": "tiny", "overrides": ["train.epochs=1
                                                                  "train.eval_images=4", "train.grid_size=4"]}
 
 
+@pytest.mark.slow  # torchrun
 @pytest.mark.parametrize("spec", [GAN, VAE, CYCLEGAN], ids=["gan", "vae", "cyclegan"])
 def test_replicas_end_with_the_same_weights_and_the_run_loads_in_one_process(spec, tmp_path):
     if spec is CYCLEGAN:  # four networks in two phases, history pools per replica
@@ -80,6 +81,7 @@ def test_replicas_end_with_the_same_weights_and_the_run_loads_in_one_process(spe
     assert [r["epoch"] for r in epochs] == list(range(1, len(epochs) + 1))  # one log, written once
 
 
+@pytest.mark.slow  # torchrun
 @pytest.mark.parametrize("spec", [VAE, GAN, AUTOENCODER], ids=["vae", "gan", "autoencoder"])
 def test_two_replicas_equal_one_process_with_the_same_global_batch(spec, tmp_path):
     """The mean of two half-batch gradients is the full batch's gradient, and the replicas draw their rows of
@@ -98,6 +100,7 @@ def test_two_replicas_equal_one_process_with_the_same_global_batch(spec, tmp_pat
         torch.testing.assert_close(two[key], one[key], rtol=1e-3, atol=1e-4, msg=lambda m: f"{key}: {m}")
 
 
+@pytest.mark.slow  # torchrun
 def test_sigterm_stops_every_replica_with_one_checkpoint_and_resume_continues(tmp_path):
     spec = {**GAN, "overrides": ["train.epochs=400", "data.limit=8192", "train.batch_size=64"]}
     run = tmp_path / "run"

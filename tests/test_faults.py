@@ -1,6 +1,6 @@
 """Fault injection: training is SIGKILLed at random moments (many inside checkpoint writes, with a checkpoint
 every step) and resumed each time; after every kill the run folder loads, and the run ends with exactly the
-weights of an uninterrupted one. `make test` kills 10 times; GENLAB_FAULT_KILLS=100 for a longer proof."""
+weights of an uninterrupted one. `make test-all` kills 10 times; GENLAB_FAULT_KILLS=100 for a longer proof."""
 from __future__ import annotations
 
 import os
@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 import genlab
 from genlab.runs import checkpoint_dir, has_checkpoint
+
+pytestmark = pytest.mark.slow  # training processes SIGKILLed and resumed, many times
 
 KILLS = int(os.environ.get("GENLAB_FAULT_KILLS", "10"))
 SETTINGS = [f"train.epochs={max(12, 2 * KILLS)}", "data.limit=256", "train.batch_size=64", "train.eval_images=0", "train.grid_size=4",
@@ -61,8 +64,10 @@ def test_random_kills_lose_nothing_and_resume_exactly(tmp_path):
         if any((out / name).exists() for name in ("checkpoint", "checkpoint.old")):
             genlab.load(out)  # after every kill: a complete, checksum-verified checkpoint loads (a first save cut
             # short leaves an incomplete checkpoint.tmp: no checkpoint yet, and the next start begins again)
-    print(f"\n{killed} of {KILLS} kills landed during training, {inside} of them inside a checkpoint save")
     assert killed >= KILLS // 2, f"only {killed} of {KILLS} kills landed during training"
+    # a save follows every step here, and most of a step's time is its save: about 3 kills in 4 land inside one
+    # (12 of 16 on two CPU cores), so 10 kills all missing the saves would happen about once in a million runs
+    assert inside >= 1, f"none of the {killed} kills that landed during training landed inside a checkpoint save"
     done = subprocess.run(command(out, has_checkpoint(out)), env=ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     reference = tmp_path / "straight"

@@ -160,6 +160,7 @@ def test_an_rpgan_run_resumes_exactly(runs):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow  # torchrun
 def test_two_replicas_train_rpgan_with_both_penalties_like_one_process(tmp_path):
     """Pairs, R1 and R2 are batch means, so the all-reduced mean of two half batches is the full batch's."""
     from test_distributed import GAN, test_two_replicas_equal_one_process_with_the_same_global_batch as check

@@ -105,6 +105,7 @@ def test_rgb_folder_training_with_learned_variance(tmp_path):
     assert model.sample(2).shape == (2, 3, 32, 32)
 
 
+@pytest.mark.slow  # a training subprocess
 def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
     import signal
     import subprocess
