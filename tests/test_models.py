@@ -7,14 +7,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from genlab.data import to_float
+from genlab.data import resolve_binarize, to_float
 from genlab.errors import GenlabError
 from genlab.metrics import importance_sampled_nll
-from genlab.models.base import GenerativeModel
-from genlab.models import get_model_class, model_names
-from genlab.runs import load_run, save_checkpoint
+from genlab.models import build_model, default_config, get_model_class, model_names
+from genlab.models.registry import planned_bytes
+from genlab.runs import load_run, resolve_model_config, save_checkpoint
 
-from genlab.testing import synthetic_images, tiny_model
+from genlab.testing import give_pretrained_runs, synthetic_images, synthetic_points, tiny_model, two_domains
+
+LARGE = 64 * 2**20  # bytes of weights past which a preset's model is built on the meta device
 
 
 def batch_for(model, n=8, seed=0):
@@ -37,16 +39,78 @@ def test_every_phase_loss_is_finite_and_every_parameter_trains(name):
     assert trainable and all(p.grad is not None and torch.isfinite(p.grad).all() for p in trainable)
 
 
-GENERATIVE = [name for name in model_names() if get_model_class(name).sample is not GenerativeModel.sample]
+def preset_cases() -> list[tuple[str, str]]:
+    """Every (model, preset) pair the registry holds."""
+    return [(name, preset) for name in model_names() for preset in sorted(get_model_class(name).presets)]
 
 
-def test_only_the_classifier_and_translators_cannot_sample():
-    assert sorted(set(model_names()) - set(GENERATIVE)) == ["classifier", "code-dae", "cyclegan", "refiner"]
+def resolved(name: str, preset: str | None, data):
+    """The model's default config with ``preset`` applied, resolved against ``data``."""
+    config = default_config(name, preset)
+    give_pretrained_runs(config)
+    resolve_binarize(config)
+    resolve_model_config(config, data)
+    return config
+
+
+def takes(name: str, data) -> bool:
+    """Whether the model's default config makes a model on ``data`` (one of a kind it cannot learn, e.g. points,
+    is refused in one line)."""
+    try:
+        build(resolved(name, None, data))
+    except GenlabError:
+        return False
+    return True
+
+
+def data_kinds(name: str) -> list:
+    """Small synthetic data of each kind the model learns: two domains for a translator, else images, and points
+    when it takes them."""
+    if get_model_class(name).directions:
+        return [two_domains()]
+    return [synthetic_images(2)] + ([synthetic_points(8)] if takes(name, synthetic_points(8)) else [])
+
+
+def build(config):
+    """The config's model, on the meta device when its weights are large (so no memory is taken)."""
+    if planned_bytes(get_model_class(config.model_name), config.model) > LARGE:
+        with torch.device("meta"):
+            return build_model(config.model_name, config.model)
+    return build_model(config.model_name, config.model)
+
+
+@pytest.mark.parametrize("name, preset", preset_cases())
+def test_every_preset_names_real_options_and_builds_its_model(name, preset):
+    """Catches presets naming options that do not exist (default_config raises) or making models no data of
+    the model's kinds can build."""
+    for data in data_kinds(name):
+        model = build(resolved(name, preset, data))
+        assert sum(p.numel() for p in model.parameters()) > 0, (name, preset, data.name)
+
+
+def test_every_model_has_presets_and_the_grid_covers_them():
+    cases = preset_cases()
+    assert {name for name, _ in cases} == set(model_names())
+    assert ("gan", "toy") in cases and ("cyclegan", "photo") in cases
+
+
+SAMPLERS = [name for name in model_names() if tiny_model(name)[0].supports("sample")]  # from capabilities
+
+
+@pytest.mark.parametrize("name", sorted(set(model_names()) - set(SAMPLERS)))
+def test_a_model_that_cannot_sample_says_so_in_one_line(name):
+    model, _ = tiny_model(name)
+    with pytest.raises(GenlabError, match=f"model {name!r} cannot draw samples") as info:
+        model.require("sample", "draw samples")
+    assert "\n" not in str(info.value)
+
+
+def test_the_classifier_gives_logits_and_no_samples():
     model, _ = tiny_model("classifier")
     assert not model.supports("sample") and model.supports("logits")
 
 
-@pytest.mark.parametrize("name", GENERATIVE)
+@pytest.mark.parametrize("name", SAMPLERS)
 @pytest.mark.parametrize("channels, size", [(1, 28), (3, 32)])
 def test_sample_shape_range_and_seed(name, channels, size):
     model, _ = tiny_model(name, binarize="none", channels=channels, size=size)

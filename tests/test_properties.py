@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -13,6 +14,7 @@ import shutil
 import tempfile
 import types
 import typing
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,23 @@ RUN_FOLDER = settings(max_examples=25, deadline=None, suppress_health_check=[Hea
 def show(**inputs: typing.Any) -> None:
     """Print a property's inputs with a failure (this hypothesis prints ``arg=`` blank in its own report)."""
     note("inputs: " + ", ".join(f"{k}={v!r}" for k, v in inputs.items()))
+
+
+def outcomes(check: typing.Callable[..., bool], config: settings, examples: typing.Sequence[dict] = (),
+             **strategies: st.SearchStrategy) -> Counter:
+    """Run ``check`` as a hypothesis property over ``strategies`` (and the explicit ``examples``) and count what
+    it returned: True where the input worked, False where it was refused in one line. A property of the form
+    "works, or fails in one line" checks the counts, so that one refusing every input cannot pass."""
+    counts: Counter = Counter()
+
+    def count(**inputs: typing.Any) -> None:
+        counts["worked" if check(**inputs) else "refused"] += 1
+
+    run = given(**strategies)(count)
+    for inputs in examples:
+        run = example(**inputs)(run)
+    config(run)()
+    return counts
 
 
 def one_line(error: BaseException) -> str:
@@ -131,10 +150,15 @@ def in_range(key: str, v: typing.Any) -> bool:
     return ranges.get(key, lambda: True)()
 
 
-@pytest.mark.parametrize("key", [k for k, _ in TRAIN_DATA_FIELDS])
-@PER_FIELD
-@given(value=values)
-def test_a_set_value_is_validated_into_its_type_and_range_or_named_in_one_line(key, value):
+def valid_values(key: str) -> tuple[st.SearchStrategy, list[dict]]:
+    """Values of ``key`` that must be accepted, as a user writes them (VALID's), and an example that always
+    runs: its default value."""
+    section, name = key.split(".")
+    default = getattr(getattr(default_config("vae", "tiny"), section), name)
+    return VALID.get(key, st.just(default)).map(as_override), [{"value": as_override(default)}]
+
+
+def set_value_works(key: str, value: str) -> bool:
     """parse (apply_overrides) + validation (resolve_binarize, validate: what `genlab train` runs before any
     write) either give the field its annotated type inside its documented range, or one line naming the key."""
     show(key=key, value=value)
@@ -145,11 +169,19 @@ def test_a_set_value_is_validated_into_its_type_and_range_or_named_in_one_line(k
         validate(config)
     except GenlabError as e:
         assert key in one_line(e)
-        return
+        return False
     section, name = key.split(".")
     v = getattr(getattr(config, section), name)
     assert conforms(v, ANNOTATIONS[key]), (key, value, v)
     assert in_range(key, v), (key, value, v)
+    return True
+
+
+@pytest.mark.parametrize("key", [k for k, _ in TRAIN_DATA_FIELDS])
+def test_a_set_value_is_validated_into_its_type_and_range_or_named_in_one_line(key):
+    valid, default = valid_values(key)
+    counts = outcomes(functools.partial(set_value_works, key), PER_FIELD, default, value=values | valid)
+    assert counts["worked"], counts  # the valid values among them pass
 
 
 # found by the property above; kept as plain examples so they always run
@@ -160,29 +192,30 @@ def test_odd_digits_in_an_int_value_are_a_one_line_error(setting):
     one_line(info.value)
 
 
-@pytest.mark.parametrize("key", [k for k, _ in MODEL_FIELDS])
-@PER_FIELD
-@given(value=values)
-def test_a_model_value_parses_into_its_type_or_is_named_in_one_line(key, value):
+def model_value_works(key: str, value: str) -> bool:
     show(key=key, value=value)
     config = default_config("vae", "tiny")
     try:
         apply_overrides(config, [f"{key}={value}"])
     except GenlabError as e:
         assert key in one_line(e)
-        return
+        return False
     assert conforms(getattr(config.model, key.split(".")[1]), ANNOTATIONS[key]), (key, value)
+    return True
+
+
+@pytest.mark.parametrize("key", [k for k, _ in MODEL_FIELDS])
+def test_a_model_value_parses_into_its_type_or_is_named_in_one_line(key):
+    valid, default = valid_values(key)
+    counts = outcomes(functools.partial(model_value_works, key), PER_FIELD, default, value=values | valid)
+    assert counts["worked"], counts
 
 
 small_values = st.one_of(st.integers(-3, 48).map(str), st.sampled_from(WORDS), lists.filter(lambda s: len(s) < 12),
                          st.floats(-2, 2).map(repr), st.text(max_size=6))
 
 
-@CHEAP
-@given(settings_=st.lists(st.tuples(st.sampled_from([k for k, _ in MODEL_FIELDS]), small_values), max_size=3))
-@example(settings_=[("model.hidden", "-1")])
-@example(settings_=[("model.latent_dim", "-2"), ("model.conditional", "true")])
-def test_model_values_build_a_model_or_fail_in_one_line(settings_):
+def model_builds(settings_: list[tuple[str, str]]) -> bool:
     """Model options are checked when the model is built (after the data resolves the config): a model, or one
     line. Sizes stay small here so that no example allocates much."""
     show(settings_=settings_)
@@ -194,8 +227,26 @@ def test_model_values_build_a_model_or_fail_in_one_line(settings_):
         model = build_model(config.model_name, config.model)
     except GenlabError as e:
         one_line(e)
-        return
+        return False
     assert isinstance(model, torch.nn.Module) and sum(p.numel() for p in model.parameters()) > 0
+    return True
+
+
+def test_model_values_build_a_model_or_fail_in_one_line():
+    settings_ = st.lists(st.tuples(st.sampled_from([k for k, _ in MODEL_FIELDS]), small_values), max_size=3)
+    examples = [{"settings_": []}, {"settings_": [("model.hidden", "-1")]},
+                {"settings_": [("model.latent_dim", "-2"), ("model.conditional", "true")]}]
+    counts = outcomes(model_builds, CHEAP, examples, settings_=settings_)
+    assert counts["worked"] and counts["refused"], counts
+
+
+@pytest.mark.parametrize("setting", ["model.hidden=-1", "model.widths=8,-16", "model.latent_dim=-2"])
+def test_a_negative_size_is_refused_in_one_line_naming_it(setting):
+    config = apply_overrides(default_config("vae", "tiny"), [setting])
+    with pytest.raises(GenlabError, match=setting.split("=")[0] + " cannot be negative") as info:
+        resolve_model_config(config, synthetic_images(4, 1, 16))
+        build_model(config.model_name, config.model)
+    one_line(info.value)
 
 
 reserved = set(ANNOTATIONS)
@@ -298,22 +349,27 @@ section_dicts = st.one_of(
     st.dictionaries(st.sampled_from(sorted(k.split(".")[1] for k in ANNOTATIONS)), json_values, max_size=3))
 
 
-@settings(max_examples=150, deadline=None)
-@given(d=st.fixed_dictionaries({"model_name": st.sampled_from(model_names()) | json_values},
-                                optional={"model": section_dicts, "data": section_dicts, "train": section_dicts,
-                                          "genlab_version": json_values}))
-@example(d={"model_name": []})
-@example(d={"model_name": {"vae": 1}})
-def test_a_config_dict_read_from_disk_is_a_config_or_a_one_line_error(d):
+def config_dict_reads(d: dict) -> bool:
     show(d=d)
     try:
         config = run_config(d)
     except GenlabError as e:
         one_line(e)
-        return
+        return False
     assert isinstance(config, RunConfig) and config.model_name == d["model_name"]
     for key, annotation in fields_of("train", TrainConfig) + fields_of("data", DataConfig):
         assert conforms(getattr(getattr(config, key.split(".")[0]), key.split(".")[1]), annotation), key
+    return True
+
+
+def test_a_config_dict_read_from_disk_is_a_config_or_a_one_line_error():
+    d = st.fixed_dictionaries({"model_name": st.sampled_from(model_names()) | json_values},
+                              optional={"model": section_dicts, "data": section_dicts, "train": section_dicts,
+                                        "genlab_version": json_values})
+    examples = [{"d": {"model_name": []}}, {"d": {"model_name": {"vae": 1}}},
+                {"d": default_config("gan").to_dict()}, {"d": {"model_name": "vae"}}]
+    counts = outcomes(config_dict_reads, settings(max_examples=150, deadline=None), examples, d=d)
+    assert counts["worked"] and counts["refused"], counts
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -348,15 +404,18 @@ images = st.sampled_from(sorted(formats_of)).flatmap(lambda mode: st.tuples(
 
 
 @st.composite
-def hostile_bytes(draw) -> bytes:
-    """Random bytes, random bytes behind a format's magic number, or a valid image truncated or bit-flipped."""
-    kind = draw(st.sampled_from(["random", "magic", "damaged"]))
+def hostile_bytes(draw, intact: bool = False) -> bytes:
+    """Random bytes, random bytes behind a format's magic number, or a valid image truncated or bit-flipped
+    (``intact``: or the valid image itself)."""
+    kind = draw(st.sampled_from(["random", "magic", "damaged"] + ["intact"] * intact))
     if kind == "random":
         return draw(st.binary(max_size=2048))
     if kind == "magic":
         return draw(st.sampled_from(MAGIC)) + draw(st.binary(max_size=512))
     mode, w, h, fmt, seed = draw(images)
     data = bytearray(encode(mode, w, h, fmt, np.random.default_rng(seed)))
+    if kind == "intact":
+        return bytes(data)
     if draw(st.booleans()):
         return bytes(data[:draw(st.integers(0, len(data) - 1))])
     for _ in range(draw(st.integers(1, 6))):
@@ -364,11 +423,7 @@ def hostile_bytes(draw) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's metadata warnings on hostile TIFF headers
-@settings(max_examples=150, deadline=None)
-@given(data=hostile_bytes(), size=st.integers(1, 48), channels=st.sampled_from([1, 3]),
-       suffix=st.sampled_from([".png", ".jpg", ".gif", ".bmp", ".tif", ".webp", ""]))
-def test_any_bytes_named_as_an_image_decode_or_give_one_line(data, size, channels, suffix):
+def image_bytes_decode(data: bytes, size: int, channels: int, suffix: str) -> bool:
     show(data=data, size=size, channels=channels, suffix=suffix)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"image{suffix}"
@@ -377,9 +432,21 @@ def test_any_bytes_named_as_an_image_decode_or_give_one_line(data, size, channel
             x = read_images([str(path)], size, channels)
         except GenlabError as e:
             assert str(path) in one_line(e)
-            return
+            return False
         assert x.shape == (1, channels, size, size) and x.dtype == torch.float32
         assert torch.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
+    return True
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's metadata warnings on hostile TIFF headers
+def test_any_bytes_named_as_an_image_decode_or_give_one_line():
+    png = encode("RGB", 5, 7, "PNG", np.random.default_rng(0))
+    examples = [{"data": png, "size": 8, "channels": 1, "suffix": ".png"},
+                {"data": png[:20], "size": 8, "channels": 3, "suffix": ".png"}]
+    counts = outcomes(image_bytes_decode, settings(max_examples=150, deadline=None), examples,
+                      data=hostile_bytes(intact=True), size=st.integers(1, 48), channels=st.sampled_from([1, 3]),
+                      suffix=st.sampled_from([".png", ".jpg", ".gif", ".bmp", ".tif", ".webp", ""]))
+    assert counts["worked"] and counts["refused"], counts
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -605,16 +672,22 @@ def sample_cli(run: Path, out: Path) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-@RUN_FOLDER
-@given(hurt=damages(CKPT_FILES + ROOT_FILES),
-       layout=st.sampled_from(["checkpoint", "checkpoint", "checkpoint.tmp", "checkpoint.old"]))
-@example(hurt=("checkpoint/config.json", "set", (("model_name",), [])), layout="checkpoint")
-@example(hurt=("checkpoint/config.json", "set", (("model", "hidden"), -1)), layout="checkpoint")
-@example(hurt=("checkpoint/model.safetensors", "flip", ((1.0, 1),)), layout="checkpoint")
-def test_a_damaged_run_folder_loads_or_gives_one_line(scored_run, hurt, layout):
+def test_a_damaged_run_folder_loads_or_gives_one_line(scored_run):
     """Any one damaged file of a run (its checkpoint possibly left as checkpoint.tmp or .old by a crash inside
     a save): the loaders and `genlab sample` work -- with the original weights, which checksums protect -- or
     give one line; never another exception."""
+    examples = [{"hurt": ("checkpoint/config.json", "set", (("model_name",), [])), "layout": "checkpoint"},
+                {"hurt": ("checkpoint/config.json", "set", (("model", "hidden"), -1)), "layout": "checkpoint"},
+                {"hurt": ("checkpoint/model.safetensors", "flip", ((1.0, 1),)), "layout": "checkpoint"},
+                {"hurt": ("metrics.jsonl", "delete", None), "layout": "checkpoint.old"}]
+    counts = outcomes(functools.partial(damaged_run_folder_loads, scored_run), RUN_FOLDER, examples,
+                      hurt=damages(CKPT_FILES + ROOT_FILES),
+                      layout=st.sampled_from(["checkpoint", "checkpoint", "checkpoint.tmp", "checkpoint.old"]))
+    assert counts["worked"] and counts["refused"], counts
+
+
+def damaged_run_folder_loads(scored_run: Path, hurt: tuple, layout: str) -> bool:
+    """Whether the run loads after ``hurt`` (checked against what its files allow, see the test above)."""
     show(hurt=hurt, layout=layout)
     target, kind, arg = hurt
     original = run_weights(scored_run)
@@ -655,15 +728,22 @@ def test_a_damaged_run_folder_loads_or_gives_one_line(scored_run, hurt, layout):
         outcome(lambda: recover_checkpoint(run))
         if ok:
             assert checkpoint_dir(run) == run / "checkpoint"  # recovery puts a usable checkpoint back in place
+    return isinstance(loaded, tuple)
 
 
-@settings(max_examples=50, deadline=None)
-@given(hurt=damages(["eval.json", "metrics.jsonl"]), fmt=st.sampled_from(["markdown", "csv"]))
-@example(hurt=("metrics.jsonl", "set", ((-1, "epoch"), DELETE)), fmt="markdown")
-@example(hurt=("metrics.jsonl", "set", ((-1, "seconds"), "0.05")), fmt="markdown")
-@example(hurt=("eval.json", "set", (("elbo", "provenance"), [1])), fmt="markdown")
-@example(hurt=("eval.json", "set", (("elbo", "provenance", "extractor"), "x")), fmt="markdown")
-def test_compare_reads_a_damaged_eval_or_log_or_gives_one_line(scored_run, hurt, fmt):
+def test_compare_reads_a_damaged_eval_or_log_or_gives_one_line(scored_run):
+    examples = [{"hurt": ("metrics.jsonl", "set", ((-1, "epoch"), DELETE)), "fmt": "markdown"},
+                {"hurt": ("metrics.jsonl", "set", ((-1, "seconds"), "0.05")), "fmt": "markdown"},
+                {"hurt": ("eval.json", "set", (("elbo", "provenance"), [1])), "fmt": "markdown"},
+                {"hurt": ("eval.json", "set", (("elbo", "provenance", "extractor"), "x")), "fmt": "markdown"},
+                {"hurt": ("eval.json", "text", "{"), "fmt": "csv"}]
+    counts = outcomes(functools.partial(damaged_log_compares, scored_run), settings(max_examples=50, deadline=None),
+                      examples, hurt=damages(["eval.json", "metrics.jsonl"]), fmt=st.sampled_from(["markdown", "csv"]))
+    assert counts["worked"] and counts["refused"], counts
+
+
+def damaged_log_compares(scored_run: Path, hurt: tuple, fmt: str) -> bool:
+    """Whether compare reads the run after ``hurt``: a table, or one line (exit 2 from the CLI)."""
     show(hurt=hurt, fmt=fmt)
     target, kind, arg = hurt
     with tempfile.TemporaryDirectory() as tmp:
@@ -679,13 +759,15 @@ def test_compare_reads_a_damaged_eval_or_log_or_gives_one_line(scored_run, hurt,
             code = main(["compare", str(run)])
         assert code == (0 if isinstance(table, str) else 2)
         assert code == 0 or err.getvalue().count("\n") == 1
+    return isinstance(table, str)
 
 
-# found by the properties above: values that pass validation but break training after it started
+# found by the properties above: values that once passed validation and broke training after it started
 @pytest.mark.parametrize("setting", ["train.seed=1000000000000000", "train.seed=9223372036854775808",
                                      "train.device=meta", "model.hidden=-1"])
-def test_an_accepted_value_trains_or_gives_one_line(setting, tmp_path, capsys):
+def test_a_value_that_once_broke_training_is_refused_before_it_in_one_line(setting, tmp_path, capsys):
     argv = ["train", "vae", *[a for item in TINY for a in ("--set", item)], "--set", "train.max_steps=1",
             "--set", "train.eval_images=0", "--set", setting, "--out", tmp_path / "run"]
     code, _, err = run_cli(capsys, *argv)
-    assert code == 0 or (code == 2 and err.count("\n") == 1), err
+    assert code == 2 and err.count("\n") == 1 and setting.split("=")[0] in err, err
+    assert not (tmp_path / "run" / "checkpoint").exists()

@@ -38,6 +38,12 @@ def synthetic_images(n: int = 32, channels: int = 1, size: int = 28, seed: int =
     return ImageData(images, torch.arange(n) % 10, [str(i) for i in range(10)], "synthetic")
 
 
+def synthetic_points(n: int = 32, seed: int = 0) -> ImageData:
+    """Random 2-D points labelled by 8 modes, shaped like the toy2d datasets."""
+    points = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
+    return ImageData(points, torch.arange(n) % 8, [str(i) for i in range(8)], "synthetic")
+
+
 def two_domains(n: int = 4, channels: int = 1, size: int = 28) -> ImageData:
     """Random images labelled A, B, A, B, ..., as unpaired data gives the image-to-image models."""
     data = synthetic_images(n, channels, size)
