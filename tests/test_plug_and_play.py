@@ -116,7 +116,7 @@ def test_cli_writes_the_samples_and_the_chain_strip(tiny_run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, message", [(["--label", 10], "0..9"), ([], "needs --label"),
-                                            (["--label", 1, "--max-step", -1], "--max-step must be above 0")])
+                                            (["--label", 1, "--max-step", -1], "--max-step must be a finite number")])
 def test_cli_bad_label_is_exit_2_one_line(tiny_run, tmp_path, capsys, extra, message):
     code, _, err = run_cli(capsys, "sample", tiny_run, "--guide", "digits", *extra, "--steps", 2, "-n", 2,
                            "-o", tmp_path / "x.png")

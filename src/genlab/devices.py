@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -116,6 +117,17 @@ def check_fits(nbytes: int, what: str, hint: str) -> None:
     if free is not None and nbytes > free:
         raise GenlabError(f"{what} needs {format_bytes(nbytes)} of memory, more than the {format_bytes(free)} "
                           f"free here; {hint}")
+
+
+def check_disk(nbytes: int, folder: str | Path, what: str) -> None:
+    """One clear line, before anything is written, when ``what`` needs more disk than ``folder``'s drive has free."""
+    existing = Path(folder).expanduser().resolve()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if nbytes > free:
+        raise GenlabError(f"{what} would take {format_bytes(nbytes)} of disk, more than the {format_bytes(free)} "
+                          f"free under {existing}")
 
 
 def format_bytes(n: float) -> str:

@@ -15,6 +15,7 @@ from torch import Tensor
 from ..data import to_uint8
 from ..data.arrays import npz_path, stream_arrays
 from ..errors import GenlabError
+from ..devices import check_disk
 from ..files import write_npz_streamed
 from ..models.capabilities import Sampler
 from ..samplers import sample_batches, sample_labels
@@ -31,6 +32,7 @@ def export_samples(model: Sampler, path: str | Path, n: int, fmt: str = "npz", *
     picks one of a two-domain model's (UNIT)."""
     if fmt not in FORMATS:
         raise GenlabError(f"unknown sample format {fmt!r}; use one of {', '.join(FORMATS)}")
+    check_disk(planned_bytes(model, n), Path(path).parent, f"{n:,} samples")
     save = save_npz if fmt == "npz" else save_png_dir
     return save(model, path, n, seed=seed, batch_size=batch_size, label=label, force=force, domain=domain)
 
@@ -47,6 +49,14 @@ def save_npz(model: Sampler, path: str | Path, n: int, *, seed: int = 0, batch_s
     classes = [str(c) for c in range(getattr(model, "num_classes", 0))] or ["0"]
     return stream_arrays(path, n, (to_uint8(b) for b in batches), label_batches(model, n, batch_size, label),
                          classes)
+
+
+def planned_bytes(model: Sampler, n: int) -> int:
+    """What n samples take on disk at most: uint8 pixels (float32 pairs for a point model), before compression."""
+    if getattr(model, "points", False):
+        return n * 2 * 4
+    c = model.config
+    return n * c.channels * c.image_size * c.image_size
 
 
 def label_batches(model: Sampler, n: int, batch_size: int, label: int | None) -> Iterator[Tensor]:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ...errors import GenlabError
 
@@ -16,7 +18,55 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        message = re.sub(r"^argument ([^:]+): (must|invalid)", r"\1 \2", message)  # "--seed must be ..."
         raise GenlabError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high] (no upper bound when high is None), written in ASCII digits."""
+
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}")
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be in {low}..{high}, got {value}")
+        return value
+
+    return parse
+
+
+def number(low: float = -math.inf, high: float = math.inf) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high] (NaN and infinities refused)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a finite number in [{low:g}, {high:g}], got {text!r}")
+        return value
+
+    return parse
+
+
+SEED = integer(0, 2**32 - 1)  # what torch.Generator.manual_seed takes on every device
+COUNT = integer(1, 10**9)  # images, steps, rows: at least one
+
+
+def check_grid(count: int, image_size: int, what: str, scale: int = 2) -> None:
+    """One clear line when a picture of ``count`` images would pass Pillow's decompression-bomb limit, which
+    readers (genlab report, browsers, Pillow) refuse; checked before anything is drawn."""
+    from PIL import Image
+
+    pixels = count * (image_size * scale + 2) ** 2
+    if pixels > Image.MAX_IMAGE_PIXELS // 2:
+        most = max(1, Image.MAX_IMAGE_PIXELS // 2 // (image_size * scale + 2) ** 2)
+        raise GenlabError(f"{what}: {count:,} images of {image_size} px make a picture too large to read back; "
+                          f"at most {most:,} fit in one")
 
 
 def output_path(path: str | Path, force: bool) -> Path:

@@ -10,7 +10,8 @@ from ...errors import GenlabError
 from ...samplers import (class_labels, encode_images, interpolate, manifold_grid, path_labels, prior_codes,
                         traverse)
 from ...viz import interleave_rows, save_grid
-from .common import add_output, add_run, load_model, report, require_images, resolve_output
+from .common import (COUNT, SEED, add_output, add_run, check_grid, integer, load_model, number, report, require_images,
+                     resolve_output)
 
 RECONSTRUCT_EXAMPLES = """examples:
   genlab reconstruct runs/vae -n 32            # test images (top rows) and their reconstructions
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconstruct", help="images next to their reconstructions",
                        description="Encode images and decode them again.", epilog=RECONSTRUCT_EXAMPLES)
     add_run(p)
-    p.add_argument("-n", type=int, default=32, help="test images to reconstruct (default 32)")
+    p.add_argument("-n", type=COUNT, default=32, help="test images to reconstruct (default 32)")
     p.add_argument("--images", nargs="+", metavar="IMAGE", help="reconstruct these files instead")
     add_label(p, "class to decode in (conditional models; default: the test labels, or 0 for --images)")
     add_output(p, "reconstructions.png")
@@ -43,10 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=INTERPOLATE_EXAMPLES)
     add_run(p)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--seeds", nargs=2, type=int, default=[0, 1], metavar=("A", "B"),
+    src.add_argument("--seeds", nargs=2, type=SEED, default=[0, 1], metavar=("A", "B"),
                      help="two prior samples by seed (default 0 1)")
     src.add_argument("--images", nargs=2, metavar=("A", "B"), help="two image files to encode")
-    p.add_argument("--steps", type=int, default=10, help="images along the path (default 10)")
+    p.add_argument("--steps", type=integer(2), default=10, help="images along the path (default 10)")
     p.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
     add_label(p)
     add_output(p, "interpolation.png")
@@ -57,9 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "a 2-D latent space gives the manifold grid.", epilog=TRAVERSE_EXAMPLES)
     add_run(p)
     p.add_argument("--dims", help="comma-separated dimensions (default: the first 10)")
-    p.add_argument("--span", type=float, default=3.0, help="sweep -span..span (default 3)")
-    p.add_argument("--steps", type=int, help="values per row (default 9; 20 for the 2-D manifold grid)")
-    p.add_argument("--seed", type=int, help="base code from this prior seed (default: the zero code)")
+    p.add_argument("--span", type=number(0), default=3.0, help="sweep -span..span (default 3)")
+    p.add_argument("--steps", type=integer(2), help="values per row (default 9; 20 for the 2-D manifold grid)")
+    p.add_argument("--seed", type=SEED, help="base code from this prior seed (default: the zero code)")
     add_label(p)
     add_output(p, "traversal.png")
     p.set_defaults(func=run_traverse)
@@ -67,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_label(p: argparse.ArgumentParser,
               text: str = "class of every image (class-conditional models; default 0)") -> None:
-    p.add_argument("--label", type=int, help=text)
+    p.add_argument("--label", type=integer(0), help=text)
 
 
 def _image_size(config) -> tuple[int, int]:
@@ -77,6 +78,7 @@ def _image_size(config) -> tuple[int, int]:
 def run_reconstruct(args: argparse.Namespace) -> int:
     model, config = load_model(args)
     model.require("reconstruct", "reconstruct images")
+    check_grid(2 * (len(args.images) if args.images else args.n), config.model.image_size, "reconstruct")
     path = resolve_output(args, "reconstructions.png")
     if args.images:
         x = read_images(args.images, *_image_size(config))
@@ -96,6 +98,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
     model, config = load_model(args)
     model.require("decode", "interpolate in latent space")
     require_images(model, "interpolate")
+    check_grid(args.steps, config.model.image_size, "interpolate --steps")
     path = resolve_output(args, "interpolation.png")
     if args.images:
         a, b = encode_images(model, read_images(args.images, *_image_size(config)))
@@ -123,9 +126,11 @@ def run_traverse(args: argparse.Namespace) -> int:
     latent = config.model.latent_dim
     if latent == 2 and args.dims is None:
         steps = args.steps or 20
+        check_grid(steps * steps, config.model.image_size, "traverse --steps", scale=1)
         report(save_grid(manifold_grid(model, steps, args.label), path, nrow=steps, pad=0))
         return 0
     steps = args.steps or 9
+    check_grid(steps * len(_parse_dims(args.dims, latent)), config.model.image_size, "traverse")
     base = prior_codes(model, [args.seed])[0] if args.seed is not None else \
         torch.zeros(latent, device=model.device)
     report(save_grid(traverse(model, base, _parse_dims(args.dims, latent), args.span, steps, args.label), path,
