@@ -100,6 +100,11 @@ def test_checkpoint_of_another_model_is_refused(capsys, run_copy):
     config["model"].pop("beta"), config["model"].pop("kl_warmup_steps"), config["model"].pop("iw_samples")
     config_path.write_text(json.dumps(config))
     code, _, err = run_cli(capsys, "sample", run_copy, "-o", run_copy / "s.png")
+    assert code == 2 and "config.json is corrupt" in err  # an edited file fails its checksum first
+    from genlab.runs import write_checksums
+
+    write_checksums(config_path.parent)  # a checkpoint recorded with another model's config
+    code, _, err = run_cli(capsys, "sample", run_copy, "-o", run_copy / "s.png")
     assert code == 2 and "weights of model 'vae', not 'autoencoder'" in err
 
 

@@ -162,7 +162,10 @@ def test_damaged_run_files_get_one_line_or_are_read_around(finished_run, tmp_pat
     state.write_bytes(pickle.dumps(shutil.copytree))  # a pickle that would import code
     code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=3")
     assert code == 2 and "is corrupt" in err  # the recorded checksum catches it first
-    (run / "checkpoint" / CHECKSUMS).unlink()  # without checksums, the loader itself refuses it
+    (run / "checkpoint" / CHECKSUMS).unlink()  # a missing record is refused too, never a way around the check
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=3")
+    assert code == 2 and f"has no {CHECKSUMS}" in err and err.count("\n") == 1
+    assert run_cli(capsys, "verify", run, "--rehash")[0] == 0  # accepted on purpose: the loader itself refuses it
     code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=3")
     assert code == 2 and "cannot read training state" in err and err.count("\n") == 1
 

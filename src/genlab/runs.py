@@ -75,7 +75,7 @@ def _write_checkpoint_files(tmp: Path, weights: dict[str, torch.Tensor], config:
     tmp.mkdir(parents=True)
     (tmp / CONFIG).write_text(config.to_json())
     loop = (train_state or {}).get("loop", {})
-    meta = {"model_name": config.model_name, "genlab": __version__,
+    meta = {"model_name": config.model_name, "genlab": __version__, "checksums": CHECKSUMS,
             **{k: str(loop[k]) for k in ("step", "epoch") if k in loop}}
     save_file(weights, str(tmp / WEIGHTS), metadata=meta)
     if train_state is not None:
@@ -168,20 +168,59 @@ def has_checkpoint(run: Path) -> bool:
     return True
 
 
+REHASH_HINT = "if you changed it on purpose, `genlab verify RUN --rehash` records its files as they are now"
+
+
 def verify_file(path: Path) -> None:
-    """One clear line when a checkpoint file does not match the checksum recorded beside it (bytes changed on
-    disk); files without recorded checksums are not checked."""
+    """One clear line unless a checkpoint file matches the sha256 recorded in checksums.json beside it; a missing
+    or unreadable record is refused too. Only checkpoints of the layout before checksums (weights that record
+    neither a step nor the checksums file) have none to check."""
     sums = read_checksums(path.parent)
-    expected = (sums or {}).get(path.name)
-    if expected and sha256_file(path) != expected:
+    if sums is None and not expects_checksums(path.parent):
+        return
+    if sums is None or path.name not in sums:
+        what = "no" if sums is None else "no valid"
+        raise GenlabError(f"{path.parent} has {what} {CHECKSUMS} for {path.name}: the checkpoint is incomplete or "
+                          f"was changed by hand; {REHASH_HINT}")
+    if sha256_file(path) != sums[path.name]:
         raise GenlabError(f"{path} is corrupt: its sha256 differs from the one in {CHECKSUMS} (the file changed "
-                          "after it was written); restore it or train again")
+                          f"after it was written); restore it or train again ({REHASH_HINT})")
 
 
-def load_weights(model: torch.nn.Module, path: Path, model_name: str) -> None:
-    """Load safetensors weights into ``model`` (checked against their recorded checksum); one clear line when
-    they are corrupt or belong to another model."""
-    verify_file(Path(path))
+def expects_checksums(folder: Path) -> bool:
+    """Whether a checkpoint folder was written with a checksums.json: its weights record the checksums file or a
+    training step (both written since checksums were)."""
+    meta = weights_metadata(folder / WEIGHTS)
+    return "checksums" in meta or "step" in meta
+
+
+def verify_checkpoint(run: str | Path) -> list[str]:
+    """Every checksummed file of a run's checkpoint checked; the names checked (one clear line on the first bad)."""
+    folder = checkpoint_dir(run)
+    names = sorted(f.name for f in folder.iterdir() if f.is_file() and f.name not in (CHECKSUMS, *CARD_FILES))
+    for name in names:
+        verify_file(folder / name)
+    return names
+
+
+def rehash_checkpoint(run: str | Path) -> list[str]:
+    """Record a checkpoint's files as they are now (after edits made on purpose), once its config builds the model
+    and its weights load into it and are finite; the names recorded."""
+    folder = checkpoint_dir(run)
+    config = run_config(read_run_dict(folder / CONFIG))
+    model = build_model(config.model_name, config.model)
+    load_weights(model, folder / WEIGHTS, config.model_name, verify=False)
+    if not all(torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()):
+        raise GenlabError(f"{folder / WEIGHTS} holds non-finite weights; they are not recorded as good")
+    write_checksums(folder)
+    return sorted(read_checksums(folder) or {})
+
+
+def load_weights(model: torch.nn.Module, path: Path, model_name: str, verify: bool = True) -> None:
+    """Load safetensors weights into ``model`` (checked against their recorded checksum unless ``verify`` is
+    false); one clear line when they are corrupt or belong to another model."""
+    if verify:
+        verify_file(Path(path))
     try:
         from safetensors import safe_open
 
@@ -249,7 +288,11 @@ def load_train_state(run: str | Path) -> dict[str, Any]:
 def load_config(run: str | Path) -> RunConfig:
     """The run config of a run folder (or of a checkpoint folder, or a config.json file itself)."""
     path = Path(run)
-    return run_config(read_run_dict(path if path.suffix == ".json" else checkpoint_dir(path) / CONFIG))
+    if path.suffix == ".json":
+        return run_config(read_run_dict(path))
+    saved = checkpoint_dir(path) / CONFIG
+    verify_file(saved)
+    return run_config(read_run_dict(saved))
 
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # networks genlab ships: NAME.safetensors + NAME.json

@@ -4,10 +4,10 @@ from __future__ import annotations
 import sys
 
 from ...errors import GenlabError, TrainingInterrupted
-from . import adapt, evaluate, export, latent, report, sample, serve, train, translate
+from . import adapt, evaluate, export, latent, report, sample, serve, train, translate, verify
 from .common import Parser
 
-VERBS = (train, sample, latent, evaluate, translate, adapt, export, report, serve)
+VERBS = (train, sample, latent, evaluate, translate, adapt, export, report, serve, verify)
 
 
 def build_parser() -> Parser:
