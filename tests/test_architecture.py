@@ -24,7 +24,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 CORE = (
     ("errors", "version"),
     ("registry",),
-    ("files", "devices", "distributed", "optim", "ops", "config", "viz", "progress"),
+    ("files",),  # atomic writes, bounded JSON reads, locks: what every layer above stores and reads with
+    ("devices", "distributed", "optim", "ops", "config", "viz", "progress"),
     ("charts",),
     ("nn", "losses", "data"),
     ("models",),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GenlabError
+from .files import read_json
 from .version import __version__
 
 
@@ -101,7 +102,7 @@ def check_run_dict(d: Any) -> None:
 def read_run_dict(path: str | Path) -> dict:
     """The JSON object of a run's config.json, checked to name a model."""
     try:
-        d = json.loads(Path(path).read_text())
+        d = read_json(path)
     except (OSError, ValueError) as e:  # ValueError covers bad JSON and undecodable bytes
         raise GenlabError(f"cannot read run config {path}: {e}") from None
     check_run_dict(d)

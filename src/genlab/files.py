@@ -54,6 +54,37 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+MAX_JSON_BYTES = 64 << 20  # no file genlab writes comes near this: a larger one is not genlab's
+
+
+def parse_json(data: str | bytes, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """JSON text as Python values; ValueError (never RecursionError or MemoryError) for text that is invalid,
+    larger than ``max_bytes`` or nested deeper than the interpreter's recursion limit."""
+    if len(data) > max_bytes:
+        raise ValueError(f"{len(data):,} bytes of JSON, more than the {max_bytes:,} genlab reads")
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def read_json(path: str | Path, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """A JSON file's value (``parse_json``); OSError when it cannot be read, ValueError when it is no JSON."""
+    path = Path(path)
+    if path.stat().st_size > max_bytes:
+        raise ValueError(f"{path} has {path.stat().st_size:,} bytes, more than the {max_bytes:,} genlab reads")
+    return parse_json(path.read_bytes(), max_bytes)
+
+
+def json_record(line: str, max_bytes: int = 1 << 20) -> dict[str, Any] | None:
+    """One line of a JSON-lines log as a record; None for a line that is torn, too long, too deep or no object."""
+    try:
+        record = parse_json(line, max_bytes)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def write_json_atomic(path: str | Path, data: Any) -> Path:
     """``data`` as indented JSON at ``path``, swapped in atomically."""
     with atomic_path(path) as tmp:

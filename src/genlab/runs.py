@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import RunConfig, read_run_dict
 from .errors import GenlabError
-from .files import atomic_path, fsync_dir, fsync_file, fsync_files, sha256_file
+from .files import atomic_path, fsync_dir, fsync_file, fsync_files, read_json, sha256_file
 from .models import build_model, get_model_class, run_config
 from .version import __version__
 
@@ -119,7 +119,7 @@ def read_checksums(folder: Path) -> dict[str, str] | None:
     """The recorded checksums of a checkpoint folder; None when it has none; a sum that matches no file when the
     record is unreadable."""
     try:
-        sums = json.loads((folder / CHECKSUMS).read_text())
+        sums = read_json(folder / CHECKSUMS)
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
@@ -302,7 +302,7 @@ SHIPPED = ("digits", "digits-v2", "digits-check")
 def _shipped_record(name: str, weights_dir: Path) -> dict:
     """NAME.json beside the shipped weights ({} when missing or unreadable)."""
     try:
-        record = json.loads((weights_dir / f"{name}.json").read_text())
+        record = read_json(weights_dir / f"{name}.json")
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}

@@ -2,7 +2,6 @@
 run's metrics.jsonl (curves are drawn as SVG by genlab.charts)."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
+
+from .files import json_record
 
 
 def grid_array(images: Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -56,11 +57,8 @@ def read_metrics(path: str | Path) -> list[dict]:
     """All records of a metrics.jsonl file; torn or damaged lines (a crash, a disk error) are skipped."""
     records = []
     for line in Path(path).read_bytes().decode("utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
+        record = json_record(line)
+        if record is not None:
             records.append(record)
     return records
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
 from ..errors import GenlabError
 from ..evaluation import METRICS, scored_weights
+from ..files import read_json
 from ..runs import CONFIG, checkpoint_dir, load_config, weights_identity
 from ..viz import read_metrics
 
@@ -26,8 +26,8 @@ def run_summary(run: str | Path) -> dict[str, Any]:
     if not scored.is_file():
         raise GenlabError(f"{run} has no eval.json; score it first with: genlab eval {run}")
     try:
-        results = json.loads(scored.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        results = read_json(scored)
+    except ValueError:
         raise GenlabError(f"{scored} is not valid JSON; score the run again with genlab eval") from None
     if not isinstance(results, dict) or not all(isinstance(r, dict) for r in results.values()):
         raise GenlabError(f"{scored} is not a genlab eval.json (an object of metric results); score the run again "

@@ -6,10 +6,8 @@ from typing import Any, Sequence
 
 import torch
 
-from ..data import to_float
 from ..data.folder import image_files, read_image, report_skipped, stack_images
 from ..errors import GenlabError
-from ..progress import batch_count, tracked
 from ..samplers import check_direction, round_trip, seeded_styles
 from ..viz import save_grid, save_image
 

@@ -1,7 +1,6 @@
 """Score a run or an in-memory model with named metrics; every result carries its provenance."""
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from ..data import dataset_spec, load_split
 from ..data import default_extractor as data_default_extractor
 from ..devices import inference_layout, pick_device
 from ..errors import GenlabError
-from ..files import write_json_atomic
+from ..files import read_json, write_json_atomic
 from ..models.translator import DIRECTIONS
 from ..nn.inception import FIDInceptionV3
 from ..runs import load_run, weights_identity
@@ -127,8 +126,8 @@ def merge_into(path: Path, results: dict[str, Any], weights_sha256: str | None =
     existing = {}
     if path.exists():
         try:
-            existing = json.loads(path.read_bytes())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            existing = read_json(path)
+        except (OSError, ValueError):
             existing = {}
     if not isinstance(existing, dict):
         existing = {}

@@ -7,12 +7,11 @@ onnxruntime, and the file size. ``sample_graph`` is the graph ``model.sample()``
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import GenlabError
-from ..files import sha256_file, write_json_atomic
+from ..files import read_json, sha256_file, write_json_atomic
 from ..runs import weights_identity
 from ..version import __version__
 
@@ -53,7 +52,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     """The manifest of an export folder; one clear line when there is none or it is not one."""
     path = Path(folder) / MANIFEST
     try:
-        manifest = json.loads(path.read_text())
+        manifest = read_json(path)
     except FileNotFoundError:
         raise GenlabError(f"{folder} has no {MANIFEST}: export the run with genlab export RUN --format onnx") from None
     except (OSError, ValueError) as e:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..files import write_lines_atomic
+from ..files import json_record, write_lines_atomic
 
 
 @dataclass
@@ -84,21 +84,10 @@ def records_up_to(path: Path, step: int) -> list[dict[str, Any]]:
         return []
     kept = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        record = parse_record(line)
+        record = json_record(line)
         if record is not None and isinstance(record.get("step"), int) and record["step"] <= step:
             kept.append(record)
     return kept
-
-
-def parse_record(line: str, max_chars: int = 1 << 20) -> dict[str, Any] | None:
-    """One log line as a record; None for a line that is torn, too long, nested too deep or not an object."""
-    if len(line) > max_chars:
-        return None
-    try:
-        record = json.loads(line)
-    except (ValueError, RecursionError):
-        return None
-    return record if isinstance(record, dict) else None
 
 
 class NullLog:

@@ -20,7 +20,7 @@ import torch
 from ...data import ImageData, batches, load_split, point_centers, short_names
 from ...errors import GenlabError
 from ...evaluation import METRICS, evaluate, scored_weights
-from ...files import atomic_path
+from ...files import atomic_path, read_json
 from ...runs import (CARD, CARD_PICTURE, CHECKPOINT, CONFIG, EVAL, WEIGHTS, checkpoint_dir, has_checkpoint,
                      load_config, load_run, weights_identity, weights_metadata)
 from ...samplers import class_grid, sample_images
@@ -254,7 +254,7 @@ def scores_file(run: Path, folder: Path) -> Path | None:
 def read_scores(path: Path | None) -> dict[str, dict]:
     """The entries of an eval.json (none when there is none or it is damaged)."""
     try:
-        scores = json.loads(path.read_bytes()) if path is not None else {}
+        scores = read_json(path) if path is not None else {}
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in scores.items() if isinstance(v, dict)} if isinstance(scores, dict) else {}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...evaluation import METRICS, scored_weights
+from ...files import read_json
 from .page import note, section, table, text
 
 HEADER = ["metric", "numbers", "features", "images / samples", "weights scored", "status"]
@@ -18,8 +19,8 @@ def scores_section(run: Path, current_weights: str) -> str:
     if not path.is_file():
         return section("Scores", note(f"not scored yet: genlab eval {run}", "missing"))
     try:
-        results = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        results = read_json(path)
+    except (OSError, ValueError):
         results = None
     entries = {key: r for key, r in results.items() if isinstance(r, dict)} if isinstance(results, dict) else {}
     if not entries:

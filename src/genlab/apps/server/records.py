@@ -2,13 +2,13 @@
 its training curves as SVG (genlab.charts, as in reports)."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from ...charts import curve_series, line_chart, step_span
 from ...evaluation import METRICS, scored_weights
+from ...files import read_json
 from ...runs import EVAL as EVAL_FILE
 from ...viz import run_records
 from .limits import NotFound
@@ -63,8 +63,8 @@ def read_eval(folder: Path) -> tuple[dict[str, Any], list[str]]:
     if not path.is_file():
         return {}, []
     try:
-        entries = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+        entries = read_json(path)
+    except (ValueError, OSError):
         return {}, [f"{EVAL_FILE} is damaged; score the run again with genlab eval"]
     if not isinstance(entries, dict):
         return {}, [f"{EVAL_FILE} is not an object of metric results; score the run again with genlab eval"]
