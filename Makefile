@@ -1,4 +1,4 @@
-# genlab: two commands on a fresh machine -- `make demo` and `make test`.
+# genlab: two commands on a fresh machine -- `make demo` and `make test` (`make test-all`: every test, as CI).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.genlab-installed
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test test-all bench setup clean
 
 setup: $(STAMP)
 
@@ -27,7 +27,13 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(PY) -m genlab.apps.demo --out runs/demo
 
+# The fast tier: every test not marked slow, on one worker per core (pytest-xdist; a test file stays on one
+# worker, so its module fixtures are built once), one thread each.
 test: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow" -n auto --dist loadfile
+
+# Every test, slow ones included (torchrun, the real browser, API fuzzing, fault injection): what CI runs.
+test-all: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

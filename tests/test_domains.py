@@ -169,6 +169,7 @@ def test_mnistm_cache_key_follows_photos_and_seed(fake_mnist, monkeypatch, cache
     assert len(list(cache.glob("mnistm-test-*.npz"))) == 3
 
 
+@pytest.mark.slow  # a second process generates the 10,000 test images again
 def test_mnistm_test_split_from_real_mnist_is_deterministic_across_processes(cache):
     data = load_dataset("mnistm", "test")
     assert data.images.shape == (10000, 3, 28, 28) and data.images.dtype == torch.uint8

@@ -52,6 +52,7 @@ def test_mode_counts_kl_and_confidence_on_known_readings():
     assert read["high_quality"] == pytest.approx(0.5)
 
 
+@pytest.mark.slow  # the digit network reads 6,000 real digits
 def test_eval_modes_on_real_stacked_digits_finds_the_modes_they_hold(tiny_run, monkeypatch):
     from genlab.runs import load_run
 
