@@ -47,3 +47,17 @@ def test_numbers_in_range_still_work(tiny_run, tmp_path, capsys):
         out = tmp_path / f"{argv[0]}.png"
         assert main(argv + ["-o", str(out)]) == 0, capsys.readouterr().err
         assert out.is_file()
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("model.beta=nan", "model.beta must be a finite number"),
+    ("train.lr=inf", "train.lr must be a finite number"),
+    ("model.beta=-1e400", "must be a finite number"),
+    ("train.grid_size=100000", "train.grid_size in 1..1024"),
+])
+def test_config_numbers_are_finite_and_bounded(setting, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "vae", "--preset", "tiny", "--set", setting, "--out", str(out), "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

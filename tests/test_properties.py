@@ -630,15 +630,14 @@ def sha(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
-def recorded_mismatch(folder: Path, name: str) -> bool:
-    """Whether checksums.json records a sum for ``name`` that the file does not have (files without a readable
-    recorded sum are not checked)."""
+def recorded(folder: Path, name: str) -> bool:
+    """Whether checksums.json records for ``name`` the sum the file has: a missing, unreadable or other record
+    is refused as a damaged checkpoint (verification cannot be switched off)."""
     try:
         sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    expected = sums.get(name) if isinstance(sums, dict) else None
-    return bool(expected) and expected != sha(folder / name)
+    return isinstance(sums, dict) and (folder / name).is_file() and sums.get(name) == sha(folder / name)
 
 
 def usable(folder: Path, layout: str) -> bool:
@@ -700,19 +699,18 @@ def damaged_run_folder_loads(scored_run: Path, hurt: tuple, layout: str) -> bool
         intact = {name: sha(folder / name) == sha(scored_run / "checkpoint" / name)
                   for name in (WEIGHTS, "train_state.pt")}
         ok = usable(folder, layout)
-        weights_ok = ok and intact[WEIGHTS] and not recorded_mismatch(folder, WEIGHTS)
-        state_ok = ok and intact["train_state.pt"] and not recorded_mismatch(folder, "train_state.pt")
+        config_ok = ok and recorded(folder, "config.json")  # a hand-edited config fails its checksum too
+        weights_ok = config_ok and intact[WEIGHTS] and recorded(folder, WEIGHTS)
+        state_ok = ok and intact["train_state.pt"] and recorded(folder, "train_state.pt")
 
         loaded = outcome(lambda: load_run(run))
-        if not (target == "checkpoint/config.json" and ok):  # a hand-edited config may still describe the model
-            assert isinstance(loaded, tuple) == weights_ok, loaded
+        assert isinstance(loaded, tuple) == weights_ok, loaded
         if isinstance(loaded, tuple):  # then with the weights as trained
             state = loaded[0].state_dict()
             assert state.keys() == original.keys() and all(torch.equal(state[k], original[k]) for k in original)
 
         config = outcome(lambda: load_config(run))
-        if target != "checkpoint/config.json":
-            assert isinstance(config, RunConfig) == ok, config
+        assert isinstance(config, RunConfig) == config_ok, config
         state = outcome(lambda: load_train_state(run))
         assert isinstance(state, dict) == state_ok, state
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import types
 import typing
@@ -157,12 +158,7 @@ def _coerce_scalar(value: Any, typ: type, key: str) -> Any:
         if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,30}", value.strip()):
             return int(value)
     elif typ is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
+        return _finite(value, key)
     elif typ is str:
         if isinstance(value, str):
             return value
@@ -170,6 +166,17 @@ def _coerce_scalar(value: Any, typ: type, key: str) -> Any:
         if isinstance(value, dict):
             return value
     raise GenlabError(f"{key} expects {typ.__name__}, got {value!r}")
+
+
+def _finite(value: Any, key: str) -> float:
+    """A config number: finite (NaN and infinities would pass every range check and poison training)."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        raise GenlabError(f"{key} expects float, got {value!r}") from None
+    if not math.isfinite(number):
+        raise GenlabError(f"{key} must be a finite number, got {value!r}")
+    return number
 
 
 def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:

@@ -31,6 +31,8 @@ __all__ = ["train", "prepare_config", "check_out_dir", "validate", "load_split",
            "pick_device"]
 
 
+MAX_GRID = 1024  # images in an epoch's sample grid: a 32 x 32 grid, which reports and browsers still open
+
 def prepare_config(model_name: str, data: str = "mnist", preset: str | None = None,
                    overrides: Sequence[str] = (), data_dir: str | None = None) -> RunConfig:
     """The default config of ``model_name`` with preset and overrides applied (not yet resolved)."""
@@ -157,7 +159,8 @@ def validate(config: RunConfig) -> None:
         (0 <= t.seed < 2**32, "train.seed must be in [0, 2^32)"),
         (len(t.betas) == 2, "train.betas needs two values, e.g. train.betas=0.9,0.999"),
         (all(0 <= b < 1 for b in t.betas), "train.betas must each be in [0, 1), e.g. train.betas=0.5,0.999"),
-        (t.eval_images >= 0 and t.grid_size >= 1, "train.eval_images must be >= 0 and train.grid_size >= 1"),
+        (t.eval_images >= 0 and 1 <= t.grid_size <= MAX_GRID,
+         f"train.eval_images must be >= 0 and train.grid_size in 1..{MAX_GRID} (each epoch draws that many)"),
         (t.max_nonfinite >= 1, "train.max_nonfinite must be at least 1"),
         (t.on_diverge in ("rollback", "stop") and t.max_rollbacks >= 0,
          "train.on_diverge must be rollback or stop, and train.max_rollbacks >= 0"),
