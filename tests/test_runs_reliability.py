@@ -118,12 +118,12 @@ def test_runs_that_would_do_nothing_or_something_else_say_so(finished_run, tmp_p
 
 @pytest.mark.parametrize("setting, message", [
     ("train.betas=2,3", "train.betas must each be in [0, 1)"),
-    ("data.test_fraction=nan", "data.test_fraction must be in [0, 1)"),
+    ("data.test_fraction=nan", "data.test_fraction must be a finite number"),
     ("data.test_fraction=-0.5", "data.test_fraction must be in [0, 1)"),
     ("model.gaussian_std=0", "model.gaussian_std must be positive"),
     ("model.beta=-1", "model.beta and model.kl_warmup_steps must be >= 0"),
     ("train.eval_images=-1", "train.eval_images must be >= 0"),
-    ("train.lr=inf", "train.lr must be a positive number"),
+    ("train.lr=inf", "train.lr must be a finite number"),
 ])
 def test_bad_training_values_get_one_line_and_write_nothing(setting, message, tmp_path, capsys):
     code, _, err = run_cli(capsys, *TRAIN, "--set", setting, "--out", tmp_path / "r")
