@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -278,7 +279,9 @@ def load_train_state(run: str | Path) -> dict[str, Any]:
         raise GenlabError(f"{run} has no training state to resume from ({path} is missing)")
     verify_file(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about a foreign pickle before refusing it: one line is ours
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a corrupt or foreign file is a user error here
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise GenlabError(f"cannot read training state {path} (only tensors are loaded, nothing is "

@@ -1,6 +1,7 @@
 """Translate image files and folders with a trained image-to-image model (``genlab translate``)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -35,6 +36,15 @@ def collect_inputs(inputs: Sequence[str | Path]) -> list[tuple[Path, Path]]:
             raise GenlabError(f"{seen[name]} and {source} would both be written as {name}")
         seen[name] = source
     return found
+
+
+def input_root(inputs: Sequence[str | Path]) -> Path:
+    """The folder that holds every input folder (where skipped files are named from)."""
+    folders = [str(Path(i).expanduser()) for i in inputs if Path(i).expanduser().is_dir()]
+    try:
+        return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+    except ValueError:  # relative and absolute paths mixed
+        return Path.cwd()
 
 
 def _targets(files: list[tuple[Path, Path]], out_dir: Path, grid: Path | None, force: bool) -> list[Path]:
@@ -95,7 +105,7 @@ def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Pat
             written.append(save_image(image, target))
         if grid_path is not None and start < GRID_ROWS:
             rows.append(trips[: GRID_ROWS - start])
-    report_skipped(Path.cwd(), bad)
+    report_skipped(input_root(inputs), bad)
     if not written:
         raise GenlabError("none of the input images could be read")
     if grid_path is not None:

@@ -103,6 +103,8 @@ def say_once(line: str) -> None:
 def load_folder(path: str, size: int, channels: int = 0) -> ImageData:
     """All readable images below ``path``; channels 0 = gray if every image is gray, else RGB."""
     root = Path(path).expanduser()
+    if root.is_file():
+        raise GenlabError(f"image folder {root} is a file, not a folder: name the folder that holds the images")
     if not root.is_dir():
         raise GenlabError(f"image folder {root} does not exist")
     files = image_files(root)

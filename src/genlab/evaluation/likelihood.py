@@ -6,7 +6,7 @@ from typing import Any
 
 from ..metrics import active_units, elbo_terms, importance_sampled_nll
 from .context import EvalContext
-from .records import Metric, register_metric
+from .records import Metric, plus_minus, register_metric
 
 
 def _elbo(ctx: EvalContext) -> dict[str, Any]:
@@ -29,12 +29,12 @@ def _images_scored(r: dict) -> str:
 register_metric(Metric(
     "elbo", _elbo, headline=("neg_elbo",), family="likelihood", needs=None, scores_data=True,
     spread={"neg_elbo": "neg_elbo_stderr"}, note=_images_scored, note_group="likelihood",
-    rows=lambda r: [("-ELBO (nats)", f"{r['neg_elbo']:.2f} ± {r['neg_elbo_stderr']:.2f}"),
+    rows=lambda r: [("-ELBO (nats)", plus_minus(r["neg_elbo"], r["neg_elbo_stderr"])),
                     ("  reconstruction (nats)", f"{r['recon']:.2f}"), ("  KL (nats)", f"{r['kl']:.2f}"),
                     ("-ELBO (bits/dim)", f"{r['neg_elbo_bits_per_dim']:.4f}"),
                     ("active units", f"{r['active_units']} / {r['latent_dim']}")]))
 register_metric(Metric(
     "nll", _nll, headline=("nll",), family="likelihood", needs=None, scores_data=True,
     spread={"nll": "nll_stderr"}, note=_images_scored, note_group="likelihood",
-    rows=lambda r: [(f"NLL, k={r['k']} (nats)", f"{r['nll']:.2f} ± {r['nll_stderr']:.2f}"),
+    rows=lambda r: [(f"NLL, k={r['k']} (nats)", plus_minus(r["nll"], r["nll_stderr"])),
                     ("NLL (bits/dim)", f"{r['bits_per_dim']:.4f}")]))

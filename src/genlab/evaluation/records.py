@@ -36,6 +36,12 @@ METRIC_RECORDS: Registry[Metric] = Registry("metric")
 METRICS = METRIC_RECORDS.entries  # name -> record, read-only, in registration order
 
 
+def plus_minus(value: float, spread: float | None, digits: int = 2) -> str:
+    """``12.34 ± 0.56``; the value alone when there is no spread (one image has no standard error)."""
+    shown = f"{value:.{digits}f}"
+    return shown if spread is None else f"{shown} ± {spread:.{digits}f}"
+
+
 def register_metric(metric: Metric) -> Metric:
     """Add ``metric`` to the records (its registration order is the order of tables and columns)."""
     return METRIC_RECORDS.register(metric.name, metric)

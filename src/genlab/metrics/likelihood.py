@@ -17,9 +17,10 @@ def nats_to_bits_per_dim(nats: float, dims: int) -> float:
     return nats / (dims * math.log(2))
 
 
-def _mean_and_stderr(values: Tensor) -> tuple[float, float]:
+def _mean_and_stderr(values: Tensor) -> tuple[float, float | None]:
+    """The mean and its standard error; None for the error of a single value, which has none."""
     values = values.double()
-    stderr = values.std().item() / math.sqrt(len(values)) if len(values) > 1 else float("nan")
+    stderr = values.std().item() / math.sqrt(len(values)) if len(values) > 1 else None
     return values.mean().item(), stderr
 
 
@@ -82,6 +83,6 @@ def active_units(model: Any, data: ImageData, threshold: float = 0.01, batch_siz
     """Latent dimension d is active when Var_x(E_q[z_d | x]) > threshold (Burda et al. 2016, Sec. 5.2)."""
     model.eval()
     means = torch.cat([model.encode(x).float().cpu() for x, _ in _prepared_batches(model, data, batch_size, 0, "active units")])
-    variance = means.var(0)
+    variance = means.var(0, correction=min(1, len(means) - 1))  # one image: variance 0, not NaN and a warning
     return {"active_units": int((variance > threshold).sum()), "latent_dim": means.shape[1],
             "threshold": threshold}

@@ -130,10 +130,21 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, train_data: Any, test_d
     with lock:
         if replicas.main:
             (run_dir / "config.json").write_text(config.to_json())
-        trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo, callbacks, replicas)
+        try:
+            trainer = Trainer(model, config, train_data, test_data, run_dir, device, echo, callbacks, replicas)
+        except GenlabError:
+            if replicas.main and not resume:
+                forget_start(run_dir)
+            raise
         if resume and not _resumed(trainer, run_dir, echo):
             return
         trainer.fit()
+
+
+def forget_start(run_dir: Path) -> None:
+    """A new run that could not start leaves nothing behind: its config.json and lock go (the folder stays)."""
+    for name in ("config.json", LOCK):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def _resumed(trainer: Trainer, run_dir: Path, echo: Callable[[str], None]) -> bool:

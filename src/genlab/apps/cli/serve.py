@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ...errors import GenlabError
+from .common import integer
 
 EXAMPLES = """examples:
   genlab serve runs/vae                      # then open http://127.0.0.1:8000/
@@ -20,17 +21,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="a local web page over trained runs", description=__doc__, epilog=EXAMPLES)
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders written by `genlab train`")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--port", type=integer(1, 65535), default=8000, help="port to listen on (default 8000)")
     p.add_argument("--device", default="cpu", help="cpu, auto, cuda, mps (default: cpu)")
     p.set_defaults(func=run)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """One clear line (exit 2) when the address is taken or cannot be listened on; uvicorn would exit 3 there,
+    genlab's code for diverged training."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise GenlabError(f"cannot listen on {host}:{port} ({e.strerror or e}); is another server running "
+                              "there? choose another --port") from None
 
 
 def run(args: argparse.Namespace) -> int:
     from ..server import create_app
 
-    if not 0 < args.port < 65536:
-        raise GenlabError(f"--port must be in 1..65535, got {args.port}")
     app = create_app(args.runs, args.device)  # the extra is there and every run loads, or one line and exit 2
+    check_port_free(args.host, args.port)
     import uvicorn
 
     names = ", ".join(f"{run.id} ({run.name})" for run in app.state.studio.runs)

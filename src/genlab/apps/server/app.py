@@ -55,7 +55,10 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = errors[0]
     where = " ".join(str(part) for part in first.get("loc", ()))
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return problem(422, f"{where}: {first.get('msg', 'invalid')}{more}")
+    message = first.get("msg", "invalid")
+    if first.get("type") == "string_pattern_mismatch":  # pydantic would echo the pattern itself
+        message = "is not in the expected format (see /docs for what it takes)"
+    return problem(422, f"{where}: {message}{more}")
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,6 +1,8 @@
 """What one studio request may ask for, and the errors that answer with a status other than 400."""
 from __future__ import annotations
 
+import re
+
 from ...errors import GenlabError
 
 MAX_SAMPLES = 256  # images in one samples.png grid
@@ -8,7 +10,7 @@ MAX_SEED = 2**31 - 1
 MIN_STEPS, MAX_STEPS, DEFAULT_STEPS = 2, 30, 15  # manifold grid: steps x steps images
 Z_LIMIT = 10.0  # every value of a latent code sent to decode.png lies in [-Z_LIMIT, Z_LIMIT]
 MAX_Z_CHARS = 32768  # the text of z (about 1,300 numbers as repr writes float32 values)
-NUMBER = r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*"
+NUMBER = r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*"  # ASCII digits: no "٣", no "5_0"
 Z_PATTERN = rf"^{NUMBER}(,{NUMBER})*$"  # comma-separated decimal numbers; their count and range are checked later
 MAX_RUN_CHARS = 200  # a run's id or name in a path
 MAX_CURVE_CHARS = 200  # the name of a training curve (a field of metrics.jsonl, e.g. g/loss)
@@ -48,6 +50,13 @@ class Busy(StudioError):
     """More inference requests than ``MAX_QUEUED`` are running or waiting."""
 
     status = 429
+
+
+def ascii_whole(value: object) -> object:
+    """A query's whole number as digits 0-9 (with a sign): int() would also take "5_0" and other scripts' digits."""
+    if isinstance(value, str) and not re.fullmatch(r"[-+]?[0-9]+", value):
+        raise ValueError("must be a whole number written with the digits 0-9")
+    return value
 
 
 def one_line(text: str, limit: int = 300) -> str:

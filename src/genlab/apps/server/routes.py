@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from . import draw
 from .limits import (DEFAULT_STEPS, MAX_CURVE_CHARS, MAX_RUN_CHARS, MAX_SAMPLES, MAX_SEED, MAX_STEPS,
-                     MAX_UPLOAD_BYTES, MAX_Z_CHARS, MIN_STEPS, UPLOAD_CHUNK, Z_PATTERN, NotFound, TooLarge)
+                     MAX_UPLOAD_BYTES, MAX_Z_CHARS, MIN_STEPS, UPLOAD_CHUNK, Z_PATTERN, NotFound, TooLarge,
+                     ascii_whole)
 from .records import curve_names, curve_svg, eval_summary, json_safe, training_records
 from .studio import ServedRun
 
@@ -91,8 +92,9 @@ def served_run(request: Request, run: RunKey) -> ServedRun:
 
 
 Run = Annotated[ServedRun, Depends(served_run)]
-Seed = Annotated[int, Query(ge=0, le=MAX_SEED, description="random seed")]
-Label = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="class (class-conditional runs only)")]
+Whole = BeforeValidator(ascii_whole)
+Seed = Annotated[int, Query(ge=0, le=MAX_SEED, description="random seed"), Whole]
+Label = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="class (class-conditional runs only)"), Whole]
 
 
 async def png(run: ServedRun, fn: Any, *args: Any) -> Response:
@@ -162,7 +164,7 @@ def evaluation(run: Run) -> dict[str, Any]:
 
 @router.get("/api/runs/{run}/samples.png", response_class=Response, responses=PNG, summary="a grid of samples")
 async def samples(run: Run, seed: Seed = 0, label: Label = None,
-                  n: Annotated[int, Query(ge=1, le=MAX_SAMPLES, description="number of samples")] = 64) -> Response:
+                  n: Annotated[int, Query(ge=1, le=MAX_SAMPLES, description="number of samples"), Whole] = 64) -> Response:
     """n samples of the seed in one grid; toy 2-D runs: the scatter plot."""
     return await png(run, draw.samples_png, n, seed, label)
 
@@ -193,7 +195,7 @@ async def interpolate(run: Run, a: Seed = 0, b: Seed = 1,
 @router.get("/api/runs/{run}/manifold.png", response_class=Response, responses=PNG,
             summary="the 2-D latent manifold")
 async def manifold(run: Run, label: Label = None, steps: Annotated[int, Query(
-        ge=MIN_STEPS, le=MAX_STEPS, description="images per side")] = DEFAULT_STEPS) -> Response:
+        ge=MIN_STEPS, le=MAX_STEPS, description="images per side"), Whole] = DEFAULT_STEPS) -> Response:
     """A steps x steps grid of decoded Gaussian quantiles (2-D latent spaces only)."""
     return await png(run, draw.manifold_png, steps, label)
 
