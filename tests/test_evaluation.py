@@ -133,6 +133,7 @@ def test_bad_eval_metric_in_the_config_fails_before_training(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow  # the digit network reads the 10,000 reference images
 def test_eval_cli_scores_digit_metrics_offline(gan_run, cache, capsys, tmp_path):
     import shutil
 
