@@ -39,6 +39,18 @@ FAMILIES = {  # name: (model, binarize, overrides, the graphs it exports, the on
     "cyclegan-style": ("cyclegan", "none", ["model.style_dim=3"], {"translate_a2b.onnx", "translate_b2a.onnx"}, None),
     "refiner": ("refiner", "none", [], {"translate_a2b.onnx"}, None),
 }
+# one family per kind of graph runs in the fast tier; the variants (labels, a code prior, codes of an autoencoder,
+# styles) add seconds of export each and run in `make test-all`
+VARIANTS = {"cgan", "autoencoder", "latent-gan", "cyclegan-style"}
+
+
+def tiered(cases: list) -> list:
+    """Parameters (a family, or a tuple starting with one), those of the variant families marked slow."""
+    params = []
+    for case in cases:
+        values = case if isinstance(case, tuple) else (case,)
+        params.append(pytest.param(*values, marks=[pytest.mark.slow] * (values[0] in VARIANTS)))
+    return params
 
 
 def two_domains(n: int = 4) -> ImageData:
@@ -68,15 +80,22 @@ def tiny_run(family: str, root):
     return model, config, root / family
 
 
+class Exports(dict):
+    """family -> (model, config, run folder, export folder), each family exported when a test first asks."""
+
+    def __init__(self, root):
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, family: str):
+        model, config, run = tiny_run(family, self.root)
+        self[family] = (model, config, run, export_onnx(run).parent)
+        return self[family]
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """family -> (model, config, run folder, export folder), every family exported once."""
-    root = tmp_path_factory.mktemp("onnx")
-    out = {}
-    for family in FAMILIES:
-        model, config, run = tiny_run(family, root)
-        out[family] = (model, config, run, export_onnx(run).parent)
-    return out
+    return Exports(tmp_path_factory.mktemp("onnx"))
 
 
 def ort(folder, graph, *inputs):
@@ -114,7 +133,7 @@ def all_graphs():
     return [(family, graph) for family, spec in FAMILIES.items() for graph in sorted(spec[3])]
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", tiered(list(FAMILIES)))
 def test_each_family_exports_its_image_networks(exported, family):
     model, _, _, folder = exported[family]
     manifest = read_manifest(folder)
@@ -123,7 +142,7 @@ def test_each_family_exports_its_image_networks(exported, family):
     assert manifest["sample_graph"] == FAMILIES[family][4]
 
 
-@pytest.mark.parametrize("family, graph", all_graphs())
+@pytest.mark.parametrize("family, graph", tiered(all_graphs()))
 def test_onnxruntime_matches_pytorch_at_batch_sizes_not_traced(exported, family, graph):
     model, _, _, folder = exported[family]
     for n in (1, 5):  # the graphs were traced at a batch of 2 and checked at 8 and 1
@@ -135,7 +154,7 @@ def test_onnxruntime_matches_pytorch_at_batch_sizes_not_traced(exported, family,
             assert 0 <= got.min() and got.max() <= 1
 
 
-@pytest.mark.parametrize("family, graph", [(f, g) for f, g in all_graphs() if g.startswith(("gen", "dec"))])
+@pytest.mark.parametrize("family, graph", tiered([(f, g) for f, g in all_graphs() if g.startswith(("gen", "dec"))]))
 def test_the_latent_code_is_an_input_not_a_constant(exported, family, graph):
     model, _, _, folder = exported[family]
     assert [i.name for i in open_session(folder / graph).get_inputs()][0] == "z"
@@ -167,17 +186,18 @@ def test_the_manifest_names_inputs_shapes_ranges_and_provenance(exported):
         assert 0 <= g["max_abs_diff"] <= g["tolerance"] == TOLERANCE and g["checked_batches"] == [8, 1]
 
 
-def test_labels_are_an_input_exactly_for_conditional_models(exported):
-    for family, (model, _, _, folder) in exported.items():
-        for g in read_manifest(folder)["graphs"]:
-            names = [p["name"] for p in g["inputs"]]
-            if family == "cgan":
-                assert names == ["z", "labels"]
-                assert g["inputs"][1] == {"name": "labels", "dtype": "int64", "shape": ["batch"], "range": [0, 9]}
-            else:
-                assert "labels" not in names
+@pytest.mark.parametrize("family", tiered(list(FAMILIES)))
+def test_labels_are_an_input_exactly_for_conditional_models(exported, family):
+    for g in read_manifest(exported[family][3])["graphs"]:
+        names = [p["name"] for p in g["inputs"]]
+        if family == "cgan":
+            assert names == ["z", "labels"]
+            assert g["inputs"][1] == {"name": "labels", "dtype": "int64", "shape": ["batch"], "range": [0, 9]}
+        else:
+            assert "labels" not in names
 
 
+@pytest.mark.slow  # a variant family
 def test_encoders_translators_and_an_autoencoder_prior(exported):
     ae, _, _, folder = exported["autoencoder"]
     decoder, encoder = (next(g for g in read_manifest(folder)["graphs"] if g["file"] == f)
@@ -191,6 +211,7 @@ def test_encoders_translators_and_an_autoencoder_prior(exported):
     assert [p["name"] for p in translate["inputs"] + translate["outputs"]] == ["images", "translated"]
 
 
+@pytest.mark.slow  # a variant family
 def test_a_styled_translators_style_is_an_input_not_a_constant(exported):
     model, _, _, folder = exported["cyclegan-style"]
     style = read_manifest(folder)["graphs"][0]["inputs"][1]
@@ -203,7 +224,7 @@ def test_a_styled_translators_style_is_an_input_not_a_constant(exported):
         exported["cyclegan"][0].translate(images, "a2b", first)
 
 
-@pytest.mark.parametrize("family", ["autoencoder", "cgan"])
+@pytest.mark.parametrize("family", tiered(["gan", "autoencoder", "cgan"]))
 def test_an_exported_generator_samples_like_its_model_from_the_same_seed(exported, family):
     model, _, _, folder = exported[family]
     generator, _ = load_generator(folder)
