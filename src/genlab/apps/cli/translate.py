@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_run, load_model
+from .common import COUNT, SEED, add_run, load_model
 
 EXAMPLES = """examples:
   genlab translate runs/cyclegan --direction a2b photo.png --out translated/
@@ -27,9 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the translated images")
     p.add_argument("--grid", action="store_true",
                    help="also write DIR/grid_<direction>.png: input | translated | cycled (first 64 inputs)")
-    p.add_argument("--batch-size", type=int, default=64, help="images translated at once (default 64)")
+    p.add_argument("--batch-size", type=COUNT, default=64, help="images translated at once (default 64)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=SEED, default=0,
                    help="seed of the styles a translator with style codes (model.style_dim > 0) draws (default 0)")
     p.set_defaults(func=run)
 
