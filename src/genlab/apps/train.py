@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..config import RunConfig
-from ..data import domain_source, split_domains
+from ..data import domain_names, has_domains
 from ..distributed import from_environment
 from ..errors import GenlabError
 from ..models.classifier import CLASSIFIER
@@ -37,12 +37,12 @@ def train(model_name: str | None = None, *, data: str | None = None, preset: str
 def train_semantic_classifier(config: RunConfig, out: Path, echo: Callable[[str], None]) -> Path:
     """A classifier of domain A (preset adapt, the translator's batch size, seed and data.limit) trained into
     ``out`` (one already there is resumed, or reused when finished); returns ``out``."""
-    if not config.data.name.startswith("unpaired:"):
+    if not has_domains(config.data.name):
         raise GenlabError("model.semantic_classifier=auto trains a classifier on domain A of unpaired:A,B data")
     if from_environment().active:
         raise GenlabError("model.semantic_classifier=auto cannot train under torchrun; train the classifier first "
                           "(genlab train classifier --data A) and name its run folder")
-    source = domain_source(split_domains(config.data.name.split(":", 1)[1])[0])
+    source = domain_names(config.data.name)[0]
     echo(f"model.semantic_classifier=auto: a classifier of {source} in {out}")
     if has_checkpoint(out):
         train_run(out=out, resume=True, echo=echo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ...data.toy2d import point_centers
+from ...data import point_centers
 from ...errors import GenlabError
 from ...export import FORMATS, export_samples
 from ...progress import shown

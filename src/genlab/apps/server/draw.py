@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from ...data.toy2d import point_centers
+from ...data import point_centers
 from ...errors import GenlabError
 from ...ops import lerp, slerp
 from ...samplers import decode_in_class, manifold_grid, path_labels, prior_codes, round_trip, sample_images, seeded
