@@ -30,6 +30,7 @@ from pathlib import Path
 from common import RESULTS, save
 from genlab import train  # the app layer's: a translator's auto classifier first
 from genlab.apps.adapt import adapt
+from genlab.apps.report.adaptation import format_table
 from genlab.runs import has_checkpoint
 
 LONG = ["data.limit=24000", "train.epochs=8"]  # 6,000 steps: the 1,500 of the preset stop at 0.76 on mnistm
@@ -111,7 +112,7 @@ def main() -> None:
         report = adapt(source, target, translators=[t["run"] for t in translators.values()], seeds=args.seeds,
                        overrides=args.overrides, out=RESULTS / "adapt" / f"scores_{pair}{suffix}", limit=args.limit,
                        force=True)
-        print(report["table"], flush=True)
+        print(format_table(report), flush=True)
         report["adapt_seconds"] = round(time.perf_counter() - started, 1)
         save(f"adaptation_{pair}{suffix}", {"translators": translators, "report": report})
 

@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 import genlab
-from genlab.apps.adapt import (ANCHORS, adapt, classifier_size, format_table as adapt_table, translator_direction,
-                               translator_groups)
+from genlab.apps.adapt import adapt, classifier_size, translator_direction, translator_groups
+from genlab.apps.report.adaptation import format_table as adapt_table
 from genlab.apps.compare import compare_runs
 from genlab.data import ImageData, load_dataset
 from genlab.data.arrays import save_arrays
@@ -131,7 +131,7 @@ def test_adapt_without_a_translator_trains_two_rows(domains, tmp_path):
     for row in report["rows"].values():
         assert len(row["accuracy"]) == 2 and all(0 <= a <= 1 for a in row["accuracy"])
         assert row["std"] == pytest.approx(float(np.std(row["accuracy"], ddof=1)))
-    assert "no --translator" in report["table"] and "DANN" not in report["table"]
+    assert "no --translator" in adapt_table(report) and "DANN" not in adapt_table(report)
     held_out = len(load_dataset(f"folder:{domains[1]}", "test"))  # the target folder's held-out split
     assert report["test_images"] == report["rows"]["source_only"]["test_images"] == held_out
     saved = json.loads((tmp_path / "adapt" / "adapt.json").read_text())
@@ -176,13 +176,13 @@ def test_adapt_gives_each_translator_its_own_row(domains, translator, tmp_path):
     sets = [load_dataset(made[r]["dataset"], "train") for r in made]
     assert sets[0].images.shape == sets[1].images.shape and not torch.equal(sets[0].images, sets[1].images)
     assert (tmp_path / "adapt" / "translated_2.npz").is_file() and (tmp_path / "adapt" / "translated_2_seed0").is_dir()
-    lines = report["table"].splitlines()
+    lines = adapt_table(report).splitlines()
     assert "(refiner a2b of " in lines[3] and "(cyclegan a2b of " in lines[4] and lines[5].startswith("| train on")
 
 
 def test_mnist_to_mnistm_table_stands_beside_the_dann_numbers():
     row = {"mean": 0.61234, "std": 0.01}
-    report = {"rows": {"source_only": row, "translated": row, "target": row}, "anchors": ANCHORS,
+    report = {"rows": {"source_only": row, "translated": row, "target": row},
               "translators": {"translated": {"model": "cyclegan", "direction": "a2b", "run": "runs/m2mm"}},
               "source": "mnist", "target": "mnistm",
               "seeds": [0, 1, 2], "test_images": 10000, "test": "mnistm:test",
@@ -314,7 +314,7 @@ def test_translators_of_one_recipe_are_summarised_over_their_seeds(domains, tran
     assert group["translator_means"] == means and group["min"] == min(means)
     assert group["mean"] == pytest.approx(sum(means) / 2) and group["std"] == pytest.approx(abs(means[0] - means[1])
                                                                                             / 2 ** 0.5)
-    line = next(line for line in report["table"].splitlines() if "translators (train.seed" in line)
+    line = next(line for line in adapt_table(report).splitlines() if "translators (train.seed" in line)
     assert "2 cyclegan a2b translators (train.seed 0, 5)" in line
     assert f"{group['mean']:.4f} ± {group['std']:.4f} over translators" in line
 

@@ -52,9 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..adapt import adapt
+    from ..report.adaptation import format_table
 
     report = adapt(args.source, args.target, translators=args.translator, seeds=args.seeds, preset=args.preset,
                    overrides=args.overrides, out=args.out, image_size=args.image_size, limit=args.limit,
                    data_dir=args.data_dir, device=args.device, force=args.force)
-    print(json.dumps(report, indent=2) if args.json else report["table"])
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0
