@@ -185,3 +185,30 @@ def restore_rng(state: dict[str, Any], data_gen: torch.Generator) -> None:
         data_gen.set_state(state["data"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Callback:
+    """Work at the end of each epoch, handed to the Trainer by ``train()``; the loop knows nothing else of it.
+    Each hook gets the Trainer (genlab.training.loop), which calls them."""
+
+    def on_epoch_end(self, trainer: Any, record: dict[str, Any]) -> None:
+        """Add fields (and ``record["warnings"]``) to the epoch's record before it is logged."""
+
+    def on_epoch_logged(self, trainer: Any, record: dict[str, Any]) -> None:
+        """The record is in metrics.jsonl (e.g. redraw the loss curve)."""
+
+    def on_fit_end(self, trainer: Any) -> None:
+        """Training stopped -- finished, interrupted, diverged or failed; the last checkpoint is on disk."""
+
+
+def weights_finite(model: torch.nn.Module) -> bool:
+    """Whether every floating-point weight and buffer is finite (one host synchronisation)."""
+    tensors = [t for t in [*model.parameters(), *model.buffers()] if t.is_floating_point()]
+    return not tensors or bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
+
+
+def epoch_line(record: dict[str, Any], epochs: int) -> str:
+    """The one line printed per epoch when stderr is not a terminal."""
+    shown = {k: v for k, v in record.items() if k.endswith(("loss", "accuracy"))}
+    return (f"epoch {record['epoch']}/{epochs} step {record['step']} " +
+            " ".join(f"{k}={v:.4g}" for k, v in shown.items()) + f" ({record['images_per_s']:.0f} img/s)")

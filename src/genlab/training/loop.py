@@ -19,23 +19,10 @@ from ..distributed import Replicas, any_replica, average_gradients, broadcast_mo
 from ..errors import GenlabError, TrainingDiverged, TrainingInterrupted
 from ..ops import batch_shard
 from ..runs import WEIGHTS, checkpoint_dir, has_checkpoint, load_train_state, load_weights, save_checkpoint
-from .bookkeeping import (LoopState, MetricsLog, NonfiniteCounter, NullLog, RunningMeans, StopFlag, restore_rng,
-                          rng_state, step_values)
+from .bookkeeping import (Callback, LoopState, MetricsLog, NonfiniteCounter, NullLog, RunningMeans, StopFlag,
+                          epoch_line, restore_rng, rng_state, step_values, weights_finite)
 from .compiling import compile_networks
 from .step import GradientSync, distinct_optimizers, evaluate_loss, grouped, lr_factor, optimization_step
-
-
-class Callback:
-    """Work at the end of each epoch, handed to the Trainer by ``train()``; the loop knows nothing else of it."""
-
-    def on_epoch_end(self, trainer: "Trainer", record: dict[str, Any]) -> None:
-        """Add fields (and ``record["warnings"]``) to the epoch's record before it is logged."""
-
-    def on_epoch_logged(self, trainer: "Trainer", record: dict[str, Any]) -> None:
-        """The record is in metrics.jsonl (e.g. redraw the loss curve)."""
-
-    def on_fit_end(self, trainer: "Trainer") -> None:
-        """Training stopped -- finished, interrupted, diverged or failed; the last checkpoint is on disk."""
 
 
 PROGRESS_SECONDS = 30.0  # a progress line at most this often when stderr is not a terminal
@@ -358,16 +345,3 @@ class Trainer:
         for line in warnings:
             self.echo(f"warning: {line}")
         (tqdm.write if self.interactive else self.echo)(epoch_line(record, tc.epochs))  # test loss in a terminal too
-
-
-def weights_finite(model: torch.nn.Module) -> bool:
-    """Whether every floating-point weight and buffer is finite (one host synchronisation)."""
-    tensors = [t for t in [*model.parameters(), *model.buffers()] if t.is_floating_point()]
-    return not tensors or bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
-
-
-def epoch_line(record: dict[str, Any], epochs: int) -> str:
-    """The one line printed per epoch when stderr is not a terminal."""
-    shown = {k: v for k, v in record.items() if k.endswith(("loss", "accuracy"))}
-    return (f"epoch {record['epoch']}/{epochs} step {record['step']} " +
-            " ".join(f"{k}={v:.4g}" for k, v in shown.items()) + f" ({record['images_per_s']:.0f} img/s)")
