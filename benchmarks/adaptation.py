@@ -20,6 +20,7 @@ folders sit beside it) and benchmarks/results/adaptation_PAIR[_ROWS].json.
 A translator's run folder is adapt/PAIR_NAME (train.seed 0) or adapt/PAIR_NAME_seedS; one that holds a checkpoint
 is resumed (a finished one is reused), so a long translator trains in pieces across sessions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,20 +36,33 @@ from genlab.runs import has_checkpoint
 
 LONG = ["data.limit=24000", "train.epochs=8"]  # 6,000 steps: the 1,500 of the preset stop at 0.76 on mnistm
 PAIRS = {  # name: (source, target, {translator: (model, preset, overrides)})
-    "m2mm": ("mnist", "mnistm", {"cyclegan": ("cyclegan", "digits", LONG), "unit": ("unit", "digits", []),
-                                 "unit-long": ("unit", "digits", LONG),
-                                 "cyclegan-cycada": ("cyclegan", "digits-cycada", LONG),
-                                 "unit-style": ("unit", "digits-style", LONG),
-                                 "cyclegan-style": ("cyclegan", "digits-style", LONG),
-                                 "cyclegan-cycada-1500": ("cyclegan", "digits-cycada", []),
-                                 "cyclegan-cycada-w0.1-1500": ("cyclegan", "digits-cycada",
-                                                               ["model.semantic_weight=0.1"])}),
-    "s2m": ("synthdigits", "mnist", {"refiner": ("refiner", "digits", []), "cyclegan": ("cyclegan", "digits", []),
-                                     "unit": ("unit", "digits", []),
-                                     "refiner-cycada": ("refiner", "digits-cycada", []),
-                                     "cyclegan-cycada": ("cyclegan", "digits-cycada", []),
-                                     "unit-style": ("unit", "digits-style", []),
-                                     "cyclegan-style": ("cyclegan", "digits-style", [])}),
+    "m2mm": (
+        "mnist",
+        "mnistm",
+        {
+            "cyclegan": ("cyclegan", "digits", LONG),
+            "unit": ("unit", "digits", []),
+            "unit-long": ("unit", "digits", LONG),
+            "cyclegan-cycada": ("cyclegan", "digits-cycada", LONG),
+            "unit-style": ("unit", "digits-style", LONG),
+            "cyclegan-style": ("cyclegan", "digits-style", LONG),
+            "cyclegan-cycada-1500": ("cyclegan", "digits-cycada", []),
+            "cyclegan-cycada-w0.1-1500": ("cyclegan", "digits-cycada", ["model.semantic_weight=0.1"]),
+        },
+    ),
+    "s2m": (
+        "synthdigits",
+        "mnist",
+        {
+            "refiner": ("refiner", "digits", []),
+            "cyclegan": ("cyclegan", "digits", []),
+            "unit": ("unit", "digits", []),
+            "refiner-cycada": ("refiner", "digits-cycada", []),
+            "cyclegan-cycada": ("cyclegan", "digits-cycada", []),
+            "unit-style": ("unit", "digits-style", []),
+            "cyclegan-style": ("cyclegan", "digits-style", []),
+        },
+    ),
 }
 
 
@@ -78,12 +92,23 @@ def train_translators(pair: str, extra: list[str], which: str, rows: str, seeds:
                 if has_checkpoint(run):
                     train(out=run, resume=True)  # a finished run says so and is reused
                 else:
-                    train(model, data=f"unpaired:{source},{target}", preset=preset, overrides=settings, out=run,
-                          force=True)
+                    train(
+                        model,
+                        data=f"unpaired:{source},{target}",
+                        preset=preset,
+                        overrides=settings,
+                        out=run,
+                        force=True,
+                    )
             elif not has_checkpoint(run):
                 raise SystemExit(f"{run} holds no trained translator; train it (--train {name}) or drop seed {seed}")
-            made[run.name] = {"run": str(run), "model": model, "preset": preset, "overrides": settings,
-                              "epoch_seconds": epoch_seconds(run)}
+            made[run.name] = {
+                "run": str(run),
+                "model": model,
+                "preset": preset,
+                "overrides": settings,
+                "epoch_seconds": epoch_seconds(run),
+            }
     return made
 
 
@@ -92,26 +117,50 @@ def main() -> None:
     parser.add_argument("--pairs", default=",".join(PAIRS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--limit", type=int, help="classifiers train on the first N (translated) training images")
-    parser.add_argument("--train", default="all", help="translators to train: all, none (reuse the trained "
-                        "runs) or names, e.g. refiner")
+    parser.add_argument(
+        "--train", default="all", help="translators to train: all, none (reuse the trained runs) or names, e.g. refiner"
+    )
     parser.add_argument("--translators", default="all", help="translated rows: all or names, e.g. unit,cyclegan")
-    parser.add_argument("--translator-seeds", default="0", help="train.seed of each translator, e.g. 0,1,2 "
-                        "(several: adapt reports the spread over translators)")
-    parser.add_argument("--translator-set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
-                        help="override for every translator's config (repeatable)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override for every classifier's config (repeatable)")
+    parser.add_argument(
+        "--translator-seeds",
+        default="0",
+        help="train.seed of each translator, e.g. 0,1,2 (several: adapt reports the spread over translators)",
+    )
+    parser.add_argument(
+        "--translator-set",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override for every translator's config (repeatable)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override for every classifier's config (repeatable)",
+    )
     args = parser.parse_args()
-    suffix = ("" if args.translators == "all" else "_" + args.translators.replace(",", "_")) + \
-        ("" if args.translator_seeds == "0" else "_seeds" + args.translator_seeds.replace(",", "_"))
+    suffix = ("" if args.translators == "all" else "_" + args.translators.replace(",", "_")) + (
+        "" if args.translator_seeds == "0" else "_seeds" + args.translator_seeds.replace(",", "_")
+    )
     for pair in args.pairs.split(","):
         source, target, _ = PAIRS[pair]
         seeds = [int(s) for s in args.translator_seeds.split(",")]
         translators = train_translators(pair, args.extra, args.train, args.translators, seeds)
         started = time.perf_counter()
-        report = adapt(source, target, translators=[t["run"] for t in translators.values()], seeds=args.seeds,
-                       overrides=args.overrides, out=RESULTS / "adapt" / f"scores_{pair}{suffix}", limit=args.limit,
-                       force=True)
+        report = adapt(
+            source,
+            target,
+            translators=[t["run"] for t in translators.values()],
+            seeds=args.seeds,
+            overrides=args.overrides,
+            out=RESULTS / "adapt" / f"scores_{pair}{suffix}",
+            limit=args.limit,
+            force=True,
+        )
         print(format_table(report), flush=True)
         report["adapt_seconds"] = round(time.perf_counter() - started, 1)
         save(f"adaptation_{pair}{suffix}", {"translators": translators, "report": report})

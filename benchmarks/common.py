@@ -1,4 +1,5 @@
 """Helpers for benchmark scripts: machine description and result files."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def machine() -> dict:
     """What the numbers were measured on."""
-    info = {"cpu_cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "platform": platform.platform()}
+    info = {
+        "cpu_cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+    }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

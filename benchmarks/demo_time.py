@@ -1,7 +1,8 @@
 """Wall time of `make demo` after installation (python -m genlab.apps.demo) and the demo model's numbers.
 
-    python benchmarks/demo_time.py
+python benchmarks/demo_time.py
 """
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,15 @@ def main() -> None:
         seconds = time.perf_counter() - started
         results = json.loads((out / "eval.json").read_text())
         epochs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    save("demo", {"wall_seconds": round(seconds, 1),
-                  "neg_elbo_test_10k": results["elbo"]["neg_elbo"],
-                  "nll": {k: results["nll"][k] for k in ("nll", "nll_stderr", "k", "images")},
-                  "train_images_per_s": [r["images_per_s"] for r in epochs if r["kind"] == "epoch"]})
+    save(
+        "demo",
+        {
+            "wall_seconds": round(seconds, 1),
+            "neg_elbo_test_10k": results["elbo"]["neg_elbo"],
+            "nll": {k: results["nll"][k] for k in ("nll", "nll_stderr", "k", "images")},
+            "train_images_per_s": [r["images_per_s"] for r in epochs if r["kind"] == "epoch"],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ src/genlab/weights/NAME.json (provenance and numbers).
 The training is the same as `genlab train classifier --data mnist --preset PRESET [--set ...] --out RUN`
 (VERSIONS below); `--resume` continues an interrupted run exactly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,20 @@ DTYPES = {"float16": torch.float16, "float32": torch.float32}
 VERSIONS = {
     "v1": ("digits", "digits", [], "digit_classifier"),
     "v2": ("digits-v2", "digits-v2", [], "digit_classifier_v2"),
-    "check": ("digits-check", "digits-v2", ["model.widths=16,32,64", "model.convs_per_stage=1", "model.features=64",
-                                            "model.dropout=0.1", "train.seed=7", "train.epochs=3",
-                                            "train.eval_images=2000"], "digit_check"),
+    "check": (
+        "digits-check",
+        "digits-v2",
+        [
+            "model.widths=16,32,64",
+            "model.convs_per_stage=1",
+            "model.features=64",
+            "model.dropout=0.1",
+            "train.seed=7",
+            "train.epochs=3",
+            "train.eval_images=2000",
+        ],
+        "digit_check",
+    ),
 }
 
 
@@ -45,11 +57,19 @@ def degraded_sets(images: torch.Tensor, seed: int = 1) -> dict[str, torch.Tensor
     """Float [0, 1] test images, clean and degraded the ways generators get wrong (noise clamped to [0, 1])."""
     x = images.float() / 255 if not images.is_floating_point() else images
     gen = torch.Generator().manual_seed(seed)
-    return {"clean": x, "noise 0.1": add_noise(x, 0.1, gen), "noise 0.2": add_noise(x, 0.2, gen),
-            "noise 0.3": add_noise(x, 0.3, gen), "blur 1 px": gaussian_blur(x, 1.0),
-            "blur 2 px": gaussian_blur(x, 2.0), "blur 2.5 px": gaussian_blur(x, 2.5),
-            "contrast 0.5": contrast(x, 0.5), "inverted": invert(x), "thicker strokes": dilate(x),
-            "thinner strokes": erode(x)}
+    return {
+        "clean": x,
+        "noise 0.1": add_noise(x, 0.1, gen),
+        "noise 0.2": add_noise(x, 0.2, gen),
+        "noise 0.3": add_noise(x, 0.3, gen),
+        "blur 1 px": gaussian_blur(x, 1.0),
+        "blur 2 px": gaussian_blur(x, 2.0),
+        "blur 2.5 px": gaussian_blur(x, 2.5),
+        "contrast 0.5": contrast(x, 0.5),
+        "inverted": invert(x),
+        "thicker strokes": dilate(x),
+        "thinner strokes": erode(x),
+    }
 
 
 @torch.no_grad()
@@ -57,19 +77,23 @@ def robustness(logits_fn, images: torch.Tensor, labels: torch.Tensor) -> dict[st
     """Accuracy and the largest share one class takes of the predictions, per degraded test set."""
     rows = {}
     for name, x in degraded_sets(images).items():
-        predicted = torch.cat([logits_fn(x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
+        predicted = torch.cat([logits_fn(x[i : i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
         counts = torch.bincount(predicted, minlength=10)
-        rows[name] = {"accuracy": round(float((predicted == labels).float().mean()), 4),
-                      "largest_class_share": round(float(counts.max()) / len(x), 4),
-                      "largest_class": int(counts.argmax())}
+        rows[name] = {
+            "accuracy": round(float((predicted == labels).float().mean()), 4),
+            "largest_class_share": round(float(counts.max()) / len(x), 4),
+            "largest_class": int(counts.argmax()),
+        }
     return rows
 
 
 @torch.no_grad()
 def accuracy(logits_fn, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> dict:
     """Top-1 accuracy of ``logits_fn`` over uint8 images."""
-    correct = sum(int((logits_fn(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum())
-                  for i in range(0, len(images), batch_size))
+    correct = sum(
+        int((logits_fn(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum())
+        for i in range(0, len(images), batch_size)
+    )
     return {"accuracy": correct / len(images), "errors": len(images) - correct, "images": len(images)}
 
 
@@ -84,16 +108,30 @@ def record_time(run: Path, seconds: float) -> None:
     """Add ``seconds`` of training to the run's train_time.json (resumed runs train in pieces)."""
     path = run / "train_time.json"
     before = json.loads(path.read_text()) if path.is_file() else {"seconds": 0.0, "pieces": 0}
-    path.write_text(json.dumps({"seconds": round(before["seconds"] + seconds, 1),
-                                "pieces": before.get("pieces", 1) + 1, "threads": torch.get_num_threads()}))
+    path.write_text(
+        json.dumps(
+            {
+                "seconds": round(before["seconds"] + seconds, 1),
+                "pieces": before.get("pieces", 1) + 1,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 def epoch_history(run: Path) -> list[dict]:
     """Per-epoch test accuracy and training seconds from the run's metrics.jsonl."""
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [{"epoch": r["epoch"], "test_accuracy": round(r["test/accuracy"], 6),
-             "train_accuracy": round(r["train/accuracy"], 6), "seconds": r["seconds"]}
-            for r in records if r.get("kind") == "epoch"]
+    return [
+        {
+            "epoch": r["epoch"],
+            "test_accuracy": round(r["test/accuracy"], 6),
+            "train_accuracy": round(r["train/accuracy"], 6),
+            "seconds": r["seconds"],
+        }
+        for r in records
+        if r.get("kind") == "epoch"
+    ]
 
 
 def export_record(version: str, run: Path, out: Path, dtype: str) -> dict:
@@ -105,20 +143,37 @@ def export_record(version: str, run: Path, out: Path, dtype: str) -> dict:
     exported = accuracy(DigitFeatures(out).logits, test.images, test.labels)
     full_precision = accuracy(lambda x: model.logits(x.float() / 255), test.images, test.labels)
     trained = json.loads((run / "train_time.json").read_text())
-    command = COMMAND if version == "v1" else f"OMP_NUM_THREADS=1 python benchmarks/digit_classifier.py --version " \
-        f"{version}"
+    command = (
+        COMMAND if version == "v1" else f"OMP_NUM_THREADS=1 python benchmarks/digit_classifier.py --version {version}"
+    )
     cli = " ".join([f"genlab train classifier --data mnist --preset {preset}", *(f"--set {o}" for o in overrides)])
     return {
-        "name": name, "file": out.name, "sha256": sha, "bytes": out.stat().st_size, "dtype": dtype,
-        "num_features": config.model.features, "num_classes": config.model.num_classes,
+        "name": name,
+        "file": out.name,
+        "sha256": sha,
+        "bytes": out.stat().st_size,
+        "dtype": dtype,
+        "num_features": config.model.features,
+        "num_classes": config.model.num_classes,
         "input": "images [N, 1|3, H, W], float in [0, 1] or uint8; luma (ITU-R 601), resized to 28x28",
-        "test_accuracy": exported["accuracy"], "test_errors": exported["errors"], "test_images": exported["images"],
+        "test_accuracy": exported["accuracy"],
+        "test_errors": exported["errors"],
+        "test_images": exported["images"],
         "test_accuracy_float32_run": full_precision["accuracy"],
         "degraded_test_sets": robustness(DigitFeatures(out).logits, test.images, test.labels),
-        "training": {"command": command, "equivalent_cli": cli, "train_images": 60000, "epochs": config.train.epochs,
-                     "wall_seconds": trained["seconds"], "threads": trained["threads"],
-                     "epochs_history": epoch_history(run)},
-        "config": config.to_dict(), "genlab": __version__, "torch": torch.__version__, "machine": machine(),
+        "training": {
+            "command": command,
+            "equivalent_cli": cli,
+            "train_images": 60000,
+            "epochs": config.train.epochs,
+            "wall_seconds": trained["seconds"],
+            "threads": trained["threads"],
+            "epochs_history": epoch_history(run),
+        },
+        "config": config.to_dict(),
+        "genlab": __version__,
+        "torch": torch.__version__,
+        "machine": machine(),
     }
 
 

@@ -10,6 +10,7 @@ stroke width, inversion, affine moves, mixtures), plus 10,000 samples of each tr
 test images with FID and KID under both extractors. `digits-check` (benchmarks/digit_classifier.py --version
 check) has another layout (3 stages of one conv, 64 features) and another seed; it is never a default.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,22 +30,35 @@ from genlab.ops.augment import add_noise, affine, contrast, dilate, gaussian_blu
 from genlab.training import load_run
 
 N = 10_000
-MODEL_RUNS = ("studio_runs/vae", "studio_runs/cgan", "onnx_runs/vae", "onnx_runs/gan", "onnx_runs/conditional-gan",
-              "onnx_runs/latent-gan", "onnx_runs/autoencoder")
+MODEL_RUNS = (
+    "studio_runs/vae",
+    "studio_runs/cgan",
+    "onnx_runs/vae",
+    "onnx_runs/gan",
+    "onnx_runs/conditional-gan",
+    "onnx_runs/latent-gan",
+    "onnx_runs/autoencoder",
+)
 
 
 def more_degradations(x: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
     """Further strengths and mixtures beyond ``degraded_sets`` (noise clamped to [0, 1])."""
     n = len(x)
     rotated = affine(x, torch.full((n,), 15.0), torch.ones(n), torch.full((n, 2), 2.0))
-    return {"noise 0.05": add_noise(x, 0.05, gen), "noise 0.4": add_noise(x, 0.4, gen),
-            "blur 0.5 px": gaussian_blur(x, 0.5), "blur 1.5 px": gaussian_blur(x, 1.5),
-            "contrast 0.7": contrast(x, 0.7), "contrast 0.3": contrast(x, 0.3),
-            "grey background": contrast(x, 0.7, 0.3), "rotated 15 deg + shifted 2 px": rotated,
-            "noise 0.1 + blur 1 px": add_noise(gaussian_blur(x, 1.0), 0.1, gen),
-            "blur 1.5 px + contrast 0.5": contrast(gaussian_blur(x, 1.5), 0.5),
-            "thicker + noise 0.2": add_noise(dilate(x), 0.2, gen),
-            "blur 2 px + noise 0.3": add_noise(gaussian_blur(x, 2.0), 0.3, gen)}
+    return {
+        "noise 0.05": add_noise(x, 0.05, gen),
+        "noise 0.4": add_noise(x, 0.4, gen),
+        "blur 0.5 px": gaussian_blur(x, 0.5),
+        "blur 1.5 px": gaussian_blur(x, 1.5),
+        "contrast 0.7": contrast(x, 0.7),
+        "contrast 0.3": contrast(x, 0.3),
+        "grey background": contrast(x, 0.7, 0.3),
+        "rotated 15 deg + shifted 2 px": rotated,
+        "noise 0.1 + blur 1 px": add_noise(gaussian_blur(x, 1.0), 0.1, gen),
+        "blur 1.5 px + contrast 0.5": contrast(gaussian_blur(x, 1.5), 0.5),
+        "thicker + noise 0.2": add_noise(dilate(x), 0.2, gen),
+        "blur 2 px + noise 0.3": add_noise(gaussian_blur(x, 2.0), 0.3, gen),
+    }
 
 
 def real_rows(n: int = N) -> dict[str, torch.Tensor]:
@@ -62,8 +76,9 @@ def model_rows(runs: list[str], n: int = N) -> dict[str, torch.Tensor]:
     rows = {}
     for run in runs:
         model, config = load_run(run)
-        rows[f"model {Path(run).relative_to(RESULTS) if Path(run).is_relative_to(RESULTS) else run}"] = \
-            draw_samples(model, n, seed=0)
+        rows[f"model {Path(run).relative_to(RESULTS) if Path(run).is_relative_to(RESULTS) else run}"] = draw_samples(
+            model, n, seed=0
+        )
         print(f"sampled {run} ({config.model_name})", flush=True)
     return rows
 
@@ -84,8 +99,11 @@ def agreement(a: dict, b: dict) -> dict:
     rows = list(a["scores"])
     out = {}
     for metric in ("fid", "kid_x1000"):
-        for label, keep in (("all", rows), ("degraded real", [r for r in rows if r.startswith("train")]),
-                            ("models", [r for r in rows if r.startswith("model")])):
+        for label, keep in (
+            ("all", rows),
+            ("degraded real", [r for r in rows if r.startswith("train")]),
+            ("models", [r for r in rows if r.startswith("model")]),
+        ):
             if len(keep) > 2:
                 rho, p = spearmanr([a["scores"][r][metric] for r in keep], [b["scores"][r][metric] for r in keep])
                 out[f"{metric} {label}"] = {"spearman": round(float(rho), 4), "p": float(p), "rows": len(keep)}
@@ -104,9 +122,17 @@ def main() -> None:
     test = to_float(load_dataset("mnist", "test").images)
     a, b = score_rows(args.a, rows, test), score_rows(args.b, rows, test)
     table = {row: {"a": a["scores"][row], "b": b["scores"][row]} for row in rows}
-    save(f"extractor_agreement_{a['extractor']}_vs_{b['extractor']}",
-         {"a": {k: a[k] for k in ("extractor", "sha256")}, "b": {k: b[k] for k in ("extractor", "sha256")},
-          "images_per_row": args.n, "reference": "MNIST test, 10,000", "agreement": agreement(a, b), "rows": table})
+    save(
+        f"extractor_agreement_{a['extractor']}_vs_{b['extractor']}",
+        {
+            "a": {k: a[k] for k in ("extractor", "sha256")},
+            "b": {k: b[k] for k in ("extractor", "sha256")},
+            "images_per_row": args.n,
+            "reference": "MNIST test, 10,000",
+            "agreement": agreement(a, b),
+            "rows": table,
+        },
+    )
 
 
 if __name__ == "__main__":

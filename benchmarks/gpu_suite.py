@@ -10,6 +10,7 @@ Data are synthetic (uint8, MNIST-shaped or 64 px RGB) and live on the GPU, as ge
 
     bash benchmarks/gpu_suite.sh            # or: python benchmarks/gpu_suite.py --out results.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ def timed(label: str, results: dict, work) -> None:
     started = time.perf_counter()
     try:
         results[label] = work()
-    except Exception as error:  # noqa: BLE001 - one failing part must not lose the others' numbers
+    except Exception as error:
         results[label] = {"error": f"{type(error).__name__}: {error}"}
     results[label + "_seconds"] = round(time.perf_counter() - started, 1)
     print(label, json.dumps(results[label])[:400], flush=True)
@@ -48,8 +49,9 @@ def speed_cases(device: torch.device, seconds: float) -> dict:
 
 
 def dcgan64_batches(device: torch.device, seconds: float) -> dict:
-    return {str(b): speed.measure("dcgan64", device, seconds, 10, 2, [f"train.batch_size={b}"])
-            for b in DCGAN64_BATCHES}
+    return {
+        str(b): speed.measure("dcgan64", device, seconds, 10, 2, [f"train.batch_size={b}"]) for b in DCGAN64_BATCHES
+    }
 
 
 def vae_nll(device: torch.device, seconds: float) -> dict:
@@ -61,16 +63,45 @@ def vae_nll(device: torch.device, seconds: float) -> dict:
 def ddp_smoke(nproc: int) -> dict:
     """A short toy GAN run under torchrun with ``nproc`` processes (one per GPU): it must finish and load."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-                   "-m", "genlab", "train", "gan", "--data", "toy2d:grid25", "--preset", "toy", "--set",
-                   "train.epochs=2", "--set", "data.limit=65536", "--out", f"{tmp}/run"]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+            "-m",
+            "genlab",
+            "train",
+            "gan",
+            "--data",
+            "toy2d:grid25",
+            "--preset",
+            "toy",
+            "--set",
+            "train.epochs=2",
+            "--set",
+            "data.limit=65536",
+            "--out",
+            f"{tmp}/run",
+        ]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, timeout=240)
-        lines = [json.loads(line) for line in Path(f"{tmp}/run/metrics.jsonl").read_text().splitlines()
-                 if '"kind": "epoch"' in line] if done.returncode == 0 else []
-        return {"returncode": done.returncode, "wall_seconds": round(time.perf_counter() - started, 1),
-                "epochs": len(lines), "images_per_s": lines[-1]["images_per_s"] if lines else None,
-                "tail": done.stderr[-1500:] if done.returncode else ""}
+        lines = (
+            [
+                json.loads(line)
+                for line in Path(f"{tmp}/run/metrics.jsonl").read_text().splitlines()
+                if '"kind": "epoch"' in line
+            ]
+            if done.returncode == 0
+            else []
+        )
+        return {
+            "returncode": done.returncode,
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "epochs": len(lines),
+            "images_per_s": lines[-1]["images_per_s"] if lines else None,
+            "tail": done.stderr[-1500:] if done.returncode else "",
+        }
 
 
 def main() -> None:
@@ -82,9 +113,15 @@ def main() -> None:
         sys.exit("gpu_suite: no CUDA GPU here; the CPU figures come from benchmarks/speed.py")
     device = torch.device("cuda")
     configure(device)
-    results: dict = {"device": torch.cuda.get_device_name(device), "gpus": torch.cuda.device_count(),
-                     "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version(),
-                     "host": platform.node(), "cpu_cores": os.cpu_count()}
+    results: dict = {
+        "device": torch.cuda.get_device_name(device),
+        "gpus": torch.cuda.device_count(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "python": platform.python_version(),
+        "host": platform.node(),
+        "cpu_cores": os.cpu_count(),
+    }
     timed("speed", results, lambda: speed_cases(device, args.seconds))
     timed("dcgan64_batch", results, lambda: dcgan64_batches(device, args.seconds))
     timed("vae_nll", results, lambda: vae_nll(device, args.seconds))

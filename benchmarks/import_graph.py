@@ -4,6 +4,7 @@ strongly connected groups of parts, module-level cycles, and the largest file an
     python benchmarks/import_graph.py [SRC/genlab]     # default: this checkout's src/genlab
     git archive REV src | tar -x -C /tmp/old && python benchmarks/import_graph.py /tmp/old/src/genlab
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,11 @@ def largest(modules: dict[str, Path]) -> tuple[tuple[int, str], tuple[int, str]]
     for name, path in modules.items():
         text = path.read_text(encoding="utf-8")
         files.append((len(text.splitlines()), name))
-        functions += [(node.end_lineno - node.lineno + 1, f"{name}.{node.name}") for node in ast.walk(ast.parse(text))
-                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        functions += [
+            (node.end_lineno - node.lineno + 1, f"{name}.{node.name}")
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
     return max(files), max(functions)
 
 
@@ -64,9 +68,11 @@ def main() -> None:
     modules, edges = arch.build_graph(Path(args.src))
     parts = {(arch.part_of(e.src), arch.part_of(e.dst)) for e in edges if arch.part_of(e.src) != arch.part_of(e.dst)}
     (file_lines, file_name), (function_lines, function_name) = largest(modules)
-    print(f"{len(modules)} modules, {len(parts)} part-level edges, {len(arch.import_cycles(edges))} module-level "
-          f"cycles (up to 50 listed by the test); largest file {file_name} ({file_lines} lines), longest function "
-          f"{function_name} ({function_lines} lines)")
+    print(
+        f"{len(modules)} modules, {len(parts)} part-level edges, {len(arch.import_cycles(edges))} module-level "
+        f"cycles (up to 50 listed by the test); largest file {file_name} ({file_lines} lines), longest function "
+        f"{function_name} ({function_lines} lines)"
+    )
     print("parts that import each other:", part_groups(parts) or "none")
     for part in sorted({a for a, _ in parts}):
         print(f"  {part} -> {', '.join(sorted(b for a, b in parts if a == part))}")

@@ -5,6 +5,7 @@ uninterrupted run: weights, training state and metrics.jsonl must be identical.
     OMP_NUM_THREADS=1 python benchmarks/kill_loop.py --kills 30            # gan and cyclegan, 30 kills each
     OMP_NUM_THREADS=1 python benchmarks/kill_loop.py --models gan --kills 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,15 +15,24 @@ import time
 from pathlib import Path
 
 from common import save
-
 from genlab.testing.faults import differences, finish, kill_loop
 
 EVERY_STEP = ["train.checkpoint_every=1", "train.eval_images=0", "train.grid_size=4"]
 RUNS = {  # a model's new-run arguments; epochs grow with the kills so that the run outlasts them
-    "gan": lambda epochs: ["gan", "--preset", "tiny", *sets(EVERY_STEP, f"train.epochs={epochs}", "data.limit=256",
-                                                             "train.batch_size=32")],
-    "cyclegan": lambda epochs: ["cyclegan", "--preset", "tiny", "--data", "unpaired:mnist,synthdigits",
-                                *sets(EVERY_STEP, f"train.epochs={epochs}", "data.limit=64", "train.batch_size=8")],
+    "gan": lambda epochs: [
+        "gan",
+        "--preset",
+        "tiny",
+        *sets(EVERY_STEP, f"train.epochs={epochs}", "data.limit=256", "train.batch_size=32"),
+    ],
+    "cyclegan": lambda epochs: [
+        "cyclegan",
+        "--preset",
+        "tiny",
+        "--data",
+        "unpaired:mnist,synthdigits",
+        *sets(EVERY_STEP, f"train.epochs={epochs}", "data.limit=64", "train.batch_size=8"),
+    ],
 }
 
 
@@ -37,8 +47,14 @@ def measure(model: str, kills: int, root: Path) -> dict:
     seen = kill_loop(root / f"{model}-killed", new_run, kills)
     finish(root / f"{model}-straight", new_run)
     found = differences(root / f"{model}-killed", root / f"{model}-straight")
-    return {"kills": seen.kills, "landed_while_training": seen.landed, "inside_a_save": seen.inside_save,
-            "identical": not found, "differences": found, "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "kills": seen.kills,
+        "landed_while_training": seen.landed,
+        "inside_a_save": seen.inside_save,
+        "identical": not found,
+        "differences": found,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> None:

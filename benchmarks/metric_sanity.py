@@ -11,6 +11,7 @@
    upwards at small N).
 4. Seconds to score 10k images (features + FID, KID, precision/recall, density/coverage, IS) on this machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,10 +61,13 @@ def main() -> None:
     out = extract(extractor, test, logits=True)
     features_s = time.perf_counter() - started
     timings = {"features_10k": features_s}
-    for name, call in [("fid", lambda: fid(real, out["features"])), ("kid", lambda: kid(real, out["features"])),
-                       ("pr", lambda: precision_recall(real, out["features"])),
-                       ("dc", lambda: density_coverage(real, out["features"])),
-                       ("is", lambda: classifier_score(out["logits"]))]:
+    for name, call in [
+        ("fid", lambda: fid(real, out["features"])),
+        ("kid", lambda: kid(real, out["features"])),
+        ("pr", lambda: precision_recall(real, out["features"])),
+        ("dc", lambda: density_coverage(real, out["features"])),
+        ("is", lambda: classifier_score(out["logits"])),
+    ]:
         started = time.perf_counter()
         call()
         timings[name] = time.perf_counter() - started
@@ -74,8 +78,10 @@ def main() -> None:
         model, _ = load_run(args.run)
         samples = draw_samples(model, 10_000, seed=0)
         fake = extract(extractor, samples)["features"]
-        result["fid_vs_samples"] = {"run": args.run, **{str(n): fid(real, fake[:n])["fid"]
-                                                        for n in (1000, 2000, 5000, 10_000)}}
+        result["fid_vs_samples"] = {
+            "run": args.run,
+            **{str(n): fid(real, fake[:n])["fid"] for n in (1000, 2000, 5000, 10_000)},
+        }
     save("metric_sanity" if args.extractor == DEFAULT_DIGIT_EXTRACTOR else f"metric_sanity_{extractor.name}", result)
 
 

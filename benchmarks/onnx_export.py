@@ -10,6 +10,7 @@ calls instead of spinning, so that they leave the cores to PyTorch's calls in be
 
     python benchmarks/onnx_export.py          # about 5 minutes on two CPU cores; trained runs are reused
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,15 +32,30 @@ from genlab.testing.runs import write_domains
 RUNS = RESULTS / "onnx_runs"
 MNIST = ["--set", "data.limit=10000"]  # small runs: the numbers here are about the graphs, not sample quality
 # the translators' `digits` sizes (width 32, 3 residual blocks) on 32-px squares (A) and circles (B), one epoch
-TRANSLATOR = ["--preset", "digits", "--set", "model.image_size=32", "--set", "train.batch_size=8", "--set",
-              "train.epochs=1", "--set", "data.test_fraction=0.1", "--set", "train.eval_images=8"]
+TRANSLATOR = [
+    "--preset",
+    "digits",
+    "--set",
+    "model.image_size=32",
+    "--set",
+    "train.batch_size=8",
+    "--set",
+    "train.epochs=1",
+    "--set",
+    "data.test_fraction=0.1",
+    "--set",
+    "train.eval_images=8",
+]
 TRAIN = {  # family: (model, data, settings); translators get their two domains in train_runs
     "gan": ("gan", "mnist", ["--preset", "quick", *MNIST]),
     "conditional gan": ("gan", "mnist", ["--preset", "quick", "--set", "model.conditional=true", *MNIST]),
     "vae": ("vae", "mnist", ["--preset", "quick", *MNIST]),
     "autoencoder": ("autoencoder", "mnist", ["--preset", "quick", *MNIST]),
-    "latent-gan": ("latent-gan", "mnist", ["--set", f"model.autoencoder={RUNS / 'autoencoder'}", "--set",
-                                           "train.epochs=2", *MNIST]),
+    "latent-gan": (
+        "latent-gan",
+        "mnist",
+        ["--set", f"model.autoencoder={RUNS / 'autoencoder'}", "--set", "train.epochs=2", *MNIST],
+    ),
     "cyclegan": ("cyclegan", "", TRANSLATOR),
     "refiner": ("refiner", "", TRANSLATOR),
 }
@@ -76,10 +92,20 @@ def export_all(runs: dict[str, Path]) -> dict[str, dict]:
 
 def graph_rows(manifests: dict[str, dict]) -> list[dict]:
     """One row per exported graph: family, graph, bytes, max abs difference, exporter, opset."""
-    return [{"family": family, "graph": g["file"], "bytes": g["bytes"], "max_abs_diff": g["max_abs_diff"],
-             "tolerance": g["tolerance"], "exporter": g["exporter"], "opset": g["opset"],
-             "inputs": ", ".join(f"{p['name']} {p['shape']}" for p in g["inputs"])}
-            for family, manifest in manifests.items() for g in manifest["graphs"]]
+    return [
+        {
+            "family": family,
+            "graph": g["file"],
+            "bytes": g["bytes"],
+            "max_abs_diff": g["max_abs_diff"],
+            "tolerance": g["tolerance"],
+            "exporter": g["exporter"],
+            "opset": g["opset"],
+            "inputs": ", ".join(f"{p['name']} {p['shape']}" for p in g["inputs"]),
+        }
+        for family, manifest in manifests.items()
+        for g in manifest["graphs"]
+    ]
 
 
 def paired_medians(first, second, warmup: int = WARMUP, timed: int = TIMED_CALLS) -> tuple[float, float]:
@@ -106,23 +132,41 @@ def throughput(run: Path, graph: str, threads: int) -> list[dict]:
     for batch in BATCHES:
         z = model.prior_sample(batch, seeded(0))
         with torch.no_grad():
-            torch_s, onnx_s = paired_medians(lambda: model.decode(z), lambda: session.run(None, {"z": z.numpy()}))
-        rows.append({"graph": graph, "threads": threads, "batch": batch,
-                     "torch_images_per_s": round(batch / torch_s, 1), "onnxruntime_images_per_s": round(batch / onnx_s, 1),
-                     "speedup": round(torch_s / onnx_s, 2)})
+            torch_s, onnx_s = paired_medians(
+                lambda z=z: model.decode(z), lambda z=z: session.run(None, {"z": z.numpy()})
+            )
+        rows.append(
+            {
+                "graph": graph,
+                "threads": threads,
+                "batch": batch,
+                "torch_images_per_s": round(batch / torch_s, 1),
+                "onnxruntime_images_per_s": round(batch / onnx_s, 1),
+                "speedup": round(torch_s / onnx_s, 2),
+            }
+        )
     return rows
 
 
 def markdown(graphs: list[dict], speed: dict[str, list[dict]]) -> str:
     """The two tables of the docs: exported graphs, and sampling throughput."""
     lines = ["| family | graph | inputs | size | max abs diff to PyTorch | exporter |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['family']} | {r['graph']} | {r['inputs']} | {r['bytes'] / 1024:,.0f} KiB | "
-              f"{r['max_abs_diff']:.1e} | {r['exporter']} (opset {r['opset']}) |" for r in graphs]
-    lines += ["", "| model | graph | threads | batch | PyTorch images/s | onnxruntime images/s | ratio |",
-              "|---|---|---|---|---|---|---|"]
-    lines += [f"| {family} | {r['graph']} | {r['threads']} | {r['batch']} | {r['torch_images_per_s']:,.0f} | "
-              f"{r['onnxruntime_images_per_s']:,.0f} | {r['speedup']:.2f}x |" for family, rows in speed.items()
-              for r in rows]
+    lines += [
+        f"| {r['family']} | {r['graph']} | {r['inputs']} | {r['bytes'] / 1024:,.0f} KiB | "
+        f"{r['max_abs_diff']:.1e} | {r['exporter']} (opset {r['opset']}) |"
+        for r in graphs
+    ]
+    lines += [
+        "",
+        "| model | graph | threads | batch | PyTorch images/s | onnxruntime images/s | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {family} | {r['graph']} | {r['threads']} | {r['batch']} | {r['torch_images_per_s']:,.0f} | "
+        f"{r['onnxruntime_images_per_s']:,.0f} | {r['speedup']:.2f}x |"
+        for family, rows in speed.items()
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -132,14 +176,24 @@ def main() -> None:
     load_before = os.getloadavg()
     runs = train_runs()
     manifests = export_all(runs)
-    speed = {family: [row for threads in THREADS for row in throughput(runs[family], graph, threads)]
-             for family, graph in TIMED.items()}
+    speed = {
+        family: [row for threads in THREADS for row in throughput(runs[family], graph, threads)]
+        for family, graph in TIMED.items()
+    }
     graphs = graph_rows(manifests)
     torch.set_num_threads(max(THREADS))  # the machine record's thread count: the docs table's
-    save("onnx_export", {"graphs": graphs, "throughput": speed, "threads": THREADS, "warmup": WARMUP,
-                         "timed_calls": TIMED_CALLS, "export_seconds": {f: m["export_seconds"] for f, m in
-                                                                         manifests.items()},
-                         "load_average_before_after": [load_before, os.getloadavg()]})
+    save(
+        "onnx_export",
+        {
+            "graphs": graphs,
+            "throughput": speed,
+            "threads": THREADS,
+            "warmup": WARMUP,
+            "timed_calls": TIMED_CALLS,
+            "export_seconds": {f: m["export_seconds"] for f, m in manifests.items()},
+            "load_average_before_after": [load_before, os.getloadavg()],
+        },
+    )
     print(markdown(graphs, speed))
 
 

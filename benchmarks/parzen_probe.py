@@ -7,6 +7,7 @@ and beside it their FID against the test set under genlab's digit features (`gen
 
 Theis et al. (2016) made the point with k-means centroids; this shows it for simple image transforms.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,10 +30,17 @@ def blurred(x: torch.Tensor, pixels: float) -> torch.Tensor:
 
 def transforms(real: torch.Tensor) -> dict[str, torch.Tensor]:
     noise = torch.randn(real.shape, generator=torch.Generator().manual_seed(0))
-    return {"real training images": real, "blurred, 0.5 px": blurred(real, 0.5), "blurred, 0.7 px": blurred(real, 0.7),
-            "blurred, 1.0 px": blurred(real, 1.0), "contrast x 0.9": real * 0.9,
-            "gray haze + 0.02": real * 0.98 + 0.02, "noise, std 0.05": (real + 0.05 * noise).clamp(0, 1),
-            "sharpened (x^2)": real**2, "binarized at 0.5": (real > 0.5).float()}
+    return {
+        "real training images": real,
+        "blurred, 0.5 px": blurred(real, 0.5),
+        "blurred, 0.7 px": blurred(real, 0.7),
+        "blurred, 1.0 px": blurred(real, 1.0),
+        "contrast x 0.9": real * 0.9,
+        "gray haze + 0.02": real * 0.98 + 0.02,
+        "noise, std 0.05": (real + 0.05 * noise).clamp(0, 1),
+        "sharpened (x^2)": real**2,
+        "binarized at 0.5": (real > 0.5).float(),
+    }
 
 
 def main() -> None:
@@ -46,7 +54,9 @@ def main() -> None:
         r = parzen_evaluate(samples, valid, test)
         score = fid(test_features, extract(extractor, samples)["features"])["fid"]
         rows[name] = {"fid": score, **{k: r[k] for k in ("log_likelihood", "stderr", "sigma")}}
-        print(f"| {name} | {r['log_likelihood']:.1f} ± {r['stderr']:.1f} | {r['sigma']:.3f} | {score:.2f} |", flush=True)
+        print(
+            f"| {name} | {r['log_likelihood']:.1f} ± {r['stderr']:.1f} | {r['sigma']:.3f} | {score:.2f} |", flush=True
+        )
     save("parzen_probe", {"rows": rows, "numpy": np.__version__})
 
 

@@ -11,6 +11,7 @@ for the unguided prior samples (step 0), FID of the guided and of the unguided s
 test digits in the independent network's features (never the guide's), and the CPU time per chain step for a
 batch of --n chains.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,15 +52,32 @@ def one_class(model, guide, check, features, prior, label: int, args: argparse.N
     """Guided samples of one class: accuracies and FID before (prior samples) and after the chain, and seconds
     per step."""
     start = time.perf_counter()
-    result = plug_and_play(model, guide, label, n=args.n, steps=args.steps, eps1=args.eps1, eps2=args.eps2,
-                           eps3=args.eps3, seed=label, record_every=args.steps, prior=prior,
-                           max_step=args.max_step or None)
+    result = plug_and_play(
+        model,
+        guide,
+        label,
+        n=args.n,
+        steps=args.steps,
+        eps1=args.eps1,
+        eps2=args.eps2,
+        eps3=args.eps3,
+        seed=label,
+        record_every=args.steps,
+        prior=prior,
+        max_step=args.max_step or None,
+    )
     seconds = time.perf_counter() - start
     first = result.chain[0]
-    return {"label": label, "guide_acc": accuracy(guide, result.images, label),
-            "check_acc": accuracy(check, result.images, label), "guide_acc_unguided": accuracy(guide, first, label),
-            "check_acc_unguided": accuracy(check, first, label), "fid": class_fid(features, result.images, label),
-            "fid_unguided": class_fid(features, first, label), "s_per_step": seconds / max(args.steps, 1)}
+    return {
+        "label": label,
+        "guide_acc": accuracy(guide, result.images, label),
+        "check_acc": accuracy(check, result.images, label),
+        "guide_acc_unguided": accuracy(guide, first, label),
+        "check_acc_unguided": accuracy(check, first, label),
+        "fid": class_fid(features, result.images, label),
+        "fid_unguided": class_fid(features, first, label),
+        "s_per_step": seconds / max(args.steps, 1),
+    }
 
 
 def under_results(run: str) -> str:
@@ -99,8 +117,9 @@ def main() -> None:
         rows = [one_class(model, guide, check, features, prior, c, args) for c in range(10)]
         table[run] = {**{k: mean(rows, k) for k in rows[0] if k != "label"}, "per_class": rows}
         print(run, {k: v for k, v in table[run].items() if k != "per_class"}, flush=True)
-    options = {k: getattr(args, k) for k in ("guide", "check", "prior", "n", "steps", "eps1", "eps2", "eps3",
-                                             "max_step")}
+    options = {
+        k: getattr(args, k) for k in ("guide", "check", "prior", "n", "steps", "eps1", "eps2", "eps3", "max_step")
+    }
     save(args.name, {"options": options, "runs": table})
 
 

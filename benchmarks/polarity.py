@@ -14,6 +14,7 @@ that has never seen the about one third of mnistm that has them.
 as well as the read one, it travelled through the domain-A image (a hidden signal, as CycleGAN's steganography),
 not through the style, and a MNIST digit (which carries no such signal) gets no dark translations from a style.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,7 @@ from common import save
 from genlab.data.mnist import load_mnist
 from genlab.data.mnistm import load_mnistm
 from genlab.runs import load_run
-from genlab.samplers import seeded
-from genlab.samplers import translate_images
+from genlab.samplers import seeded, translate_images
 
 
 def dark_share(images: Tensor, strokes: Tensor) -> float:

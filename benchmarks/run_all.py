@@ -1,4 +1,5 @@
 """`make bench`: every benchmark behind docs/benchmarks.md, CPU-sized unless a GPU is present."""
+
 from __future__ import annotations
 
 import subprocess
@@ -28,12 +29,25 @@ if __name__ == "__main__":
     run("demo_time.py")
     run("parzen_probe.py")  # what the Parzen window rewards (real images, blurred, binarized, ...)
     run("zoo.py")  # Parzen + FID/KID/PR/DC/IS table (about 25 min on two CPU cores)
-    run("zoo.py", "--models", "autoencoder,latent-gan", "--epochs", "6", "--out",
-        str(HERE / "results" / "zoo_latent"))  # issue 3's Parzen target: the two-stage GAN (about 15 min)
+    run(
+        "zoo.py", "--models", "autoencoder,latent-gan", "--epochs", "6", "--out", str(HERE / "results" / "zoo_latent")
+    )  # issue 3's Parzen target: the two-stage GAN (about 15 min)
     run("plug_and_play.py")  # issue 17: the zoo's VAE, GAN and latent GAN guided, judged by an independent network
-    subprocess.run([sys.executable, "-m", "genlab", "train", "code-dae", "--set",
-                    f"model.source={HERE / 'results' / 'zoo' / 'vae'}", "--out",
-                    str(HERE / "results" / "zoo" / "vae-dae"), "--force"], check=True)  # PPGN-h's code prior
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genlab",
+            "train",
+            "code-dae",
+            "--set",
+            f"model.source={HERE / 'results' / 'zoo' / 'vae'}",
+            "--out",
+            str(HERE / "results" / "zoo" / "vae-dae"),
+            "--force",
+        ],
+        check=True,
+    )  # PPGN-h's code prior
     run("plug_and_play.py", "--runs", "zoo/vae", "--prior", "zoo/vae-dae", "--name", "plug_and_play_ppgn_h")
     run("metric_sanity.py", "--run", str(HERE / "results" / "zoo" / "vae"))
     run("adaptation.py", "--limit", "20000")  # issue 5: MNIST -> mnistm and synthdigits -> MNIST (about 1 h)

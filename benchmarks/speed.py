@@ -9,13 +9,14 @@ start from the same seed; runs alternate (a, b, a, b, ...) and the best of ``--r
     python benchmarks/speed.py --device cuda                    # a GPU
     python benchmarks/speed.py --cases dcgan64 --batch-size 1024
 """
+
 from __future__ import annotations
 
 import argparse
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -70,8 +71,16 @@ def time_trainer(config: Any, data: ImageData, device: torch.device, steps: int,
     is left out of the timing: training writes one per epoch, not one per ``steps`` (see ``checkpoint_ms``)."""
     with tempfile.TemporaryDirectory() as out:
         config.train.max_steps = warmup
-        trainer = Trainer(fresh_model(config, device), config, data, data.head(1), Path(out), device,
-                          echo=lambda s: None, callbacks=())
+        trainer = Trainer(
+            fresh_model(config, device),
+            config,
+            data,
+            data.head(1),
+            Path(out),
+            device,
+            echo=lambda s: None,
+            callbacks=(),
+        )
         trainer.fit()
         trainer.total_steps = warmup + steps
         trainer.checkpoint = lambda: None
@@ -86,8 +95,16 @@ def time_checkpoint(config: Any, data: ImageData, device: torch.device) -> float
     """Seconds one checkpoint (weights + training state, fsynced and swapped in) takes."""
     with tempfile.TemporaryDirectory() as out:
         config.train.max_steps = 1
-        trainer = Trainer(fresh_model(config, device), config, data, data.head(1), Path(out), device,
-                          echo=lambda s: None, callbacks=())
+        trainer = Trainer(
+            fresh_model(config, device),
+            config,
+            data,
+            data.head(1),
+            Path(out),
+            device,
+            echo=lambda s: None,
+            callbacks=(),
+        )
         trainer.fit()
         started = time.perf_counter()
         trainer.checkpoint()
@@ -99,14 +116,17 @@ def time_bare_loop(config: Any, data: ImageData, device: torch.device, steps: in
     model = fresh_model(config, device)
     optimizers = model.optimizers(config.train)
     precision = resolve_precision(device, config.train.precision)
-    amp: Callable[[], Any] = lambda: autocast(device, precision)
+
+    def amp() -> Any:
+        return autocast(device, precision)
+
     batch, per_step = config.train.batch_size, getattr(model, "batches_per_step", 1)
     order = torch.randperm(len(data), device=device)
 
     def step(i: int) -> None:  # as in the trainer: critic phase j sees real batch j, the G phase the last one
         real = []
         for j in range(per_step):
-            idx = order[((i * per_step + j) * batch) % (len(data) - batch):][:batch]
+            idx = order[((i * per_step + j) * batch) % (len(data) - batch) :][:batch]
             real.append((model.prepare(to_float(data.images[idx])), data.labels[idx]))
         for j, phase in enumerate(model.step_phases):
             optimizers[phase].zero_grad(set_to_none=True)
@@ -138,13 +158,20 @@ def measure(case: str, device: torch.device, seconds: float, warmup: int, repeat
         bare.append(time_bare_loop(config, data, device, steps, warmup))
     images = config.train.batch_size * getattr(config.model, "n_critic", 1)  # real images one step consumes
     t, b = min(trainer), min(bare)
-    return {"batch_size": config.train.batch_size, "images_per_step": images, "steps": steps,
-            "precision": resolve_precision(device, config.train.precision),
-            "trainer_step_ms": round(1000 * t, 2), "bare_step_ms": round(1000 * b, 2),
-            "trainer_images_per_s": round(images / t, 1), "bare_images_per_s": round(images / b, 1),
-            "trainer_vs_bare": round(b / t, 3), "trainer_step_ms_all": [round(1000 * v, 2) for v in trainer],
-            "bare_step_ms_all": [round(1000 * v, 2) for v in bare],
-            "checkpoint_ms": round(1000 * time_checkpoint(config, data, device), 1)}
+    return {
+        "batch_size": config.train.batch_size,
+        "images_per_step": images,
+        "steps": steps,
+        "precision": resolve_precision(device, config.train.precision),
+        "trainer_step_ms": round(1000 * t, 2),
+        "bare_step_ms": round(1000 * b, 2),
+        "trainer_images_per_s": round(images / t, 1),
+        "bare_images_per_s": round(images / b, 1),
+        "trainer_vs_bare": round(b / t, 3),
+        "trainer_step_ms_all": [round(1000 * v, 2) for v in trainer],
+        "bare_step_ms_all": [round(1000 * v, 2) for v in bare],
+        "checkpoint_ms": round(1000 * time_checkpoint(config, data, device), 1),
+    }
 
 
 def steps_for(config: Any, data: ImageData, device: torch.device, seconds: float, warmup: int) -> int:
@@ -157,13 +184,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
-    parser.add_argument("--seconds", type=float, default=0, help="length of each timed run (default: 8 on CPU, "
-                                                                   "5 on GPU)")
+    parser.add_argument(
+        "--seconds", type=float, default=0, help="length of each timed run (default: 8 on CPU, 5 on GPU)"
+    )
     parser.add_argument("--warmup", type=int, default=0, help="untimed steps first (default: 3 on CPU, 20 on GPU)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=0, help="override every case's batch size")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra config override for every case, e.g. train.precision=bf16")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra config override for every case, e.g. train.precision=bf16",
+    )
     parser.add_argument("--name", default="", help="result file suffix")
     args = parser.parse_args()
     device = pick_device(args.device)
@@ -175,11 +209,23 @@ def main() -> None:
     for case in args.cases.split(","):
         rows[case] = measure(case, device, seconds, warmup, args.repeats, extra)
         r = rows[case]
-        print(f"{case}: trainer {r['trainer_images_per_s']} img/s, bare loop {r['bare_images_per_s']} img/s, "
-              f"ratio {r['trainer_vs_bare']}", flush=True)
-    save(f"speed_{device.type}{args.name}", {"device": str(device), "device_name": device_name(device),
-                                             "seconds_per_run": seconds, "warmup": warmup, "repeats": args.repeats,
-                                             "overrides": extra, "cases": rows})
+        print(
+            f"{case}: trainer {r['trainer_images_per_s']} img/s, bare loop {r['bare_images_per_s']} img/s, "
+            f"ratio {r['trainer_vs_bare']}",
+            flush=True,
+        )
+    save(
+        f"speed_{device.type}{args.name}",
+        {
+            "device": str(device),
+            "device_name": device_name(device),
+            "seconds_per_run": seconds,
+            "warmup": warmup,
+            "repeats": args.repeats,
+            "overrides": extra,
+            "cases": rows,
+        },
+    )
 
 
 def device_name(device: torch.device) -> str:

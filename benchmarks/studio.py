@@ -4,6 +4,7 @@ Chromium (Playwright).
 
     python benchmarks/studio.py        # about 8 minutes on two CPU cores; trained runs are reused
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,26 @@ TRAIN = {  # name: (model, data, settings)
     "vae": ("vae", "mnist", ["--preset", "quick", "--set", "model.latent_dim=2", "--set", "train.epochs=3"]),
     "cgan": ("gan", "mnist", ["--preset", "quick", "--set", "model.conditional=true", "--set", "data.limit=30000"]),
 }
-CYCLEGAN = ["--preset", "tiny", "--set", "model.image_size=32", "--set", "model.g_width=16", "--set",
-            "model.g_blocks=2", "--set", "model.d_width=16", "--set", "train.batch_size=8", "--set", "train.epochs=40",
-            "--set", "data.test_fraction=0.1", "--set", "train.eval_images=8"]
+CYCLEGAN = [
+    "--preset",
+    "tiny",
+    "--set",
+    "model.image_size=32",
+    "--set",
+    "model.g_width=16",
+    "--set",
+    "model.g_blocks=2",
+    "--set",
+    "model.d_width=16",
+    "--set",
+    "train.batch_size=8",
+    "--set",
+    "train.epochs=40",
+    "--set",
+    "data.test_fraction=0.1",
+    "--set",
+    "train.eval_images=8",
+]
 
 
 def genlab(*args: str) -> None:
@@ -56,10 +74,12 @@ class Studio:
     """`genlab serve` in a subprocess, until the block ends."""
 
     def __init__(self, runs: list[Path], port: int = 8765):
-        self.url, self.command = f"http://127.0.0.1:{port}", [sys.executable, "-m", "genlab", "serve",
-                                                              *map(str, runs), "--port", str(port)]
+        self.url, self.command = (
+            f"http://127.0.0.1:{port}",
+            [sys.executable, "-m", "genlab", "serve", *map(str, runs), "--port", str(port)],
+        )
 
-    def __enter__(self) -> "Studio":
+    def __enter__(self) -> Studio:
         self.process = subprocess.Popen(self.command)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -86,8 +106,11 @@ def timed(client: httpx.Client, requests: list, warmup: int = 3) -> dict:
         if i >= warmup:
             seconds.append(elapsed)
     seconds.sort()
-    return {"requests": len(seconds), "median_ms": round(1000 * statistics.median(seconds), 1),
-            "p90_ms": round(1000 * seconds[int(0.9 * (len(seconds) - 1))], 1)}
+    return {
+        "requests": len(seconds),
+        "median_ms": round(1000 * statistics.median(seconds), 1),
+        "p90_ms": round(1000 * seconds[int(0.9 * (len(seconds) - 1))], 1),
+    }
 
 
 def png_upload(size: int = 28, mode: str = "L") -> dict:
@@ -101,20 +124,38 @@ def latencies(url: str, count: int) -> dict:
     """The three answers the issue names, and the conditional GAN's grid, each ``count`` times."""
     with httpx.Client(base_url=url, timeout=60) as client:
         return {
-            "new_samples_64_vae": timed(client, [("GET", "/api/runs/vae/samples.png", {"params": {"n": 64, "seed": s}})
-                                                 for s in range(count + 3)]),
-            "new_samples_64_cgan": timed(client, [("GET", "/api/runs/cgan/samples.png",
-                                                   {"params": {"n": 64, "seed": s, "label": s % 10}})
-                                                  for s in range(count + 3)]),
-            "interpolation_frame_vae": timed(client, [("GET", "/api/runs/vae/interpolate.png",
-                                                       {"params": {"a": 0, "b": 1, "t": i / (count + 2)}})
-                                                      for i in range(count + 3)]),
-            "upload_reconstruct_vae": timed(client, [("POST", "/api/runs/vae/upload.png",
-                                                      {"params": {"action": "reconstruct"}, **png_upload()})
-                                                     for _ in range(count + 3)]),
-            "upload_a2b_cyclegan": timed(client, [("POST", "/api/runs/cyclegan/upload.png",
-                                                   {"params": {"action": "a2b"}, **png_upload(40)})
-                                                  for _ in range(count + 3)]),
+            "new_samples_64_vae": timed(
+                client,
+                [("GET", "/api/runs/vae/samples.png", {"params": {"n": 64, "seed": s}}) for s in range(count + 3)],
+            ),
+            "new_samples_64_cgan": timed(
+                client,
+                [
+                    ("GET", "/api/runs/cgan/samples.png", {"params": {"n": 64, "seed": s, "label": s % 10}})
+                    for s in range(count + 3)
+                ],
+            ),
+            "interpolation_frame_vae": timed(
+                client,
+                [
+                    ("GET", "/api/runs/vae/interpolate.png", {"params": {"a": 0, "b": 1, "t": i / (count + 2)}})
+                    for i in range(count + 3)
+                ],
+            ),
+            "upload_reconstruct_vae": timed(
+                client,
+                [
+                    ("POST", "/api/runs/vae/upload.png", {"params": {"action": "reconstruct"}, **png_upload()})
+                    for _ in range(count + 3)
+                ],
+            ),
+            "upload_a2b_cyclegan": timed(
+                client,
+                [
+                    ("POST", "/api/runs/cyclegan/upload.png", {"params": {"action": "a2b"}, **png_upload(40)})
+                    for _ in range(count + 3)
+                ],
+            ),
         }
 
 
@@ -124,16 +165,19 @@ def screenshots(url: str, report: Path) -> list[Path]:
 
     shots = [DOCS / "studio.png", DOCS / "studio-cyclegan.png", DOCS / "report.png"]
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(profile, executable_path=chromium(), headless=True,
-                                                       args=ARGS, viewport={"width": 1280, "height": 900})
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=chromium(), headless=True, args=ARGS, viewport={"width": 1280, "height": 900}
+        )
         page = context.new_page()
         page.goto(url)
         page.wait_for_selector("#samples-img[src^='blob:']")
         page.fill("#interp-t", "0.5") if page.locator("#interp-t").count() else None
         page.wait_for_timeout(1500)
         page.screenshot(path=shots[0], full_page=True)
-        page.select_option("#run-select", label=next(o for o in page.locator("#run-select option").all_inner_texts()
-                                                       if "cyclegan" in o))
+        page.select_option(
+            "#run-select",
+            label=next(o for o in page.locator("#run-select option").all_inner_texts() if "cyclegan" in o),
+        )
         page.set_input_files("#upload-input", str(RUNS / "domains" / "A" / "a3.png"))
         page.wait_for_selector("#upload-img[src^='blob:']")
         page.wait_for_timeout(1000)
@@ -165,8 +209,14 @@ def main() -> None:
     with Studio(runs) as studio:
         result = latencies(studio.url, args.requests)
         shots = screenshots(studio.url, report)
-    save("studio", {"latency": result, "screenshots": [str(s.relative_to(ROOT)) for s in shots],
-                    "report_kb": round(report.stat().st_size / 1024, 1)})
+    save(
+        "studio",
+        {
+            "latency": result,
+            "screenshots": [str(s.relative_to(ROOT)) for s in shots],
+            "report_kb": round(report.stat().st_size / 1024, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Training throughput (images/s) in the generic loop, data resident on the device as uint8.
 
-    python benchmarks/throughput.py [--device auto] [--steps 100] [--cases vae-nll,dcgan28]
+python benchmarks/throughput.py [--device auto] [--steps 100] [--cases vae-nll,dcgan28]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,12 +14,10 @@ import torch
 
 from common import save
 from genlab.config import apply_overrides
-from genlab.models import default_config
 from genlab.data import ImageData
-from genlab.models import get_model_class
 from genlab.devices import pick_device
+from genlab.models import default_config, get_model_class
 from genlab.training.loop import Trainer
-
 
 CASES = {  # name: (model, preset, overrides, image shape, binarize)
     "vae-quick": ("vae", "quick", [], (1, 28, 28), "dynamic"),
@@ -44,8 +43,9 @@ def measure(case: str, device: torch.device, steps: int) -> float:
     get_model_class(name).resolve_config(config.model, config.data, data)
     with tempfile.TemporaryDirectory() as out:
         config.train.max_steps = 20  # warm-up (allocator, kernels)
-        trainer = Trainer(get_model_class(name)(config.model), config, data, data.head(1), Path(out), device,
-                          echo=lambda s: None)
+        trainer = Trainer(
+            get_model_class(name)(config.model), config, data, data.head(1), Path(out), device, echo=lambda s: None
+        )
         trainer.fit()
         trainer.total_steps = 20 + steps
         if device.type == "cuda":

@@ -14,6 +14,7 @@ EPOCHS + 3E epochs (learning rate about 8.6e-5 falling to 6e-5 for the default 1
 With --shard N the test set is scored N images at a time; each shard's per-image NLLs are saved under
 RUN/nll_shards/ and a restarted command skips finished shards (hours of CPU survive an interruption).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,12 +26,12 @@ from pathlib import Path
 import torch
 
 from common import RESULTS, save
+from genlab.data import load_split
+from genlab.devices import inference_layout, pick_device
 from genlab.evaluation import evaluate
 from genlab.metrics import elbo_terms, nll_summary, per_image_nll
-from genlab.data import load_split
-from genlab.training import train
 from genlab.runs import checkpoint_dir, load_config, load_run, load_train_state
-from genlab.devices import inference_layout, pick_device
+from genlab.training import train
 
 
 def sharded(run: Path, k: int, shard: int, images: int | None) -> dict:
@@ -49,11 +50,12 @@ def sharded(run: Path, k: int, shard: int, images: int | None) -> dict:
             tmp = path.with_suffix(".tmp")
             torch.save(values, tmp)
             tmp.replace(path)
-            print(f"shard {start}:{start + shard} mean {values.mean():.3f} in {time.perf_counter() - began:.0f} s",
-                  flush=True)
+            print(
+                f"shard {start}:{start + shard} mean {values.mean():.3f} in {time.perf_counter() - began:.0f} s",
+                flush=True,
+            )
         parts.append(torch.load(path))
-    return {"elbo": elbo_terms(model, data), "nll": {**nll_summary(torch.cat(parts), k, model.dims),
-                                                     "shard": shard}}
+    return {"elbo": elbo_terms(model, data), "nll": {**nll_summary(torch.cat(parts), k, model.dims), "shard": shard}}
 
 
 def finetune_iwae(run: Path, epochs: int, k: int = 5) -> Path:
@@ -64,9 +66,17 @@ def finetune_iwae(run: Path, epochs: int, k: int = 5) -> Path:
     trained = load_config(target).train.epochs
     loop = load_train_state(target)["loop"]
     steps_per_epoch = loop["step"] // max(loop["epoch"], 1)
-    train("vae", out=target, resume=True, overrides=[
-        f"model.iw_samples={k}", "model.kl_warmup_steps=0", f"train.epochs={trained + 3 * epochs}",
-        f"train.max_steps={loop['step'] + epochs * steps_per_epoch}"])
+    train(
+        "vae",
+        out=target,
+        resume=True,
+        overrides=[
+            f"model.iw_samples={k}",
+            "model.kl_warmup_steps=0",
+            f"train.epochs={trained + 3 * epochs}",
+            f"train.max_steps={loop['step'] + epochs * steps_per_epoch}",
+        ],
+    )
     return target
 
 
@@ -77,8 +87,13 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=None)
     parser.add_argument("--shard", type=int, default=None, help="score this many test images at a time, resumably")
     parser.add_argument("--skip-train", action="store_true")
-    parser.add_argument("--iwae-finetune", type=int, default=0, metavar="EPOCHS",
-                        help="then continue a copy of the run on the IWAE bound (k=5) and score that copy")
+    parser.add_argument(
+        "--iwae-finetune",
+        type=int,
+        default=0,
+        metavar="EPOCHS",
+        help="then continue a copy of the run on the IWAE bound (k=5) and score that copy",
+    )
     parser.add_argument("--name", default="vae_nll", help="result file name under benchmarks/results/")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
@@ -98,8 +113,16 @@ def main() -> None:
     else:
         results = evaluate(run, ["elbo", "nll"], k=args.k, images=args.images)
     config = json.loads((checkpoint_dir(run) / "config.json").read_text())
-    save(args.name, {"train_seconds": train_seconds, "eval_seconds": round(time.perf_counter() - started, 1),
-                     "elbo": results["elbo"], "nll": results["nll"], "config": config})
+    save(
+        args.name,
+        {
+            "train_seconds": train_seconds,
+            "eval_seconds": round(time.perf_counter() - started, 1),
+            "elbo": results["elbo"],
+            "nll": results["nll"],
+            "config": config,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ density/coverage, IS analogue; 10k generated vs the 10k test images).
 
 Models train on train50k so that Parzen's sigma is chosen on held-out validation images.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,11 @@ MODELS = {  # name: (model, preset, overrides)
     "hinge-sn": ("gan", "dcgan", ["model.objective=hinge", "model.spectral_norm=true"] + GAN_WIDTH),
     "wgan-gp": ("gan", "wgan-gp", GAN_WIDTH),
     # the best DCGAN found: non-saturating + R1 (Mescheder et al. 2018) with the generator EMA
-    "nonsaturating-r1": ("gan", "dcgan", ["model.objective=nonsaturating", "model.r1_weight=1", "model.g_width=32",
-                                          "model.d_width=32"]),
+    "nonsaturating-r1": (
+        "gan",
+        "dcgan",
+        ["model.objective=nonsaturating", "model.r1_weight=1", "model.g_width=32", "model.d_width=32"],
+    ),
     # two-stage: an autoencoder, then a GAN on its codes (its own epochs; needs the autoencoder row first)
     "autoencoder": ("autoencoder", None, ["model.latent_dim=16"]),
     "latent-gan": ("latent-gan", None, ["model.autoencoder={out}/autoencoder", "train.epochs=20"]),
@@ -62,8 +66,11 @@ def main() -> None:
             settings = [f"train.epochs={args.epochs}", "data.train_split=train50k"] + overrides + args.extra
             train(model, preset=preset, out=run, force=True, overrides=[o.format(out=args.out) for o in settings])
         trained = time.perf_counter()
-        rows[name] = {"train_seconds": round(trained - started, 1),
-                      "results": evaluate(run, args.metrics.split(",")), "eval_seconds": round(time.perf_counter() - trained, 1)}
+        rows[name] = {
+            "train_seconds": round(trained - started, 1),
+            "results": evaluate(run, args.metrics.split(",")),
+            "eval_seconds": round(time.perf_counter() - trained, 1),
+        }
         runs.append(run)
         print(compare_runs(runs), flush=True)
     save(Path(args.out).name, {"epochs": args.epochs, "extra": args.extra, "rows": rows, "table": compare_runs(runs)})

@@ -4,6 +4,7 @@ Test files mirror src: tests/test_<part>.py tests genlab.<part> (a module or pac
 tests/test_<part>_<module>.py one module of a package (test_models_gan.py: genlab.models.gan). Tests marked
 ``slow`` (subprocesses that train, torchrun, a real browser, API fuzzing, fault injection, long trainings) run in
 `make test-all` only; `make test` runs the rest."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Domain adaptation: class labels through unpaired data, npz datasets, genlab adapt, translation metrics."""
+
 from __future__ import annotations
 
 import json
@@ -13,24 +14,30 @@ from torch import nn
 
 import genlab
 from genlab.apps.adapt import adapt, classifier_size, translator_direction, translator_groups
-from genlab.apps.report.adaptation import format_table as adapt_table
 from genlab.apps.compare import compare_runs
-from genlab.data import ImageData, load_dataset
+from genlab.apps.report.adaptation import format_table as adapt_table
+from genlab.apps.testing import run_cli
+from genlab.data import ImageData, load_dataset, load_domains
 from genlab.data.arrays import save_arrays
-from genlab.data import load_domains
 from genlab.errors import GenlabError
 from genlab.evaluation import default_metrics, evaluate, format_table, score
 from genlab.runs import load_config, load_run
-
-from genlab.apps.testing import run_cli
 from genlab.testing import PixelStats
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 QUIET = {"echo": lambda s: None}
 CLASSES = ("0", "1", "2")
 TINY_CLASSIFIER = ["train.epochs=1", "train.batch_size=8", "train.eval_images=8", "model.shift=0"]
-CYCLEGAN = ["model.image_size=16", "model.pool_size=2", "train.batch_size=4", "train.epochs=1", "train.max_steps=3",
-            "data.test_fraction=0.25", "train.eval_images=8", "train.grid_size=4"]
+CYCLEGAN = [
+    "model.image_size=16",
+    "model.pool_size=2",
+    "train.batch_size=4",
+    "train.epochs=1",
+    "train.max_steps=3",
+    "data.test_fraction=0.25",
+    "train.eval_images=8",
+    "train.grid_size=4",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -75,8 +82,9 @@ def domains(tmp_path_factory):
 def translator(domains, tmp_path_factory):
     """A tiny CycleGAN trained for 3 steps on the two folders (A = source, B = target)."""
     out = tmp_path_factory.mktemp("runs") / "cyclegan"
-    genlab.train("cyclegan", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", overrides=CYCLEGAN,
-                 out=out, **QUIET)
+    genlab.train(
+        "cyclegan", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", overrides=CYCLEGAN, out=out, **QUIET
+    )
     return out
 
 
@@ -115,8 +123,11 @@ def test_npz_datasets_round_trip_and_explain_bad_files(tmp_path):
     assert [len(d) for d in held] == [7, 3]  # a file without a test split holds one out, like a folder
     np.savez(tmp_path / "bad.npz", train_images=np.zeros((2, 8, 8), np.float32), train_labels=np.zeros(2, int))
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    for name, message in ((f"npz:{tmp_path}/bad.npz", "must be uint8"), (f"npz:{tmp_path}/junk.npz", "cannot read"),
-                          (f"npz:{tmp_path}/none.npz", "does not exist")):
+    for name, message in (
+        (f"npz:{tmp_path}/bad.npz", "must be uint8"),
+        (f"npz:{tmp_path}/junk.npz", "cannot read"),
+        (f"npz:{tmp_path}/none.npz", "does not exist"),
+    ):
         with pytest.raises(GenlabError, match=message):
             load_dataset(name)
     with pytest.raises(GenlabError, match="no 'valid' split"):
@@ -125,8 +136,16 @@ def test_npz_datasets_round_trip_and_explain_bad_files(tmp_path):
 
 # -- B. genlab adapt ------------------------------------------------------------------------------
 def test_adapt_without_a_translator_trains_two_rows(domains, tmp_path):
-    report = adapt(str(domains[0]), str(domains[1]), seeds=2, preset="tiny", overrides=TINY_CLASSIFIER,
-                   out=tmp_path / "adapt", image_size=16, **QUIET)
+    report = adapt(
+        str(domains[0]),
+        str(domains[1]),
+        seeds=2,
+        preset="tiny",
+        overrides=TINY_CLASSIFIER,
+        out=tmp_path / "adapt",
+        image_size=16,
+        **QUIET,
+    )
     assert set(report["rows"]) == {"source_only", "target"} and report["translators"] == {}
     for row in report["rows"].values():
         assert len(row["accuracy"]) == 2 and all(0 <= a <= 1 for a in row["accuracy"])
@@ -142,9 +161,23 @@ def test_adapt_without_a_translator_trains_two_rows(domains, tmp_path):
 
 def test_adapt_with_a_translator_writes_a_reusable_translated_set(domains, translator, tmp_path, capsys):
     out = tmp_path / "adapt"
-    code, table, err = run_cli(capsys, "adapt", "--source", domains[0], "--target", domains[1], "--translator",
-                               translator, "--seeds", 1, "--preset", "tiny", *sum((["--set", s] for s in
-                                                                                  TINY_CLASSIFIER), []), "--out", out)
+    code, table, err = run_cli(
+        capsys,
+        "adapt",
+        "--source",
+        domains[0],
+        "--target",
+        domains[1],
+        "--translator",
+        translator,
+        "--seeds",
+        1,
+        "--preset",
+        "tiny",
+        *sum((["--set", s] for s in TINY_CLASSIFIER), []),
+        "--out",
+        out,
+    )
     assert code == 0, err
     assert "\n| classifier trained on | accuracy on folder:" in table and "| translated folder:" in table
     assert "(cyclegan a2b of " in table
@@ -165,11 +198,32 @@ def test_adapt_with_a_translator_writes_a_reusable_translated_set(domains, trans
 def test_adapt_gives_each_translator_its_own_row(domains, translator, tmp_path):
     """A refiner and a CycleGAN side by side: two translated sets, two rows, one table."""
     refiner = tmp_path / "refiner"
-    genlab.train("refiner", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", out=refiner, **QUIET,
-                 overrides=["model.image_size=16", "train.batch_size=4", "train.epochs=1", "train.max_steps=2",
-                            "data.test_fraction=0.25", "train.eval_images=8", "train.grid_size=4"])
-    report = adapt(str(domains[0]), str(domains[1]), translators=[refiner, translator], seeds=1, preset="tiny",
-                   overrides=TINY_CLASSIFIER, out=tmp_path / "adapt", **QUIET)
+    genlab.train(
+        "refiner",
+        data=f"unpaired:{domains[0]},{domains[1]}",
+        preset="tiny",
+        out=refiner,
+        **QUIET,
+        overrides=[
+            "model.image_size=16",
+            "train.batch_size=4",
+            "train.epochs=1",
+            "train.max_steps=2",
+            "data.test_fraction=0.25",
+            "train.eval_images=8",
+            "train.grid_size=4",
+        ],
+    )
+    report = adapt(
+        str(domains[0]),
+        str(domains[1]),
+        translators=[refiner, translator],
+        seeds=1,
+        preset="tiny",
+        overrides=TINY_CLASSIFIER,
+        out=tmp_path / "adapt",
+        **QUIET,
+    )
     assert list(report["rows"]) == ["source_only", "translated", "translated_2", "target"]
     made = report["translators"]
     assert [made[r]["model"] for r in ("translated", "translated_2")] == ["refiner", "cyclegan"]
@@ -182,11 +236,16 @@ def test_adapt_gives_each_translator_its_own_row(domains, translator, tmp_path):
 
 def test_mnist_to_mnistm_table_stands_beside_the_dann_numbers():
     row = {"mean": 0.61234, "std": 0.01}
-    report = {"rows": {"source_only": row, "translated": row, "target": row},
-              "translators": {"translated": {"model": "cyclegan", "direction": "a2b", "run": "runs/m2mm"}},
-              "source": "mnist", "target": "mnistm",
-              "seeds": [0, 1, 2], "test_images": 10000, "test": "mnistm:test",
-              "classifier": {"image_size": 28, "channels": 3}}
+    report = {
+        "rows": {"source_only": row, "translated": row, "target": row},
+        "translators": {"translated": {"model": "cyclegan", "direction": "a2b", "run": "runs/m2mm"}},
+        "source": "mnist",
+        "target": "mnistm",
+        "seeds": [0, 1, 2],
+        "test_images": 10000,
+        "test": "mnistm:test",
+        "classifier": {"image_size": 28, "channels": 3},
+    }
     lines = adapt_table(report).splitlines()
     assert lines[0] == "| classifier trained on | accuracy on mnistm test | DANN paper, MNIST→MNIST-M |"
     assert lines[2] == "| source only (mnist) | 0.6123 ± 0.0100 | 0.5225 |"
@@ -207,17 +266,24 @@ def test_adapt_mistakes_are_one_line(domains, translator, tmp_path, capsys):
     for i in range(4):
         Image.new("RGB", (20, 20), (i * 40, 0, 0)).save(unlabelled / f"{i}.png")
     classifier = tmp_path / "classifier"
-    genlab.train("classifier", data=f"folder:{domains[0]}", preset="tiny",
-                 overrides=TINY_CLASSIFIER + ["model.image_size=16", "train.max_steps=1"], out=classifier, **QUIET)
+    genlab.train(
+        "classifier",
+        data=f"folder:{domains[0]}",
+        preset="tiny",
+        overrides=TINY_CLASSIFIER + ["model.image_size=16", "train.max_steps=1"],
+        out=classifier,
+        **QUIET,
+    )
     other = write_domain(tmp_path / "other", "color", per_class=2)
     base = ["adapt", "--source", domains[0], "--preset", "tiny"]
     for argv, message in (
-            ([*base, "--target", unlabelled], "has no class labels (a folder needs one subfolder per class)"),
-            ([*base, "--target", f"unpaired:{domains[0]},{domains[1]}"], "labelled by domain"),
-            ([*base, "--target", domains[1], "--translator", classifier], "is a 'classifier' run"),
-            ([*base, "--target", other, "--translator", translator], "not folder:"),
-            ([*base, "--target", domains[1], "--set", "model.widht=3"], "unknown config key"),
-            ([*base, "--target", domains[1], "--seeds", 0], "--seeds must be at least 1")):
+        ([*base, "--target", unlabelled], "has no class labels (a folder needs one subfolder per class)"),
+        ([*base, "--target", f"unpaired:{domains[0]},{domains[1]}"], "labelled by domain"),
+        ([*base, "--target", domains[1], "--translator", classifier], "is a 'classifier' run"),
+        ([*base, "--target", other, "--translator", translator], "not folder:"),
+        ([*base, "--target", domains[1], "--set", "model.widht=3"], "unknown config key"),
+        ([*base, "--target", domains[1], "--seeds", 0], "--seeds must be at least 1"),
+    ):
         code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "never")
         errors = [line for line in err.splitlines() if line.startswith("genlab: error")]  # info lines may precede
         assert code == 2 and len(errors) == 1 and message in errors[0] and "Traceback" not in err
@@ -285,8 +351,15 @@ def test_digit_domains_default_to_both_directions(translator):
 
 def test_cycle_error_is_logged_during_training(domains, tmp_path):
     out = tmp_path / "scored"
-    genlab.train("cyclegan", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", out=out, **QUIET,
-                 overrides=CYCLEGAN + ["train.max_steps=none", "train.eval_every=1", "train.eval_metrics=cycle", "train.eval_samples=8"])
+    genlab.train(
+        "cyclegan",
+        data=f"unpaired:{domains[0]},{domains[1]}",
+        preset="tiny",
+        out=out,
+        **QUIET,
+        overrides=CYCLEGAN
+        + ["train.max_steps=none", "train.eval_every=1", "train.eval_metrics=cycle", "train.eval_samples=8"],
+    )
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     epoch = [r for r in records if r["kind"] == "epoch"][-1]
     assert 0 < epoch["eval/cycle_l1_a"] < 1 and 0 < epoch["eval/cycle_l1_b"] < 1
@@ -304,16 +377,31 @@ def test_classifier_size_comes_from_the_translators_unless_given():
 def test_translators_of_one_recipe_are_summarised_over_their_seeds(domains, translator, tmp_path):
     """The same CycleGAN recipe with another train.seed: one group, its spread over translators in the table."""
     other = tmp_path / "cyclegan-seed5"
-    genlab.train("cyclegan", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", out=other, **QUIET,
-                 overrides=CYCLEGAN + ["train.seed=5"])
-    report = adapt(str(domains[0]), str(domains[1]), translators=[translator, other], seeds=2, preset="tiny",
-                   overrides=TINY_CLASSIFIER, out=tmp_path / "adapt", **QUIET)
-    group, = report["translator_groups"]
+    genlab.train(
+        "cyclegan",
+        data=f"unpaired:{domains[0]},{domains[1]}",
+        preset="tiny",
+        out=other,
+        **QUIET,
+        overrides=CYCLEGAN + ["train.seed=5"],
+    )
+    report = adapt(
+        str(domains[0]),
+        str(domains[1]),
+        translators=[translator, other],
+        seeds=2,
+        preset="tiny",
+        overrides=TINY_CLASSIFIER,
+        out=tmp_path / "adapt",
+        **QUIET,
+    )
+    (group,) = report["translator_groups"]
     means = [report["rows"][r]["mean"] for r in ("translated", "translated_2")]
     assert group["rows"] == ["translated", "translated_2"] and group["translator_seeds"] == [0, 5]
     assert group["translator_means"] == means and group["min"] == min(means)
-    assert group["mean"] == pytest.approx(sum(means) / 2) and group["std"] == pytest.approx(abs(means[0] - means[1])
-                                                                                            / 2 ** 0.5)
+    assert group["mean"] == pytest.approx(sum(means) / 2) and group["std"] == pytest.approx(
+        abs(means[0] - means[1]) / 2**0.5
+    )
     line = next(line for line in adapt_table(report).splitlines() if "translators (train.seed" in line)
     assert "2 cyclegan a2b translators (train.seed 0, 5)" in line
     assert f"{group['mean']:.4f} ± {group['std']:.4f} over translators" in line
@@ -321,9 +409,11 @@ def test_translators_of_one_recipe_are_summarised_over_their_seeds(domains, tran
 
 def test_translators_of_other_recipes_stay_apart():
     base = {"model": "cyclegan", "direction": "a2b"}
-    translated = {"translated": {**base, "recipe": "x", "seed": 0},
-                  "translated_2": {**base, "recipe": "y", "seed": 0},
-                  "translated_3": {**base, "recipe": "x", "seed": 1}}
+    translated = {
+        "translated": {**base, "recipe": "x", "seed": 0},
+        "translated_2": {**base, "recipe": "y", "seed": 0},
+        "translated_3": {**base, "recipe": "x", "seed": 1},
+    }
     rows = {"translated": {"mean": 0.8}, "translated_2": {"mean": 0.5}, "translated_3": {"mean": 0.9}}
     x, y = translator_groups(translated, rows)
     assert x["rows"] == ["translated", "translated_3"] and x["min"] == 0.8 and x["mean"] == pytest.approx(0.85)
@@ -332,8 +422,14 @@ def test_translators_of_other_recipes_stay_apart():
 
 def test_an_auto_semantic_classifier_is_trained_on_domain_a_first(domains, tmp_path):
     out = tmp_path / "cycada"
-    genlab.train("cyclegan", data=f"unpaired:{domains[0]},{domains[1]}", preset="tiny", out=out, **QUIET,
-                 overrides=CYCLEGAN + ["model.semantic_weight=1", "model.semantic_classifier=auto"])
+    genlab.train(
+        "cyclegan",
+        data=f"unpaired:{domains[0]},{domains[1]}",
+        preset="tiny",
+        out=out,
+        **QUIET,
+        overrides=CYCLEGAN + ["model.semantic_weight=1", "model.semantic_classifier=auto"],
+    )
     classifier = load_config(out / "semantic_classifier" / "config.json")
     assert classifier.model_name == "classifier" and classifier.data.name == f"folder:{domains[0]}"
     config = load_config(out / "config.json")
@@ -341,5 +437,11 @@ def test_an_auto_semantic_classifier_is_trained_on_domain_a_first(domains, tmp_p
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert any("g/semantic" in r for r in records)
     with pytest.raises(GenlabError, match="domain A of unpaired"):
-        genlab.train("cyclegan", data=str(domains[0]), preset="tiny", out=tmp_path / "x", **QUIET,
-                     overrides=CYCLEGAN + ["model.semantic_weight=1", "model.semantic_classifier=auto"])
+        genlab.train(
+            "cyclegan",
+            data=str(domains[0]),
+            preset="tiny",
+            out=tmp_path / "x",
+            **QUIET,
+            overrides=CYCLEGAN + ["model.semantic_weight=1", "model.semantic_classifier=auto"],
+        )

@@ -1,4 +1,5 @@
 """The genlab command: every verb works on a trained run; user mistakes are one line, exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,15 @@ def run_copy(tiny_run, tmp_path):
     return shutil.copytree(tiny_run, tmp_path / "run")
 
 
-@pytest.mark.parametrize("verb, extra", [
-    ("sample", ["-n", "9", "--seed", "3"]),
-    ("reconstruct", ["-n", "8"]),
-    ("interpolate", ["--seeds", "0", "1", "--steps", "6", "--method", "lerp"]),
-    ("traverse", ["--dims", "0,1", "--steps", "5"]),
-])
+@pytest.mark.parametrize(
+    "verb, extra",
+    [
+        ("sample", ["-n", "9", "--seed", "3"]),
+        ("reconstruct", ["-n", "8"]),
+        ("interpolate", ["--seeds", "0", "1", "--steps", "6", "--method", "lerp"]),
+        ("traverse", ["--dims", "0,1", "--steps", "5"]),
+    ],
+)
 def test_verbs_write_pngs(capsys, run_copy, tmp_path, verb, extra):
     target = tmp_path / f"{verb}.png"
     code, out, err = run_cli(capsys, verb, run_copy, *extra, "-o", target)
@@ -62,23 +66,27 @@ def test_eval_prints_and_writes_json(capsys, run_copy):
 
 
 def test_dry_run_prints_resolved_config(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "train", "vae", "--preset", "quick", "--set", "model.latent_dim=2",
-                           "--out", tmp_path / "r", "--dry-run")
+    code, out, _ = run_cli(
+        capsys, "train", "vae", "--preset", "quick", "--set", "model.latent_dim=2", "--out", tmp_path / "r", "--dry-run"
+    )
     config = json.loads(out)
     assert code == 0 and config["model"]["latent_dim"] == 2 and config["model"]["image_size"] == 28
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "diffusion", "--out", "X"], "unknown model 'diffusion'"),
-    (["train", "vae", "--data", "imagenet", "--out", "X"], "unknown dataset 'imagenet'"),
-    (["train", "vae", "--data", "folder:/nonexistent/dir", "--out", "X"], "does not exist"),
-    (["train", "vae", "--set", "model.size=3", "--out", "X"], "unknown config key 'model.size'"),
-    (["train", "vae", "--set", "train.epochs=many", "--out", "X"], "train.epochs expects int"),
-    (["train", "vae"], "--out"),
-    (["sample", "/nonexistent/run"], "does not exist"),
-    (["eval", "RUN", "--metrics", "fid9"], "unknown metric"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "diffusion", "--out", "X"], "unknown model 'diffusion'"),
+        (["train", "vae", "--data", "imagenet", "--out", "X"], "unknown dataset 'imagenet'"),
+        (["train", "vae", "--data", "folder:/nonexistent/dir", "--out", "X"], "does not exist"),
+        (["train", "vae", "--set", "model.size=3", "--out", "X"], "unknown config key 'model.size'"),
+        (["train", "vae", "--set", "train.epochs=many", "--out", "X"], "train.epochs expects int"),
+        (["train", "vae"], "--out"),
+        (["sample", "/nonexistent/run"], "does not exist"),
+        (["eval", "RUN", "--metrics", "fid9"], "unknown metric"),
+    ],
+)
 def test_user_mistakes_are_one_line(capsys, argv, message, tiny_run, tmp_path):
     argv = [{"RUN": str(tiny_run), "X": str(tmp_path / "out")}.get(a, a) for a in argv]
     code, _, err = run_cli(capsys, *argv)
@@ -109,17 +117,17 @@ def test_checkpoint_of_another_model_is_refused(capsys, run_copy):
 
 
 def test_autoencoder_has_no_nll(capsys, tmp_path):
-    from genlab.testing import TINY
-
     import genlab
+    from genlab.testing import TINY
 
     genlab.train("autoencoder", overrides=TINY, out=tmp_path / "ae", echo=lambda s: None)
     code, _, err = run_cli(capsys, "eval", tmp_path / "ae", "--metrics", "nll")
     assert code == 2 and "cannot estimate an importance-sampled NLL" in err
 
 
-@pytest.mark.parametrize("verb", ["train", "sample", "reconstruct", "interpolate", "traverse", "eval",
-                                  "translate", "adapt"])
+@pytest.mark.parametrize(
+    "verb", ["train", "sample", "reconstruct", "interpolate", "traverse", "eval", "translate", "adapt"]
+)
 def test_every_verb_has_help_with_an_example(verb, capsys):
     with pytest.raises(SystemExit) as info:
         main([verb, "--help"])
@@ -128,9 +136,8 @@ def test_every_verb_has_help_with_an_example(verb, capsys):
 
 
 def test_traverse_draws_the_manifold_grid_for_two_latents(capsys, tmp_path):
-    from genlab.testing import tiny_model
-
     from genlab.runs import save_checkpoint
+    from genlab.testing import tiny_model
 
     model, config = tiny_model("vae")
     config.model.latent_dim = 2
@@ -147,15 +154,17 @@ def test_resume_with_the_wrong_model_fails_before_training(capsys, run_copy):
     assert (run_copy / "metrics.jsonl").read_text() == before
 
 
-@pytest.mark.parametrize("override, message", [
-    ("train.batch_size=0", "batch_size must be at least 1"),
-    ("train.betas=0.5", "needs two values"),
-    ("train.lr_schedule=linear", "lr_schedule must be"),
-    ("model.widths=", "widths"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.batch_size=0", "batch_size must be at least 1"),
+        ("train.betas=0.5", "needs two values"),
+        ("train.lr_schedule=linear", "lr_schedule must be"),
+        ("model.widths=", "widths"),
+    ],
+)
 def test_bad_values_fail_before_anything_is_written(capsys, tmp_path, override, message):
-    code, _, err = run_cli(capsys, "train", "vae", "--set", override, "--set", "data.limit=64",
-                           "--out", tmp_path / "r")
+    code, _, err = run_cli(capsys, "train", "vae", "--set", override, "--set", "data.limit=64", "--out", tmp_path / "r")
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
 
@@ -173,8 +182,8 @@ def conditional_vae_run(tmp_path_factory):
 
 def test_conditional_vae_samples_by_label_and_scores_its_likelihood(capsys, conditional_vae_run, tmp_path):
     from genlab.evaluation import evaluate
-    from genlab.samplers import sample_images
     from genlab.runs import load_run
+    from genlab.samplers import sample_images
 
     model, config = load_run(conditional_vae_run)
     assert config.model.num_classes == 10
@@ -185,19 +194,24 @@ def test_conditional_vae_samples_by_label_and_scores_its_likelihood(capsys, cond
     assert results["nll"]["nll"] <= results["elbo"]["neg_elbo"] + 1.0  # an IW bound of log p(x | y)
 
 
-@pytest.mark.parametrize("verb, extra", [
-    ("interpolate", ["--seeds", "0", "1", "--steps", "4"]),
-    ("traverse", ["--dims", "0", "--steps", "4"]),
-    ("reconstruct", ["-n", "4"]),
-])
-def test_latent_verbs_take_a_label_on_conditional_models(capsys, conditional_vae_run, tmp_path, verb, extra,
-                                                         monkeypatch):
+@pytest.mark.parametrize(
+    "verb, extra",
+    [
+        ("interpolate", ["--seeds", "0", "1", "--steps", "4"]),
+        ("traverse", ["--dims", "0", "--steps", "4"]),
+        ("reconstruct", ["-n", "4"]),
+    ],
+)
+def test_latent_verbs_take_a_label_on_conditional_models(
+    capsys, conditional_vae_run, tmp_path, verb, extra, monkeypatch
+):
     from genlab.models.latent import LatentImageModel
 
     seen = []
     decode = LatentImageModel.decode
-    monkeypatch.setattr(LatentImageModel, "decode",
-                        lambda self, z, labels=None: (seen.append(labels), decode(self, z, labels))[1])
+    monkeypatch.setattr(
+        LatentImageModel, "decode", lambda self, z, labels=None: (seen.append(labels), decode(self, z, labels))[1]
+    )
     code, _, err = run_cli(capsys, verb, conditional_vae_run, *extra, "--label", "3", "-o", tmp_path / "x.png")
     assert code == 0, err
     assert seen and all(labels is not None and bool((labels == 3).all()) for labels in seen)

@@ -1,5 +1,6 @@
 """Small promises: a busy port, a file named as a folder, a failed start, odd digits in the studio, one image
 scored: each is one true line (or a clean answer), never a traceback, a warning or a wrong exit code."""
+
 from __future__ import annotations
 
 import pickle
@@ -53,25 +54,37 @@ def test_translate_names_the_input_folder_of_a_skipped_file(tmp_path, capsys):
     inputs.mkdir()
     Image.fromarray(np.full((16, 16), 90, np.uint8)).save(inputs / "good.png")
     (inputs / "broken.png").write_bytes(b"not an image")
-    code, _, err = cli(["translate", FIXTURES / "cyclegan-style", "--direction", "a2b", inputs,
-                        "--out", tmp_path / "out"], capsys)
+    code, _, err = cli(
+        ["translate", FIXTURES / "cyclegan-style", "--direction", "a2b", inputs, "--out", tmp_path / "out"], capsys
+    )
     assert code == 0 and (tmp_path / "out" / "good.png").is_file(), err
     assert f"in {inputs}: broken.png" in err
 
 
 def test_a_run_that_cannot_start_leaves_nothing_behind(tmp_path, capsys):
     out = tmp_path / "run"
-    code, _, err = cli(["train", "vae", "--preset", "tiny", "--set", "data.limit=8", "--set", "train.batch_size=64",
-                        "--out", out], capsys)
+    code, _, err = cli(
+        ["train", "vae", "--preset", "tiny", "--set", "data.limit=8", "--set", "train.batch_size=64", "--out", out],
+        capsys,
+    )
     assert code == 2 and "larger than the 8 training images" in err
     assert not out.exists() or not any(out.iterdir())
-    code, _, err = cli(["train", "vae", "--preset", "tiny", *sum((["--set", s] for s in TINY), []), "--out", out],
-                       capsys)
+    code, _, err = cli(
+        ["train", "vae", "--preset", "tiny", *sum((["--set", s] for s in TINY), []), "--out", out], capsys
+    )
     assert code == 0, err  # the same folder then takes a run without --force
 
 
-@pytest.mark.parametrize("query", ["samples.png?n=5_0", "samples.png?n=%D9%A3", "samples.png?seed=1_0",
-                                   "decode.png?z=%D9%A3,0,0,0", "manifold.png?steps=1%D9%A3"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "samples.png?n=5_0",
+        "samples.png?n=%D9%A3",
+        "samples.png?seed=1_0",
+        "decode.png?z=%D9%A3,0,0,0",
+        "manifold.png?steps=1%D9%A3",
+    ],
+)
 def test_the_studio_takes_ascii_digits_only_and_echoes_no_pattern(run, query):
     from fastapi.testclient import TestClient
 

@@ -1,5 +1,6 @@
 """genlab report and genlab compare --html: one self-contained page per run kind -- curves as inline SVG,
 pictures that decode, the config, eval.json's scores with stale ones marked -- and nothing fetched from anywhere."""
+
 from __future__ import annotations
 
 import base64
@@ -11,21 +12,25 @@ import shutil
 import pytest
 from PIL import Image
 
-from genlab.apps.testing import run_cli
 from genlab.apps.cli import main
-from genlab.evaluation import evaluate
 from genlab.apps.report import compare_page, run_report, write_report
+from genlab.apps.testing import conditional_gan_run, cyclegan_run, run_cli, toy_gan_run, vae_run
 from genlab.charts import loss_chart, training_charts
+from genlab.evaluation import evaluate
 from genlab.runs import weights_identity
 from genlab.viz import run_records
-from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:|//)|url\(\s*["']?\s*(https?:|//)|@import|<script|<link""",
-                      re.IGNORECASE)
+EXTERNAL = re.compile(
+    r"""(src|href)\s*=\s*["']?\s*(https?:|//)|url\(\s*["']?\s*(https?:|//)|@import|<script|<link""", re.IGNORECASE
+)
 KINDS = {"vae": vae_run, "cgan": conditional_gan_run, "toy": toy_gan_run, "cyclegan": cyclegan_run}
-PICTURES = {"vae": ["samples", "reconstructions"], "cgan": ["samples"], "toy": ["samples"],
-            "cyclegan": ["translations a2b", "translations b2a"]}
+PICTURES = {
+    "vae": ["samples", "reconstructions"],
+    "cgan": ["samples"],
+    "toy": ["samples"],
+    "cyclegan": ["translations a2b", "translations b2a"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +54,14 @@ def scored(runs, tmp_path_factory):
     results["nll"]["provenance"]["weights_sha256"] = "f" * 64
     results["nll"]["stale"] = True
     (vae / "eval.json").write_text(json.dumps(results))
-    provenance = {"extractor": "digits", "extractor_sha256": "ab" * 32, "generated_images": 100, "real_images": 100,
-                  "reference": "mnist:test", **weights_identity(cgan)}
+    provenance = {
+        "extractor": "digits",
+        "extractor_sha256": "ab" * 32,
+        "generated_images": 100,
+        "real_images": 100,
+        "reference": "mnist:test",
+        **weights_identity(cgan),
+    }
     (cgan / "eval.json").write_text(json.dumps({"fid": {"fid": 123.456, "provenance": provenance}}))
     return {"vae": vae, "cgan": cgan}
 
@@ -126,11 +137,19 @@ def test_report_reads_records_and_scores_of_the_wrong_shape(runs, tmp_path):
     run = tmp_path / "vae"
     shutil.copytree(runs["vae"], run)
     with open(run / "metrics.jsonl", "a") as f:
-        for record in ({"kind": "epoch", "step": 9, "seconds": "0.05", "warnings": 5}, {"kind": "epoch"},
-                       {"kind": "step", "step": "x", "loss": 1.0}, {"kind": "step", "step": 10, "loss": True}):
+        for record in (
+            {"kind": "epoch", "step": 9, "seconds": "0.05", "warnings": 5},
+            {"kind": "epoch"},
+            {"kind": "step", "step": "x", "loss": 1.0},
+            {"kind": "step", "step": 10, "loss": True},
+        ):
             f.write(json.dumps(record) + "\n")
-    entries = {"elbo": {"provenance": [1]}, "nll": {"nll": "x", "k": 3, "provenance": {"step": 3, "weights_sha256": 7}},
-               "bogus": 5, "fid@x": {"fid": 1.5, "provenance": {"extractor": 3}}}
+    entries = {
+        "elbo": {"provenance": [1]},
+        "nll": {"nll": "x", "k": 3, "provenance": {"step": 3, "weights_sha256": 7}},
+        "bogus": 5,
+        "fid@x": {"fid": 1.5, "provenance": {"extractor": 3}},
+    }
     (run / "eval.json").write_text(json.dumps(entries))
     html = run_report(run)
     self_contained(html)
@@ -168,4 +187,3 @@ def test_compare_html_holds_every_run_row_a_picture_and_a_loss_curve(scored, tmp
     code, out, err = run_cli(capsys, "compare", *runs, "--html", "-o", target)
     assert (code, out.strip()) == (0, f"wrote {target}")
     assert target.read_text(encoding="utf-8") == compare_page(runs)
-

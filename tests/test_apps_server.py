@@ -1,4 +1,5 @@
 """genlab serve's backend (docs/studio.md): every endpoint over four tiny trained runs, through FastAPI's TestClient."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,21 +20,26 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient asks for httpx2
-    from fastapi.testclient import TestClient  # noqa: E402
-from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run  # noqa: E402
-from genlab.testing.runs import QUIET, write_domains  # noqa: E402
-from PIL import Image  # noqa: E402
+    from fastapi.testclient import TestClient
+from PIL import Image
 
-from genlab.apps.testing import run_cli  # noqa: E402
-import genlab  # noqa: E402
-from genlab.data.folder import read_images  # noqa: E402
-from genlab.evaluation import evaluate  # noqa: E402
-from genlab.evaluation.scoring import merge_into  # noqa: E402
-from genlab.samplers import sample_images  # noqa: E402
-from genlab.apps.server import create_app, draw  # noqa: E402
-from genlab.apps.server.limits import MAX_QUEUED, Busy  # noqa: E402
-from genlab.apps.server.queue import InferenceQueue  # noqa: E402
-from genlab.viz import grid_array  # noqa: E402
+import genlab
+from genlab.apps.server import create_app, draw
+from genlab.apps.server.limits import MAX_QUEUED, Busy
+from genlab.apps.server.queue import InferenceQueue
+from genlab.apps.testing import (
+    conditional_gan_run,
+    cyclegan_run,
+    run_cli,
+    toy_gan_run,
+    vae_run,
+)
+from genlab.data.folder import read_images
+from genlab.evaluation import evaluate
+from genlab.evaluation.scoring import merge_into
+from genlab.samplers import sample_images
+from genlab.testing.runs import QUIET, write_domains
+from genlab.viz import grid_array
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -43,8 +49,12 @@ def runs(tmp_path_factory):
     """The four tiny runs; the VAE scored (plus one entry of other weights), a damaged entry in the toy run's
     eval.json, the CycleGAN's eval.json not JSON, the conditional GAN's metrics.jsonl with a torn line and a NaN."""
     root = tmp_path_factory.mktemp("studio")
-    folders = {"vae": vae_run(root), "cgan": conditional_gan_run(root), "toy": toy_gan_run(root),
-               "cyclegan": cyclegan_run(root)}
+    folders = {
+        "vae": vae_run(root),
+        "cgan": conditional_gan_run(root),
+        "toy": toy_gan_run(root),
+        "cyclegan": cyclegan_run(root),
+    }
     evaluate(folders["vae"], ["elbo"], device="cpu", images=64)
     merge_into(folders["vae"] / "eval.json", {"fid": {"fid": 1.0, "provenance": {"weights_sha256": "0" * 64}}})
     (folders["toy"] / "eval.json").write_text('{"elbo": {"neg_elbo": "x"}, "modes": 3}')
@@ -83,8 +93,10 @@ def encoded(image: Image.Image, kind: str) -> bytes:
 
 def png_header(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims width x height pixels."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
     return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
 
@@ -97,9 +109,12 @@ def test_runs_are_listed_with_what_each_can_do(client):
     listed = {run["name"]: run for run in client.get("/api/runs").json()}
     assert [listed[name]["id"] for name in ("vae", "cgan", "toy", "cyclegan")] == ["0", "1", "2", "3"]
     can = {name: {k for k, v in run["can"].items() if v} for name, run in listed.items()}
-    assert can == {"vae": {"sample", "interpolate", "traverse", "manifold", "reconstruct"},
-                   "cgan": {"sample", "interpolate", "traverse"}, "toy": {"sample"},
-                   "cyclegan": {"translate"}}
+    assert can == {
+        "vae": {"sample", "interpolate", "traverse", "manifold", "reconstruct"},
+        "cgan": {"sample", "interpolate", "traverse"},
+        "toy": {"sample"},
+        "cyclegan": {"translate"},
+    }
     assert listed["vae"]["latent_dim"] == 2 and listed["cyclegan"]["latent_dim"] is None
     assert listed["cgan"]["num_classes"] == 10 and listed["cgan"]["conditional"]
     assert not listed["vae"]["conditional"] and listed["toy"]["points"] and not listed["vae"]["points"]
@@ -132,15 +147,20 @@ def test_decoding_the_seeds_code_is_the_start_of_its_path(client):
     z = client.get("/api/runs/vae/code", params={"seed": 5}).json()["z"]
     assert len(z) == 2 and all(isinstance(v, float) for v in z)
     decoded = pixels(client.get("/api/runs/vae/decode.png", params={"z": ",".join(map(repr, z))}))
-    path = {(method, t): pixels(client.get("/api/runs/vae/interpolate.png",
-                                           params={"a": 5, "b": 9, "t": t, "method": method}))
-            for method in ("lerp", "slerp") for t in (0, 1)}
+    path = {
+        (method, t): pixels(
+            client.get("/api/runs/vae/interpolate.png", params={"a": 5, "b": 9, "t": t, "method": method})
+        )
+        for method in ("lerp", "slerp")
+        for t in (0, 1)
+    }
     assert decoded.shape == (28, 28) and np.array_equal(decoded, path["lerp", 0])
     assert np.abs(decoded.astype(int) - path["slerp", 0]).max() <= 1
     assert not np.array_equal(path["lerp", 0], path["lerp", 1])
     end = client.get("/api/runs/vae/code", params={"seed": 9}).json()["z"]
-    assert np.array_equal(path["lerp", 1], pixels(client.get("/api/runs/vae/decode.png",
-                                                             params={"z": ",".join(map(repr, end))})))
+    assert np.array_equal(
+        path["lerp", 1], pixels(client.get("/api/runs/vae/decode.png", params={"z": ",".join(map(repr, end))}))
+    )
 
 
 def test_a_conditional_run_decodes_in_the_class_asked_for(client):
@@ -149,11 +169,20 @@ def test_a_conditional_run_decodes_in_the_class_asked_for(client):
     assert not np.array_equal(first, second)
 
 
-@pytest.mark.parametrize("z, status, why", [
-    ("1", 400, "needs 2"), ("1,2,3", 400, "needs 2"), ("1,11", 400, "[-10, 10]"), ("1e400,0", 400, "finite"),
-    ("1,x", 422, "expected format"), ("inf,0", 422, "expected format"), ("nan,0", 422, "expected format"),
-    ("", 422, "expected format"),
-    ("1" * 40_000, 422, "at most")])
+@pytest.mark.parametrize(
+    "z, status, why",
+    [
+        ("1", 400, "needs 2"),
+        ("1,2,3", 400, "needs 2"),
+        ("1,11", 400, "[-10, 10]"),
+        ("1e400,0", 400, "finite"),
+        ("1,x", 422, "expected format"),
+        ("inf,0", 422, "expected format"),
+        ("nan,0", 422, "expected format"),
+        ("", 422, "expected format"),
+        ("1" * 40_000, 422, "at most"),
+    ],
+)
 def test_bad_codes_are_refused_in_one_line(client, z, status, why):
     assert why in problem(client.get("/api/runs/vae/decode.png", params={"z": z}), status)
 
@@ -171,12 +200,14 @@ def test_toy_runs_draw_a_scatter_plot_and_no_images(client):
     assert "has no sample()" in problem(client.get("/api/runs/cyclegan/samples.png"), 400)
 
 
-UPLOADS = {"png": lambda: encoded(Image.new("RGB", (50, 40), (200, 10, 10)), "PNG"),
-           "jpeg": lambda: encoded(Image.radial_gradient("L").convert("RGB").resize((64, 48)), "JPEG"),
-           "rgba": lambda: encoded(Image.new("RGBA", (20, 30), (10, 10, 200, 100)), "PNG"),
-           "gray": lambda: encoded(Image.linear_gradient("L").resize((100, 80)), "PNG"),
-           "gif": lambda: encoded(Image.new("P", (33, 33), 3), "GIF"),
-           "16-bit": lambda: encoded(Image.new("I;16", (30, 30), 40000), "PNG")}
+UPLOADS = {
+    "png": lambda: encoded(Image.new("RGB", (50, 40), (200, 10, 10)), "PNG"),
+    "jpeg": lambda: encoded(Image.radial_gradient("L").convert("RGB").resize((64, 48)), "JPEG"),
+    "rgba": lambda: encoded(Image.new("RGBA", (20, 30), (10, 10, 200, 100)), "PNG"),
+    "gray": lambda: encoded(Image.linear_gradient("L").resize((100, 80)), "PNG"),
+    "gif": lambda: encoded(Image.new("P", (33, 33), 3), "GIF"),
+    "16-bit": lambda: encoded(Image.new("I;16", (30, 30), 40000), "PNG"),
+}
 
 
 @pytest.mark.parametrize("kind", UPLOADS)
@@ -194,8 +225,14 @@ def test_uploads_go_through_the_model_decoded_as_folder_data(client, tmp_path, k
 
 def test_a_refiner_refines_one_way(tmp_path):
     a, b = write_domains(tmp_path / "domains", n=8)
-    genlab.train("refiner", data=f"unpaired:{a},{b}", preset="tiny", out=tmp_path / "refiner", **QUIET,
-                 overrides=["model.image_size=16", "train.batch_size=4", "train.epochs=1", "train.eval_images=4"])
+    genlab.train(
+        "refiner",
+        data=f"unpaired:{a},{b}",
+        preset="tiny",
+        out=tmp_path / "refiner",
+        **QUIET,
+        overrides=["model.image_size=16", "train.batch_size=4", "train.epochs=1", "train.eval_images=4"],
+    )
     with TestClient(create_app([tmp_path / "refiner"])) as client:
         listed = client.get("/api/runs").json()[0]
         assert listed["directions"] == ["a2b"] and listed["can"]["refine"] and listed["can"]["translate"]
@@ -205,10 +242,17 @@ def test_a_refiner_refines_one_way(tmp_path):
         assert "a2b only" in problem(upload(client, "refiner", png, "b2a"), 400)
 
 
-@pytest.mark.parametrize("data, status, why", [
-    (b"", 415, "empty"), (os.urandom(2000), 415, "not an image"), (png_header(100_000, 100_000), 413, "4096x4096"),
-    (png_header(5000, 4000), 413, "5000x4000"), (encoded(Image.new("RGB", (50, 40)), "PNG")[:60], 415, "decode"),
-    (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", 415, "EPS")])
+@pytest.mark.parametrize(
+    "data, status, why",
+    [
+        (b"", 415, "empty"),
+        (os.urandom(2000), 415, "not an image"),
+        (png_header(100_000, 100_000), 413, "4096x4096"),
+        (png_header(5000, 4000), 413, "5000x4000"),
+        (encoded(Image.new("RGB", (50, 40)), "PNG")[:60], 415, "decode"),
+        (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", 415, "EPS"),
+    ],
+)
 def test_bad_uploads_are_refused(client, data, status, why):
     assert why in problem(upload(client, "vae", data, "reconstruct"), status)
 
@@ -229,17 +273,30 @@ async def stream_upload(app, chunks: int, chunk: int) -> tuple[int, int]:
         nonlocal reads
         reads += 1
         if reads == 1:
-            return {"type": "http.request", "more_body": True,
-                    "body": b'--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n'}
+            return {
+                "type": "http.request",
+                "more_body": True,
+                "body": b'--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n',
+            }
         return {"type": "http.request", "body": b"\0" * chunk, "more_body": reads <= chunks}
 
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": "/api/runs/0/upload.png", "raw_path": b"/api/runs/0/upload.png", "root_path": "",
-             "query_string": b"action=reconstruct", "server": ("test", 80), "client": ("test", 1),
-             "headers": [(b"content-type", b"multipart/form-data; boundary=b")]}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/runs/0/upload.png",
+        "raw_path": b"/api/runs/0/upload.png",
+        "root_path": "",
+        "query_string": b"action=reconstruct",
+        "server": ("test", 80),
+        "client": ("test", 1),
+        "headers": [(b"content-type", b"multipart/form-data; boundary=b")],
+    }
     await app(scope, receive, send)
     return next(m["status"] for m in sent if m["type"] == "http.response.start"), reads
 
@@ -253,10 +310,22 @@ def test_upload_actions_the_run_cannot_do_are_refused(client):
     assert "file" in problem(client.post("/api/runs/vae/upload.png", params={"action": "reconstruct"}), 422)
 
 
-@pytest.mark.parametrize("path", ["/api/runs/9/config", "/api/runs/nope/samples.png", "/api/runs/../x/config",
-                                  "/api/runs/%2e%2e/config", "/api/runs/..%2fvae/config", "/api/runs/%0a/eval",
-                                  "/api/runs/" + "x" * 150 + "/code", "/static/nope.js", "/static/%2e%2e",
-                                  "/static/..%2f__init__.py", "/nowhere"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/runs/9/config",
+        "/api/runs/nope/samples.png",
+        "/api/runs/../x/config",
+        "/api/runs/%2e%2e/config",
+        "/api/runs/..%2fvae/config",
+        "/api/runs/%0a/eval",
+        "/api/runs/" + "x" * 150 + "/code",
+        "/static/nope.js",
+        "/static/%2e%2e",
+        "/static/..%2f__init__.py",
+        "/nowhere",
+    ],
+)
 def test_nothing_but_the_served_runs_and_shipped_files_is_reachable(client, path):
     problem(client.get(path), 404)
 
@@ -305,14 +374,17 @@ def test_training_curves_are_svg_charts_of_the_runs_records(client):
     assert chart(torn).get("aria-label") == "loss" and b"nan" not in torn.content.lower()
 
 
-@pytest.mark.parametrize("path, params, status, why", [
-    ("/api/runs/nope/curve.svg", {"name": "loss"}, 404, "nope"),
-    ("/api/runs/nope/curves", {}, 404, "nope"),
-    ("/api/runs/vae/curve.svg", {"name": "fid"}, 404, "loss, recon, kl, elbo"),
-    ("/api/runs/vae/curve.svg", {"name": "<script>" * 20}, 404, "no curve"),
-    ("/api/runs/vae/curve.svg", {}, 422, "name"),
-    ("/api/runs/vae/curve.svg", {"name": "x" * 201}, 422, "name"),
-])
+@pytest.mark.parametrize(
+    "path, params, status, why",
+    [
+        ("/api/runs/nope/curve.svg", {"name": "loss"}, 404, "nope"),
+        ("/api/runs/nope/curves", {}, 404, "nope"),
+        ("/api/runs/vae/curve.svg", {"name": "fid"}, 404, "loss, recon, kl, elbo"),
+        ("/api/runs/vae/curve.svg", {"name": "<script>" * 20}, 404, "no curve"),
+        ("/api/runs/vae/curve.svg", {}, 422, "name"),
+        ("/api/runs/vae/curve.svg", {"name": "x" * 201}, 422, "name"),
+    ],
+)
 def test_bad_curve_requests_are_one_line(client, path, params, status, why):
     assert why in problem(client.get(path, params=params), status)
 
@@ -332,7 +404,8 @@ def test_the_page_and_the_schema(client):
     params = {p["name"]: p["schema"] for p in operations["GET", "/api/runs/{run}/samples.png"]["parameters"]}
     assert params["n"]["maximum"] == 256 and params["seed"]["minimum"] == 0
     assert {path for _, path in operations} >= {"/", "/static/{file}", "/api/runs", "/api/runs/{run}/code"} | {
-        f"/api/runs/{{run}}/{name}" for name in ("config", "metrics", "eval", "curves")}
+        f"/api/runs/{{run}}/{name}" for name in ("config", "metrics", "eval", "curves")
+    }
 
 
 def test_a_full_queue_answers_busy(client):
@@ -377,8 +450,10 @@ def test_runs_of_the_same_name_get_distinct_names(runs):
 
 
 def test_genlab_and_its_cli_import_without_the_studio_extra():
-    code = ("import sys, genlab, genlab.apps.cli, genlab.apps.server; genlab.apps.cli.build_parser(); "
-            "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'python_multipart') if m in sys.modules))")
+    code = (
+        "import sys, genlab, genlab.apps.cli, genlab.apps.server; genlab.apps.cli.build_parser(); "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'python_multipart') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

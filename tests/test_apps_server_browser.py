@@ -1,6 +1,7 @@
 """The studio's page in a real browser (Debian's Chromium through Playwright) against the real server: run
 switching, samples, interpolation, class picking, uploads and their errors, loss curves, eval and config; no
 request leaves the server's origin and no console error shows. One browser and one page for the module."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,17 @@ import pytest
 from PIL import Image, ImageDraw
 
 from genlab.apps.cli import main
-from genlab.apps.testing import ARGS, IMAGE_DIGEST, MISSING, BackgroundServer, find_chromium
-from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
+from genlab.apps.testing import (
+    ARGS,
+    IMAGE_DIGEST,
+    MISSING,
+    BackgroundServer,
+    conditional_gan_run,
+    cyclegan_run,
+    find_chromium,
+    toy_gan_run,
+    vae_run,
+)
 
 pytestmark = pytest.mark.slow  # a real browser
 CHROMIUM = find_chromium()
@@ -71,8 +81,12 @@ def browser_page(studio, chromium, tmp_path_factory):
 
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path_factory.mktemp("chromium-profile")), executable_path=chromium, args=ARGS,
-            headless=True, viewport={"width": 1200, "height": 900})
+            user_data_dir=str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=chromium,
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1200, "height": 900},
+        )
         try:
             context.set_default_timeout(TIMEOUT_MS)
             context.route("**/*", route)
@@ -112,7 +126,9 @@ def wait_image(page, selector: str, previous: str | None = None) -> str:
              const img = document.querySelector(selector);
              return img.src.startsWith("blob:") && img.src !== previous && !img.hasAttribute("aria-busy")
                && img.complete && img.naturalWidth > 0;
-           }""", arg=[selector, previous])
+           }""",
+        arg=[selector, previous],
+    )
     return page.get_attribute(selector, "src")
 
 
@@ -158,10 +174,19 @@ def write_png(path, size: int, mode: str = "L"):
 def server_error(studio, run: str, action: str, path) -> str:
     """The one-line ``detail`` the server itself answers an upload with."""
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
-            f"Content-Type: image/png\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"{studio.origin}/api/runs/{run}/upload.png?action={action}", data=body,
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{studio.origin}/api/runs/{run}/upload.png?action={action}",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as answer:
         urllib.request.urlopen(request)
     assert 400 <= answer.value.code < 500
@@ -174,23 +199,39 @@ def test_vae_page_shows_what_the_model_can_do(page, studio):
     wait_image(page, "#interp-img")
     wait_image(page, "#manifold-img")
     wait_image(page, "#traverse-img")
-    assert visible_ids(page, ["samples-section", "interp-section", "traverse-section", "manifold-section",
-                              "upload-section", "class-section"]) == {
-        "samples-section": True, "interp-section": True, "traverse-section": True, "manifold-section": True,
-        "upload-section": True, "class-section": False}
+    assert visible_ids(
+        page,
+        [
+            "samples-section",
+            "interp-section",
+            "traverse-section",
+            "manifold-section",
+            "upload-section",
+            "class-section",
+        ],
+    ) == {
+        "samples-section": True,
+        "interp-section": True,
+        "traverse-section": True,
+        "manifold-section": True,
+        "upload-section": True,
+        "class-section": False,
+    }
     assert page.locator("#traverse-sliders input[type=range]").count() == 2  # latent_dim == 2
     assert page.eval_on_selector_all("#upload-action option", "os => os.map(o => o.value)") == ["reconstruct"]
     # native-size images scaled up without smoothing
-    scaled = page.eval_on_selector("#interp-img", "i => [i.naturalWidth, i.getBoundingClientRect().width, "
-                                                  "getComputedStyle(i).imageRendering]")
+    scaled = page.eval_on_selector(
+        "#interp-img", "i => [i.naturalWidth, i.getBoundingClientRect().width, getComputedStyle(i).imageRendering]"
+    )
     assert scaled[0] == 28 and scaled[1] > 2 * 28 and scaled[2] == "pixelated"
     # the training chart, an SVG the server draws as reports do: loss by default, then another quantity
     before = wait_image(page, "#curve-img")
     assert curve_keys(page) == ["loss", "recon", "kl", "elbo"]  # bookkeeping (step, seconds, ...) left out
     assert page.input_value("#curve-key") == "loss" and "of loss" in page.get_attribute("#curve-img", "alt")
     chart = chart_text(page)
-    assert 'aria-label="loss"' in chart and all(label in chart for label in ("logged steps", "train (epoch)",
-                                                                            "test (epoch)"))
+    assert 'aria-label="loss"' in chart and all(
+        label in chart for label in ("logged steps", "train (epoch)", "test (epoch)")
+    )
     assert 0.005 < chart_ink(page) < 0.2  # lines and labels drawn, nothing filled in black
     assert page.eval_on_selector("#curve-img", "i => i.getBoundingClientRect().width") > 300
     page.select_option("#curve-key", "kl")
@@ -198,8 +239,9 @@ def test_vae_page_shows_what_the_model_can_do(page, studio):
     assert 'aria-label="kl"' in chart_text(page) and "of kl" in page.get_attribute("#curve-img", "alt")
     # eval table, config
     assert page.locator("#eval-table tbody tr").count() == 5
-    assert page.text_content("#eval-table tbody tr:first-child th, #eval-table tbody tr:first-child td") \
-        == "-ELBO (nats)"
+    assert (
+        page.text_content("#eval-table tbody tr:first-child th, #eval-table tbody tr:first-child td") == "-ELBO (nats)"
+    )
     assert "64 test images" in page.text_content("#eval-notes")
     assert "stale" in page.text_content("#eval-notes .stale") and "nll" in page.text_content("#eval-notes .stale")
     assert not page.is_visible("#config")
@@ -251,9 +293,12 @@ def test_interpolation_slider_updates_live_and_shows_the_latest(page, studio):
     assert asked and "t=1" in asked[-1].split("?")[1].split("&")
     end = digest(page, "#interp-img")
     assert end != start
-    direct = page.evaluate("""async (url) => {
+    direct = page.evaluate(
+        """async (url) => {
         const d = await crypto.subtle.digest("SHA-256", await (await fetch(url)).arrayBuffer());
-        return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join(""); }""", asked[-1])
+        return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join(""); }""",
+        asked[-1],
+    )
     assert end == direct  # what shows is the answer to the latest slider position
 
 
@@ -309,8 +354,10 @@ def test_conditional_gan_class_picker_changes_samples(page, studio):
     for label in ("3", "7"):
         page.select_option("#class-select", label)
         src = wait_image(page, "#samples-img", src)
-        assert "label=" + label in page.evaluate("() => performance.getEntriesByType('resource')"
-                                                  ".map(e => e.name).filter(n => n.includes('samples.png')).pop()")
+        assert "label=" + label in page.evaluate(
+            "() => performance.getEntriesByType('resource')"
+            ".map(e => e.name).filter(n => n.includes('samples.png')).pop()"
+        )
         seen.add(digest(page, "#samples-img"))
     assert len(seen) == 3
     page.select_option("#class-select", "")
@@ -342,8 +389,9 @@ def test_toy_run_shows_the_scatter_plot(page, studio):
     select_run(page, studio, "toy")
     wait_image(page, "#samples-img")
     assert page.is_visible("#samples-section")
-    assert not any(visible_ids(page, ["interp-section", "traverse-section", "manifold-section",
-                                      "class-section"]).values())
+    assert not any(
+        visible_ids(page, ["interp-section", "traverse-section", "manifold-section", "class-section"]).values()
+    )
     width = page.eval_on_selector("#samples-img", "i => i.naturalWidth")
     assert width > 28
 

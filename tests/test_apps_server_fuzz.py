@@ -3,6 +3,7 @@ to each served run and to unknown ones; no answer may be a server error.
 
 GENLAB_FUZZ_REPORT=path.json writes how many requests each endpoint got and with which statuses.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,12 @@ import pytest
 
 pytest.importorskip("fastapi")
 schemathesis = pytest.importorskip("schemathesis")
-from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
 from genlab.apps.server import create_app  # noqa: E402
+from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # hundreds of requests
 RUN_IDS = ("0", "1", "2", "3")  # vae, cgan, toy, cyclegan
@@ -99,7 +100,8 @@ def test_no_request_gets_a_server_error(schema, statuses, mode):
         for run in RUN_IDS if takes_run else ():
             calls[name_of(operation)] += fuzz(operation, statuses, mode, path_parameters={"run": run})
         calls[name_of(operation)] += fuzz(operation, statuses, mode)
-    expected = [name_of(op) for op in operations(schema)
-                if mode == schemathesis.GenerationMode.POSITIVE or breakable(op)]
+    expected = [
+        name_of(op) for op in operations(schema) if mode == schemathesis.GenerationMode.POSITIVE or breakable(op)
+    ]
     assert "GET /api/runs/{run}/samples.png" in expected  # the studio's schema, read in full
     assert not [name for name in expected if not calls[name]], calls

@@ -1,4 +1,5 @@
 """Architecture rules for genlab, checked on the source text with ``ast`` (no genlab module is imported)."""
+
 from __future__ import annotations
 
 import ast
@@ -73,7 +74,7 @@ def import_targets(node: ast.AST, module: str, is_pkg: bool, modules: dict[str, 
     base = node.module.split(".") if node.module else []
     if node.level:
         package = module.split(".") if is_pkg else module.split(".")[:-1]
-        base = package[:len(package) - (node.level - 1)] + base
+        base = package[: len(package) - (node.level - 1)] + base
     base_name = ".".join(base)
     return [f"{base_name}.{a.name}" if f"{base_name}.{a.name}" in modules else base_name for a in node.names]
 
@@ -183,8 +184,10 @@ def test_imports_go_strictly_down_the_layers():
 def test_no_import_cycles():
     """The module-level import graph of genlab has no cycles."""
     cycles = import_cycles(EDGES)
-    report = ["cycle: " + " -> ".join([c[0].src] + [e.dst for e in c]) + "\n" + "\n".join(
-        "    " + describe(e) for e in c) for c in cycles]
+    report = [
+        "cycle: " + " -> ".join([c[0].src] + [e.dst for e in c]) + "\n" + "\n".join("    " + describe(e) for e in c)
+        for c in cycles
+    ]
     assert not cycles, f"{len(cycles)} import cycle(s):\n" + "\n".join(report)
 
 
@@ -197,23 +200,32 @@ def test_the_core_never_imports_the_apps():
 
 def test_training_loop_knows_no_dataset_by_name():
     """Modules under genlab/training import genlab.data only as the package, never a submodule."""
-    bad = [describe(e) for e in EDGES
-           if e.src.startswith("genlab.training") and e.dst.startswith("genlab.data.")]
+    bad = [describe(e) for e in EDGES if e.src.startswith("genlab.training") and e.dst.startswith("genlab.data.")]
     assert not bad, "genlab.training imports dataset modules by name:\n" + "\n".join(bad)
 
 
+def body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """A function's lines from its first statement after the docstring to its last: the signature and the
+    docstring, which the formatter lays out one parameter a line, do not count."""
+    body = node.body
+    if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return node.end_lineno - body[0].lineno + 1
+
+
 def test_files_and_functions_are_small():
-    """No file over MAX_FILE_LINES lines and no function over MAX_FUNCTION_LINES lines (def line to last)."""
+    """No file over MAX_FILE_LINES lines and no function body over MAX_FUNCTION_LINES lines."""
     bad = []
     for path in MODULES.values():
         text, rel = path.read_text(encoding="utf-8"), path.relative_to(SRC.parent).as_posix()
         if len(text.splitlines()) > MAX_FILE_LINES:
             bad.append(f"{rel}:1: file has {len(text.splitlines())} lines (max {MAX_FILE_LINES})")
         for node in ast.walk(ast.parse(text)):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                length = node.end_lineno - node.lineno + 1
-                if length > MAX_FUNCTION_LINES:
-                    bad.append(f"{rel}:{node.lineno}: {node.name}() has {length} lines (max {MAX_FUNCTION_LINES})")
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and body_lines(node) > MAX_FUNCTION_LINES:
+                bad.append(
+                    f"{rel}:{node.lineno}: {node.name}() has a body of {body_lines(node)} lines "
+                    f"(max {MAX_FUNCTION_LINES})"
+                )
     assert not bad, "too large:\n" + "\n".join(sorted(bad))
 
 
@@ -233,13 +245,21 @@ def test_graph_builder_on_a_synthetic_package(tmp_path):
     modules, edges = build_graph(pkg)
     assert set(modules) == {"fake", "fake.a", "fake.sub", "fake.sub.b", "fake.sub.c"}
     assert {(e.src, e.dst) for e in edges} == {
-        ("fake", "fake.a"), ("fake.a", "fake.sub.c"), ("fake.a", "fake.sub"), ("fake.sub", "fake.sub.b"),
-        ("fake.sub.b", "fake"), ("fake.sub.c", "fake.a"), ("fake.sub.c", "fake.sub.b")}
+        ("fake", "fake.a"),
+        ("fake.a", "fake.sub.c"),
+        ("fake.a", "fake.sub"),
+        ("fake.sub", "fake.sub.b"),
+        ("fake.sub.b", "fake"),
+        ("fake.sub.c", "fake.a"),
+        ("fake.sub.c", "fake.sub.b"),
+    }
     assert [e.where for e in edges if e.src == "fake.sub.b"] == ["fake/sub/b.py:3"], "TYPE_CHECKING import misplaced"
     cycles = import_cycles(edges)
-    assert [[e.src for e in c] for c in cycles] == [["fake", "fake.a", "fake.sub", "fake.sub.b"],
-                                                    ["fake", "fake.a", "fake.sub.c", "fake.sub.b"],
-                                                    ["fake.a", "fake.sub.c"]], f"wrong cycles: {cycles}"
+    assert [[e.src for e in c] for c in cycles] == [
+        ["fake", "fake.a", "fake.sub", "fake.sub.b"],
+        ["fake", "fake.a", "fake.sub.c", "fake.sub.b"],
+        ["fake.a", "fake.sub.c"],
+    ], f"wrong cycles: {cycles}"
     assert all(c[-1].dst == c[0].src for c in cycles), "a reported cycle does not close"
     assert part_of("fake.sub.b") == "sub" and part_of("fake") == "fake"
     assert part_of("genlab.apps.cli.train") == "apps.cli" and part_of("genlab.apps") == "apps"

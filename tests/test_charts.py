@@ -1,5 +1,6 @@
 """genlab.charts: every curve genlab draws (run folders, reports, the studio) is this module's SVG -- round ticks
 over the data, non-finite points left out, a lone point as a visible marker, markup any XML parser reads."""
+
 from __future__ import annotations
 
 import json
@@ -11,24 +12,48 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genlab.charts import (LEFT, MARKER, MAX_POINTS, RIGHT, SVG_NAMESPACE, Series, curve_series, line_chart, loss_chart,
-                           nice_ticks, step_span, training_charts)
+from genlab.charts import (
+    LEFT,
+    MARKER,
+    MAX_POINTS,
+    RIGHT,
+    SVG_NAMESPACE,
+    Series,
+    curve_series,
+    line_chart,
+    loss_chart,
+    nice_ticks,
+    step_span,
+    training_charts,
+)
 from genlab.training.callbacks import LOSS_CURVE, LossCurve
 
 SVG = f"{{{SVG_NAMESPACE}}}"
 RECORDS = [
     {"kind": "step", "step": 1, "epoch": 0, "loss": 3.0, "kl": 0.1},
     {"kind": "step", "step": 2, "epoch": 0, "loss": 2.0, "kl": float("nan")},
-    {"kind": "epoch", "step": 2, "epoch": 1, "train/loss": 2.5, "test/loss": 2.2, "test/kl": 0.3, "eval/fid": 40.0,
-     "seconds": 1.5, "images_per_s": 99.0, "warnings": ["slow"]},
+    {
+        "kind": "epoch",
+        "step": 2,
+        "epoch": 1,
+        "train/loss": 2.5,
+        "test/loss": 2.2,
+        "test/kl": 0.3,
+        "eval/fid": 40.0,
+        "seconds": 1.5,
+        "images_per_s": 99.0,
+        "warnings": ["slow"],
+    },
     {"kind": "step", "step": 3, "epoch": 1, "loss": 1.5, "kl": 0.2},
 ]
 
 
 def polylines(chart: str) -> list[list[tuple[float, float]]]:
     """The pixel points of each polyline of a chart."""
-    return [[tuple(map(float, xy.split(","))) for xy in points.split()]
-            for points in re.findall(r'<polyline[^>]* points="([^"]*)"', chart)]
+    return [
+        [tuple(map(float, xy.split(","))) for xy in points.split()]
+        for points in re.findall(r'<polyline[^>]* points="([^"]*)"', chart)
+    ]
 
 
 def tick_labels(chart: str, anchor: str) -> list[str]:
@@ -62,8 +87,13 @@ def test_a_chart_labels_ticks_over_its_data():
 
 def test_missing_and_non_finite_points_are_left_out():
     """None, NaN and infinities drop out of a line; a series with none left is not drawn (nor in the legend)."""
-    chart = line_chart("loss", [Series("a", [1, 2, 3, 4, 5], [1.0, None, float("nan"), float("inf"), 2.0]),
-                                Series("gone", [1, 2], [float("-inf"), None])])
+    chart = line_chart(
+        "loss",
+        [
+            Series("a", [1, 2, 3, 4, 5], [1.0, None, float("nan"), float("inf"), 2.0]),
+            Series("gone", [1, 2], [float("-inf"), None]),
+        ],
+    )
     assert [len(line) for line in polylines(chart)] == [2]
     assert ">gone<" not in chart and "nan" not in chart.lower() and "inf" not in chart.lower()
     assert line_chart("empty", [Series("x", [1], [None])]) == ""
@@ -72,27 +102,30 @@ def test_missing_and_non_finite_points_are_left_out():
 def test_a_long_series_is_thinned_and_keeps_its_first_and_last_point():
     """About MAX_POINTS points are drawn, from the first step (the left edge) to the last (the right edge)."""
     n = 10 * MAX_POINTS + 3
-    (line,) = polylines(line_chart("loss", [Series("loss", list(range(n)), [1.0 / (1 + i) for i in range(n)])],
-                                   width=400))
+    (line,) = polylines(
+        line_chart("loss", [Series("loss", list(range(n)), [1.0 / (1 + i) for i in range(n)])], width=400)
+    )
     assert MAX_POINTS // 2 <= len(line) <= MAX_POINTS + 1
     assert line[0][0] == LEFT and line[-1][0] == 400 - RIGHT
 
 
 def test_a_single_point_is_a_visible_marker_inside_the_plot():
     """A series of one point (one epoch's test loss) is a marker with its value, not a speck, even alone."""
-    for series in ([Series("test (epoch)", [7], [0.5], dots=True)],
-                   [Series("steps", [1, 2, 3], [3.0, 2.0, 1.0]), Series("test (epoch)", [3], [1.5])]):
+    for series in (
+        [Series("test (epoch)", [7], [0.5], dots=True)],
+        [Series("steps", [1, 2, 3], [3.0, 2.0, 1.0]), Series("test (epoch)", [3], [1.5])],
+    ):
         chart = line_chart("loss", series, width=300, height=200)
         markers = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="([\d.]+)"', chart)
         assert len(markers) == 1 and float(markers[0][2]) == MARKER
-        assert re.search(rf'<circle [^>]*/><text [^>]*>{series[-1].ys[0]}</text>', chart)
+        assert re.search(rf"<circle [^>]*/><text [^>]*>{series[-1].ys[0]}</text>", chart)
         x, y = float(markers[0][0]), float(markers[0][1])
         assert 52 < x <= 290 and 20 < y < 170  # inside the plot area
 
 
 def test_charts_parse_as_xml_inline_and_standalone():
     """Markup for a page and a file of its own (namespace, style, background) both parse; labels are escaped."""
-    series = [Series("d<g> & \"q\"", [1, 2], [1.0, 2.0]), Series("test", [2], [1.5], dots=True)]
+    series = [Series('d<g> & "q"', [1, 2], [1.0, 2.0]), Series("test", [2], [1.5], dots=True)]
     inline = ET.fromstring(line_chart("a<b>&c", series))
     assert inline.tag == "svg" and inline.get("aria-label") == "a<b>&c"
     standalone = ET.fromstring(line_chart("a<b>&c", series, standalone=True))

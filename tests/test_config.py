@@ -1,4 +1,5 @@
 """Run configs: JSON round trip, typed dotted overrides, presets, clear errors."""
+
 from __future__ import annotations
 
 import json
@@ -19,21 +20,32 @@ def test_config_round_trips_through_json(name):
 
 
 def test_overrides_are_typed():
-    config = apply_overrides(default_config("vae"), [
-        "train.lr=1e-4", "train.epochs=3", "model.widths=4, 8", "train.max_steps=none", "data.limit=10",
-        "train.betas=0.5,0.9"])
+    config = apply_overrides(
+        default_config("vae"),
+        [
+            "train.lr=1e-4",
+            "train.epochs=3",
+            "model.widths=4, 8",
+            "train.max_steps=none",
+            "data.limit=10",
+            "train.betas=0.5,0.9",
+        ],
+    )
     assert config.train.lr == pytest.approx(1e-4) and isinstance(config.train.epochs, int)
     assert config.model.widths == (4, 8) and config.train.max_steps is None and config.data.limit == 10
     assert config.train.betas == (0.5, 0.9)
 
 
-@pytest.mark.parametrize("override, message", [
-    ("model.nope=1", "unknown config key 'model.nope'"),
-    ("train.lr=fast", "train.lr expects float"),
-    ("train.epochs=2.5", "train.epochs expects int"),
-    ("optim.lr=1", "must start with model., data. or train."),
-    ("train.lr", "must look like section.key=value"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.nope=1", "unknown config key 'model.nope'"),
+        ("train.lr=fast", "train.lr expects float"),
+        ("train.epochs=2.5", "train.epochs expects int"),
+        ("optim.lr=1", "must start with model., data. or train."),
+        ("train.lr", "must look like section.key=value"),
+    ],
+)
 def test_bad_overrides_are_one_line_errors(override, message):
     with pytest.raises(GenlabError, match=message) as info:
         apply_overrides(default_config("vae"), [override])

@@ -1,4 +1,5 @@
 """Tests of genlab.data: batching, binarization, MNIST readers, folder datasets and hostile image files."""
+
 import gzip
 import io
 import os
@@ -11,10 +12,10 @@ import torch
 from PIL import Image
 
 import genlab.data.mnist as mnist
-from genlab.testing import synthetic_images
 from genlab.data import ImageData, batches, load_dataset
 from genlab.data.folder import load_folder, read_images
 from genlab.errors import GenlabError
+from genlab.testing import synthetic_images
 
 
 def dataset(n: int = 10) -> ImageData:
@@ -27,6 +28,7 @@ def labels_of(data: ImageData, batch_size: int, **kw) -> list[list[int]]:
 
 
 # --- batches and binarization ---------------------------------------------------------------------
+
 
 def test_batches_cover_every_index_once_in_order():
     data = dataset(10)
@@ -80,6 +82,7 @@ def test_static_binarized_is_deterministic_per_seed():
 
 # --- MNIST idx files and the pickled hub copy ------------------------------------------------------
 
+
 def idx_bytes(arr: np.ndarray) -> bytes:
     """An idx file: magic 0x0000 08 <rank>, big-endian uint32 dims, then the raw bytes."""
     return struct.pack(">I", 0x0800 + arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
@@ -98,12 +101,15 @@ def test_parse_idx_round_trip():
     assert np.array_equal(mnist.parse_idx(idx_bytes(arange_u8(7))), arange_u8(7))
 
 
-@pytest.mark.parametrize("corrupt", [
-    lambda d: d[:-1],  # truncated body
-    lambda d: d[:2] + b"\x0d" + d[3:],  # float32 type code instead of unsigned byte
-    lambda d: b"\x01" + d[1:],  # nonzero leading magic bytes
-    lambda d: d[:2],  # shorter than the magic number
-])
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda d: d[:-1],  # truncated body
+        lambda d: d[:2] + b"\x0d" + d[3:],  # float32 type code instead of unsigned byte
+        lambda d: b"\x01" + d[1:],  # nonzero leading magic bytes
+        lambda d: d[:2],  # shorter than the magic number
+    ],
+)
 def test_parse_idx_rejects_bad_files(corrupt):
     with pytest.raises(GenlabError):
         mnist.parse_idx(corrupt(idx_bytes(arange_u8(2, 3, 3))))
@@ -234,6 +240,7 @@ def test_load_mnist_from_hub(fresh_mnist_cache):
 
 
 # --- image folders ----------------------------------------------------------------------------------
+
 
 def save(path, img: Image.Image, **kw) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

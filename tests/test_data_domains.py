@@ -1,4 +1,5 @@
 """Generated digit domains: mnistm (MNIST on photo patches) and synthdigits (font-rendered digits)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab.data import load_dataset
-from genlab.data import mnistm, synthdigits
+from genlab.data import load_dataset, mnistm, synthdigits
 from genlab.errors import GenlabError
 
 
@@ -31,9 +31,15 @@ def small_synth(monkeypatch):
 def fake_mnist(monkeypatch):
     """Tiny MNIST stand-in (random digits) so that mnistm's loader runs in milliseconds."""
     gen = np.random.default_rng(0)
-    arrays = {f"{part}_{kind}": (gen.integers(0, 256, (n, 28, 28), dtype=np.uint8) if kind == "images"
-                                 else gen.integers(0, 10, n).astype(np.int64))
-              for part, n in (("train", 40), ("test", 30)) for kind in ("images", "labels")}
+    arrays = {
+        f"{part}_{kind}": (
+            gen.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+            if kind == "images"
+            else gen.integers(0, 10, n).astype(np.int64)
+        )
+        for part, n in (("train", 40), ("test", 30))
+        for kind in ("images", "labels")
+    }
     monkeypatch.setattr(mnistm, "mnist_arrays", lambda data_dir=None: arrays)
     return arrays
 
@@ -51,6 +57,7 @@ def count_calls(monkeypatch, module, name):
 
 
 # --- mnistm ---------------------------------------------------------------------------------------
+
 
 def test_blend_is_absolute_difference_per_channel():
     patches = torch.tensor([[[[200]], [[10]], [[0]]]], dtype=torch.uint8)  # [1, 3, 1, 1]
@@ -84,7 +91,7 @@ def test_random_patches_are_crops_of_the_photos():
     assert set(which.tolist()) == {0, 1}
     for patch, k in zip(patches, which):
         top, left = int(patch[0, 0, 0]), int(patch[1, 0, 0])
-        assert torch.equal(patch, photos[k][:, top:top + 28, left:left + 28])
+        assert torch.equal(patch, photos[k][:, top : top + 28, left : left + 28])
 
 
 def test_make_mnistm_is_seeded():
@@ -113,9 +120,14 @@ def test_gray_or_small_photo_is_refused(tmp_path):
 
 def test_first_installed_photo_source_is_used(monkeypatch):
     skimage_files = mnistm.photo_files()
-    monkeypatch.setattr(mnistm, "PHOTO_SOURCES", (("genlab-no-such-distribution", ("x.png",)),
-                                                  ("scikit-image", ("skimage/data/no-such.png",
-                                                                    "skimage/data/chelsea.png"))))
+    monkeypatch.setattr(
+        mnistm,
+        "PHOTO_SOURCES",
+        (
+            ("genlab-no-such-distribution", ("x.png",)),
+            ("scikit-image", ("skimage/data/no-such.png", "skimage/data/chelsea.png")),
+        ),
+    )
     assert [f.name for f in mnistm.photo_files()] == ["chelsea.png"]
     assert skimage_files[0].parent == mnistm.photo_files()[0].parent
 
@@ -176,14 +188,17 @@ def test_mnistm_test_split_from_real_mnist_is_deterministic_across_processes(cac
     assert torch.equal(data.labels, load_dataset("mnist", "test").labels)
     for path in cache.glob("mnistm-*.npz"):
         path.unlink()  # the other process generates it afresh
-    code = ("import hashlib; from genlab.data import load_dataset; "
-            "print(hashlib.sha256(load_dataset('mnistm', 'test').images.numpy().tobytes()).hexdigest())")
+    code = (
+        "import hashlib; from genlab.data import load_dataset; "
+        "print(hashlib.sha256(load_dataset('mnistm', 'test').images.numpy().tobytes()).hexdigest())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == hashlib.sha256(data.images.numpy().tobytes()).hexdigest()
     assert len(list(cache.glob("mnistm-test-*.npz"))) == 1
 
 
 # --- synthdigits ----------------------------------------------------------------------------------
+
 
 def test_synthdigits_shapes_labels_and_look(small_synth):
     train, test = load_dataset("synthdigits", "train"), load_dataset("synthdigits", "test")

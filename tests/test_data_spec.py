@@ -1,5 +1,6 @@
 """Dataset specs (genlab.data.spec): every registered dataset says all that genlab asks of it and loads by its
 name; a new dataset is one module with one registration line."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +8,21 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab.data import (DATASETS, DatasetSpec, ImageData, LoadOptions, canonical_name, dataset_spec,
-                         default_extractor, domain_names, has_domains, load_dataset, point_centers, register_dataset,
-                         short_names)
+from genlab.data import (
+    DATASETS,
+    DatasetSpec,
+    ImageData,
+    LoadOptions,
+    canonical_name,
+    dataset_spec,
+    default_extractor,
+    domain_names,
+    has_domains,
+    load_dataset,
+    point_centers,
+    register_dataset,
+    short_names,
+)
 from genlab.data.spec import KINDS
 from genlab.errors import GenlabError
 from genlab.evaluation import family
@@ -30,9 +43,16 @@ def files(tmp_path_factory):
 
 def example_names(root) -> dict[str, str]:
     """One name per registered dataset (a new dataset adds its example here)."""
-    return {"mnist": "mnist", "mnistm": "mnistm", "synthdigits": "synthdigits", "stackedmnist": "stackedmnist",
-            "toy2d": "toy2d:ring8", "folder": f"folder:{root / 'photos'}", "npz": f"npz:{root / 'set.npz'}",
-            "unpaired": f"unpaired:{root / 'photos'},mnist"}
+    return {
+        "mnist": "mnist",
+        "mnistm": "mnistm",
+        "synthdigits": "synthdigits",
+        "stackedmnist": "stackedmnist",
+        "toy2d": "toy2d:ring8",
+        "folder": f"folder:{root / 'photos'}",
+        "npz": f"npz:{root / 'set.npz'}",
+        "unpaired": f"unpaired:{root / 'photos'},mnist",
+    }
 
 
 def test_every_registered_dataset_is_complete_and_loads_its_splits(files):
@@ -48,8 +68,7 @@ def test_every_registered_dataset_is_complete_and_loads_its_splits(files):
         assert dataset_spec(examples[name]) is spec
         for split in ("train", "test"):
             assert split in spec.splits
-            data = load_dataset(examples[name], split, image_size=16 if spec.kind != "points" else 0,
-                                test_fraction=0.5)
+            data = load_dataset(examples[name], split, image_size=16 if spec.kind != "points" else 0, test_fraction=0.5)
             assert isinstance(data, ImageData) and len(data) > 0
             assert data.is_points == (spec.kind == "points")
             assert data.is_points or data.image_size == 16
@@ -97,6 +116,7 @@ def test_questions_about_data_are_answered_by_the_specs(files):
 
 def test_a_new_dataset_is_one_registration(tmp_path):
     """A spec registered from outside genlab loads by name, with its argument, and is refused twice."""
+
     def load_ramp(split: str, options: LoadOptions) -> ImageData:
         n = int(options.argument)
         images = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 4, 4).contiguous()

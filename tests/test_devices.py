@@ -1,4 +1,5 @@
 """Sizes are checked against free memory before anything is allocated; a failed allocation is one line."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,20 +11,27 @@ from genlab.apps.cli import main
 from genlab.errors import GenlabError
 from genlab.models import build_model
 from genlab.models.registry import get_model_class, model_names, planned_bytes
-
 from genlab.testing import tiny_model
 
 
 def test_free_memory_is_known_here_and_within_the_machine():
     free = devices.free_memory_bytes()
-    total = next(int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                 if line.startswith("MemTotal:"))
+    total = next(
+        int(line.split()[1]) * 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
     assert free is not None and 0 < free <= total
 
 
 def test_bytes_read_as_people_write_them():
     assert [devices.format_bytes(n) for n in (999, 1000, 1234567, 3e15, 5e18)] == [
-        "999 B", "1.0 kB", "1.2 MB", "3.0 PB", "5000.0 PB"]
+        "999 B",
+        "1.0 kB",
+        "1.2 MB",
+        "3.0 PB",
+        "5000.0 PB",
+    ]
 
 
 def test_a_huge_image_size_is_one_line_before_anything_is_written(tmp_path, capsys):
@@ -42,7 +50,8 @@ def test_a_model_larger_than_free_memory_is_refused_before_it_is_built(monkeypat
         build_model("vae", config.model)
     monkeypatch.setattr(devices, "free_memory_bytes", lambda: needed)
     assert sum(p.numel() for p in build_model("vae", config.model).parameters()) == sum(
-        p.numel() for p in model.parameters())
+        p.numel() for p in model.parameters()
+    )
 
 
 def test_a_folder_too_large_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch, capsys):
@@ -56,9 +65,14 @@ def test_a_folder_too_large_for_memory_is_refused_before_it_is_read(tmp_path, mo
     assert code == 2 and "3 images of" in err and "needs" in err and not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory: you "
-                                                               "tried to allocate 11796480000 bytes"),
-                                   RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        MemoryError(),
+        RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 11796480000 bytes"),
+        RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB"),
+    ],
+)
 def test_a_failed_allocation_is_one_line(monkeypatch, capsys, error):
     import genlab.apps.cli.sample as sample_verb
 

@@ -1,5 +1,6 @@
 """Data-parallel training with torchrun on CPUs (gloo): replicas stay equal, match one process with the same
 global batch, stop together on SIGTERM, resume, and their run loads in one process."""
+
 from __future__ import annotations
 
 import json
@@ -15,26 +16,57 @@ import torch
 from safetensors.torch import load_file
 
 import genlab
+from genlab.apps.testing import run_cli
 from genlab.errors import GenlabError
 from genlab.models import build_model
 from genlab.runs import load_config
 from genlab.testing import ddp_worker
 
-from genlab.apps.testing import run_cli
-
-GAN = {"model": "gan", "data": "toy2d:ring8", "preset": "toy",
-       "overrides": ["train.epochs=2", "data.limit=2048", "train.batch_size=128"]}
-VAE = {"model": "vae", "preset": "tiny", "overrides": ["train.epochs=1", "data.limit=256", "train.batch_size=64",
-                                                       "train.eval_images=64", "train.grid_size=4"]}
-AUTOENCODER = {"model": "autoencoder", "preset": "tiny",
-               "overrides": ["train.epochs=1", "data.limit=256", "train.batch_size=64", "data.binarize=static",
-                             "train.eval_images=64", "train.grid_size=4", "train.seed=3"]}
+GAN = {
+    "model": "gan",
+    "data": "toy2d:ring8",
+    "preset": "toy",
+    "overrides": ["train.epochs=2", "data.limit=2048", "train.batch_size=128"],
+}
+VAE = {
+    "model": "vae",
+    "preset": "tiny",
+    "overrides": [
+        "train.epochs=1",
+        "data.limit=256",
+        "train.batch_size=64",
+        "train.eval_images=64",
+        "train.grid_size=4",
+    ],
+}
+AUTOENCODER = {
+    "model": "autoencoder",
+    "preset": "tiny",
+    "overrides": [
+        "train.epochs=1",
+        "data.limit=256",
+        "train.batch_size=64",
+        "data.binarize=static",
+        "train.eval_images=64",
+        "train.grid_size=4",
+        "train.seed=3",
+    ],
+}
 
 
 def torchrun(spec: dict, out: Path, dump: Path, nproc: int = 2, wait: bool = True):
     """The worker under torchrun with ``nproc`` replicas on this machine (one thread each)."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               "-m", "genlab.testing.ddp_worker", json.dumps({**spec, "out": str(out)}), str(dump)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "genlab.testing.ddp_worker",
+        json.dumps({**spec, "out": str(out)}),
+        str(dump),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if not wait:
@@ -61,8 +93,11 @@ def domain_folders(root: Path) -> str:
     return f"unpaired:{root / 'a'},{root / 'b'}"
 
 
-CYCLEGAN = {"model": "cyclegan", "preset": "tiny", "overrides": ["train.epochs=1", "train.batch_size=4",
-                                                                 "train.eval_images=4", "train.grid_size=4"]}
+CYCLEGAN = {
+    "model": "cyclegan",
+    "preset": "tiny",
+    "overrides": ["train.epochs=1", "train.batch_size=4", "train.eval_images=4", "train.grid_size=4"],
+}
 
 
 @pytest.mark.slow  # torchrun
@@ -97,7 +132,7 @@ def test_two_replicas_equal_one_process_with_the_same_global_batch(spec, tmp_pat
     apart = max(float((one[k] - two[k]).abs().max()) for k in one)
     assert apart < moved / 100, (apart, moved)  # training moved the weights far more than the runs differ
     for key in one:
-        torch.testing.assert_close(two[key], one[key], rtol=1e-3, atol=1e-4, msg=lambda m: f"{key}: {m}")
+        torch.testing.assert_close(two[key], one[key], rtol=1e-3, atol=1e-4, msg=lambda m, key=key: f"{key}: {m}")
 
 
 @pytest.mark.slow  # torchrun
@@ -129,8 +164,8 @@ def resumed_epochs(spec: dict) -> int:
 
 
 def test_the_global_batch_must_divide_among_the_processes_and_nproc_is_checked(tmp_path, capsys):
-    from genlab.testing import synthetic_images, tiny_model
     from genlab.distributed import Replicas
+    from genlab.testing import synthetic_images, tiny_model
     from genlab.training.loop import Trainer
 
     model, config = tiny_model("gan")

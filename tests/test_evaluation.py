@@ -1,4 +1,5 @@
 """genlab eval's sample-quality metrics, cached reference features, genlab compare, evaluation during training."""
+
 from __future__ import annotations
 
 import csv
@@ -16,7 +17,6 @@ from genlab.evaluation import evaluate, resolve_extractor, score
 from genlab.metrics import features as features_module
 from genlab.metrics.extractors import DEFAULT_DIGIT_EXTRACTOR
 from genlab.runs import load_run
-
 from genlab.testing import TINY_TRAIN, PixelStats
 
 QUIET = {"echo": lambda s: None}
@@ -37,8 +37,9 @@ def cache(tmp_path, monkeypatch):
 
 def test_quality_metrics_share_features_and_carry_provenance(gan_run, cache):
     model, config = load_run(gan_run)
-    results = score(model, config, ["fid", "kid", "pr", "dc"], samples=200, reference_images=300,
-                    extractor=PixelStats())
+    results = score(
+        model, config, ["fid", "kid", "pr", "dc"], samples=200, reference_images=300, extractor=PixelStats()
+    )
     assert results["fid"]["fid"] > 0 and 0 <= results["pr"]["precision"] <= 1
     assert 0 <= results["dc"]["coverage"] <= 1 and results["kid"]["subset_size"] == 200
     prov = results["fid"]["provenance"]
@@ -87,8 +88,7 @@ def test_compare_prints_one_row_per_run_and_keeps_extractors_apart(gan_run, tmp_
     def fid(value, extractor):
         return {"fid": {"fid": value, "provenance": {"extractor": extractor, "extractor_sha256": "ab" * 32}}}
 
-    a = _scored_copy(gan_run, tmp_path, "a", {**fid(1.5, "digits"), "parzen": {"log_likelihood": 101.0,
-                                                                               "stderr": 2.0}})
+    a = _scored_copy(gan_run, tmp_path, "a", {**fid(1.5, "digits"), "parzen": {"log_likelihood": 101.0, "stderr": 2.0}})
     b = _scored_copy(gan_run, tmp_path, "b", fid(2.5, "digits"))
     table = compare_runs([a, b])
     lines = table.splitlines()
@@ -128,8 +128,13 @@ def test_evaluation_during_training_is_logged_and_keeps_resume_exact(tmp_path, c
 
 def test_bad_eval_metric_in_the_config_fails_before_training(tmp_path):
     with pytest.raises(GenlabError, match="unknown metric"):
-        genlab.train("gan", preset="tiny", overrides=TINY_TRAIN + ["train.eval_every=1", "train.eval_metrics=fdi"],
-                     out=tmp_path / "x", **QUIET)
+        genlab.train(
+            "gan",
+            preset="tiny",
+            overrides=TINY_TRAIN + ["train.eval_every=1", "train.eval_metrics=fdi"],
+            out=tmp_path / "x",
+            **QUIET,
+        )
     assert not (tmp_path / "x").exists()
 
 

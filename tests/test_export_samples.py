@@ -1,5 +1,6 @@
 """Sampling at scale: `genlab sample --format npz|png-dir` streamed in batches, the streamed .npz writer, and
 FID/KID features extracted batch by batch (bit-identical to sampling everything first)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from genlab.apps.testing import run_cli
 from genlab.data import load_dataset, to_uint8
 from genlab.data.arrays import read_arrays, split_of
 from genlab.evaluation import EvalContext, EvalOptions
@@ -17,8 +19,6 @@ from genlab.metrics.features import extract
 from genlab.models import default_config, get_model_class
 from genlab.runs import load_run, resolve_model_config, save_checkpoint
 from genlab.samplers import sample_batches, sample_images
-
-from genlab.apps.testing import run_cli
 from genlab.testing import PixelStats, synthetic_images, tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -78,8 +78,9 @@ def test_npz_round_trip_through_load_dataset(tmp_path):
 def test_png_dir_through_the_cli(tmp_path, capsys):
     run = run_folder(tmp_path, tiny_model("gan"))
     out = tmp_path / "pngs"
-    code, stdout, _ = run_cli(capsys, "sample", run, "-n", 7, "--format", "png-dir", "--batch-size", 3, "-o", out,
-                              "--seed", 2)
+    code, stdout, _ = run_cli(
+        capsys, "sample", run, "-n", 7, "--format", "png-dir", "--batch-size", 3, "-o", out, "--seed", 2
+    )
     assert code == 0 and "7 samples" in stdout
     assert sorted(p.name for p in out.iterdir()) == [f"{i:06d}.png" for i in range(7)]
     model, _ = load_run(run)
@@ -96,7 +97,7 @@ def test_streamed_writer_reads_back_and_never_leaves_a_partial_file(tmp_path):
         for start in range(0, 3000, 7):
             if start == fail_at:
                 raise RuntimeError("sampling failed")
-            yield images[start:start + 7].numpy()
+            yield images[start : start + 7].numpy()
 
     write_npz_streamed(path, {"train_images": (3000, chunks()), "train_labels": (3000, [np.arange(3000)])})
     with np.load(path, allow_pickle=False) as f:
@@ -141,18 +142,21 @@ def test_point_models_write_points(tmp_path, capsys):
     assert np.array_equal(points, torch.cat(list(sample_batches(model, 9, 0, 4))).numpy())
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["-n", 0, "--format", "npz"], "-n"),
-    (["--format", "npz", "--batch-size", 0], "--batch-size must be at least 1"),
-    (["--format", "npz", "-o", "{tmp}/s.png"], "must end in .npz"),
-    (["--format", "npz", "-o", "{tmp}/exists.npz"], "pass --force"),
-    (["--format", "png-dir", "-o", "{tmp}/full"], "not empty; pass --force"),
-    (["--format", "png-dir", "-o", "{tmp}/exists.npz"], "is a file"),
-    (["--format", "npz", "--label", 3], "class-conditional"),
-    (["--format", "npz", "--by-class"], "lay out a grid"),
-    (["--batch-size", 10], "--batch-size is for --format npz"),
-    (["--format", "tar"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["-n", 0, "--format", "npz"], "-n"),
+        (["--format", "npz", "--batch-size", 0], "--batch-size must be at least 1"),
+        (["--format", "npz", "-o", "{tmp}/s.png"], "must end in .npz"),
+        (["--format", "npz", "-o", "{tmp}/exists.npz"], "pass --force"),
+        (["--format", "png-dir", "-o", "{tmp}/full"], "not empty; pass --force"),
+        (["--format", "png-dir", "-o", "{tmp}/exists.npz"], "is a file"),
+        (["--format", "npz", "--label", 3], "class-conditional"),
+        (["--format", "npz", "--by-class"], "lay out a grid"),
+        (["--batch-size", 10], "--batch-size is for --format npz"),
+        (["--format", "tar"], "invalid choice"),
+    ],
+)
 def test_errors_are_one_line_with_status_2(tmp_path, capsys, argv, message):
     run = run_folder(tmp_path, tiny_model("vae"))
     (tmp_path / "exists.npz").write_bytes(b"old")

@@ -1,5 +1,6 @@
 """Every JSON reader bounds size and nesting and reads around a bad line: a log line or an eval.json of 2,000
 nested brackets is a damaged file, never a RecursionError (files.py and its readers)."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,11 @@ def test_every_command_reads_around_a_deeply_nested_log_line_and_eval_json(score
     assert main(["eval", str(run), "--metrics", "elbo", "--images", "20"]) == 0  # the damaged file is replaced
     assert "elbo" in json.loads((run / "eval.json").read_text())
     assert main(["train", "--resume", "--out", str(run), "--set", "train.epochs=2"]) == 0
-    epochs = [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()
-              if '"kind": "epoch"' in line]
+    epochs = [
+        json.loads(line)["epoch"]
+        for line in (run / "metrics.jsonl").read_text().splitlines()
+        if '"kind": "epoch"' in line
+    ]
     assert epochs == [1, 2]
 
 

@@ -1,4 +1,5 @@
 """R3GAN's objective (Huang et al. 2024): the relativistic pairing loss, the R1 and R2 penalties, the preset."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genlab.apps.testing import run_cli
 from genlab.config import apply_overrides
 from genlab.errors import GenlabError
 from genlab.losses import make_objective, r1_penalty, r2_penalty
 from genlab.models import default_config
 from genlab.models.gan import GAN
 from genlab.models.translator import translator_objective
-
-from genlab.apps.testing import run_cli
 from genlab.testing import TINY_TRAIN, run_weights, synthetic_images
 from genlab.testing.runs import straight_and_resumed
 
@@ -87,10 +87,12 @@ def test_penalty_gradients_pass_gradcheck_in_float64(penalty):
     def critic_penalty(weight, bias):
         def critic(h):
             return torch.tanh(F.conv1d(h[:, None], weight, bias)).sum((1, 2))
+
         return penalty(critic, x)
 
-    assert torch.autograd.gradcheck(critic_penalty, (conv.weight.detach().requires_grad_(),
-                                                     conv.bias.detach().requires_grad_()))
+    assert torch.autograd.gradcheck(
+        critic_penalty, (conv.weight.detach().requires_grad_(), conv.bias.detach().requires_grad_())
+    )
 
 
 def rpgan_model(settings: list[str]) -> GAN:
@@ -127,13 +129,28 @@ def test_r3gan_preset_and_validation(capsys, tmp_path):
     GAN.resolve_config(config.model, config.data, synthetic_images(2))
     m = config.model
     assert (m.objective, m.r1_weight == m.r2_weight > 0, m.d_norm, tuple(config.train.betas)) == (
-        "rpgan", True, "none", (0.0, 0.99))
+        "rpgan",
+        True,
+        "none",
+        (0.0, 0.99),
+    )
     assert m.ema > 0 and GAN(m).compile_targets() == ["generator"]  # no double backward through compile
     for bad in ("-1", "nan"):
         with pytest.raises(GenlabError, match=r"r2_weight must be (finite and >= 0|a finite number)"):
             rpgan_model([f"model.r2_weight={bad}"])
-    code, _, err = run_cli(capsys, "train", "gan", "--preset", "tiny", "--set", "model.r2_weight=-0.5",
-                           "--set", "data.limit=64", "--out", tmp_path / "r")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "gan",
+        "--preset",
+        "tiny",
+        "--set",
+        "model.r2_weight=-0.5",
+        "--set",
+        "data.limit=64",
+        "--out",
+        tmp_path / "r",
+    )
     assert code == 2 and err.count("\n") == 1 and "model.r2_weight" in err
 
 
@@ -163,6 +180,7 @@ def test_an_rpgan_run_resumes_exactly(runs):
 @pytest.mark.slow  # torchrun
 def test_two_replicas_train_rpgan_with_both_penalties_like_one_process(tmp_path):
     """Pairs, R1 and R2 are batch means, so the all-reduced mean of two half batches is the full batch's."""
-    from test_distributed import GAN, test_two_replicas_equal_one_process_with_the_same_global_batch as check
+    from test_distributed import GAN
+    from test_distributed import test_two_replicas_equal_one_process_with_the_same_global_batch as check
 
     check({**GAN, "overrides": GAN["overrides"] + RPGAN}, tmp_path)

@@ -1,4 +1,5 @@
 """Sample-based metrics with known answers: mode coverage and Parzen windows."""
+
 from __future__ import annotations
 
 import math

@@ -1,5 +1,6 @@
 """The robust digit feature network v2 (issue 16): augmentation ops, exact resume with them, the shipped
 `digits-v2` weights next to v1, and v1/v2 scores kept apart."""
+
 from __future__ import annotations
 
 import json
@@ -10,15 +11,23 @@ import torch
 from safetensors.torch import load_file
 
 import genlab
-from genlab.testing import TINY_TRAIN
 from genlab.config import RunConfig
 from genlab.data.mnist import load_mnist
 from genlab.evaluation.scoring import default_extractor, stored_key
 from genlab.metrics import extractors
 from genlab.metrics.extractors import DEFAULT_DIGIT_EXTRACTOR, SHIPPED, DigitFeatures, load_extractor, sha256_file
 from genlab.metrics.features import extractor_identity
-from genlab.ops.augment import (add_noise, affine, dilate, erode, gaussian_blur, gaussian_kernel1d, invert,
-                                robust_augment)
+from genlab.ops.augment import (
+    add_noise,
+    affine,
+    dilate,
+    erode,
+    gaussian_blur,
+    gaussian_kernel1d,
+    invert,
+    robust_augment,
+)
+from genlab.testing import TINY_TRAIN
 
 QUIET = {"echo": lambda s: None}
 
@@ -30,7 +39,7 @@ def test_blur_of_a_delta_is_the_gaussian_kernel():
     blurred = gaussian_blur(x, sigmas)
     r = torch.arange(-8, 9, dtype=torch.float32)
     for image, s in zip(blurred, sigmas):
-        g = torch.exp(-r**2 / (2 * s**2))
+        g = torch.exp(-(r**2) / (2 * s**2))
         radius = math.ceil(3 * float(sigmas.max()))
         g = torch.where(r.abs() <= radius, g, torch.zeros(()))
         expected = torch.outer(g, g) / g.sum() ** 2
@@ -44,7 +53,7 @@ def test_noise_has_the_asked_std_and_stays_in_range():
     noisy = add_noise(x, torch.tensor([0.05, 0.1]), torch.Generator().manual_seed(0))
     stds = (noisy - 0.5).flatten(1).std(1)
     assert torch.allclose(stds, torch.tensor([0.05, 0.1]), rtol=0.02)
-    assert 0 <= float(add_noise(x, 3.0).min()) and float(add_noise(x, 3.0).max()) <= 1
+    assert float(add_noise(x, 3.0).min()) >= 0 and float(add_noise(x, 3.0).max()) <= 1
 
 
 def test_inversion_and_stroke_width():
@@ -78,8 +87,16 @@ def test_robust_augment_is_seeded_and_reproducible():
 
 
 def test_robust_classifier_resumes_exactly(tmp_path):
-    settings = ["model.widths=8,16", "model.convs_per_stage=1", "model.features=16", "model.augment=robust",
-                "train.lr_schedule=cosine", *TINY_TRAIN, "data.limit=192", "train.eval_images=64"]
+    settings = [
+        "model.widths=8,16",
+        "model.convs_per_stage=1",
+        "model.features=16",
+        "model.augment=robust",
+        "train.lr_schedule=cosine",
+        *TINY_TRAIN,
+        "data.limit=192",
+        "train.eval_images=64",
+    ]
     genlab.train("classifier", overrides=settings, out=tmp_path / "straight", **QUIET)
     genlab.train("classifier", overrides=settings + ["train.max_steps=1"], out=tmp_path / "split", **QUIET)
     genlab.train(out=tmp_path / "split", resume=True, overrides=["train.max_steps=none"], **QUIET)

@@ -1,4 +1,5 @@
 """Feature-based sample quality with known answers: FID, KID, IS analogue, precision/recall, density/coverage."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,15 @@ import scipy.linalg
 import torch
 
 from genlab.errors import GenlabError
-from genlab.metrics import (classifier_score, density_coverage, fid, frechet_distance, gaussian_stats, kid,
-                            precision_recall)
+from genlab.metrics import (
+    classifier_score,
+    density_coverage,
+    fid,
+    frechet_distance,
+    gaussian_stats,
+    kid,
+    precision_recall,
+)
 
 
 def gaussian(n: int, dims: int, seed: int, shift: float = 0.0) -> torch.Tensor:
@@ -29,6 +37,7 @@ def random_spd(dims: int, seed: int) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- FID
+
 
 def test_gaussian_stats_match_torch_mean_and_cov():
     x = gaussian(300, 5, seed=1) * torch.arange(1.0, 6.0, dtype=torch.float64)
@@ -101,6 +110,7 @@ def test_fid_warns_when_covariance_is_rank_deficient_and_refuses_single_samples(
 
 # ---------------------------------------------------------------- KID
 
+
 def test_kid_hand_computed_on_two_points():
     # d = 1, k(a, b) = (ab + 1)^3. real {0, 1}: k(0,1) = 1; fake {1, 2}: k(1,2) = 27;
     # cross: k(0,1) = 1, k(0,2) = 1, k(1,1) = 8, k(1,2) = 27 -> mean 37/4.
@@ -129,6 +139,7 @@ def test_kid_is_reproducible_with_a_seed_and_clamps_subset_size():
 
 
 # ---------------------------------------------------------------- classifier (Inception) score
+
 
 def test_confident_predictions_spread_over_classes_give_score_equal_to_class_count():
     classes = 10

@@ -1,4 +1,5 @@
 """The model contract, checked for every registered model, plus VAE/AE specifics."""
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,6 @@ from genlab.metrics import importance_sampled_nll
 from genlab.models import build_model, default_config, get_model_class, model_names
 from genlab.models.registry import planned_bytes
 from genlab.runs import load_run, resolve_model_config, save_checkpoint
-
 from genlab.testing import give_pretrained_runs, synthetic_images, synthetic_points, tiny_model, two_domains
 
 LARGE = 64 * 2**20  # bytes of weights past which a preset's model is built on the meta device

@@ -1,4 +1,5 @@
 """The classifier model and the digit feature extractor built on it (shipped weights, torchmetrics FID)."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,13 @@ import torch
 import torch.nn.functional as F
 
 import genlab
-from genlab.testing import TINY_TRAIN
 from genlab.apps.cli import main
 from genlab.data.mnist import load_mnist
 from genlab.errors import GenlabError
 from genlab.metrics import extractors
 from genlab.metrics.extractors import DigitFeatures, export_classifier, load_extractor, sha256_file
 from genlab.models.classifier import random_shift
+from genlab.testing import TINY_TRAIN
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,7 @@ def test_random_shift_moves_whole_images_within_the_limit():
 
 
 # --- DigitFeatures ----------------------------------------------------------------------------------
+
 
 def test_uint8_float_and_gray_rgb_inputs_give_the_same_features(digits, mnist_test):
     images = mnist_test.images[:16]
@@ -113,8 +115,13 @@ def test_run_folders_and_exported_files_load(classifier_run, tmp_path):
 def test_extractor_errors_are_one_line(tmp_path, monkeypatch, tiny_run):
     garbage = tmp_path / "bad.safetensors"
     garbage.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00not json")
-    cases = [(tmp_path / "missing.safetensors", "no feature extractor"), (garbage, "cannot read"),
-             (tiny_run, "'vae'"), (tmp_path, "not a genlab run"), (3, "a name, a path or an nn.Module")]
+    cases = [
+        (tmp_path / "missing.safetensors", "no feature extractor"),
+        (garbage, "cannot read"),
+        (tiny_run, "'vae'"),
+        (tmp_path, "not a genlab run"),
+        (3, "a name, a path or an nn.Module"),
+    ]
     for source, message in cases:
         with pytest.raises(GenlabError, match=message) as info:
             load_extractor(source)
@@ -131,7 +138,6 @@ def test_extractor_errors_are_one_line(tmp_path, monkeypatch, tiny_run):
 
 def test_torchmetrics_fid_on_digit_features(digits, mnist_test):
     from torchmetrics.image import fid as fid_module  # in the test extra
-
 
     def fid(a, b, size=28):
         """torchmetrics' FID of two uint8 digit sets, fed as RGB images of ``size`` pixels."""

@@ -1,16 +1,16 @@
 """The code denoising autoencoder (PPGN-h's learned prior): training on a frozen source's codes, its score, and
 Plug & Play with it as the prior."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
 import genlab
+from genlab.apps.testing import run_cli
 from genlab.errors import GenlabError
 from genlab.runs import load_run
 from genlab.samplers import plug_and_play, seeded
-
-from genlab.apps.testing import run_cli
 from genlab.testing import TINY_TRAIN, run_weights, tiny_autoencoder_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -20,8 +20,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def dae_run(tmp_path_factory):
     """A code-dae trained for 3 epochs on the codes of an (untrained, tiny) autoencoder run."""
     out = tmp_path_factory.mktemp("dae") / "dae"
-    settings = [f"model.source={tiny_autoencoder_run()}", "model.noise_std=0.5", "train.lr=3e-3", *TINY_TRAIN,
-                "train.epochs=3"]
+    settings = [
+        f"model.source={tiny_autoencoder_run()}",
+        "model.noise_std=0.5",
+        "train.lr=3e-3",
+        *TINY_TRAIN,
+        "train.epochs=3",
+    ]
     genlab.train("code-dae", preset="tiny", overrides=settings, out=out, echo=lambda s: None)
     return out
 
@@ -59,20 +64,52 @@ def test_plug_and_play_walks_by_the_dae_when_given(dae_run):
 
 
 def test_a_prior_of_other_codes_and_bad_options_are_one_line(capsys, dae_run, tiny_run, tmp_path):
-    code, _, err = run_cli(capsys, "sample", tiny_run, "--guide", "digits", "--label", "1", "--prior", dae_run,
-                           "--steps", "2", "-o", tmp_path / "g.png")
+    code, _, err = run_cli(
+        capsys,
+        "sample",
+        tiny_run,
+        "--guide",
+        "digits",
+        "--label",
+        "1",
+        "--prior",
+        dae_run,
+        "--steps",
+        "2",
+        "-o",
+        tmp_path / "g.png",
+    )
     assert code == 2 and "trained on this model's codes" in err and err.count("\n") == 1
     assert not (tmp_path / "g.png").exists()
     code, _, err = run_cli(capsys, "train", "code-dae", "--out", tmp_path / "x")
     assert code == 2 and "model.source=RUN" in err and err.count("\n") == 1
     with pytest.raises(GenlabError, match="noise_std"):
-        genlab.train("code-dae", overrides=[f"model.source={tiny_autoencoder_run()}", "model.noise_std=0"],
-                     out=tmp_path / "y", echo=lambda s: None)
+        genlab.train(
+            "code-dae",
+            overrides=[f"model.source={tiny_autoencoder_run()}", "model.noise_std=0"],
+            out=tmp_path / "y",
+            echo=lambda s: None,
+        )
 
 
 def test_the_cli_guides_with_the_dae_which_itself_cannot_sample(capsys, dae_run, tmp_path):
-    code, out, err = run_cli(capsys, "sample", tiny_autoencoder_run(), "--guide", "digits", "--label", "4",
-                             "--prior", dae_run, "--steps", "3", "-n", "4", "-o", tmp_path / "g.png")
+    code, out, err = run_cli(
+        capsys,
+        "sample",
+        tiny_autoencoder_run(),
+        "--guide",
+        "digits",
+        "--label",
+        "4",
+        "--prior",
+        dae_run,
+        "--steps",
+        "3",
+        "-n",
+        "4",
+        "-o",
+        tmp_path / "g.png",
+    )
     assert code == 0 and (tmp_path / "g.png").is_file() and "at step 3" in out, err
     code, out, err = run_cli(capsys, "sample", dae_run, "-n", "2", "-o", tmp_path / "s.png")
     assert code == 2 and "cannot draw samples" in err and err.count("\n") == 1

@@ -1,4 +1,5 @@
 """CycleGAN: networks, losses, history pool, linear decay, unpaired data, training/resume and translate."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,21 +8,26 @@ from PIL import Image
 from torch import nn
 
 import genlab
+from genlab.apps.testing import run_cli
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
 from genlab.models.cyclegan import CycleGAN
 from genlab.models.history import HistoryPool
 from genlab.nn.resnet import PatchDiscriminator, ResnetGenerator
 from genlab.runs import load_config, save_checkpoint
+from genlab.testing import Halve, domain_batch, run_weights, synthetic_images, tiny_model
+from genlab.testing.runs import trained_both_ways, write_domains
 from genlab.training.loop import lr_factor
 
-from genlab.testing.runs import trained_both_ways, write_domains
-from genlab.apps.testing import run_cli
-from genlab.testing import Halve, domain_batch, run_weights, synthetic_images, tiny_model
-
 pytestmark = pytest.mark.usefixtures("one_thread")
-SETTINGS = ["model.image_size=32", "model.pool_size=4", "train.batch_size=4", "train.epochs=2",
-            "data.test_fraction=0.15", "train.eval_images=8"]
+SETTINGS = [
+    "model.image_size=32",
+    "model.pool_size=4",
+    "train.batch_size=4",
+    "train.epochs=2",
+    "data.test_fraction=0.15",
+    "train.eval_images=8",
+]
 
 
 @pytest.mark.parametrize("size, layers, patches", [(28, 2, 5), (32, 2, 6), (64, 3, 6)])
@@ -38,8 +44,10 @@ def test_a_generator_loads_the_weights_of_the_layout_before_trunk_and_decoder():
     torch.manual_seed(0)
     saved, fresh = ResnetGenerator(1, 16, width=4, blocks=2), ResnetGenerator(1, 16, width=4, blocks=2)
     length = len(saved.trunk)
-    old = {f"net.{int(k.split('.')[1]) + (length if k.startswith('decoder') else 0)}.{k.split('.', 2)[2]}": v
-           for k, v in saved.state_dict().items()}
+    old = {
+        f"net.{int(k.split('.')[1]) + (length if k.startswith('decoder') else 0)}.{k.split('.', 2)[2]}": v
+        for k, v in saved.state_dict().items()
+    }
     assert "net.1.weight" in old and f"net.{length}.weight" in old  # c7s1's conv and the first up-sampling
     assert not fresh.load_state_dict(old, strict=True).missing_keys
     x = torch.rand(2, 1, 16, 16)
@@ -160,8 +168,7 @@ def test_training_writes_translation_grids_and_resumes_exactly(runs):
 
 def test_translate_writes_folder_outputs_and_a_grid(capsys, runs, domains, tmp_path):
     out = tmp_path / "out"
-    code, stdout, err = run_cli(capsys, "translate", runs[0], "--direction", "a2b", domains[0], "--out", out,
-                                "--grid")
+    code, stdout, err = run_cli(capsys, "translate", runs[0], "--direction", "a2b", domains[0], "--out", out, "--grid")
     assert code == 0, err
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
     expected = sorted(p.relative_to(domains[0]).as_posix() for p in domains[0].rglob("*.png"))
@@ -169,8 +176,9 @@ def test_translate_writes_folder_outputs_and_a_grid(capsys, runs, domains, tmp_p
     assert Image.open(out / "a1.png").size == (32, 32) and Image.open(out / "a1.png").mode == "RGB"
     code, _, err = run_cli(capsys, "translate", runs[0], "--direction", "a2b", domains[0], "--out", out)
     assert code == 2 and "--force" in err and err.count("\n") == 1
-    code, _, err = run_cli(capsys, "translate", runs[0], "--direction", "b2a", domains[1] / "b0.png",
-                           "--out", out, "--force")
+    code, _, err = run_cli(
+        capsys, "translate", runs[0], "--direction", "b2a", domains[1] / "b0.png", "--out", out, "--force"
+    )
     assert code == 0 and (out / "b0.png").is_file()
 
 
@@ -179,9 +187,11 @@ def test_translate_mistakes_are_one_line(capsys, runs, tmp_path):
     save_checkpoint(tmp_path / "vae", model, config)
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
-    for argv, message in ((["translate", tmp_path / "vae", "--direction", "a2b", bad], "cannot translate"),
-                          (["translate", runs[0], "--direction", "a2b", tmp_path / "nope"], "does not exist"),
-                          (["translate", runs[0], "--direction", "a2b", bad], "cannot read image"),
-                          (["translate", runs[0], "--direction", "up", bad], "invalid choice")):
+    for argv, message in (
+        (["translate", tmp_path / "vae", "--direction", "a2b", bad], "cannot translate"),
+        (["translate", runs[0], "--direction", "a2b", tmp_path / "nope"], "does not exist"),
+        (["translate", runs[0], "--direction", "a2b", bad], "cannot read image"),
+        (["translate", runs[0], "--direction", "up", bad], "invalid choice"),
+    ):
         code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "o")
         assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -1,5 +1,6 @@
 """Translator terms as parts (genlab.models.terms): a term registered from outside plugs into CycleGAN and UNIT
 through their configs alone, the base translator knows no term, and the built-in terms keep their options flat."""
+
 from __future__ import annotations
 
 import ast
@@ -93,8 +94,13 @@ def defined_names(module_name: str) -> set[str]:
     """What a module defines at its top level: functions, classes and assigned names."""
     tree = ast.parse(Path(sys.modules[module_name].__file__).read_text())
     names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    return names | {target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets
-                    if isinstance(target, ast.Name)}
+    return names | {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
 
 
 def test_the_base_translator_module_names_no_term():
@@ -116,9 +122,11 @@ def test_the_base_translator_module_names_no_term():
 
 
 def test_the_built_in_terms_keep_their_options_flat_on_every_translator():
-    for name, fields in (("cyclegan", ("style_dim", "diversity_weight", "semantic_weight")),
-                         ("unit", ("style_dim", "diversity_weight", "semantic_classifier")),
-                         ("refiner", ("semantic_weight", "semantic_classifier_b"))):
+    for name, fields in (
+        ("cyclegan", ("style_dim", "diversity_weight", "semantic_weight")),
+        ("unit", ("style_dim", "diversity_weight", "semantic_classifier")),
+        ("refiner", ("semantic_weight", "semantic_classifier_b")),
+    ):
         config = default_config(name, "tiny")
         assert all(hasattr(config.model, field) for field in fields), name
     assert not hasattr(default_config("refiner").model, "style_dim")  # the refiner takes no style codes

@@ -1,22 +1,29 @@
 """CyCADA's semantic consistency (issue 18): a frozen classifier of the source domain must read a translation as
 the class it reads in the source image; the translators train with it, resume exactly and keep it frozen."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from genlab.testing.runs import trained_both_ways
 
 from genlab.apps.testing import run_cli
-from genlab.testing import run_weights
 from genlab.data import load_dataset
 from genlab.models.terms.semantic import consistency, frozen_classifier
 from genlab.runs import load_config, load_run, load_weights, pretrained_config, shipped_file
+from genlab.testing import run_weights
+from genlab.testing.runs import trained_both_ways
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SEMANTIC = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2", "model.semantic_classifier_b=digits-v2"]
-SETTINGS = ["model.image_size=32", "train.batch_size=4", "train.epochs=2", "data.test_fraction=0.15",
-            "train.eval_images=8", *SEMANTIC]
+SETTINGS = [
+    "model.image_size=32",
+    "train.batch_size=4",
+    "train.epochs=2",
+    "data.test_fraction=0.15",
+    "train.eval_images=8",
+    *SEMANTIC,
+]
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +90,13 @@ def test_translators_train_with_a_frozen_classifier_and_resume_exactly(runs):
 
 def test_semantic_options_fail_in_one_line(capsys, runs, tmp_path):
     data = f"unpaired:{runs[0][0]},{runs[0][1]}"
-    for settings, message in ((["model.semantic_weight=1"], "needs model.semantic_classifier"),
-                              (["model.semantic_weight=-1"], "must be >= 0"),
-                              (["model.semantic_classifier=" + str(runs[1][0])], "must name a trained classifier")):
+    for settings, message in (
+        (["model.semantic_weight=1"], "needs model.semantic_classifier"),
+        (["model.semantic_weight=-1"], "must be >= 0"),
+        (["model.semantic_classifier=" + str(runs[1][0])], "must name a trained classifier"),
+    ):
         sets = [a for s in settings + ["model.image_size=32"] for a in ("--set", s)]
-        code, _, err = run_cli(capsys, "train", "cyclegan", "--data", data, "--preset", "tiny", *sets,
-                               "--out", tmp_path / "bad")
+        code, _, err = run_cli(
+            capsys, "train", "cyclegan", "--data", data, "--preset", "tiny", *sets, "--out", tmp_path / "bad"
+        )
         assert code == 2 and message in err and err.count("\n") == 1, err

@@ -1,18 +1,17 @@
 """Style codes for the two-way translators (MUNIT-style): AdaIN carries the style past instance norm, the losses
 gain the style reconstruction, translations draw styles reproducibly, and a styled run resumes exactly."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
+from genlab.apps.testing import run_cli
 from genlab.errors import GenlabError
 from genlab.models.registry import get_model_class
 from genlab.nn.resnet import ResnetGenerator
 from genlab.nn.style import StyleEncoder
-from genlab.samplers import seeded
-from genlab.samplers import translate_images
-
-from genlab.apps.testing import run_cli
+from genlab.samplers import seeded, translate_images
 from genlab.testing import domain_batch, run_weights, tiny_model
 from genlab.testing.runs import trained_both_ways
 
@@ -78,8 +77,9 @@ def test_the_style_term_is_the_encoders_error_on_the_drawn_style(name):
     model.draw_style = lambda like: drawn.append(draw(like)) or drawn[-1]  # record each direction's styles
     out = model.loss((x, y), "g")
     fakes = model._fakes[1]
-    expected = sum((model.styles.encode(fakes[d], 1 - i) - s).abs().mean()
-                   for i, (d, s) in enumerate(zip(("a2b", "b2a"), drawn)))  # a2b's fakes are read by B's encoder
+    expected = sum(
+        (model.styles.encode(fakes[d], 1 - i) - s).abs().mean() for i, (d, s) in enumerate(zip(("a2b", "b2a"), drawn))
+    )  # a2b's fakes are read by B's encoder
     assert len(drawn) == 2 and torch.allclose(out["style"], expected, atol=1e-6)
 
 
@@ -109,8 +109,14 @@ def test_bad_style_settings_are_one_clear_line():
 def styled_runs(request, tmp_path_factory):
     """A tiny styled translator of each family trained on two small domains straight through, and stopped after 3
     steps then resumed: (family, domains, straight run, split run)."""
-    settings = ["model.image_size=28", "model.style_dim=2", "train.batch_size=4", "train.epochs=1",
-                "data.test_fraction=0.15", "train.eval_images=8"]
+    settings = [
+        "model.image_size=28",
+        "model.style_dim=2",
+        "train.batch_size=4",
+        "train.epochs=1",
+        "data.test_fraction=0.15",
+        "train.eval_images=8",
+    ]
     domains, (straight, split, _) = trained_both_ways(request.param, settings, tmp_path_factory.mktemp("style"))
     return request.param, domains, straight, split
 
@@ -126,11 +132,13 @@ def test_genlab_translate_draws_styles_from_its_seed(styled_runs, capsys, tmp_pa
     _, domains, run, _ = styled_runs
     outputs = {}
     for name, seed in (("first", 0), ("again", 0), ("other", 1)):
-        code, _, err = run_cli(capsys, "translate", run, domains[0], "--direction", "a2b", "--out", tmp_path / name,
-                               "--seed", seed)
+        code, _, err = run_cli(
+            capsys, "translate", run, domains[0], "--direction", "a2b", "--out", tmp_path / name, "--seed", seed
+        )
         assert code == 0, err
-        outputs[name] = [(tmp_path / name / p.relative_to(domains[0])).read_bytes()
-                         for p in sorted(domains[0].rglob("*.png"))]
+        outputs[name] = [
+            (tmp_path / name / p.relative_to(domains[0])).read_bytes() for p in sorted(domains[0].rglob("*.png"))
+        ]
     assert outputs["first"] == outputs["again"] and outputs["first"] != outputs["other"]
 
 

@@ -1,5 +1,6 @@
 """UNIT (Liu et al. 2017): shared layers, the shared latent space, the losses, training/resume, sampling both
 domains, translation, evaluation and adaptation."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,7 @@ from PIL import Image
 
 import genlab
 from genlab.apps.adapt import translator_direction
+from genlab.apps.testing import run_cli
 from genlab.errors import GenlabError
 from genlab.evaluation import evaluate
 from genlab.export.graphs import Decode, graphs_of
@@ -15,14 +17,17 @@ from genlab.models.unit import UNIT, per_dimension_kl
 from genlab.ops import DiagonalGaussian
 from genlab.runs import load_run
 from genlab.samplers import paired_samples, plug_and_play, sample_images, seeded
-
-from genlab.apps.testing import run_cli
 from genlab.testing import domain_batch, run_weights, tiny_model
 from genlab.testing.runs import trained_both_ways
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-SETTINGS = ["model.image_size=32", "train.batch_size=4", "train.epochs=2", "data.test_fraction=0.15",
-            "train.eval_images=8"]
+SETTINGS = [
+    "model.image_size=32",
+    "train.batch_size=4",
+    "train.epochs=2",
+    "data.test_fraction=0.15",
+    "train.eval_images=8",
+]
 
 
 def test_the_shared_layers_are_one_module_that_both_domains_pass_through():
@@ -65,11 +70,12 @@ def test_losses_are_the_papers_weighted_sum_and_the_kl_is_per_dimension():
     x, y = domain_batch(model)
     torch.manual_seed(0)
     out = model.loss((x, y), "g")
-    total = (10 * out["adv"] + 0.1 * out["kl"] + 100 * out["recon"] + 0.1 * out["cycle_kl"] + 100 * out["cycle"])
+    total = 10 * out["adv"] + 0.1 * out["kl"] + 100 * out["recon"] + 0.1 * out["cycle_kl"] + 100 * out["cycle"]
     torch.testing.assert_close(out["loss"], total)
     mean = torch.randn(5, 3, 2, 2)
-    torch.testing.assert_close(per_dimension_kl(DiagonalGaussian(mean, torch.zeros_like(mean))),
-                               (mean**2 / 2).mean())  # q = N(mu, I): KL = |mu|^2 / 2
+    torch.testing.assert_close(
+        per_dimension_kl(DiagonalGaussian(mean, torch.zeros_like(mean))), (mean**2 / 2).mean()
+    )  # q = N(mu, I): KL = |mu|^2 / 2
     d = model.loss((x, y), "d")
     assert torch.isfinite(d["loss"]) and set(d) == {"loss", "D_A", "D_B"}
 
@@ -78,8 +84,11 @@ def test_bad_options_are_one_line():
     config = genlab.models.default_config("unit", "tiny")
     config.model.channels, config.model.image_size, config.model.d_layers = 1, 28, 2
     config.model.latent_dim = 4 * 4 * 7 * 7
-    for field, value, message in (("shared_blocks", 3, "shared_blocks"), ("kl_weight", -1.0, "loss weights"),
-                                  ("image_size", 30, "multiple of 4")):
+    for field, value, message in (
+        ("shared_blocks", 3, "shared_blocks"),
+        ("kl_weight", -1.0, "loss weights"),
+        ("image_size", 30, "multiple of 4"),
+    ):
         bad = genlab.models.default_config("unit", "tiny").model
         bad.__dict__.update(config.model.__dict__, **{field: value})
         with pytest.raises(GenlabError, match=message):
@@ -109,8 +118,9 @@ def test_training_makes_the_round_trip_through_the_shared_code_faithful():
     def error():
         with torch.no_grad():
             model.eval()
-            errors = [(model.decode(model.encode(v, d), domain=d) * 2 - 1 - v).abs().mean()
-                      for v, d in ((a, "a"), (b, "b"))]
+            errors = [
+                (model.decode(model.encode(v, d), domain=d) * 2 - 1 - v).abs().mean() for v, d in ((a, "a"), (b, "b"))
+            ]
             model.train()
         return torch.stack(errors)
 

@@ -1,4 +1,5 @@
 """Tests of genlab.nn.inception: the FID Inception-v3 architecture, preprocessing and the guarded weight loader."""
+
 import pytest
 import torch
 
@@ -9,17 +10,54 @@ from genlab.nn import inception as inc
 # Layer names of torchvision's Inception3 (aux_logits=False), which pytorch-fid's weights file was saved
 # from and torch-fidelity's converter (utils/util_convert_inception_weights.py) writes.
 BRANCHES = {
-    "A": ["branch1x1", "branch5x5_1", "branch5x5_2", "branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3",
-          "branch_pool"],
+    "A": [
+        "branch1x1",
+        "branch5x5_1",
+        "branch5x5_2",
+        "branch3x3dbl_1",
+        "branch3x3dbl_2",
+        "branch3x3dbl_3",
+        "branch_pool",
+    ],
     "B": ["branch3x3", "branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"],
-    "C": ["branch1x1", "branch7x7_1", "branch7x7_2", "branch7x7_3", "branch7x7dbl_1", "branch7x7dbl_2",
-          "branch7x7dbl_3", "branch7x7dbl_4", "branch7x7dbl_5", "branch_pool"],
+    "C": [
+        "branch1x1",
+        "branch7x7_1",
+        "branch7x7_2",
+        "branch7x7_3",
+        "branch7x7dbl_1",
+        "branch7x7dbl_2",
+        "branch7x7dbl_3",
+        "branch7x7dbl_4",
+        "branch7x7dbl_5",
+        "branch_pool",
+    ],
     "D": ["branch3x3_1", "branch3x3_2", "branch7x7x3_1", "branch7x7x3_2", "branch7x7x3_3", "branch7x7x3_4"],
-    "E": ["branch1x1", "branch3x3_1", "branch3x3_2a", "branch3x3_2b", "branch3x3dbl_1", "branch3x3dbl_2",
-          "branch3x3dbl_3a", "branch3x3dbl_3b", "branch_pool"],
+    "E": [
+        "branch1x1",
+        "branch3x3_1",
+        "branch3x3_2a",
+        "branch3x3_2b",
+        "branch3x3dbl_1",
+        "branch3x3dbl_2",
+        "branch3x3dbl_3a",
+        "branch3x3dbl_3b",
+        "branch_pool",
+    ],
 }
-BLOCKS = {"Mixed_5b": "A", "Mixed_5c": "A", "Mixed_5d": "A", "Mixed_6a": "B", "Mixed_6b": "C", "Mixed_6c": "C",
-          "Mixed_6d": "C", "Mixed_6e": "C", "Mixed_7a": "D", "Mixed_7b": "E", "Mixed_7c": "E"}
+BLOCKS = {
+    "Mixed_5b": "A",
+    "Mixed_5c": "A",
+    "Mixed_5d": "A",
+    "Mixed_6a": "B",
+    "Mixed_6b": "C",
+    "Mixed_6c": "C",
+    "Mixed_6d": "C",
+    "Mixed_6e": "C",
+    "Mixed_7a": "D",
+    "Mixed_7b": "E",
+    "Mixed_7c": "E",
+}
 STEM = ["Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "Conv2d_3b_1x1", "Conv2d_4a_3x3"]
 CONV_BN = ["conv.weight", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]
 # torchvision documents 27,161,264 parameters for inception_v3 (Inception_V3_Weights.IMAGENET1K_V1, aux logits,

@@ -1,4 +1,5 @@
 """Tests of genlab.ops: Box-Muller sampling, diagonal Gaussians, KL, reparametrization, interpolation."""
+
 import math
 
 import pytest
@@ -6,8 +7,16 @@ import torch
 from scipy import stats
 from torch.distributions import Normal, kl_divergence
 
-from genlab.ops import (BoxMullerSampler, DiagonalGaussian, box_muller, kl_monte_carlo, lerp, log_mean_exp,
-                        reparameterize, slerp)
+from genlab.ops import (
+    BoxMullerSampler,
+    DiagonalGaussian,
+    box_muller,
+    kl_monte_carlo,
+    lerp,
+    log_mean_exp,
+    reparameterize,
+    slerp,
+)
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -30,6 +39,7 @@ def sum_dims(x: torch.Tensor) -> torch.Tensor:
 
 
 # --- Box-Muller -----------------------------------------------------------------------------------
+
 
 def test_box_muller_outputs_are_standard_normal_and_uncorrelated():
     sampler = BoxMullerSampler(gen(1))
@@ -76,6 +86,7 @@ def test_uniform_range_on_real_draws():
 
 
 # --- DiagonalGaussian -----------------------------------------------------------------------------
+
 
 def test_kl_nonnegative_for_random_parameters():
     for seed in range(5):
@@ -156,6 +167,7 @@ def test_from_params_splits_mean_then_log_var():
 
 
 # --- reparameterize, log_mean_exp, interpolation -------------------------------------------------
+
 
 def test_reparameterize_moments():
     n = 100_000

@@ -1,4 +1,5 @@
 """Progress of long eval and sample jobs: lines with an ETA when stderr is a log, nothing for library calls."""
+
 from __future__ import annotations
 
 import re
@@ -24,9 +25,8 @@ def test_lines_report_done_total_and_time_left(every_batch, capsys):
 
 def test_progress_is_quiet_unless_shown(every_batch, capsys):
     assert list(progress.tracked(range(3), 3, "work")) == [0, 1, 2]
-    with progress.shown():
-        with progress.shown(False):  # evaluation inside training, say
-            list(progress.tracked(range(3), 3, "work"))
+    with progress.shown(), progress.shown(False):  # evaluation inside training, say
+        list(progress.tracked(range(3), 3, "work"))
     assert capsys.readouterr().err == ""
 
 
@@ -41,6 +41,7 @@ def test_eval_reports_its_progress_on_a_log(tiny_run, every_batch, tmp_path, cap
 
 
 def test_sample_export_reports_its_progress(tiny_run, every_batch, tmp_path, capsys):
-    code = main(["sample", str(tiny_run), "-n", "30", "--format", "npz", "--batch-size", "10",
-                 "-o", str(tmp_path / "s.npz")])
+    code = main(
+        ["sample", str(tiny_run), "-n", "30", "--format", "npz", "--batch-size", "10", "-o", str(tmp_path / "s.npz")]
+    )
     assert code == 0 and "samples: 2/3 batches" in capsys.readouterr().err

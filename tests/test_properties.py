@@ -1,6 +1,7 @@
 """Property-based tests of genlab's user-input paths (hypothesis): a user mistake -- a bad ``--set`` value, a
 corrupt image, a damaged run folder -- gives a one-line GenlabError and never another exception, and valid
 input works (docs/reliability.md)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -27,6 +28,7 @@ from PIL import Image
 import genlab.evaluation
 from genlab.apps.cli import main
 from genlab.apps.compare import compare_runs
+from genlab.apps.testing import run_cli
 from genlab.config import DataConfig, RunConfig, TrainConfig, apply_overrides
 from genlab.data import resolve_binarize
 from genlab.data.folder import load_folder, read_image, read_images
@@ -35,13 +37,19 @@ from genlab.devices import MEMORY_FORMATS, PRECISIONS
 from genlab.errors import GenlabError
 from genlab.evaluation import METRICS
 from genlab.models import build_model, default_config, model_names, run_config
-from genlab.runs import (CHECKSUMS, WEIGHTS, checkpoint_dir, load_config, load_run, load_train_state,
-                         recover_checkpoint, resolve_model_config)
+from genlab.runs import (
+    CHECKSUMS,
+    WEIGHTS,
+    checkpoint_dir,
+    load_config,
+    load_run,
+    load_train_state,
+    recover_checkpoint,
+    resolve_model_config,
+)
+from genlab.testing import TINY, run_weights, synthetic_images
 from genlab.training import validate
 from genlab.training.step import LR_SCHEDULES
-
-from genlab.apps.testing import run_cli
-from genlab.testing import TINY, run_weights, synthetic_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -55,8 +63,12 @@ def show(**inputs: typing.Any) -> None:
     note("inputs: " + ", ".join(f"{k}={v!r}" for k, v in inputs.items()))
 
 
-def outcomes(check: typing.Callable[..., bool], config: settings, examples: typing.Sequence[dict] = (),
-             **strategies: st.SearchStrategy) -> Counter:
+def outcomes(
+    check: typing.Callable[..., bool],
+    config: settings,
+    examples: typing.Sequence[dict] = (),
+    **strategies: st.SearchStrategy,
+) -> Counter:
     """Run ``check`` as a hypothesis property over ``strategies`` (and the explicit ``examples``) and count what
     it returned: True where the input worked, False where it was refused in one line. A property of the form
     "works, or fails in one line" checks the counts, so that one refusing every input cannot pass."""
@@ -94,17 +106,58 @@ MODEL_FIELDS = fields_of("model", VAE_CONFIG)
 ANNOTATIONS = dict(TRAIN_DATA_FIELDS + MODEL_FIELDS)
 
 CHOICES = {
-    "train.lr_schedule": LR_SCHEDULES, "train.precision": PRECISIONS, "train.memory_format": MEMORY_FORMATS,
-    "train.on_diverge": ("rollback", "stop"), "data.binarize": (*BINARIZE_MODES, "auto"),
+    "train.lr_schedule": LR_SCHEDULES,
+    "train.precision": PRECISIONS,
+    "train.memory_format": MEMORY_FORMATS,
+    "train.on_diverge": ("rollback", "stop"),
+    "data.binarize": (*BINARIZE_MODES, "auto"),
     "train.eval_metrics": ("fid,kid", "elbo", "nll", "elbo,nll", "fid", "nope"),
     "model.activation": ("elu", "relu", "leaky_relu", "silu"),
     "model.likelihood": ("auto", "bernoulli", "gaussian", "gaussian_learned"),
 }
 DEVICE_WORDS = ("auto", "cpu", "cuda", "cuda:0", "cuda:1", "mps", "cpu:1", "meta", "xpu", "hpu", "cuda:-1", "gpu")
-WORDS = ("", " ", "none", "None", "null", "NULL", "true", "false", "True", "yes", "no", "0", "1", "-1", "-0", "+3",
-         " 7 ", "0x10", "1_000", "1e3", "1e-4", "nan", "-nan", "inf", "-inf", "1e309", "--5", "²", "٣", "4,", ",",
-         "0.5,0.999", "2,3", "0.9, 0.999", "0.5,,0.9", "1,2,3") + DEVICE_WORDS + tuple(
-    w for choices in CHOICES.values() for w in choices)
+WORDS = (
+    (
+        "",
+        " ",
+        "none",
+        "None",
+        "null",
+        "NULL",
+        "true",
+        "false",
+        "True",
+        "yes",
+        "no",
+        "0",
+        "1",
+        "-1",
+        "-0",
+        "+3",
+        " 7 ",
+        "0x10",
+        "1_000",
+        "1e3",
+        "1e-4",
+        "nan",
+        "-nan",
+        "inf",
+        "-inf",
+        "1e309",
+        "--5",
+        "²",
+        "٣",
+        "4,",
+        ",",
+        "0.5,0.999",
+        "2,3",
+        "0.9, 0.999",
+        "0.5,,0.9",
+        "1,2,3",
+    )
+    + DEVICE_WORDS
+    + tuple(w for choices in CHOICES.values() for w in choices)
+)
 
 numbers = st.one_of(
     st.integers().map(str),
@@ -112,8 +165,9 @@ numbers = st.one_of(
     st.floats().map(repr),
     st.floats().map(lambda f: f"{f:e}"),
 )
-lists = st.lists(st.one_of(st.integers(-3, 300).map(str), st.floats(-2, 2).map(repr), st.text(max_size=3)),
-                 max_size=4).flatmap(lambda items: st.sampled_from([",".join(items), ", ".join(items)]))
+lists = st.lists(
+    st.one_of(st.integers(-3, 300).map(str), st.floats(-2, 2).map(repr), st.text(max_size=3)), max_size=4
+).flatmap(lambda items: st.sampled_from([",".join(items), ", ".join(items)]))
 values = st.one_of(st.sampled_from(WORDS), numbers, lists, st.text(max_size=20))
 
 
@@ -131,18 +185,24 @@ def conforms(value: typing.Any, annotation: typing.Any) -> bool:
 def in_range(key: str, v: typing.Any) -> bool:
     """The documented range or choices of a training/data option (config.py comments, docs)."""
     ranges = {
-        "train.epochs": lambda: v >= 1, "train.batch_size": lambda: v >= 1,
+        "train.epochs": lambda: v >= 1,
+        "train.batch_size": lambda: v >= 1,
         "train.lr": lambda: math.isfinite(v) and v > 0,
         "train.betas": lambda: len(v) == 2 and all(0 <= b < 1 for b in v),
         "train.lr_min_ratio": lambda: 0 <= v <= 1,  # the schedules end at lr * lr_min_ratio
         "train.seed": lambda: 0 <= v < 2**32,  # seeds of every generator, and their sums with the epoch, fit
         "train.device": lambda: v == "auto" or torch.device(v).type in ("cpu", "cuda", "mps"),
         "train.max_steps": lambda: v is None or v >= 1,
-        "train.eval_images": lambda: v >= 0, "train.grid_size": lambda: v >= 1, "train.eval_every": lambda: v >= 0,
-        "train.eval_samples": lambda: v >= 2, "train.max_nonfinite": lambda: v >= 1,
-        "train.max_rollbacks": lambda: v >= 0, "train.checkpoint_every": lambda: v >= 0,
+        "train.eval_images": lambda: v >= 0,
+        "train.grid_size": lambda: v >= 1,
+        "train.eval_every": lambda: v >= 0,
+        "train.eval_samples": lambda: v >= 2,
+        "train.max_nonfinite": lambda: v >= 1,
+        "train.max_rollbacks": lambda: v >= 0,
+        "train.checkpoint_every": lambda: v >= 0,
         "train.checkpoint_minutes": lambda: v >= 0,  # inf: never by time, like 0
-        "data.limit": lambda: v is None or v >= 1, "data.test_fraction": lambda: 0 <= v < 1,
+        "data.limit": lambda: v is None or v >= 1,
+        "data.test_fraction": lambda: 0 <= v < 1,
         "data.binarize": lambda: v in BINARIZE_MODES,  # auto is resolved before validation
     }
     if key in CHOICES and key != "data.binarize" and key != "train.eval_metrics":
@@ -211,8 +271,13 @@ def test_a_model_value_parses_into_its_type_or_is_named_in_one_line(key):
     assert counts["worked"], counts
 
 
-small_values = st.one_of(st.integers(-3, 48).map(str), st.sampled_from(WORDS), lists.filter(lambda s: len(s) < 12),
-                         st.floats(-2, 2).map(repr), st.text(max_size=6))
+small_values = st.one_of(
+    st.integers(-3, 48).map(str),
+    st.sampled_from(WORDS),
+    lists.filter(lambda s: len(s) < 12),
+    st.floats(-2, 2).map(repr),
+    st.text(max_size=6),
+)
 
 
 def model_builds(settings_: list[tuple[str, str]]) -> bool:
@@ -234,8 +299,11 @@ def model_builds(settings_: list[tuple[str, str]]) -> bool:
 
 def test_model_values_build_a_model_or_fail_in_one_line():
     settings_ = st.lists(st.tuples(st.sampled_from([k for k, _ in MODEL_FIELDS]), small_values), max_size=3)
-    examples = [{"settings_": []}, {"settings_": [("model.hidden", "-1")]},
-                {"settings_": [("model.latent_dim", "-2"), ("model.conditional", "true")]}]
+    examples = [
+        {"settings_": []},
+        {"settings_": [("model.hidden", "-1")]},
+        {"settings_": [("model.latent_dim", "-2"), ("model.conditional", "true")]},
+    ]
     counts = outcomes(model_builds, CHEAP, examples, settings_=settings_)
     assert counts["worked"] and counts["refused"], counts
 
@@ -250,8 +318,10 @@ def test_a_negative_size_is_refused_in_one_line_naming_it(setting):
 
 
 reserved = set(ANNOTATIONS)
-keys = st.tuples(st.sampled_from(["model", "data", "train", "optim", "", "Train", " train"]),
-                 st.text(alphabet=st.characters(exclude_characters="="), max_size=12))
+keys = st.tuples(
+    st.sampled_from(["model", "data", "train", "optim", "", "Train", " train"]),
+    st.text(alphabet=st.characters(exclude_characters="="), max_size=12),
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -279,28 +349,48 @@ def test_an_override_without_a_value_is_a_one_line_error(item):
 finite = st.floats(allow_nan=False, allow_infinity=False)
 text_value = st.text(max_size=12)
 VALID = {  # valid values of every training and data option (and of the VAE's)
-    "train.epochs": st.integers(1, 10**6), "train.batch_size": st.integers(1, 10**5),
-    "train.lr": st.floats(1e-12, 10.0), "train.betas": st.tuples(st.floats(0, 0.999), st.floats(0, 0.999)),
-    "train.lr_schedule": st.sampled_from(LR_SCHEDULES), "train.lr_min_ratio": st.floats(0, 1),
-    "train.seed": st.integers(0, 2**31), "train.device": st.sampled_from(["auto", "cpu"]),
-    "train.precision": st.sampled_from(PRECISIONS), "train.memory_format": st.sampled_from(MEMORY_FORMATS),
-    "train.compile": st.booleans(), "train.tensorboard": st.booleans(), "train.max_steps": st.none() | st.integers(1, 10**9),
-    "train.eval_images": st.integers(0, 10**6), "train.grid_size": st.integers(1, 256),
-    "train.eval_every": st.integers(0, 100), "train.eval_metrics": st.sampled_from(["fid,kid", "elbo,nll"]),
-    "train.eval_samples": st.integers(2, 10**6), "train.max_nonfinite": st.integers(1, 100),
-    "train.on_diverge": st.sampled_from(["rollback", "stop"]), "train.max_rollbacks": st.integers(0, 10),
-    "train.checkpoint_every": st.integers(0, 10**6), "train.checkpoint_minutes": st.floats(0, 1e6),
+    "train.epochs": st.integers(1, 10**6),
+    "train.batch_size": st.integers(1, 10**5),
+    "train.lr": st.floats(1e-12, 10.0),
+    "train.betas": st.tuples(st.floats(0, 0.999), st.floats(0, 0.999)),
+    "train.lr_schedule": st.sampled_from(LR_SCHEDULES),
+    "train.lr_min_ratio": st.floats(0, 1),
+    "train.seed": st.integers(0, 2**31),
+    "train.device": st.sampled_from(["auto", "cpu"]),
+    "train.precision": st.sampled_from(PRECISIONS),
+    "train.memory_format": st.sampled_from(MEMORY_FORMATS),
+    "train.compile": st.booleans(),
+    "train.tensorboard": st.booleans(),
+    "train.max_steps": st.none() | st.integers(1, 10**9),
+    "train.eval_images": st.integers(0, 10**6),
+    "train.grid_size": st.integers(1, 256),
+    "train.eval_every": st.integers(0, 100),
+    "train.eval_metrics": st.sampled_from(["fid,kid", "elbo,nll"]),
+    "train.eval_samples": st.integers(2, 10**6),
+    "train.max_nonfinite": st.integers(1, 100),
+    "train.on_diverge": st.sampled_from(["rollback", "stop"]),
+    "train.max_rollbacks": st.integers(0, 10),
+    "train.checkpoint_every": st.integers(0, 10**6),
+    "train.checkpoint_minutes": st.floats(0, 1e6),
     "data.name": st.sampled_from(["mnist", "mnistm", "folder:/tmp/x y", "unpaired:a,b"]),
-    "data.binarize": st.sampled_from(BINARIZE_MODES), "data.train_split": st.sampled_from(["train", "train50k"]),
+    "data.binarize": st.sampled_from(BINARIZE_MODES),
+    "data.train_split": st.sampled_from(["train", "train50k"]),
     "data.data_dir": st.none() | text_value.filter(lambda s: s.lower() not in ("none", "null")),
-    "data.limit": st.none() | st.integers(1, 10**9), "data.test_fraction": st.floats(0, 0.999),
-    "model.image_size": st.integers(0, 64), "model.channels": st.integers(0, 4),
+    "data.limit": st.none() | st.integers(1, 10**9),
+    "data.test_fraction": st.floats(0, 0.999),
+    "model.image_size": st.integers(0, 64),
+    "model.channels": st.integers(0, 4),
     "model.widths": st.lists(st.integers(1, 64), min_size=1, max_size=4).map(tuple),
-    "model.hidden": st.integers(1, 512), "model.latent_dim": st.integers(1, 64),
+    "model.hidden": st.integers(1, 512),
+    "model.latent_dim": st.integers(1, 64),
     "model.activation": st.sampled_from(CHOICES["model.activation"]),
-    "model.likelihood": st.sampled_from(CHOICES["model.likelihood"]), "model.gaussian_std": st.floats(1e-6, 10),
-    "model.conditional": st.booleans(), "model.num_classes": st.integers(0, 100),
-    "model.beta": st.floats(0, 100), "model.kl_warmup_steps": st.integers(0, 10**6), "model.iw_samples": st.just(1),
+    "model.likelihood": st.sampled_from(CHOICES["model.likelihood"]),
+    "model.gaussian_std": st.floats(1e-6, 10),
+    "model.conditional": st.booleans(),
+    "model.num_classes": st.integers(0, 100),
+    "model.beta": st.floats(0, 100),
+    "model.kl_warmup_steps": st.integers(0, 10**6),
+    "model.iw_samples": st.just(1),
 }
 
 
@@ -335,18 +425,24 @@ def test_a_valid_config_round_trips_through_json_and_through_set(config):
     assert again == config
     assert RunConfig.from_dict(config.to_dict(), VAE_CONFIG) == config
     typed = default_config("vae")
-    apply_overrides(typed, [f"{key}={as_override(getattr(getattr(config, key.split('.')[0]), key.split('.')[1]))}"
-                            for key in sorted(ANNOTATIONS)])
+    apply_overrides(
+        typed,
+        [
+            f"{key}={as_override(getattr(getattr(config, key.split('.')[0]), key.split('.')[1]))}"
+            for key in sorted(ANNOTATIONS)
+        ],
+    )
     assert typed == config
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 48) | st.floats() | st.text(max_size=6),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=6)
+    max_leaves=6,
+)
 section_dicts = st.one_of(
-    json_values,
-    st.dictionaries(st.sampled_from(sorted(k.split(".")[1] for k in ANNOTATIONS)), json_values, max_size=3))
+    json_values, st.dictionaries(st.sampled_from(sorted(k.split(".")[1] for k in ANNOTATIONS)), json_values, max_size=3)
+)
 
 
 def config_dict_reads(d: dict) -> bool:
@@ -363,11 +459,16 @@ def config_dict_reads(d: dict) -> bool:
 
 
 def test_a_config_dict_read_from_disk_is_a_config_or_a_one_line_error():
-    d = st.fixed_dictionaries({"model_name": st.sampled_from(model_names()) | json_values},
-                              optional={"model": section_dicts, "data": section_dicts, "train": section_dicts,
-                                        "genlab_version": json_values})
-    examples = [{"d": {"model_name": []}}, {"d": {"model_name": {"vae": 1}}},
-                {"d": default_config("gan").to_dict()}, {"d": {"model_name": "vae"}}]
+    d = st.fixed_dictionaries(
+        {"model_name": st.sampled_from(model_names()) | json_values},
+        optional={"model": section_dicts, "data": section_dicts, "train": section_dicts, "genlab_version": json_values},
+    )
+    examples = [
+        {"d": {"model_name": []}},
+        {"d": {"model_name": {"vae": 1}}},
+        {"d": default_config("gan").to_dict()},
+        {"d": {"model_name": "vae"}},
+    ]
     counts = outcomes(config_dict_reads, settings(max_examples=150, deadline=None), examples, d=d)
     assert counts["worked"] and counts["refused"], counts
 
@@ -375,8 +476,19 @@ def test_a_config_dict_read_from_disk_is_a_config_or_a_one_line_error():
 # --------------------------------------------------------------------------------------------------------------
 # 2. Images: read_images (named files: a bad one is an error) and load_folder (a bad one is skipped)
 
-MAGIC = [b"", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"GIF87a", b"BM", b"II*\x00", b"MM\x00*", b"\xff\xd8\xff\xe0",
-         b"RIFF\x00\x01\x00\x00WEBPVP8 ", b"P5\n4 4\n255\n", b"\x00\x00\x01\x00"]
+MAGIC = [
+    b"",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF89a",
+    b"GIF87a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+    b"\xff\xd8\xff\xe0",
+    b"RIFF\x00\x01\x00\x00WEBPVP8 ",
+    b"P5\n4 4\n255\n",
+    b"\x00\x00\x01\x00",
+]
 GRAY_SOURCES = {"L", "I;16", "1", "LA"}
 
 
@@ -395,12 +507,24 @@ def encode(mode: str, width: int, height: int, fmt: str, rng: np.random.Generato
     return out.getvalue()
 
 
-formats_of = {"L": ["PNG", "JPEG", "BMP", "GIF", "TIFF"], "RGB": ["PNG", "JPEG", "BMP", "TIFF", "WEBP"],
-              "RGBA": ["PNG", "TIFF", "WEBP"], "P": ["PNG", "GIF", "BMP"], "I;16": ["PNG", "TIFF"],
-              "1": ["PNG", "BMP"], "LA": ["PNG"]}
-images = st.sampled_from(sorted(formats_of)).flatmap(lambda mode: st.tuples(
-    st.just(mode), st.integers(1, 64), st.integers(1, 64), st.sampled_from(formats_of[mode]),
-    st.integers(0, 2**32 - 1)))
+formats_of = {
+    "L": ["PNG", "JPEG", "BMP", "GIF", "TIFF"],
+    "RGB": ["PNG", "JPEG", "BMP", "TIFF", "WEBP"],
+    "RGBA": ["PNG", "TIFF", "WEBP"],
+    "P": ["PNG", "GIF", "BMP"],
+    "I;16": ["PNG", "TIFF"],
+    "1": ["PNG", "BMP"],
+    "LA": ["PNG"],
+}
+images = st.sampled_from(sorted(formats_of)).flatmap(
+    lambda mode: st.tuples(
+        st.just(mode),
+        st.integers(1, 64),
+        st.integers(1, 64),
+        st.sampled_from(formats_of[mode]),
+        st.integers(0, 2**32 - 1),
+    )
+)
 
 
 @st.composite
@@ -417,7 +541,7 @@ def hostile_bytes(draw, intact: bool = False) -> bytes:
     if kind == "intact":
         return bytes(data)
     if draw(st.booleans()):
-        return bytes(data[:draw(st.integers(0, len(data) - 1))])
+        return bytes(data[: draw(st.integers(0, len(data) - 1))])
     for _ in range(draw(st.integers(1, 6))):
         data[draw(st.integers(0, len(data) - 1))] ^= draw(st.integers(1, 255))
     return bytes(data)
@@ -441,11 +565,19 @@ def image_bytes_decode(data: bytes, size: int, channels: int, suffix: str) -> bo
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's metadata warnings on hostile TIFF headers
 def test_any_bytes_named_as_an_image_decode_or_give_one_line():
     png = encode("RGB", 5, 7, "PNG", np.random.default_rng(0))
-    examples = [{"data": png, "size": 8, "channels": 1, "suffix": ".png"},
-                {"data": png[:20], "size": 8, "channels": 3, "suffix": ".png"}]
-    counts = outcomes(image_bytes_decode, settings(max_examples=150, deadline=None), examples,
-                      data=hostile_bytes(intact=True), size=st.integers(1, 48), channels=st.sampled_from([1, 3]),
-                      suffix=st.sampled_from([".png", ".jpg", ".gif", ".bmp", ".tif", ".webp", ""]))
+    examples = [
+        {"data": png, "size": 8, "channels": 1, "suffix": ".png"},
+        {"data": png[:20], "size": 8, "channels": 3, "suffix": ".png"},
+    ]
+    counts = outcomes(
+        image_bytes_decode,
+        settings(max_examples=150, deadline=None),
+        examples,
+        data=hostile_bytes(intact=True),
+        size=st.integers(1, 48),
+        channels=st.sampled_from([1, 3]),
+        suffix=st.sampled_from([".png", ".jpg", ".gif", ".bmp", ".tif", ".webp", ""]),
+    )
     assert counts["worked"] and counts["refused"], counts
 
 
@@ -489,9 +621,15 @@ def test_a_valid_image_reads_at_the_asked_size(image, size):
 
 
 @settings(max_examples=100, deadline=None)
-@given(mode=st.sampled_from(["L", "RGB", "RGBA", "I;16"]), w=st.integers(1, 64), h=st.integers(1, 64),
-       size=st.integers(1, 64), fmt=st.sampled_from(["PNG", "JPEG", "TIFF"]),
-       rgba=st.tuples(*[st.integers(0, 255)] * 4), deep=st.integers(256, 65535))
+@given(
+    mode=st.sampled_from(["L", "RGB", "RGBA", "I;16"]),
+    w=st.integers(1, 64),
+    h=st.integers(1, 64),
+    size=st.integers(1, 64),
+    fmt=st.sampled_from(["PNG", "JPEG", "TIFF"]),
+    rgba=st.tuples(*[st.integers(0, 255)] * 4),
+    deep=st.integers(256, 65535),
+)
 def test_a_uniform_image_keeps_its_color(mode, w, h, size, fmt, rgba, deep):
     """Resizing keeps a flat color; transparency is composited on white; 16-bit values are scaled to 8 bits."""
     show(mode=mode, w=w, h=h, size=size, fmt=fmt, rgba=rgba, deep=deep)
@@ -517,8 +655,12 @@ def test_a_uniform_image_keeps_its_color(mode, w, h, size, fmt, rgba, deep):
 # --------------------------------------------------------------------------------------------------------------
 # 3. Damaged run folders: load_run, load_config, load_train_state, `genlab sample`, compare
 
-CKPT_FILES = ["checkpoint/model.safetensors", "checkpoint/config.json", "checkpoint/train_state.pt",
-              "checkpoint/checksums.json"]
+CKPT_FILES = [
+    "checkpoint/model.safetensors",
+    "checkpoint/config.json",
+    "checkpoint/train_state.pt",
+    "checkpoint/checksums.json",
+]
 ROOT_FILES = ["config.json", "metrics.jsonl", "eval.json"]
 JSON_FILES = {"checkpoint/config.json", "checkpoint/checksums.json", "config.json", "eval.json", "metrics.jsonl"}
 DELETE = "<delete>"
@@ -568,7 +710,7 @@ def damage(run: Path, target: str, kind: str, arg: typing.Any) -> None:
     if kind == "delete":
         path.unlink(missing_ok=True)
     elif kind == "truncate":
-        path.write_bytes(bytes(data[:int(arg * len(data))]))
+        path.write_bytes(bytes(data[: int(arg * len(data))]))
     elif kind == "flip":
         for where, xor in arg:
             if data:
@@ -591,37 +733,79 @@ def damage(run: Path, target: str, kind: str, arg: typing.Any) -> None:
 
 
 byte_damage = {
-    "delete": st.none(), "truncate": st.floats(0, 0.999),
+    "delete": st.none(),
+    "truncate": st.floats(0, 0.999),
     "flip": st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), min_size=1, max_size=8).map(tuple),
     "replace": st.binary(max_size=600),
 }
-KNOWN_KEYS = ["model_name", "model", "data", "train", "widths", "hidden", "latent_dim", "image_size", "channels",
-              "likelihood", "conditional", "num_classes", "kind", "epoch", "step", "seconds", "elbo", "neg_elbo",
-              "neg_elbo_stderr", "images", "samples", "k", "provenance", "extractor", "extractor_sha256",
-              "weights_sha256", WEIGHTS, "train_state.pt", "config.json"]
+KNOWN_KEYS = [
+    "model_name",
+    "model",
+    "data",
+    "train",
+    "widths",
+    "hidden",
+    "latent_dim",
+    "image_size",
+    "channels",
+    "likelihood",
+    "conditional",
+    "num_classes",
+    "kind",
+    "epoch",
+    "step",
+    "seconds",
+    "elbo",
+    "neg_elbo",
+    "neg_elbo_stderr",
+    "images",
+    "samples",
+    "k",
+    "provenance",
+    "extractor",
+    "extractor_sha256",
+    "weights_sha256",
+    WEIGHTS,
+    "train_state.pt",
+    "config.json",
+]
 RESULT_FIELDS = sorted({f for m in METRICS.values() for f in (*m.headline, *m.spread.values())} | {"k", "samples"})
-provenances = json_values | st.fixed_dictionaries({}, optional={k: json_values for k in (
-    "extractor", "extractor_sha256", "weights_sha256", "generated_images", "images", "step", "epoch")})
+provenances = json_values | st.fixed_dictionaries(
+    {},
+    optional={
+        k: json_values
+        for k in ("extractor", "extractor_sha256", "weights_sha256", "generated_images", "images", "step", "epoch")
+    },
+)
 eval_entries = st.tuples(  # an eval.json entry as a hand edit or an older genlab might leave it
     st.tuples(st.sampled_from(sorted(METRICS)), st.sampled_from(["", "@x", "@inception-v3"])).map("".join),
-    json_values | st.fixed_dictionaries({}, optional={"provenance": provenances, **{f: json_values | finite
-                                                                                    for f in RESULT_FIELDS}}))
+    json_values
+    | st.fixed_dictionaries(
+        {}, optional={"provenance": provenances, **{f: json_values | finite for f in RESULT_FIELDS}}
+    ),
+)
 log_lines = st.fixed_dictionaries(  # a damaged metrics.jsonl record that is still a JSON object
     {"kind": st.sampled_from(["epoch", "step", "rollback"]) | json_values},
-    optional={k: json_values for k in ("epoch", "step", "seconds", "loss", "test/loss", "train/loss")})
+    optional={k: json_values for k in ("epoch", "step", "seconds", "loss", "test/loss", "train/loss")},
+)
 json_damage = {
     "text": st.text(max_size=40),
-    "set": st.tuples(st.lists(st.integers(-3, 40) | st.sampled_from(KNOWN_KEYS), min_size=1, max_size=3).map(tuple),
-                     st.just(DELETE) | json_values),
+    "set": st.tuples(
+        st.lists(st.integers(-3, 40) | st.sampled_from(KNOWN_KEYS), min_size=1, max_size=3).map(tuple),
+        st.just(DELETE) | json_values,
+    ),
 }
 
 
 @st.composite
 def damages(draw, files: list[str]) -> tuple[str, str, typing.Any]:
     target = draw(st.sampled_from(files))
-    kinds = {**byte_damage, **(json_damage if target in JSON_FILES else {}),
-             **({"entry": eval_entries} if target == "eval.json" else {}),
-             **({"append": st.lists(log_lines, min_size=1, max_size=2)} if target == "metrics.jsonl" else {})}
+    kinds = {
+        **byte_damage,
+        **(json_damage if target in JSON_FILES else {}),
+        **({"entry": eval_entries} if target == "eval.json" else {}),
+        **({"append": st.lists(log_lines, min_size=1, max_size=2)} if target == "metrics.jsonl" else {}),
+    }
     kind = draw(st.sampled_from(sorted(kinds)))
     return target, kind, draw(kinds[kind])
 
@@ -651,8 +835,11 @@ def usable(folder: Path, layout: str) -> bool:
         sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(sums, dict) and bool(sums) and all(
-        isinstance(n, str) and (folder / n).is_file() and sha(folder / n) == d for n, d in sums.items())
+    return (
+        isinstance(sums, dict)
+        and bool(sums)
+        and all(isinstance(n, str) and (folder / n).is_file() and sha(folder / n) == d for n, d in sums.items())
+    )
 
 
 def outcome(call: typing.Callable[[], typing.Any]) -> typing.Any:
@@ -675,13 +862,19 @@ def test_a_damaged_run_folder_loads_or_gives_one_line(scored_run):
     """Any one damaged file of a run (its checkpoint possibly left as checkpoint.tmp or .old by a crash inside
     a save): the loaders and `genlab sample` work -- with the original weights, which checksums protect -- or
     give one line; never another exception."""
-    examples = [{"hurt": ("checkpoint/config.json", "set", (("model_name",), [])), "layout": "checkpoint"},
-                {"hurt": ("checkpoint/config.json", "set", (("model", "hidden"), -1)), "layout": "checkpoint"},
-                {"hurt": ("checkpoint/model.safetensors", "flip", ((1.0, 1),)), "layout": "checkpoint"},
-                {"hurt": ("metrics.jsonl", "delete", None), "layout": "checkpoint.old"}]
-    counts = outcomes(functools.partial(damaged_run_folder_loads, scored_run), RUN_FOLDER, examples,
-                      hurt=damages(CKPT_FILES + ROOT_FILES),
-                      layout=st.sampled_from(["checkpoint", "checkpoint", "checkpoint.tmp", "checkpoint.old"]))
+    examples = [
+        {"hurt": ("checkpoint/config.json", "set", (("model_name",), [])), "layout": "checkpoint"},
+        {"hurt": ("checkpoint/config.json", "set", (("model", "hidden"), -1)), "layout": "checkpoint"},
+        {"hurt": ("checkpoint/model.safetensors", "flip", ((1.0, 1),)), "layout": "checkpoint"},
+        {"hurt": ("metrics.jsonl", "delete", None), "layout": "checkpoint.old"},
+    ]
+    counts = outcomes(
+        functools.partial(damaged_run_folder_loads, scored_run),
+        RUN_FOLDER,
+        examples,
+        hurt=damages(CKPT_FILES + ROOT_FILES),
+        layout=st.sampled_from(["checkpoint", "checkpoint", "checkpoint.tmp", "checkpoint.old"]),
+    )
     assert counts["worked"] and counts["refused"], counts
 
 
@@ -696,8 +889,9 @@ def damaged_run_folder_loads(scored_run: Path, hurt: tuple, layout: str) -> bool
         if layout != "checkpoint":
             (run / "checkpoint").rename(run / layout)
         folder = run / layout
-        intact = {name: sha(folder / name) == sha(scored_run / "checkpoint" / name)
-                  for name in (WEIGHTS, "train_state.pt")}
+        intact = {
+            name: sha(folder / name) == sha(scored_run / "checkpoint" / name) for name in (WEIGHTS, "train_state.pt")
+        }
         ok = usable(folder, layout)
         config_ok = ok and recorded(folder, "config.json")  # a hand-edited config fails its checksum too
         weights_ok = config_ok and intact[WEIGHTS] and recorded(folder, WEIGHTS)
@@ -730,13 +924,20 @@ def damaged_run_folder_loads(scored_run: Path, hurt: tuple, layout: str) -> bool
 
 
 def test_compare_reads_a_damaged_eval_or_log_or_gives_one_line(scored_run):
-    examples = [{"hurt": ("metrics.jsonl", "set", ((-1, "epoch"), DELETE)), "fmt": "markdown"},
-                {"hurt": ("metrics.jsonl", "set", ((-1, "seconds"), "0.05")), "fmt": "markdown"},
-                {"hurt": ("eval.json", "set", (("elbo", "provenance"), [1])), "fmt": "markdown"},
-                {"hurt": ("eval.json", "set", (("elbo", "provenance", "extractor"), "x")), "fmt": "markdown"},
-                {"hurt": ("eval.json", "text", "{"), "fmt": "csv"}]
-    counts = outcomes(functools.partial(damaged_log_compares, scored_run), settings(max_examples=50, deadline=None),
-                      examples, hurt=damages(["eval.json", "metrics.jsonl"]), fmt=st.sampled_from(["markdown", "csv"]))
+    examples = [
+        {"hurt": ("metrics.jsonl", "set", ((-1, "epoch"), DELETE)), "fmt": "markdown"},
+        {"hurt": ("metrics.jsonl", "set", ((-1, "seconds"), "0.05")), "fmt": "markdown"},
+        {"hurt": ("eval.json", "set", (("elbo", "provenance"), [1])), "fmt": "markdown"},
+        {"hurt": ("eval.json", "set", (("elbo", "provenance", "extractor"), "x")), "fmt": "markdown"},
+        {"hurt": ("eval.json", "text", "{"), "fmt": "csv"},
+    ]
+    counts = outcomes(
+        functools.partial(damaged_log_compares, scored_run),
+        settings(max_examples=50, deadline=None),
+        examples,
+        hurt=damages(["eval.json", "metrics.jsonl"]),
+        fmt=st.sampled_from(["markdown", "csv"]),
+    )
     assert counts["worked"] and counts["refused"], counts
 
 
@@ -761,11 +962,23 @@ def damaged_log_compares(scored_run: Path, hurt: tuple, fmt: str) -> bool:
 
 
 # found by the properties above: values that once passed validation and broke training after it started
-@pytest.mark.parametrize("setting", ["train.seed=1000000000000000", "train.seed=9223372036854775808",
-                                     "train.device=meta", "model.hidden=-1"])
+@pytest.mark.parametrize(
+    "setting", ["train.seed=1000000000000000", "train.seed=9223372036854775808", "train.device=meta", "model.hidden=-1"]
+)
 def test_a_value_that_once_broke_training_is_refused_before_it_in_one_line(setting, tmp_path, capsys):
-    argv = ["train", "vae", *[a for item in TINY for a in ("--set", item)], "--set", "train.max_steps=1",
-            "--set", "train.eval_images=0", "--set", setting, "--out", tmp_path / "run"]
+    argv = [
+        "train",
+        "vae",
+        *[a for item in TINY for a in ("--set", item)],
+        "--set",
+        "train.max_steps=1",
+        "--set",
+        "train.eval_images=0",
+        "--set",
+        setting,
+        "--out",
+        tmp_path / "run",
+    ]
     code, _, err = run_cli(capsys, *argv)
     assert code == 2 and err.count("\n") == 1 and setting.split("=")[0] in err, err
     assert not (tmp_path / "run" / "checkpoint").exists()

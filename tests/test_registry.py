@@ -1,5 +1,6 @@
 """The registry: a model defined outside genlab's files registers by name and then trains, saves, loads and
 samples like a built-in one (README, "Adding a model")."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,9 +11,7 @@ from torch import nn
 
 import genlab
 from genlab.errors import GenlabError
-from genlab.models import GenerativeModel, get_model_class, model_names, register
-from genlab.models import registry
-
+from genlab.models import GenerativeModel, get_model_class, model_names, register, registry
 from genlab.testing import TINY_TRAIN
 
 
@@ -53,8 +52,13 @@ def registered():
 
 def test_a_model_registered_outside_genlab_trains_saves_and_loads(registered, tmp_path):
     assert "test-mean-image" in model_names() and get_model_class("test-mean-image") is MeanImage
-    genlab.train("test-mean-image", preset="tiny", overrides=TINY_TRAIN + ["data.binarize=none"], out=tmp_path / "run",
-                 echo=lambda s: None)
+    genlab.train(
+        "test-mean-image",
+        preset="tiny",
+        overrides=TINY_TRAIN + ["data.binarize=none"],
+        out=tmp_path / "run",
+        echo=lambda s: None,
+    )
     model = genlab.load(tmp_path / "run")
     assert type(model) is MeanImage and model.image.abs().sum() > 0  # trained, saved and loaded by name
     assert model.sample(2).shape == (2, 1, 28, 28)
@@ -116,8 +120,13 @@ def test_every_kind_of_thing_is_found_through_a_registry():
     from genlab.evaluation import get_metric
     from genlab.losses import make_likelihood, make_objective
 
-    for lookup, kind in ((get_model_class, "model"), (get_metric, "metric"), (make_objective, "GAN objective"),
-                         (make_likelihood, "likelihood"), (dataset_spec, "dataset")):
+    for lookup, kind in (
+        (get_model_class, "model"),
+        (get_metric, "metric"),
+        (make_objective, "GAN objective"),
+        (make_likelihood, "likelihood"),
+        (dataset_spec, "dataset"),
+    ):
         with pytest.raises(GenlabError, match=f"^unknown {kind} 'nope'; choose one of: "):
             lookup("nope")
     assert type(make_objective("hinge")).__name__ == "Hinge" and make_likelihood("gaussian_learned").learned

@@ -1,6 +1,7 @@
 """Checksum verification cannot be switched off: a checkpoint whose checksums.json is missing or damaged is
 refused in one line by every reader, and `genlab verify --rehash` is the one explicit way to accept edited files
 (runs.py, apps/cli/verify.py)."""
+
 from __future__ import annotations
 
 import shutil

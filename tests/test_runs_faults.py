@@ -2,6 +2,7 @@
 aimed at a save seen under way) and resumed each time; after every kill the run folder loads, and the run ends
 with exactly the weights, training state and metrics.jsonl of an uninterrupted one. `make test-all` kills 10
 times; GENLAB_FAULT_KILLS=100 for a longer proof; benchmarks/kill_loop.py does the same for a GAN and a CycleGAN."""
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,17 @@ from genlab.testing.faults import differences, finish, kill_once, log_records
 pytestmark = pytest.mark.slow  # training processes SIGKILLed and resumed, many times
 
 KILLS = int(os.environ.get("GENLAB_FAULT_KILLS", "10"))
-SETTINGS = [f"train.epochs={max(12, 2 * KILLS)}", "data.limit=256", "train.batch_size=64", "train.eval_images=0",
-            "train.grid_size=4", "train.checkpoint_every=1", "model.widths=8,16", "model.hidden=32",
-            "model.latent_dim=4"]
+SETTINGS = [
+    f"train.epochs={max(12, 2 * KILLS)}",
+    "data.limit=256",
+    "train.batch_size=64",
+    "train.eval_images=0",
+    "train.grid_size=4",
+    "train.checkpoint_every=1",
+    "model.widths=8,16",
+    "model.hidden=32",
+    "model.latent_dim=4",
+]
 NEW_RUN = ["vae", *[a for s in SETTINGS for a in ("--set", s)]]
 
 

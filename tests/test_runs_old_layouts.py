@@ -1,6 +1,7 @@
 """Run folders written by earlier layouts of the code still load, compute what they computed then, resume and
 score: tests/fixtures/runs-0.1.0 (made at commit 3cd353f by tests/fixtures/make_old_runs.py) and runs-0.2.0 (the
 translators before their terms became parts, made at commit ab3b9ef by tests/fixtures/make_runs_0_2_0.py)."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ import torch
 from safetensors.torch import load_file
 
 import genlab
-
 from genlab.apps.testing import run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -46,7 +46,7 @@ def test_old_run_loads_and_computes_what_it_computed(layout, name):
     got = MAKERS[layout].outputs(genlab.load(run))
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
-        torch.testing.assert_close(got[key], value, rtol=1e-4, atol=1e-5, msg=lambda m: f"{name} {key}: {m}")
+        torch.testing.assert_close(got[key], value, rtol=1e-4, atol=1e-5, msg=lambda m, key=key: f"{name} {key}: {m}")
 
 
 @pytest.mark.parametrize("name", ["gan", "latent-gan"])

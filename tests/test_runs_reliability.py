@@ -1,5 +1,6 @@
 """Truthful exits, locked run folders, checkpoints that survive crashes inside a save, checksummed weights,
 and runs that stopped before their first checkpoint (docs/reliability.md)."""
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,9 @@ import torch
 
 import genlab
 import genlab.evaluation
+from genlab.apps.testing import run_cli
 from genlab.errors import GenlabError
 from genlab.runs import CHECKSUMS, LOCK, checkpoint_dir, recover_checkpoint
-
-from genlab.apps.testing import run_cli
 from genlab.testing import TINY
 
 QUIET = {"echo": lambda s: None}
@@ -36,8 +36,9 @@ def copy_of(run, tmp_path):
 
 
 def test_diverged_training_exits_3_with_one_line(tmp_path, capsys):
-    code, _, err = run_cli(capsys, *TRAIN, "--set", "train.lr=1e30", "--set", "train.epochs=2", "--out",
-                           tmp_path / "run")
+    code, _, err = run_cli(
+        capsys, *TRAIN, "--set", "train.lr=1e30", "--set", "train.epochs=2", "--out", tmp_path / "run"
+    )
     assert code == 3 and "training diverged" in err and err.count("\n") == 1
     text = (tmp_path / "run" / "metrics.jsonl").read_text()
     assert "NaN" not in text and "Infinity" not in text
@@ -45,9 +46,18 @@ def test_diverged_training_exits_3_with_one_line(tmp_path, capsys):
 
 def test_a_second_process_on_a_run_folder_gets_one_line_and_a_dead_one_none(finished_run, tmp_path, capsys):
     run = copy_of(finished_run, tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
-                               "fcntl.flock(f, fcntl.LOCK_EX); f.truncate(0); f.write('4242'); f.flush(); print('held', flush=True); "
-                               "time.sleep(60)", str(run / LOCK)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); f.truncate(0); f.write('4242'); f.flush(); print('held', flush=True); "
+            "time.sleep(60)",
+            str(run / LOCK),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     code, _, err = run_cli(capsys, "train", "--resume", "--out", run, "--set", "train.epochs=2")
     assert code == 2 and "is in use by another genlab process (pid 4242)" in err
@@ -116,27 +126,33 @@ def test_runs_that_would_do_nothing_or_something_else_say_so(finished_run, tmp_p
     assert code == 2 and "train.max_steps must be at least 1" in err and not (tmp_path / "zero").exists()
 
 
-@pytest.mark.parametrize("setting, message", [
-    ("train.betas=2,3", "train.betas must each be in [0, 1)"),
-    ("data.test_fraction=nan", "data.test_fraction must be a finite number"),
-    ("data.test_fraction=-0.5", "data.test_fraction must be in [0, 1)"),
-    ("model.gaussian_std=0", "model.gaussian_std must be positive"),
-    ("model.beta=-1", "model.beta and model.kl_warmup_steps must be >= 0"),
-    ("train.eval_images=-1", "train.eval_images must be >= 0"),
-    ("train.lr=inf", "train.lr must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("train.betas=2,3", "train.betas must each be in [0, 1)"),
+        ("data.test_fraction=nan", "data.test_fraction must be a finite number"),
+        ("data.test_fraction=-0.5", "data.test_fraction must be in [0, 1)"),
+        ("model.gaussian_std=0", "model.gaussian_std must be positive"),
+        ("model.beta=-1", "model.beta and model.kl_warmup_steps must be >= 0"),
+        ("train.eval_images=-1", "train.eval_images must be >= 0"),
+        ("train.lr=inf", "train.lr must be a finite number"),
+    ],
+)
 def test_bad_training_values_get_one_line_and_write_nothing(setting, message, tmp_path, capsys):
     code, _, err = run_cli(capsys, *TRAIN, "--set", setting, "--out", tmp_path / "r")
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["eval", "{run}", "--metrics", "nll", "-k", "0"], "-k must be at least 1"),
-    (["eval", "{run}", "--metrics", "elbo", "--images", "0"], "--images must be at least 1"),
-    (["sample", "{run}", "--nrow", "-3", "-o", "{tmp}/s.png"], "--nrow must be at least 1"),
-    (["train", "vae", "--data", "folder:", "--out", "{tmp}/r"], "folder: needs a path"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["eval", "{run}", "--metrics", "nll", "-k", "0"], "-k must be at least 1"),
+        (["eval", "{run}", "--metrics", "elbo", "--images", "0"], "--images must be at least 1"),
+        (["sample", "{run}", "--nrow", "-3", "-o", "{tmp}/s.png"], "--nrow must be at least 1"),
+        (["train", "vae", "--data", "folder:", "--out", "{tmp}/r"], "folder: needs a path"),
+    ],
+)
 def test_bad_command_values_get_one_line(argv, message, finished_run, tmp_path, capsys):
     code, _, err = run_cli(capsys, *[a.format(run=finished_run, tmp=tmp_path) for a in argv])
     assert code == 2 and message in err and err.count("\n") == 1, err
@@ -175,10 +191,16 @@ def test_periodic_checkpoints_mid_epoch(tmp_path, monkeypatch):
 
     saved = []
     real = Trainer.checkpoint
-    monkeypatch.setattr(Trainer, "checkpoint", lambda self: (saved.append((self.state.epoch, self.state.step)),
-                                                              real(self))[1])
-    genlab.train("vae", preset="tiny", overrides=TINY + ["train.epochs=2", "train.checkpoint_every=3"],
-                 out=tmp_path / "run", **QUIET)
+    monkeypatch.setattr(
+        Trainer, "checkpoint", lambda self: (saved.append((self.state.epoch, self.state.step)), real(self))[1]
+    )
+    genlab.train(
+        "vae",
+        preset="tiny",
+        overrides=TINY + ["train.epochs=2", "train.checkpoint_every=3"],
+        out=tmp_path / "run",
+        **QUIET,
+    )
     assert saved == [(0, 3), (1, 4), (1, 6), (2, 8)]  # every 3 steps, plus each epoch's end (4 steps an epoch)
 
 
@@ -230,8 +252,13 @@ def test_divergence_rolls_back_with_a_halved_learning_rate(tmp_path, monkeypatch
 
     monkeypatch.setattr(VAE, "loss", nan_in_calls(6, 7))  # two bad steps in epoch 2 (4 steps an epoch)
     said = []
-    genlab.train("vae", preset="tiny", overrides=TINY + ["train.epochs=3", "train.max_nonfinite=2"],
-                 out=tmp_path / "run", echo=said.append)
+    genlab.train(
+        "vae",
+        preset="tiny",
+        overrides=TINY + ["train.epochs=3", "train.max_nonfinite=2"],
+        out=tmp_path / "run",
+        echo=said.append,
+    )
     state = torch.load(tmp_path / "run" / "checkpoint" / "train_state.pt", weights_only=True)
     assert state["loop"]["rollbacks"] == 1 and state["loop"]["lr_scale"] == 0.5 and state["loop"]["epoch"] == 3
     assert any("back to the checkpoint at step 4 with the learning rate x0.5" in line for line in said)
@@ -243,20 +270,40 @@ def test_divergence_stops_after_the_last_roll_back_or_at_once(tmp_path, monkeypa
     from genlab.models.vae import VAE
 
     monkeypatch.setattr(VAE, "loss", nan_in_calls(5, 10**9))  # every step after the first epoch
-    code, _, err = run_cli(capsys, *TRAIN, "--set", "train.epochs=3", "--set", "train.max_nonfinite=2",
-                           "--set", "train.max_rollbacks=2", "--out", tmp_path / "a")
+    code, _, err = run_cli(
+        capsys,
+        *TRAIN,
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "train.max_nonfinite=2",
+        "--set",
+        "train.max_rollbacks=2",
+        "--out",
+        tmp_path / "a",
+    )
     state = torch.load(tmp_path / "a" / "checkpoint" / "train_state.pt", weights_only=True)
     assert code == 3 and "training diverged" in err and state["loop"]["epoch"] == 1
-    code, _, err = run_cli(capsys, *TRAIN, "--set", "train.epochs=3", "--set", "train.max_nonfinite=2",
-                           "--set", "train.on_diverge=stop", "--out", tmp_path / "b")
+    code, _, err = run_cli(
+        capsys,
+        *TRAIN,
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "train.max_nonfinite=2",
+        "--set",
+        "train.on_diverge=stop",
+        "--out",
+        tmp_path / "b",
+    )
     assert code == 3 and "training diverged" in err
 
 
 def test_unreadable_images_are_named_once_and_translate_skips_them_in_folders(tmp_path, capsys):
     from PIL import Image
 
-    from genlab.data import load_dataset
     from genlab.apps.translate import translate_files
+    from genlab.data import load_dataset
     from genlab.testing import tiny_model
 
     folder = tmp_path / "images"

@@ -1,4 +1,5 @@
 """Latent-space samplers: interpolation paths, traversals, the 2-D manifold grid."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,6 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.samplers import interpolate_codes, manifold_grid, prior_codes, sample_images, traverse
-
 from genlab.testing import tiny_model
 
 

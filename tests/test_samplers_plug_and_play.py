@@ -1,4 +1,5 @@
 """Plug & Play sampling (Nguyen et al. 2017, Eq. 5): seeded chains, the guide's pull, the prior term, frozen models."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,11 +7,11 @@ import torch
 
 import genlab
 from genlab.apps.testing import run_cli
-from genlab.testing import TINY_TRAIN, tiny_model
 from genlab.errors import GenlabError
 from genlab.metrics.extractors import GuideEnsemble, load_guide
 from genlab.runs import load_run
 from genlab.samplers import clip_norm, plug_and_play, recorded_steps, seeded
+from genlab.testing import TINY_TRAIN, tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -82,7 +83,7 @@ def test_render_is_decode_with_a_gradient_in_the_code(name):
     images = model.render(z)
     torch.testing.assert_close(images.detach(), model.decode(z))
     assert not model.decode(z).requires_grad  # decode stays graph-free for sampling
-    grad, = torch.autograd.grad(images.sum(), z)
+    (grad,) = torch.autograd.grad(images.sum(), z)
     assert grad.abs().sum() > 0
 
 
@@ -106,20 +107,57 @@ def test_a_model_that_cannot_decode_is_one_line(name, guide):
 
 def test_cli_writes_the_samples_and_the_chain_strip(tiny_run, tmp_path, capsys):
     out = tmp_path / "sevens.png"
-    code, stdout, _ = run_cli(capsys, "sample", tiny_run, "--guide", "digits", "--label", 7, "--steps", 8, "-n", 6,
-                              "--chain-rows", 3, "-o", out)
+    code, stdout, _ = run_cli(
+        capsys,
+        "sample",
+        tiny_run,
+        "--guide",
+        "digits",
+        "--label",
+        7,
+        "--steps",
+        8,
+        "-n",
+        6,
+        "--chain-rows",
+        3,
+        "-o",
+        out,
+    )
     assert code == 0 and out.is_file() and (tmp_path / "sevens-chain.png").is_file()
     assert "guide p(y=7) mean:" in stdout
-    code, stdout, _ = run_cli(capsys, "sample", tiny_run, "--guide", "digits-v2,digits", "--label", 7, "--steps", 2,
-                              "-n", 2, "--max-step", 0, "-o", tmp_path / "pair.png")
+    code, stdout, _ = run_cli(
+        capsys,
+        "sample",
+        tiny_run,
+        "--guide",
+        "digits-v2,digits",
+        "--label",
+        7,
+        "--steps",
+        2,
+        "-n",
+        2,
+        "--max-step",
+        0,
+        "-o",
+        tmp_path / "pair.png",
+    )
     assert code == 0 and (tmp_path / "pair.png").is_file() and "guide p(y=7) mean:" in stdout
 
 
-@pytest.mark.parametrize("extra, message", [(["--label", 10], "0..9"), ([], "needs --label"),
-                                            (["--label", 1, "--max-step", -1], "--max-step must be a finite number")])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--label", 10], "0..9"),
+        ([], "needs --label"),
+        (["--label", 1, "--max-step", -1], "--max-step must be a finite number"),
+    ],
+)
 def test_cli_bad_label_is_exit_2_one_line(tiny_run, tmp_path, capsys, extra, message):
-    code, _, err = run_cli(capsys, "sample", tiny_run, "--guide", "digits", *extra, "--steps", 2, "-n", 2,
-                           "-o", tmp_path / "x.png")
+    code, _, err = run_cli(
+        capsys, "sample", tiny_run, "--guide", "digits", *extra, "--steps", 2, "-n", 2, "-o", tmp_path / "x.png"
+    )
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 

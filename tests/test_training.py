@@ -1,4 +1,5 @@
 """The generic loop: artifacts, exact resume, divergence handling, run-folder safety."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,9 @@ from safetensors.torch import load_file
 import genlab
 from genlab.errors import GenlabError
 from genlab.models.vae import VAE
+from genlab.testing import TINY
 from genlab.training import Callback
 from genlab.training.loop import lr_factor
-
-from genlab.testing import TINY
 
 QUIET = {"echo": lambda s: None}
 
@@ -23,9 +23,16 @@ def weights(run):
 
 
 def test_run_folder_has_everything(tiny_run):
-    for name in ("config.json", "metrics.jsonl", "loss_curve.svg", "checkpoint/config.json",
-                 "checkpoint/model.safetensors", "checkpoint/train_state.pt",
-                 "samples/epoch_0001.png", "reconstructions/epoch_0001.png"):
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "loss_curve.svg",
+        "checkpoint/config.json",
+        "checkpoint/model.safetensors",
+        "checkpoint/train_state.pt",
+        "samples/epoch_0001.png",
+        "reconstructions/epoch_0001.png",
+    ):
         assert (tiny_run / name).is_file(), name
     records = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
     epoch = [r for r in records if r["kind"] == "epoch"][-1]
@@ -95,11 +102,18 @@ def test_rgb_folder_training_with_learned_variance(tmp_path):
         for i in range(20):
             color = (200, 30 + i, 30) if cls == "red" else (30, 30 + i, 200)
             Image.new("RGB", (48, 40), color).save(tmp_path / "imgs" / cls / f"{i}.png")
-    settings = ["model.widths=8,16,16", "model.hidden=32", "model.latent_dim=4", "train.epochs=1",
-                "train.batch_size=8", "model.likelihood=gaussian_learned", "model.image_size=32",
-                "data.test_fraction=0.2", "train.grid_size=4"]
-    config = genlab.train("vae", data=f"folder:{tmp_path / 'imgs'}", overrides=settings, out=tmp_path / "r",
-                          **QUIET)
+    settings = [
+        "model.widths=8,16,16",
+        "model.hidden=32",
+        "model.latent_dim=4",
+        "train.epochs=1",
+        "train.batch_size=8",
+        "model.likelihood=gaussian_learned",
+        "model.image_size=32",
+        "data.test_fraction=0.2",
+        "train.grid_size=4",
+    ]
+    config = genlab.train("vae", data=f"folder:{tmp_path / 'imgs'}", overrides=settings, out=tmp_path / "r", **QUIET)
     assert (config.model.channels, config.model.image_size, config.data.binarize) == (3, 32, "none")
     model = genlab.load(tmp_path / "r")
     assert model.sample(2).shape == (2, 3, 32, 32)
@@ -127,8 +141,10 @@ def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
     state = torch.load(out / "checkpoint" / "train_state.pt", weights_only=True)
     assert state["loop"]["step"] > 0
     genlab.train(out=out, resume=True, overrides=[f"train.max_steps={state['loop']['step'] + 2}"], **QUIET)
-    assert torch.load(out / "checkpoint" / "train_state.pt", weights_only=True)["loop"]["step"] == \
-        state["loop"]["step"] + 2
+    assert (
+        torch.load(out / "checkpoint" / "train_state.pt", weights_only=True)["loop"]["step"]
+        == state["loop"]["step"] + 2
+    )
 
 
 def test_resume_applies_new_learning_rate(tmp_path):
@@ -143,8 +159,13 @@ def test_gans_train_on_real_valued_mnist_and_bernoulli_needs_binary_data(tmp_pat
     config = genlab.train("gan", overrides=TINY[3:], out=tmp_path / "g", dry_run=True, **QUIET)
     assert config.data.binarize == "none"
     with pytest.raises(GenlabError, match="Bernoulli likelihood needs binary data"):
-        genlab.train("vae", overrides=TINY + ["model.likelihood=bernoulli", "data.binarize=none"],
-                     out=tmp_path / "v", dry_run=True, **QUIET)
+        genlab.train(
+            "vae",
+            overrides=TINY + ["model.likelihood=bernoulli", "data.binarize=none"],
+            out=tmp_path / "v",
+            dry_run=True,
+            **QUIET,
+        )
 
 
 class Recorder(Callback):

@@ -1,5 +1,6 @@
 """The training step keeps the device busy: no host synchronisation per step, non-finite losses skipped on
 the device (fused Adam), precision and memory layout chosen per device."""
+
 from __future__ import annotations
 
 import contextlib
@@ -14,9 +15,8 @@ from genlab.devices import resolve_memory_format, resolve_precision
 from genlab.errors import GenlabError
 from genlab.models.gan import GAN
 from genlab.optim import adam, skips_on_device, step_unless
-from genlab.training.loop import optimization_step
-
 from genlab.testing import TINY, TINY_TRAIN, synthetic_images, tiny_model
+from genlab.training.loop import optimization_step
 
 QUIET = {"echo": lambda s: None}
 
@@ -29,6 +29,7 @@ def gan_batch(model, n=8):
 @pytest.fixture
 def no_host_reads(monkeypatch):
     """Any read of a tensor's value on the host (bool(t), float(t), int(t), t.item()) fails the test."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("a tensor was read on the host inside the training step")
 
@@ -48,9 +49,12 @@ def test_a_non_finite_loss_changes_no_weight_moment_step_or_ema():
     optimizers = model.optimizers(config.train)
     optimization_step(model, optimizers, gan_batch(model), contextlib.nullcontext)  # Adam has state now
     before = copy.deepcopy(model.state_dict())
-    moments = {phase: {p: {k: v.clone() for k, v in state.items()} for p, state in opt.state.items()}
-               for phase, opt in optimizers.items()}
+    moments = {
+        phase: {p: {k: v.clone() for k, v in state.items()} for p, state in opt.state.items()}
+        for phase, opt in optimizers.items()
+    }
     real_loss = model.loss
+
     def nan_critic(batch, phase):
         out = real_loss(batch, phase)
         return {**out, "loss": out["loss"] * float("nan")} if phase == "d" else out
@@ -59,8 +63,9 @@ def test_a_non_finite_loss_changes_no_weight_moment_step_or_ema():
     logged, skipped = optimization_step(model, optimizers, gan_batch(model), contextlib.nullcontext)
     assert bool(skipped)  # the d loss was NaN, so the g phase after it is skipped too
     after = model.state_dict()
-    changed = [k for k in before if not torch.equal(before[k], after[k]) and "running" not in k
-               and "num_batches" not in k]
+    changed = [
+        k for k in before if not torch.equal(before[k], after[k]) and "running" not in k and "num_batches" not in k
+    ]
     assert changed == [], changed  # batch-norm statistics move in any forward pass; weights and EMA do not
     for phase, opt in optimizers.items():
         for p, state in opt.state.items():
@@ -149,6 +154,7 @@ def test_a_failing_compile_falls_back_to_eager_with_a_warning_and_changes_nothin
     def broken_compile(module, *args, **kwargs):
         def fail(*a, **k):
             raise RuntimeError("compiler exploded\nsecond line")
+
         module._compiled_call_impl = fail
 
     monkeypatch.setattr(torch.nn.Module, "compile", broken_compile)

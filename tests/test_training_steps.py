@@ -1,5 +1,6 @@
 """Skipped steps change nothing, divergence ends in a roll-back or exit 3 with a true message, and the log of a
 resumed run equals an uninterrupted run's record for record (training/step.py, loop.py, bookkeeping.py)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -83,8 +84,9 @@ def test_an_applied_step_does_change_the_weights_and_statistics():
 
 def test_a_diverging_gan_without_a_checkpoint_exits_with_a_true_message(tmp_path):
     with pytest.raises(TrainingDiverged) as stopped:
-        genlab.train("gan", preset="tiny", overrides=SMALL + ["train.epochs=2", "train.lr=1e30"],
-                     out=tmp_path / "run", **QUIET)
+        genlab.train(
+            "gan", preset="tiny", overrides=SMALL + ["train.epochs=2", "train.lr=1e30"], out=tmp_path / "run", **QUIET
+        )
     assert "diverged" in str(stopped.value) and "the last good checkpoint is kept" not in str(stopped.value)
     assert stopped.value.exit_code == 3
 
@@ -133,4 +135,6 @@ def test_the_log_is_cut_back_to_a_step(tmp_path):
     log.write({"kind": "step", "step": 2, "loss": float("nan")})
     log.close()
     assert [json.loads(line) for line in path.read_text().splitlines()] == [
-        {"kind": "step", "step": 1}, {"kind": "step", "step": 2, "loss": None}]
+        {"kind": "step", "step": 1},
+        {"kind": "step", "step": 2, "loss": None},
+    ]

@@ -1,6 +1,7 @@
 """train.tensorboard=true: scalars of every step and epoch record at their steps and the epoch's pictures in
 RUN/tensorboard/, appended to (never doubled) on resume; without the tensorboard package, one line before
 anything is written."""
+
 from __future__ import annotations
 
 import shutil
@@ -11,8 +12,8 @@ from PIL import Image
 
 import genlab
 from genlab.apps.testing import run_cli
-from genlab.testing import TINY
 from genlab.errors import GenlabError
+from genlab.testing import TINY
 from genlab.training import prepare_config
 from genlab.training.callbacks import TENSORBOARD_MISSING, TensorBoard, default_callbacks
 from genlab.viz import read_metrics

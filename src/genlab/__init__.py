@@ -1,4 +1,5 @@
 """genlab: generative image models from the lecture "Generative Neural Networks"."""
+
 from __future__ import annotations
 
 from typing import Any

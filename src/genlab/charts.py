@@ -1,6 +1,7 @@
 """Line charts as SVG, drawn by hand: no plotting library, no script and no font file. Every curve genlab draws
 comes from here -- a run folder's loss_curve.svg, the curves of ``genlab report`` and ``compare --html`` and the
 studio's charts -- from the records of metrics.jsonl."""
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,11 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e3
 MAX_POINTS = 600  # a longer series is thinned to about this many points (the page stays small)
 LEFT, RIGHT, BOTTOM, TITLE_ROW, LEGEND_ROW = 52, 10, 30, 18, 14  # pixel margins of the plot area
 DOT, MARKER = 2.5, 4.5  # radius of the dots of a dotted series; of the one point of a series that has one
-STYLE = ("svg.chart{background:#fff;border:1px solid #eee}svg.chart text{font:10px sans-serif;fill:#444}"
-         "svg.chart .title{font-size:12px;font-weight:bold;fill:#222}svg.chart .grid{stroke:#eee}"
-         "svg.chart .axis{stroke:#999}svg.chart .line{fill:none;stroke-width:1.5}")  # a page holding charts needs it
+STYLE = (
+    "svg.chart{background:#fff;border:1px solid #eee}svg.chart text{font:10px sans-serif;fill:#444}"
+    "svg.chart .title{font-size:12px;font-weight:bold;fill:#222}svg.chart .grid{stroke:#eee}"
+    "svg.chart .axis{stroke:#999}svg.chart .line{fill:none;stroke-width:1.5}"
+)  # a page holding charts needs it
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # what a chart in a file of its own declares
 BOOKKEEPING = ("seconds", "images_per_s", "nonfinite_skipped")  # epoch numbers about speed, not learning: no chart
 
@@ -51,8 +54,14 @@ class Frame:
         return self.bottom - (value - lo) / (hi - lo) * (self.bottom - self.top)
 
 
-def line_chart(title: str, series: list[Series], width: int = 380, height: int = 230,
-               x_range: tuple[float, float] | None = None, standalone: bool = False) -> str:
+def line_chart(
+    title: str,
+    series: list[Series],
+    width: int = 380,
+    height: int = 230,
+    x_range: tuple[float, float] | None = None,
+    standalone: bool = False,
+) -> str:
     """An SVG chart of the series' finite points against the optimizer step, with a grid, ticks, a legend and a
     title; "" with no points. ``x_range`` (default: the points') lets the charts of a page share their x axis;
     ``standalone`` makes a file of its own (an SVG file, an ``<img>``), else it is markup for a page with STYLE."""
@@ -62,8 +71,14 @@ def line_chart(title: str, series: list[Series], width: int = 380, height: int =
     entries = legend_rows(series, width)
     top = TITLE_ROW + LEGEND_ROW * len(entries) + 8
     xs, ys = [x for s in series for x in s.xs], [y for s in series for y in s.ys]
-    frame = Frame(LEFT, top, width - RIGHT, height - BOTTOM, padded(*(x_range or (min(xs), max(xs))), 0.0),
-                  padded(min(ys), max(ys), 0.05))
+    frame = Frame(
+        LEFT,
+        top,
+        width - RIGHT,
+        height - BOTTOM,
+        padded(*(x_range or (min(xs), max(xs))), 0.0),
+        padded(min(ys), max(ys), 0.05),
+    )
     parts = [opening(title, width, height, standalone), f'<text class="title" x="{LEFT}" y="13">{escape(title)}</text>']
     parts += axes(frame, max(4, (height - top) // 35), max(4, width // 60))
     parts += [draw(s, frame, COLORS[i % len(COLORS)]) for i, s in enumerate(series)]
@@ -77,8 +92,10 @@ def opening(title: str, width: int, height: int, standalone: bool) -> str:
     tag = f'<svg class="chart" {size} role="img" aria-label="{escape(title)}">'
     if not standalone:
         return tag
-    return (f'<svg xmlns="{SVG_NAMESPACE}" class="chart" {size} role="img" aria-label="{escape(title)}">'
-            f'<style>{STYLE}</style><rect width="{width}" height="{height}" fill="#fff"/>')
+    return (
+        f'<svg xmlns="{SVG_NAMESPACE}" class="chart" {size} role="img" aria-label="{escape(title)}">'
+        f'<style>{STYLE}</style><rect width="{width}" height="{height}" fill="#fff"/>'
+    )
 
 
 def finite(series: Series) -> Series:
@@ -119,16 +136,23 @@ def axes(frame: Frame, y_ticks: int, x_ticks: int) -> list[str]:
     parts = []
     for value in nice_ticks(*frame.y_range, y_ticks):
         y = frame.y(value)
-        parts.append(f'<line class="grid" x1="{frame.left}" x2="{frame.right}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                     f'<text x="{frame.left - 4}" y="{y + 3:.1f}" text-anchor="end">{tick_text(value)}</text>')
+        parts.append(
+            f'<line class="grid" x1="{frame.left}" x2="{frame.right}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text x="{frame.left - 4}" y="{y + 3:.1f}" text-anchor="end">{tick_text(value)}</text>'
+        )
     for value in nice_ticks(*frame.x_range, x_ticks, least_step=1.0):  # steps are whole numbers
         x = frame.x(value)
-        parts.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{frame.bottom}"/>'
-                     f'<text x="{x:.1f}" y="{frame.bottom + 12}" text-anchor="middle">{tick_text(value)}</text>')
-    parts.append(f'<rect class="axis" fill="none" x="{frame.left}" y="{frame.top}" '
-                 f'width="{frame.right - frame.left}" height="{frame.bottom - frame.top}"/>')
-    parts.append(f'<text x="{(frame.left + frame.right) / 2:.0f}" y="{frame.bottom + 25}" '
-                 f'text-anchor="middle">step</text>')
+        parts.append(
+            f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{frame.bottom}"/>'
+            f'<text x="{x:.1f}" y="{frame.bottom + 12}" text-anchor="middle">{tick_text(value)}</text>'
+        )
+    parts.append(
+        f'<rect class="axis" fill="none" x="{frame.left}" y="{frame.top}" '
+        f'width="{frame.right - frame.left}" height="{frame.bottom - frame.top}"/>'
+    )
+    parts.append(
+        f'<text x="{(frame.left + frame.right) / 2:.0f}" y="{frame.bottom + 25}" text-anchor="middle">step</text>'
+    )
     return parts
 
 
@@ -140,16 +164,19 @@ def draw(series: Series, frame: Frame, color: str) -> str:
     polyline = f'<polyline class="line" stroke="{color}" points="{line}"/>'
     if len(points) == 1:
         return polyline + lone_point(*points[0], series.ys[0], frame, color)
-    return polyline + "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{DOT}" fill="{color}"/>'
-                              for x, y in points if series.dots)
+    return polyline + "".join(
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{DOT}" fill="{color}"/>' for x, y in points if series.dots
+    )
 
 
 def lone_point(x: float, y: float, value: float, frame: Frame, color: str) -> str:
     """The marker of a series' only point and its value beside it, on the side of the plot with more room."""
     left = x > (frame.left + frame.right) / 2
     label_x, anchor = (x - MARKER - 3, "end") if left else (x + MARKER + 3, "start")
-    return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{MARKER}" fill="{color}"/><text x="{label_x:.1f}" '
-            f'y="{y - MARKER - 2:.1f}" text-anchor="{anchor}">{tick_text(value)}</text>')
+    return (
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{MARKER}" fill="{color}"/><text x="{label_x:.1f}" '
+        f'y="{y - MARKER - 2:.1f}" text-anchor="{anchor}">{tick_text(value)}</text>'
+    )
 
 
 def legend_rows(series: list[Series], width: int) -> list[list[int]]:
@@ -173,13 +200,16 @@ def legend(rows: list[list[int]], series: list[Series]) -> list[str]:
         x, y = LEFT, TITLE_ROW + LEGEND_ROW * row_number + 10
         for i in row:
             color = COLORS[i % len(COLORS)]
-            parts.append(f'<line x1="{x}" x2="{x + 14}" y1="{y - 3}" y2="{y - 3}" stroke="{color}" stroke-width="2"/>'
-                         f'<text x="{x + 18}" y="{y}">{escape(series[i].label)}</text>')
+            parts.append(
+                f'<line x1="{x}" x2="{x + 14}" y1="{y - 3}" y2="{y - 3}" stroke="{color}" stroke-width="2"/>'
+                f'<text x="{x + 18}" y="{y}">{escape(series[i].label)}</text>'
+            )
             x += 22 + 6 * len(series[i].label)
     return parts
 
 
 # -- the curves of a run: series from the records of metrics.jsonl -----------------------------------------
+
 
 def curve_series(records: list[dict[str, Any]]) -> dict[str, list[Series]]:
     """Chart name -> its series: each field of the step records, joined by the epoch records' ``train/`` and
@@ -199,8 +229,9 @@ def curve_series(records: list[dict[str, Any]]) -> dict[str, list[Series]]:
 
 def numeric_fields(records: list[dict[str, Any]]) -> list[str]:
     """Fields that hold a number in any of the records, in the order they first appear."""
-    return list(dict.fromkeys(k for r in records for k, v in r.items()
-                              if k not in RECORD_POSITION and is_finite_number(v)))
+    return list(
+        dict.fromkeys(k for r in records for k, v in r.items() if k not in RECORD_POSITION and is_finite_number(v))
+    )
 
 
 def along_steps(label: str, records: list[dict[str, Any]], field: str, dots: bool = False) -> Series:
@@ -220,12 +251,15 @@ def step_span(records: list[dict[str, Any]]) -> tuple[float, float] | None:
     return (min(steps), max(steps)) if steps else None
 
 
-def training_charts(records: list[dict[str, Any]], width: int = 380, height: int = 230,
-                    standalone: bool = False) -> dict[str, str]:
+def training_charts(
+    records: list[dict[str, Any]], width: int = 380, height: int = 230, standalone: bool = False
+) -> dict[str, str]:
     """Chart name -> the SVG chart of each logged quantity (curve_series), all over the same steps."""
     shared = step_span(records)
-    return {name: line_chart(name, series, width, height, shared, standalone)
-            for name, series in curve_series(records).items()}
+    return {
+        name: line_chart(name, series, width, height, shared, standalone)
+        for name, series in curve_series(records).items()
+    }
 
 
 def loss_chart(records: list[dict[str, Any]], width: int = 380, height: int = 230, standalone: bool = False) -> str:

@@ -1,4 +1,5 @@
 """Run configuration: dataclasses that round-trip to JSON, dotted overrides, presets."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -79,7 +80,7 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, d: dict, model_config: type) -> "RunConfig":
+    def from_dict(cls, d: dict, model_config: type) -> RunConfig:
         """A run config from its JSON form; ``model_config`` is the Config class the registry holds for
         ``d["model_name"]`` (config.py knows no models)."""
         check_run_dict(d)
@@ -159,12 +160,8 @@ def _coerce_scalar(value: Any, typ: type, key: str) -> Any:
             return int(value)
     elif typ is float:
         return _finite(value, key)
-    elif typ is str:
-        if isinstance(value, str):
-            return value
-    elif typ is dict:
-        if isinstance(value, dict):
-            return value
+    elif (typ is str and isinstance(value, str)) or (typ is dict and isinstance(value, dict)):
+        return value
     raise GenlabError(f"{key} expects {typ.__name__}, got {value!r}")
 
 

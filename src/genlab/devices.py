@@ -1,4 +1,5 @@
 """Devices: which one to run on, mixed precision, and memory layouts for inference."""
+
 from __future__ import annotations
 
 import contextlib
@@ -115,8 +116,9 @@ def check_fits(nbytes: int, what: str, hint: str) -> None:
     """One clear line, before anything is allocated, when ``what`` needs more memory than is free."""
     free = free_memory_bytes()
     if free is not None and nbytes > free:
-        raise GenlabError(f"{what} needs {format_bytes(nbytes)} of memory, more than the {format_bytes(free)} "
-                          f"free here; {hint}")
+        raise GenlabError(
+            f"{what} needs {format_bytes(nbytes)} of memory, more than the {format_bytes(free)} free here; {hint}"
+        )
 
 
 def check_disk(nbytes: int, folder: str | Path, what: str) -> None:
@@ -126,8 +128,10 @@ def check_disk(nbytes: int, folder: str | Path, what: str) -> None:
         existing = existing.parent
     free = shutil.disk_usage(existing).free
     if nbytes > free:
-        raise GenlabError(f"{what} would take {format_bytes(nbytes)} of disk, more than the {format_bytes(free)} "
-                          f"free under {existing}")
+        raise GenlabError(
+            f"{what} would take {format_bytes(nbytes)} of disk, more than the {format_bytes(free)} "
+            f"free under {existing}"
+        )
 
 
 def format_bytes(n: float) -> str:

@@ -8,11 +8,12 @@ double backward (which DDP's hooks do not support), CycleGAN's four networks, pa
 unused -- and the non-finite flag of the step travels in the same message, so every replica skips together.
 Batch-norm statistics stay per replica (like ``broadcast_buffers=False``); replica 0's are saved.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 import torch.distributed as dist
@@ -40,7 +41,7 @@ class Replicas:
     def shard(self, indices: torch.Tensor) -> torch.Tensor:
         """This replica's contiguous share of one global batch (its size divides by the number of replicas)."""
         size = len(indices) // self.world
-        return indices[self.rank * size:(self.rank + 1) * size]
+        return indices[self.rank * size : (self.rank + 1) * size]
 
 
 def from_environment() -> Replicas:
@@ -59,8 +60,9 @@ def start(replicas: Replicas, device: torch.device) -> torch.device:
         device = torch.device("cuda", replicas.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=replicas.rank,
-                                world_size=replicas.world)
+        dist.init_process_group(
+            "nccl" if device.type == "cuda" else "gloo", rank=replicas.rank, world_size=replicas.world
+        )
     return device
 
 
@@ -82,10 +84,30 @@ def average_gradients(params: Iterable[torch.nn.Parameter], skipped: torch.Tenso
     dist.all_reduce(flat)
     offset = 0
     for p, g in zip(params, grads):
-        g.copy_(flat[offset:offset + g.numel()].view(g.shape) / world)  # keeps the gradient's memory layout
+        g.copy_(flat[offset : offset + g.numel()].view(g.shape) / world)  # keeps the gradient's memory layout
         p.grad = g
         offset += g.numel()
     return flat[-1] > 0
+
+
+def join_replicas(replicas: Replicas, model: torch.nn.Module, batch_size: int) -> None:
+    """Start every replica from replica 0's weights. They share one random stream: per-sample noise is drawn for
+    the global batch and cut to each share (ops.batch_shard), so N processes draw what one would."""
+    if not replicas.active:
+        return
+    if batch_size % replicas.world:
+        raise GenlabError(
+            f"train.batch_size={batch_size} is the global batch and must divide among the "
+            f"{replicas.world} processes; use a multiple of {replicas.world}"
+        )
+    broadcast_module(model)
+
+
+def gradient_sync(replicas: Replicas) -> Callable[[list, torch.Tensor], torch.Tensor] | None:
+    """How a phase's gradients become the replicas' mean, agreeing on a skipped step (None when training alone)."""
+    if not replicas.active:
+        return None
+    return lambda params, skipped: average_gradients(params, skipped, replicas.world)
 
 
 def any_replica(flag: bool, device: torch.device) -> bool:

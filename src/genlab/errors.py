@@ -1,4 +1,5 @@
 """User-facing errors: the CLI prints these as one line and exits with the error's code (docs/reliability.md)."""
+
 import signal
 
 

@@ -1,4 +1,5 @@
 """Files: content hashes, the cache folder, and writes that never leave a half-written file in place."""
+
 from __future__ import annotations
 
 import contextlib
@@ -7,8 +8,9 @@ import itertools
 import json
 import os
 import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -126,8 +128,11 @@ def _write_npy(out: IO[bytes], rows: int, chunks: Iterator[np.ndarray]) -> int:
     if first is None:
         raise ValueError("an array needs at least one chunk (its shape and dtype come from the first)")
     first = np.asarray(first)
-    header = {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
-              "shape": (rows, *first.shape[1:])}
+    header = {
+        "descr": np.lib.format.dtype_to_descr(first.dtype),
+        "fortran_order": False,
+        "shape": (rows, *first.shape[1:]),
+    }
     np.lib.format.write_array_header_1_0(out, header)
     written = 0
     for chunk in itertools.chain([first], chunks):
@@ -141,10 +146,8 @@ def _write_npy(out: IO[bytes], rows: int, chunks: Iterator[np.ndarray]) -> int:
 
 def save_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Best-effort cache write: a read-only or full disk only costs speed next time."""
-    try:
+    with contextlib.suppress(OSError):
         save_npz_atomic(path, arrays)
-    except OSError:
-        pass
 
 
 def fsync_file(path: Path) -> None:
@@ -183,8 +186,9 @@ def exclusive_lock(path: Path, what: str) -> Iterator[None]:
         except OSError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise GenlabError(f"{what} is in use by another genlab process (pid {holder}); wait for it to finish "
-                              "or stop it") from None
+            raise GenlabError(
+                f"{what} is in use by another genlab process (pid {holder}); wait for it to finish or stop it"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")

@@ -1,8 +1,9 @@
 """Optimizers for the training loop: fused Adam where the device has the kernel, and a step that a
 non-finite loss cancels on the device, without a host synchronisation."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import Tensor

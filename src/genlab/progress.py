@@ -1,6 +1,7 @@
 """Progress of long loops (scoring, sampling): a tqdm bar with its ETA in a terminal, a line at most every
 30 s on a log file. Off unless a command turns it on, so library calls and evaluation during training stay
 quiet."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +9,8 @@ import contextvars
 import math
 import sys
 import time
-from typing import Iterable, Iterator, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 from tqdm import tqdm
 
@@ -50,5 +52,4 @@ def _lines(items: Iterable[T], total: int, what: str) -> Iterator[T]:
         if now - last >= LINE_INTERVAL_S and done < total:
             last = now
             left = (now - started) / done * (total - done)
-            print(f"{what}: {done}/{total} batches, {tqdm.format_interval(left)} left", file=sys.stderr,
-                  flush=True)
+            print(f"{what}: {done}/{total} batches, {tqdm.format_interval(left)} left", file=sys.stderr, flush=True)

@@ -1,11 +1,13 @@
 """One small registry class: things of one kind (models, datasets, metrics, GAN objectives, likelihoods) found
 by name, each registered once by the module that defines it (see docs/extending.md)."""
+
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from .errors import GenlabError
 

@@ -6,6 +6,7 @@ the dataset and without unpickling anything, and ``train_state.pt`` for resume, 
 checksummed), ``metrics.jsonl``, pictures and ``eval.json``. A checkpoint is written into
 ``checkpoint.tmp/``, flushed, then swapped in, so the last good one survives any crash.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,9 @@ def module_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in inner.state_dict().items()}
 
 
-def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
-                    train_state: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    run_dir: Path, model: torch.nn.Module, config: RunConfig, train_state: dict[str, Any] | None = None
+) -> Path:
     """Write checkpoint.tmp/ (its checksums last), fsync, then swap it in; after any sequence of crashes a
     complete checkpoint is left (``recover_checkpoint`` puts it back in place)."""
     weights = module_state(model)
@@ -58,8 +60,9 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
     except (OSError, RuntimeError, SafetensorError) as e:  # a full disk, a file-size limit, a vanished folder
         shutil.rmtree(tmp, ignore_errors=True)
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise GenlabError(f"could not write a checkpoint into {run_dir} ({first[:200]}); the last good "
-                          "checkpoint is kept") from None
+        raise GenlabError(
+            f"could not write a checkpoint into {run_dir} ({first[:200]}); the last good checkpoint is kept"
+        ) from None
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)
@@ -69,15 +72,20 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, config: RunConfig,
     return final
 
 
-def _write_checkpoint_files(tmp: Path, weights: dict[str, torch.Tensor], config: RunConfig,
-                            train_state: dict[str, Any] | None, card_from: Path) -> None:
+def _write_checkpoint_files(
+    tmp: Path, weights: dict[str, torch.Tensor], config: RunConfig, train_state: dict[str, Any] | None, card_from: Path
+) -> None:
     """The files of a checkpoint in ``tmp`` (with the model card of ``card_from``), flushed, checksums last."""
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / CONFIG).write_text(config.to_json())
     loop = (train_state or {}).get("loop", {})
-    meta = {"model_name": config.model_name, "genlab": __version__, "checksums": CHECKSUMS,
-            **{k: str(loop[k]) for k in ("step", "epoch") if k in loop}}
+    meta = {
+        "model_name": config.model_name,
+        "genlab": __version__,
+        "checksums": CHECKSUMS,
+        **{k: str(loop[k]) for k in ("step", "epoch") if k in loop},
+    }
     save_file(weights, str(tmp / WEIGHTS), metadata=meta)
     if train_state is not None:
         torch.save(train_state, tmp / STATE)
@@ -150,13 +158,19 @@ def checkpoint_dir(run: str | Path) -> Path:
     run = Path(run)
     if not run.exists():
         raise GenlabError(f"run folder {run} does not exist")
-    for candidate, verify in ((run / CHECKPOINT, False), (run / f"{CHECKPOINT}.tmp", True),
-                              (run / f"{CHECKPOINT}.old", False), (run, False)):
+    for candidate, verify in (
+        (run / CHECKPOINT, False),
+        (run / f"{CHECKPOINT}.tmp", True),
+        (run / f"{CHECKPOINT}.old", False),
+        (run, False),
+    ):
         if complete(candidate, verify):
             return candidate
     if (run / CONFIG).is_file():
-        raise GenlabError(f"{run} has no checkpoint yet (training stopped before its first one); start it again "
-                          "with the same command, without --resume")
+        raise GenlabError(
+            f"{run} has no checkpoint yet (training stopped before its first one); start it again "
+            "with the same command, without --resume"
+        )
     raise GenlabError(f"{run} is not a genlab run (no {CHECKPOINT}/{WEIGHTS} with {CONFIG})")
 
 
@@ -181,11 +195,15 @@ def verify_file(path: Path) -> None:
         return
     if sums is None or path.name not in sums:
         what = "no" if sums is None else "no valid"
-        raise GenlabError(f"{path.parent} has {what} {CHECKSUMS} for {path.name}: the checkpoint is incomplete or "
-                          f"was changed by hand; {REHASH_HINT}")
+        raise GenlabError(
+            f"{path.parent} has {what} {CHECKSUMS} for {path.name}: the checkpoint is incomplete or "
+            f"was changed by hand; {REHASH_HINT}"
+        )
     if sha256_file(path) != sums[path.name]:
-        raise GenlabError(f"{path} is corrupt: its sha256 differs from the one in {CHECKSUMS} (the file changed "
-                          f"after it was written); restore it or train again ({REHASH_HINT})")
+        raise GenlabError(
+            f"{path} is corrupt: its sha256 differs from the one in {CHECKSUMS} (the file changed "
+            f"after it was written); restore it or train again ({REHASH_HINT})"
+        )
 
 
 def expects_checksums(folder: Path) -> bool:
@@ -193,28 +211,6 @@ def expects_checksums(folder: Path) -> bool:
     training step (both written since checksums were)."""
     meta = weights_metadata(folder / WEIGHTS)
     return "checksums" in meta or "step" in meta
-
-
-def verify_checkpoint(run: str | Path) -> list[str]:
-    """Every checksummed file of a run's checkpoint checked; the names checked (one clear line on the first bad)."""
-    folder = checkpoint_dir(run)
-    names = sorted(f.name for f in folder.iterdir() if f.is_file() and f.name not in (CHECKSUMS, *CARD_FILES))
-    for name in names:
-        verify_file(folder / name)
-    return names
-
-
-def rehash_checkpoint(run: str | Path) -> list[str]:
-    """Record a checkpoint's files as they are now (after edits made on purpose), once its config builds the model
-    and its weights load into it and are finite; the names recorded."""
-    folder = checkpoint_dir(run)
-    config = run_config(read_run_dict(folder / CONFIG))
-    model = build_model(config.model_name, config.model)
-    load_weights(model, folder / WEIGHTS, config.model_name, verify=False)
-    if not all(torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()):
-        raise GenlabError(f"{folder / WEIGHTS} holds non-finite weights; they are not recorded as good")
-    write_checksums(folder)
-    return sorted(read_checksums(folder) or {})
 
 
 def load_weights(model: torch.nn.Module, path: Path, model_name: str, verify: bool = True) -> None:
@@ -238,8 +234,10 @@ def load_weights(model: torch.nn.Module, path: Path, model_name: str, verify: bo
         first = str(e).strip().splitlines()[-1].strip()
         raise GenlabError(f"weights in {path} do not fit the configured {model_name!r} model: {first}") from None
     if result.missing_keys or result.unexpected_keys:
-        raise GenlabError(f"weights in {path} do not fit the configured {model_name!r} model "
-                          f"({len(result.missing_keys)} missing, {len(result.unexpected_keys)} unexpected tensors)")
+        raise GenlabError(
+            f"weights in {path} do not fit the configured {model_name!r} model "
+            f"({len(result.missing_keys)} missing, {len(result.unexpected_keys)} unexpected tensors)"
+        )
 
 
 def weights_identity(run: str | Path) -> dict[str, Any]:
@@ -282,10 +280,11 @@ def load_train_state(run: str | Path) -> dict[str, Any]:
         with warnings.catch_warnings():  # torch warns about a foreign pickle before refusing it: one line is ours
             warnings.simplefilter("ignore")
             return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - a corrupt or foreign file is a user error here
+    except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise GenlabError(f"cannot read training state {path} (only tensors are loaded, nothing is "
-                          f"unpickled): {first[:200]}") from None
+        raise GenlabError(
+            f"cannot read training state {path} (only tensors are loaded, nothing is unpickled): {first[:200]}"
+        ) from None
 
 
 def load_config(run: str | Path) -> RunConfig:
@@ -315,12 +314,16 @@ def shipped_file(name: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
     """The shipped weights of ``name``, checked against the sha256 recorded in NAME.json."""
     path = weights_dir / f"{name}.safetensors"
     if not path.is_file():
-        raise GenlabError(f"the shipped {name!r} extractor weights are missing ({path}); reinstall genlab "
-                          "or rebuild them with benchmarks/digit_classifier.py (--version v2|check)")
+        raise GenlabError(
+            f"the shipped {name!r} extractor weights are missing ({path}); reinstall genlab "
+            "or rebuild them with benchmarks/digit_classifier.py (--version v2|check)"
+        )
     expected = _shipped_record(name, weights_dir).get("sha256")
     if expected and sha256_file(path) != expected:
-        raise GenlabError(f"the shipped {name!r} extractor weights {path} do not match the sha256 in "
-                          f"{name}.json: the file is corrupt; reinstall genlab")
+        raise GenlabError(
+            f"the shipped {name!r} extractor weights {path} do not match the sha256 in "
+            f"{name}.json: the file is corrupt; reinstall genlab"
+        )
     return path
 
 

@@ -1,5 +1,6 @@
 """Pictures and records: image grids (Pillow), scatter plots (matplotlib, imported lazily) and the records of a
 run's metrics.jsonl (curves are drawn as SVG by genlab.charts)."""
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ def grid_array(images: Tensor, nrow: int | None = None, pad: int = 2) -> np.ndar
     for i in range(n):
         r, col = divmod(i, nrow)
         top, left = pad + r * (h + pad), pad + col * (w + pad)
-        canvas[:, top:top + h, left:left + w] = images[i]
+        canvas[:, top : top + h, left : left + w] = images[i]
     return (canvas * 255).round().byte().permute(1, 2, 0).numpy()
 
 
@@ -66,8 +67,11 @@ def read_metrics(path: str | Path) -> list[dict]:
 def by_step(records: list[dict], kind: str, first: int = 0, last: float = float("inf")) -> dict[int, dict]:
     """Records of one kind (step, epoch) from step ``first`` to ``last``, by step; a step logged twice (a resume
     after a crash, a roll-back) keeps its latest record."""
-    return {r["step"]: r for r in records
-            if r.get("kind") == kind and isinstance(r.get("step"), int) and first <= r["step"] <= last}
+    return {
+        r["step"]: r
+        for r in records
+        if r.get("kind") == kind and isinstance(r.get("step"), int) and first <= r["step"] <= last
+    }
 
 
 def of_kind(records: list[dict], kind: str) -> list[dict]:
@@ -94,7 +98,7 @@ def interleave_rows(originals: Tensor, recon: Tensor, per_row: int = 8) -> Tenso
     recon = recon.to(originals.device)
     rows = []
     for start in range(0, len(originals), per_row):
-        rows += [originals[start:start + per_row], recon[start:start + per_row]]
+        rows += [originals[start : start + per_row], recon[start : start + per_row]]
     return torch.cat(rows)
 
 

@@ -15,14 +15,16 @@ Each translated set is written once as ``OUT/<row>.npz`` (``translated.npz``, th
 ``genlab train classifier --data npz:OUT/translated.npz`` reads like any other. Each classifier is a run
 folder ``OUT/<row>_seed<N>``; ``OUT/adapt.json`` holds every accuracy with its seed, run folder and provenance.
 """
+
 from __future__ import annotations
 
 import json
 import platform
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -36,8 +38,8 @@ from ..files import write_json_atomic
 from ..models import get_model_class
 from ..models.classifier import CLASSIFIER
 from ..runs import load_config, load_run
-from ..training import prepare_config, train, validate
 from ..samplers import translate_images
+from ..training import prepare_config, train, validate
 from ..version import __version__
 
 ROWS = {"source_only": "source only", "translated": "translated", "target": "train on target"}
@@ -51,8 +53,10 @@ def labelled_domain(name: str, role: str, data_dir: str | None = None) -> tuple[
     name = domain_source(name)
     data = load_dataset(name, "test", data_dir=data_dir)
     if len(data.classes) < 2:
-        raise GenlabError(f"the {role} {name} has no class labels (a folder needs one subfolder per class); "
-                          "adapt needs labelled digits")
+        raise GenlabError(
+            f"the {role} {name} has no class labels (a folder needs one subfolder per class); "
+            "adapt needs labelled digits"
+        )
     return name, data
 
 
@@ -62,20 +66,32 @@ def translator_direction(run: str | Path, source: str, target: str) -> tuple[Run
     config = load_config(run)
     ways = get_model_class(config.model_name).directions  # cyclegan: a2b and b2a; a refiner: a2b
     if not ways:
-        raise GenlabError(f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan, unit or "
-                          f"refiner run trained on unpaired:{source},{target}")
+        raise GenlabError(
+            f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan, unit or "
+            f"refiner run trained on unpaired:{source},{target}"
+        )
     a, b = (canonical_name(n) for n in domain_names(config))
     pair = (canonical_name(source), canonical_name(target))
     direction = "a2b" if pair == (a, b) else "b2a" if pair == (b, a) else ""
     if direction not in ways:
         can = " and ".join({"a2b": f"{a} -> {b}", "b2a": f"{b} -> {a}"}[w] for w in ways)
-        raise GenlabError(f"--translator {run} translates {can} (data {config.data.name}), not {source} -> "
-                          f"{target}; train one with --data unpaired:{source},{target}")
+        raise GenlabError(
+            f"--translator {run} translates {can} (data {config.data.name}), not {source} -> "
+            f"{target}; train one with --data unpaired:{source},{target}"
+        )
     return config, direction
 
 
-def write_translated(model: Any, direction: str, source: str, path: Path, *, data_dir: str | None = None,
-                     limit: int | None = None, batch_size: int = 256) -> dict[str, int]:
+def write_translated(
+    model: Any,
+    direction: str,
+    source: str,
+    path: Path,
+    *,
+    data_dir: str | None = None,
+    limit: int | None = None,
+    batch_size: int = 256,
+) -> dict[str, int]:
     """Translate the source's train (first ``limit``) and test splits at the translator's size and channels
     into one .npz (labels kept); returns the image counts."""
     c = model.config
@@ -125,9 +141,18 @@ def classifier_size(runs: Sequence[RunConfig], image_size: int, target_test: Ima
     return sizes.pop()
 
 
-def prepare_translations(translators: Sequence[str | Path], configs: Sequence[RunConfig], directions: Sequence[str],
-                         source: str, out: Path, dev: torch.device, *, data_dir: str | None, limit: int | None,
-                         echo: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+def prepare_translations(
+    translators: Sequence[str | Path],
+    configs: Sequence[RunConfig],
+    directions: Sequence[str],
+    source: str,
+    out: Path,
+    dev: torch.device,
+    *,
+    data_dir: str | None,
+    limit: int | None,
+    echo: Callable[[str], None],
+) -> dict[str, dict[str, Any]]:
     """Translate the source once per translator into OUT/<row>.npz; {row: provenance with the dataset name}."""
     done = {}
     for i, (run, config, direction) in enumerate(zip(translators, configs, directions)):
@@ -137,9 +162,16 @@ def prepare_translations(translators: Sequence[str | Path], configs: Sequence[Ru
         model = load_run(run, dev)[0]
         counts = write_translated(model, direction, source, path, data_dir=data_dir, limit=limit)
         del model
-        done[row] = {"run": str(Path(run).resolve()), "model": config.model_name, "data": config.data.name,
-                     "direction": direction, "seed": config.train.seed, "recipe": recipe(config),
-                     "dataset": npz_dataset(path), **counts}
+        done[row] = {
+            "run": str(Path(run).resolve()),
+            "model": config.model_name,
+            "data": config.data.name,
+            "direction": direction,
+            "seed": config.train.seed,
+            "recipe": recipe(config),
+            "dataset": npz_dataset(path),
+            **counts,
+        }
     return done
 
 
@@ -156,8 +188,16 @@ def translator_groups(translated: dict[str, dict[str, Any]], rows: dict[str, dic
     sample std and lowest over the translator seeds (the spread that says whether a recipe holds)."""
     groups: dict[str, dict[str, Any]] = {}
     for row, t in translated.items():
-        group = groups.setdefault(t["recipe"], {"model": t["model"], "direction": t["direction"], "rows": [],
-                                                "translator_seeds": [], "translator_means": []})
+        group = groups.setdefault(
+            t["recipe"],
+            {
+                "model": t["model"],
+                "direction": t["direction"],
+                "rows": [],
+                "translator_seeds": [],
+                "translator_means": [],
+            },
+        )
         group["rows"].append(row)
         group["translator_seeds"].append(t["seed"])
         group["translator_means"].append(rows[row]["mean"])
@@ -167,9 +207,22 @@ def translator_groups(translated: dict[str, dict[str, Any]], rows: dict[str, dic
     return list(groups.values())
 
 
-def train_row(row: str, data_name: str, seeds: Sequence[int], target: str, preset: str | None,
-              overrides: Sequence[str], size: int, channels: int, out: Path, dev: torch.device, *,
-              data_dir: str | None, force: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+def train_row(
+    row: str,
+    data_name: str,
+    seeds: Sequence[int],
+    target: str,
+    preset: str | None,
+    overrides: Sequence[str],
+    size: int,
+    channels: int,
+    out: Path,
+    dev: torch.device,
+    *,
+    data_dir: str | None,
+    force: bool,
+    echo: Callable[[str], None],
+) -> dict[str, Any]:
     """One row: a classifier per seed trained on ``data_name`` (run folder OUT/<row>_seed<N>), each tested on
     the target's test split; accuracies with their mean and sample std."""
     label = ROWS.get(row, ROWS["translated"])
@@ -177,10 +230,25 @@ def train_row(row: str, data_name: str, seeds: Sequence[int], target: str, prese
     for seed in seeds:
         run_dir = out / f"{row}_seed{seed}"
         echo(f"{label}: training the classifier on {data_name}, seed {seed} -> {run_dir}")
-        config = train(CLASSIFIER, data=data_name, preset=preset, overrides=[*overrides, f"train.seed={seed}"],
-                       out=run_dir, force=force, data_dir=data_dir, echo=echo)
-        test = load_dataset(target, "test", data_dir=data_dir, image_size=size, channels=channels, seed=seed,
-                            test_fraction=config.data.test_fraction)  # folders: the split that run held out
+        config = train(
+            CLASSIFIER,
+            data=data_name,
+            preset=preset,
+            overrides=[*overrides, f"train.seed={seed}"],
+            out=run_dir,
+            force=force,
+            data_dir=data_dir,
+            echo=echo,
+        )
+        test = load_dataset(
+            target,
+            "test",
+            data_dir=data_dir,
+            image_size=size,
+            channels=channels,
+            seed=seed,
+            test_fraction=config.data.test_fraction,
+        )  # folders: the split that run held out
         entry["accuracy"].append(accuracy(load_run(run_dir, dev)[0], test))
         entry["runs"].append(str(run_dir.resolve()))
         entry["test_images"] = len(test)
@@ -188,11 +256,22 @@ def train_row(row: str, data_name: str, seeds: Sequence[int], target: str, prese
     return entry
 
 
-def adapt(source: str = "mnist", target: str = "mnistm", *,
-          translators: str | Path | Sequence[str | Path] = (), seeds: int | Sequence[int] = 3,
-          preset: str | None = "adapt", overrides: Sequence[str] = (), out: str | Path = "runs/adapt",
-          image_size: int = 0, limit: int | None = None, data_dir: str | None = None, device: str = "auto",
-          force: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
+def adapt(
+    source: str = "mnist",
+    target: str = "mnistm",
+    *,
+    translators: str | Path | Sequence[str | Path] = (),
+    seeds: int | Sequence[int] = 3,
+    preset: str | None = "adapt",
+    overrides: Sequence[str] = (),
+    out: str | Path = "runs/adapt",
+    image_size: int = 0,
+    limit: int | None = None,
+    data_dir: str | None = None,
+    device: str = "auto",
+    force: bool = False,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Train and test the classifiers (see the module docstring); writes OUT/adapt.json and returns it.
 
     ``translators``: cyclegan or refiner runs, one translated row each; ``seeds``: a count (0..N-1) or the
@@ -203,28 +282,37 @@ def adapt(source: str = "mnist", target: str = "mnistm", *,
     _check_options(out, seed_list, limit, force)
     dev = pick_device(device)
     source, target, target_test = labelled_pair(source, target, data_dir)
-    configs, directions = zip(*(translator_direction(t, source, target) for t in translators)) if translators \
-        else ((), ())
+    configs, directions = (
+        zip(*(translator_direction(t, source, target) for t in translators)) if translators else ((), ())
+    )
     size, channels = classifier_size(configs, image_size, target_test), target_test.channels
-    common = [f"model.image_size={size}", f"model.channels={channels}", f"train.device={device}",
-              *overrides, *([f"data.limit={limit}"] if limit else [])]
+    common = [f"model.image_size={size}", f"model.channels={channels}", f"train.device={device}", *overrides]
+    common += [f"data.limit={limit}"] if limit else []
     validate(prepare_config(CLASSIFIER, source, preset, common, data_dir))  # bad --set fails before any work
 
     out.mkdir(parents=True, exist_ok=True)
-    translated = prepare_translations(translators, configs, directions, source, out, dev, data_dir=data_dir,
-                                      limit=limit, echo=echo)
+    translated = prepare_translations(
+        translators, configs, directions, source, out, dev, data_dir=data_dir, limit=limit, echo=echo
+    )
     rows = {"source_only": source, **{row: t["dataset"] for row, t in translated.items()}, "target": target}
-    results = {row: train_row(row, data_name, seed_list, target, preset, common, size, channels, out, dev,
-                              data_dir=data_dir, force=force, echo=echo) for row, data_name in rows.items()}
-    report = {"genlab": __version__, "torch": torch.__version__, "host": platform.node(), "device": str(dev),
-              "source": source, "target": target, "test": f"{target}:test",
-              "test_images": results["target"]["test_images"],
-              "seeds": seed_list, "classifier": {"model": CLASSIFIER, "preset": preset, "overrides": list(overrides),
-                                                 "image_size": size, "channels": channels, "limit": limit},
-              "translators": translated, "rows": results,
-              "translator_groups": translator_groups(translated, results)}
+    shared = dict(data_dir=data_dir, force=force, echo=echo)
+    results = {
+        row: train_row(row, data_name, seed_list, target, preset, common, size, channels, out, dev, **shared)
+        for row, data_name in rows.items()
+    }
+    classifier = dict(model=CLASSIFIER, preset=preset, overrides=list(overrides), image_size=size, channels=channels)
+    report = {**provenance(dev), "source": source, "target": target, "test": f"{target}:test"}
+    report.update(
+        test_images=results["target"]["test_images"], seeds=seed_list, classifier={**classifier, "limit": limit}
+    )
+    report.update(translators=translated, rows=results, translator_groups=translator_groups(translated, results))
     write_json_atomic(out / RESULTS, report)
     return report
+
+
+def provenance(device: torch.device) -> dict[str, str]:
+    """Where adapt.json was made: genlab and torch versions, host and device."""
+    return {"genlab": __version__, "torch": torch.__version__, "host": platform.node(), "device": str(device)}
 
 
 def _check_options(out: Path, seeds: list[int], limit: int | None, force: bool) -> None:
@@ -240,6 +328,8 @@ def labelled_pair(source: str, target: str, data_dir: str | None) -> tuple[str, 
     source, source_test = labelled_domain(source, "source", data_dir)
     target, target_test = labelled_domain(target, "target", data_dir)
     if source_test.classes != target_test.classes:
-        raise GenlabError(f"the source {source} has classes {source_test.classes} and the target {target} "
-                          f"{target_test.classes}; the classifier needs the same classes on both")
+        raise GenlabError(
+            f"the source {source} has classes {source_test.classes} and the target {target} "
+            f"{target_test.classes}; the classifier needs the same classes on both"
+        )
     return source, target, target_test

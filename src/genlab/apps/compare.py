@@ -1,6 +1,7 @@
 """`genlab compare`: one table over scored runs (markdown or CSV). Numbers share a column only when they are
 alike -- the same feature extractor, sample count and (for the NLL) k -- and scores of weights a run no longer
 has are left out and listed."""
+
 from __future__ import annotations
 
 import csv
@@ -30,8 +31,9 @@ def run_summary(run: str | Path) -> dict[str, Any]:
     except ValueError:
         raise GenlabError(f"{scored} is not valid JSON; score the run again with genlab eval") from None
     if not isinstance(results, dict) or not all(isinstance(r, dict) for r in results.values()):
-        raise GenlabError(f"{scored} is not a genlab eval.json (an object of metric results); score the run again "
-                          "with genlab eval")
+        raise GenlabError(
+            f"{scored} is not a genlab eval.json (an object of metric results); score the run again with genlab eval"
+        )
     config = load_config(config_path)
     current = weights_identity(run)["weights_sha256"]
     stale = {m: r for m, r in results.items() if scored_weights(r) not in (None, current)}
@@ -39,10 +41,15 @@ def run_summary(run: str | Path) -> dict[str, Any]:
     epochs = read_metrics(run / "metrics.jsonl") if (run / "metrics.jsonl").is_file() else []
     epochs = [r for r in epochs if r.get("kind") == "epoch" and isinstance(r.get("epoch"), int)]
     seconds = [r.get("seconds") for r in epochs]
-    return {"run": run.name or str(run), "model": _model_label(config), "data": config.data.name,
-            "epochs": epochs[-1]["epoch"] if epochs else 0,
-            "train_s": round(sum(s for s in seconds if isinstance(s, (int, float))), 1), "results": results,
-            "stale": stale}
+    return {
+        "run": run.name or str(run),
+        "model": _model_label(config),
+        "data": config.data.name,
+        "epochs": epochs[-1]["epoch"] if epochs else 0,
+        "train_s": round(sum(s for s in seconds if isinstance(s, (int, float))), 1),
+        "results": results,
+        "stale": stale,
+    }
 
 
 def _model_label(config: RunConfig) -> str:
@@ -57,7 +64,7 @@ def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
     for metric, record in METRICS.items():
         identities = sorted({_identity(r) for s in summaries for r in _scores(s, metric)}, key=str)
         split = len(identities) > 1
-        for identity in identities[:None if split else 1]:
+        for identity in identities[: None if split else 1]:
             columns += [(metric, field, identity if split else None) for field in record.headline]
     return columns
 
@@ -87,8 +94,7 @@ def _provenance(result: dict) -> dict:
     return prov if isinstance(prov, dict) else {}
 
 
-def _cell(summary: dict, metric: str, field: str, identity: str | None,
-          separate_spread: bool = False) -> list[str]:
+def _cell(summary: dict, metric: str, field: str, identity: str | None, separate_spread: bool = False) -> list[str]:
     spread_field = METRICS[metric].spread.get(field)
     result = next((r for r in _scores(summary, metric) if identity is None or _identity(r) == identity), None)
     if result is None or field not in result:
@@ -113,18 +119,33 @@ def compare_runs(runs: list[str | Path], fmt: str = "markdown") -> str:
         scale = METRICS[metric].display_scale
         name = field + (f" ×{scale:g}" if scale != 1 else "") + (f" [{identity}]" if identity else "")
         header += [name, f"{name} ±"] if csv_format and field in METRICS[metric].spread else [name]
-    rows = [[s["run"], s["model"], s["data"], str(s["epochs"]), str(s["train_s"])]
-            + [text for column in columns for text in _cell(s, *column, csv_format)] for s in summaries]
+    rows = [
+        [s["run"], s["model"], s["data"], str(s["epochs"]), str(s["train_s"])]
+        + [text for column in columns for text in _cell(s, *column, csv_format)]
+        for s in summaries
+    ]
     if csv_format:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows([header] + rows)
         return out.getvalue().rstrip("\n")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    extractors = sorted({i for s in summaries for m, record in METRICS.items() if record.features
-                         for i in map(_extractor, _scores(s, m)) if i})
+    extractors = sorted(
+        {
+            i
+            for s in summaries
+            for m, record in METRICS.items()
+            if record.features
+            for i in map(_extractor, _scores(s, m))
+            if i
+        }
+    )
     if len(extractors) == 1:
         lines.append(f"\nfeatures: {extractors[0]}")
-    lines += [f"\nleft out, scored on earlier weights: {s['run']}: {', '.join(sorted(s['stale']))} (genlab eval "
-              "scores the current weights)" for s in summaries if s["stale"]]
+    lines += [
+        f"\nleft out, scored on earlier weights: {s['run']}: {', '.join(sorted(s['stale']))} (genlab eval "
+        "scores the current weights)"
+        for s in summaries
+        if s["stale"]
+    ]
     return "\n".join(lines)

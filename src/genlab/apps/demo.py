@@ -1,5 +1,6 @@
 """`make demo`: train a VAE on the built-in MNIST, then write samples, reconstructions, an
 interpolation strip and a loss curve under runs/demo/ and print test likelihoods."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,13 +13,13 @@ import torch
 from ..data import load_split
 from ..errors import GenlabError
 from ..evaluation import format_table
-from .report import write_report
-from .report.cards import ModelCard, evaluate_with_card
 from ..runs import load_run
 from ..samplers import interpolate, prior_codes, sample_images
 from ..training import train
 from ..training.callbacks import LOSS_CURVE
 from ..viz import interleave_rows, save_grid
+from .report import write_report
+from .report.cards import ModelCard, evaluate_with_card
 
 
 def report(path: Path) -> None:
@@ -29,8 +30,15 @@ def run_demo(out: Path, epochs: int, nll_k: int, nll_images: int) -> None:
     """Train the quick VAE preset and write the pictures and numbers a new user wants to see."""
     started = time.perf_counter()
     print(f"genlab demo: training a VAE on MNIST ({epochs} epochs, preset 'quick') into {out}")
-    train("vae", data="mnist", preset="quick", overrides=[f"train.epochs={epochs}"], out=out, force=True,
-          extra_callbacks=[ModelCard()])
+    train(
+        "vae",
+        data="mnist",
+        preset="quick",
+        overrides=[f"train.epochs={epochs}"],
+        out=out,
+        force=True,
+        extra_callbacks=[ModelCard()],
+    )
     trained = time.perf_counter()
     model, config = load_run(out)
     report(save_grid(sample_images(model, 64, seed=0), out / "samples.png", nrow=8, scale=3))
@@ -45,8 +53,10 @@ def run_demo(out: Path, epochs: int, nll_k: int, nll_images: int) -> None:
     print(format_table({"elbo": results["elbo"]}))
     print(format_table({"nll": results["nll"]}))
     report(write_report(out, out / "report.html", force=True))
-    print(f"training {trained - started:.0f} s, total {time.perf_counter() - started:.0f} s; "
-          f"everything is in {out.resolve()}")
+    print(
+        f"training {trained - started:.0f} s, total {time.perf_counter() - started:.0f} s; "
+        f"everything is in {out.resolve()}"
+    )
     print(f"open {out / 'report.html'} in a browser, or explore the model live: genlab serve {out}")
 
 

@@ -2,6 +2,7 @@
 command line in-process, tiny runs trained as `genlab train` trains them (model card included) for the studio,
 report and browser tests, and a real Chromium (Debian's, driven by Playwright) against a real `genlab serve` app
 in a background thread."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,8 +20,15 @@ from .cli import main
 SHORT = ["train.epochs=2", "train.batch_size=64", "data.limit=256", "train.eval_images=128", "train.grid_size=16"]
 
 MISSING = "no Chromium found: install Debian's chromium (apt-get install chromium) or set GENLAB_CHROMIUM"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 
 
 def find_chromium() -> str | None:
@@ -101,24 +109,44 @@ def conditional_gan_run(root: Path) -> Path:
 
 def toy_gan_run(root: Path) -> Path:
     """A GAN on the 8-Gaussian ring (points, not images)."""
-    return _train(root / "toy", "gan", "toy2d:ring8", ["train.epochs=1", "data.limit=512"], preset="toy",
-                  short=False)
+    return _train(root / "toy", "gan", "toy2d:ring8", ["train.epochs=1", "data.limit=512"], preset="toy", short=False)
 
 
 def cyclegan_run(root: Path) -> Path:
     """A tiny CycleGAN between dark gray squares (A) and bright RGB circles (B)."""
     a, b = write_domains(root / "domains")
-    return _train(root / "cyclegan", "cyclegan", f"unpaired:{a},{b}",
-                  ["model.image_size=32", "model.pool_size=4", "train.batch_size=4", "train.epochs=1",
-                   "data.test_fraction=0.15", "train.eval_images=8"], preset="tiny", short=False)
+    return _train(
+        root / "cyclegan",
+        "cyclegan",
+        f"unpaired:{a},{b}",
+        [
+            "model.image_size=32",
+            "model.pool_size=4",
+            "train.batch_size=4",
+            "train.epochs=1",
+            "data.test_fraction=0.15",
+            "train.eval_images=8",
+        ],
+        preset="tiny",
+        short=False,
+    )
 
 
-def _train(out: Path, model: str, data: str, settings: list[str], preset: str | None = None,
-           short: bool = True) -> Path:
+def _train(
+    out: Path, model: str, data: str, settings: list[str], preset: str | None = None, short: bool = True
+) -> Path:
     """``out`` trained by `genlab train` in this process, unless it holds a checkpoint already."""
     if not (out / "checkpoint").is_dir():
-        argv = ["train", model, "--data", data, *(["--preset", preset] if preset else []),
-                *[a for s in (SHORT if short else []) + settings for a in ("--set", s)], "--out", str(out)]
+        argv = [
+            "train",
+            model,
+            "--data",
+            data,
+            *(["--preset", preset] if preset else []),
+            *[a for s in (SHORT if short else []) + settings for a in ("--set", s)],
+            "--out",
+            str(out),
+        ]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
             code = main(argv)
         if code:

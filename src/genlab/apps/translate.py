@@ -1,9 +1,11 @@
 """Translate image files and folders with a trained image-to-image model (``genlab translate``)."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -61,8 +63,14 @@ def _targets(files: list[tuple[Path, Path]], out_dir: Path, grid: Path | None, f
     return targets
 
 
-def decode_batch(files: list[tuple[Path, Path]], targets: list[Path], named: set[Path], size: int, channels: int,
-                 bad: list[tuple[Path, str]]) -> tuple[torch.Tensor | None, list[Path]]:
+def decode_batch(
+    files: list[tuple[Path, Path]],
+    targets: list[Path],
+    named: set[Path],
+    size: int,
+    channels: int,
+    bad: list[tuple[Path, str]],
+) -> tuple[torch.Tensor | None, list[Path]]:
     """The batch's images that decode (float, the model's size and channels) and their targets. As training
     reads folders, a bad file found in a folder is skipped (added to ``bad``); one named on the command line
     is an error."""
@@ -71,7 +79,7 @@ def decode_batch(files: list[tuple[Path, Path]], targets: list[Path], named: set
         try:
             arrays.append(read_image(source, size)[0])
             kept.append(target)
-        except Exception as e:  # noqa: BLE001 - any decoding failure
+        except Exception as e:
             if source in named:
                 raise GenlabError(f"cannot read image {source}: {type(e).__name__}: {e}") from None
             bad.append((source, type(e).__name__))
@@ -79,8 +87,16 @@ def decode_batch(files: list[tuple[Path, Path]], targets: list[Path], named: set
 
 
 @torch.no_grad()
-def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Path, direction: str = "a2b",
-                    grid: bool = False, force: bool = False, batch_size: int = 64, seed: int = 0) -> list[Path]:
+def translate_files(
+    model: Any,
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    direction: str = "a2b",
+    grid: bool = False,
+    force: bool = False,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> list[Path]:
     """Translate every input image into ``out_dir`` (same relative names, at the model's resolution);
     ``grid`` adds ``grid_<direction>.png`` with rows input | translated | cycled back (no way back for a
     one-way model such as the refiner); a translator with style codes draws them from ``seed``. Returns the
@@ -95,8 +111,9 @@ def translate_files(model: Any, inputs: Sequence[str | Path], out_dir: str | Pat
     decode_batch([(f, f) for f in named], list(named), set(named), size, channels, [])  # fail before writing
     rows, written, bad = [], [], []
     for start in range(0, len(files), batch_size):
-        x, kept = decode_batch(files[start:start + batch_size], targets[start:start + batch_size], named, size,
-                               channels, bad)
+        x, kept = decode_batch(
+            files[start : start + batch_size], targets[start : start + batch_size], named, size, channels, bad
+        )
         if x is None:
             continue
         with seeded_styles(model, seed + start):  # styles (if any) drawn per batch from the seed

@@ -6,11 +6,12 @@ Write one with ``save_arrays``, ``stream_arrays`` (batch by batch) or plain ``nu
 unpickled. A file that stores only ``train`` serves ``train`` and ``test`` as a seeded hold-out, like an image
 folder.
 """
+
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
@@ -28,8 +29,9 @@ NPZ = "npz"  # the prefix of the dataset names that read .npz files
 
 def stored_splits(arrays: dict[str, np.ndarray]) -> list[str]:
     """The splits a file holds: every ``<split>_images`` with its ``<split>_labels``."""
-    return sorted(k[: -len("_images")] for k in arrays if k.endswith("_images") and
-                  f"{k[: -len('_images')]}_labels" in arrays)
+    return sorted(
+        k[: -len("_images")] for k in arrays if k.endswith("_images") and f"{k[: -len('_images')]}_labels" in arrays
+    )
 
 
 def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
@@ -48,22 +50,29 @@ def split_of(arrays: dict[str, np.ndarray], split: str, path: str | Path) -> Ima
     """One stored split of an .npz file's arrays as ImageData (checked: uint8 images, one label each)."""
     splits = stored_splits(arrays)
     if split not in splits:
-        raise GenlabError(f"{path} has no {split!r} split (it stores: {', '.join(splits) or 'nothing'}; "
-                          "expected arrays <split>_images and <split>_labels)")
+        raise GenlabError(
+            f"{path} has no {split!r} split (it stores: {', '.join(splits) or 'nothing'}; "
+            "expected arrays <split>_images and <split>_labels)"
+        )
     images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
     if images.ndim == 3:
         images = images[:, None]
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise GenlabError(f"{path}: {split}_images must be uint8 [N, 1 or 3, H, W], got {images.dtype} "
-                          f"{list(images.shape)}")
+        raise GenlabError(
+            f"{path}: {split}_images must be uint8 [N, 1 or 3, H, W], got {images.dtype} {list(images.shape)}"
+        )
     if labels.shape != (len(images),) or (labels.size and (labels.dtype.kind not in "iu" or labels.min() < 0)):
         raise GenlabError(f"{path}: {split}_labels must be {len(images)} non-negative integers")
     top = int(labels.max()) + 1 if labels.size else 0
     names = [str(c) for c in arrays[CLASSES].tolist()] if CLASSES in arrays else [str(i) for i in range(top)]
     if len(names) < top:
         raise GenlabError(f"{path}: labels go up to {top - 1} but only {len(names)} classes are named")
-    return ImageData(torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels.astype(np.int64)),
-                     names, f"{NPZ}:{path}")
+    return ImageData(
+        torch.from_numpy(np.ascontiguousarray(images)),
+        torch.from_numpy(labels.astype(np.int64)),
+        names,
+        f"{NPZ}:{path}",
+    )
 
 
 def npz_path(path: str | Path) -> Path:
@@ -89,14 +98,19 @@ def save_arrays(path: str | Path, splits: dict[str, ImageData], classes: list[st
     return save_npz_atomic(path, arrays)
 
 
-def stream_arrays(path: str | Path, n: int, images: Iterable[Tensor], labels: Iterable[Tensor],
-                  classes: list[str]) -> Path:
+def stream_arrays(
+    path: str | Path, n: int, images: Iterable[Tensor], labels: Iterable[Tensor], classes: list[str]
+) -> Path:
     """Write n images as the ``train`` split of an .npz, batch by batch as ``images`` (uint8 [B, C, H, W])
     and ``labels`` yield them, so the set is never whole in memory (swapped in atomically when complete)."""
-    return write_npz_streamed(npz_path(path), {
-        CLASSES: (len(classes), [np.array(classes, dtype=str)]),
-        "train_images": (n, (x.cpu().numpy().astype(np.uint8, copy=False) for x in images)),
-        "train_labels": (n, (y.cpu().numpy().astype(np.int64, copy=False) for y in labels))})
+    return write_npz_streamed(
+        npz_path(path),
+        {
+            CLASSES: (len(classes), [np.array(classes, dtype=str)]),
+            "train_images": (n, (x.cpu().numpy().astype(np.uint8, copy=False) for x in images)),
+            "train_labels": (n, (y.cpu().numpy().astype(np.int64, copy=False) for y in labels)),
+        },
+    )
 
 
 def load_npz(split: str, options: LoadOptions) -> ImageData:
@@ -109,5 +123,14 @@ def load_npz(split: str, options: LoadOptions) -> ImageData:
     return resized(data, options.image_size, options.channels)
 
 
-register_dataset(DatasetSpec(NPZ, load_npz, ("train", "test"), "images", argument="PATH", path_argument=True,
-                             label=lambda path: Path(path.strip()).expanduser().stem))
+register_dataset(
+    DatasetSpec(
+        NPZ,
+        load_npz,
+        ("train", "test"),
+        "images",
+        argument="PATH",
+        path_argument=True,
+        label=lambda path: Path(path.strip()).expanduser().stem,
+    )
+)

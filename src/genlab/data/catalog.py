@@ -1,9 +1,10 @@
 """Datasets by name: a name is looked up in the registered specs (spec.py), never compared with a dataset's name
 here; each dataset module registers its own spec."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from torch import Tensor
 
@@ -29,8 +30,16 @@ def dataset_spec(name: str) -> DatasetSpec:
     return parse_dataset(name)[0]
 
 
-def load_dataset(name: str, split: str = "train", *, data_dir: str | None = None, image_size: int = 0,
-                 channels: int = 0, test_fraction: float = 0.05, seed: int = 0) -> ImageData:
+def load_dataset(
+    name: str,
+    split: str = "train",
+    *,
+    data_dir: str | None = None,
+    image_size: int = 0,
+    channels: int = 0,
+    test_fraction: float = 0.05,
+    seed: int = 0,
+) -> ImageData:
     """A dataset split by name, at ``image_size`` and ``channels`` (0: the data's own); data without a test
     split holds out ``test_fraction`` of its images, seeded by ``seed``."""
     spec, argument = parse_dataset(name)

@@ -1,4 +1,5 @@
 """Any folder of images: recursive, subfolder names as class labels, hostile files skipped and counted."""
+
 from __future__ import annotations
 
 import sys
@@ -59,19 +60,28 @@ def native_size(path: str, default: int) -> int:
     """The size a folder trains at when model.image_size is auto: its images' common size (the side of their
     square center crop) rounded by ``network_size``, else ``default``; one line on stderr says which."""
     root = Path(path).expanduser()
-    sizes = sorted({s for s in map(header_size, image_files(root) if root.is_dir() else []) if s},
-                   key=lambda s: (s[0] * s[1], s))
+    sizes = sorted(
+        {s for s in map(header_size, image_files(root) if root.is_dir() else []) if s}, key=lambda s: (s[0] * s[1], s)
+    )
     if not sizes:
         return default  # load_folder says why
     shapes = [f"{w}x{h}" for w, h in sizes]
     if len(sizes) > 1:
-        size, said = default, (f"images have {len(sizes)} different sizes ({shapes[0]} to {shapes[-1]}); "
-                               f"training at {default} px, the default for mixed sizes")
+        size, said = (
+            default,
+            (
+                f"images have {len(sizes)} different sizes ({shapes[0]} to {shapes[-1]}); "
+                f"training at {default} px, the default for mixed sizes"
+            ),
+        )
     else:
         side = min(sizes[0])
         size = network_size(side)
-        why = "" if size == side else (", the largest automatic size" if side > AUTO_SIZES[-1]
-                                       else ", the nearest size every network takes")
+        why = (
+            ""
+            if size == side
+            else (", the largest automatic size" if side > AUTO_SIZES[-1] else ", the nearest size every network takes")
+        )
         said = f"images are {shapes[0]}; training at {size} px{why}"
     say_once(f"genlab: folder:{root}: {said} (set model.image_size to change it)")
     return size
@@ -89,7 +99,7 @@ def header_size(path: Path) -> tuple[int, int] | None:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 return img.size
-    except Exception:  # noqa: BLE001 - load_folder skips and reports the file
+    except Exception:
         return None
 
 
@@ -108,14 +118,17 @@ def load_folder(path: str, size: int, channels: int = 0) -> ImageData:
     if not root.is_dir():
         raise GenlabError(f"image folder {root} does not exist")
     files = image_files(root)
-    check_fits(2 * len(files) * 3 * size**2, f"{len(files)} images of {size}x{size} pixels",
-               "lower model.image_size or train on fewer images")
+    check_fits(
+        2 * len(files) * 3 * size**2,
+        f"{len(files)} images of {size}x{size} pixels",
+        "lower model.image_size or train on fewer images",
+    )
     arrays, labels, colors, bad = [], [], [], []
     classes = sorted({_class_of(root, f) for f in files})
     for f in files:
         try:
             arr, color = read_image(f, size)
-        except Exception as e:  # noqa: BLE001 - any unreadable or hostile file is skipped, never fatal
+        except Exception as e:
             bad.append((f, type(e).__name__))
             continue
         arrays.append(arr)
@@ -161,7 +174,7 @@ def read_images(paths: list[str], size: int, channels: int) -> torch.Tensor:
             raise GenlabError(f"image {path} does not exist")
         try:
             arrays.append(read_image(path, size)[0])
-        except Exception as e:  # noqa: BLE001 - report any decoding failure as one line
+        except Exception as e:
             raise GenlabError(f"cannot read image {path}: {type(e).__name__}: {e}") from None
     return stack_images(arrays, channels)
 
@@ -189,5 +202,6 @@ def load_folder_split(split: str, options: LoadOptions) -> ImageData:
     return hold_out(data, split, options.test_fraction, options.seed)
 
 
-register_dataset(DatasetSpec("folder", load_folder_split, ("train", "test"), "images", argument="PATH",
-                             path_argument=True))
+register_dataset(
+    DatasetSpec("folder", load_folder_split, ("train", "test"), "images", argument="PATH", path_argument=True)
+)

@@ -1,12 +1,14 @@
 """Datasets generated offline with a seed, cached as uint8 .npz files keyed by everything they depend on."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +33,9 @@ def cache_path(stem: str, key: dict) -> tuple[Path, str]:
     return cache_dir() / f"{stem}-{digest[:16]}.npz", digest
 
 
-def cached_arrays(stem: str, key: dict, build: Callable[[], dict[str, np.ndarray]],
-                  expect: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+def cached_arrays(
+    stem: str, key: dict, build: Callable[[], dict[str, np.ndarray]], expect: dict[str, tuple[int, ...]]
+) -> dict[str, np.ndarray]:
     """The arrays cached under ``key``; built (and saved) when missing, unreadable or not of the expected
     shapes -- a damaged file is rebuilt, never trusted."""
     path, digest = cache_path(stem, key)
@@ -53,7 +56,8 @@ def _read(path: Path, digest: str, expect: dict[str, tuple[int, ...]]) -> dict[s
         print(f"genlab: cache file {path} is damaged ({type(err).__name__}); regenerating", file=sys.stderr)
         return None
     if str(arrays.pop(KEY_ENTRY, "")) != digest or any(
-            name not in arrays or arrays[name].shape != shape for name, shape in expect.items()):
+        name not in arrays or arrays[name].shape != shape for name, shape in expect.items()
+    ):
         print(f"genlab: cache file {path} does not match its key; regenerating", file=sys.stderr)
         return None
     return arrays

@@ -1,8 +1,9 @@
 """In-memory image datasets as uint8 tensors, batched without per-image Python work."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -44,20 +45,20 @@ class ImageData:
     def image_size(self) -> int:
         return self.images.shape[-1]
 
-    def to(self, device: torch.device | str) -> "ImageData":
+    def to(self, device: torch.device | str) -> ImageData:
         classes = None if self.class_labels is None else self.class_labels.to(device)
         return replace(self, images=self.images.to(device), labels=self.labels.to(device), class_labels=classes)
 
-    def take(self, index: Tensor | slice) -> "ImageData":
+    def take(self, index: Tensor | slice) -> ImageData:
         """A subset by index tensor or slice."""
         classes = None if self.class_labels is None else self.class_labels[index]
         return replace(self, images=self.images[index], labels=self.labels[index], class_labels=classes)
 
-    def head(self, n: int | None) -> "ImageData":
+    def head(self, n: int | None) -> ImageData:
         """The first n images (all when n is None)."""
         return self if n is None else self.take(slice(0, n))
 
-    def binarized(self, seed: int) -> "ImageData":
+    def binarized(self, seed: int) -> ImageData:
         """Stochastic binarization done once with a fixed seed (the IWAE test-set protocol)."""
         gen = torch.Generator(device="cpu").manual_seed(seed)
         probs = self.images.cpu().float() / 255
@@ -91,9 +92,18 @@ def check_binarize(mode: str) -> None:
         raise GenlabError(f"data.binarize must be one of {', '.join(BINARIZE_MODES)} (or auto), got {mode!r}")
 
 
-def batches(data: ImageData, batch_size: int, *, binarize: str = "none", shuffle: bool = False,
-            seed: int = 0, drop_last: bool = False, start: int = 0, generator: torch.Generator | None = None,
-            shard: Callable[[Tensor], Tensor] | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+def batches(
+    data: ImageData,
+    batch_size: int,
+    *,
+    binarize: str = "none",
+    shuffle: bool = False,
+    seed: int = 0,
+    drop_last: bool = False,
+    start: int = 0,
+    generator: torch.Generator | None = None,
+    shard: Callable[[Tensor], Tensor] | None = None,
+) -> Iterator[tuple[Tensor, Tensor]]:
     """Yield (x in [0, 1], labels) batches; ``dynamic`` resamples Bernoulli pixels each time.
 
     The order is a permutation seeded by ``seed``; ``start`` skips batches (mid-epoch resume);
@@ -105,7 +115,7 @@ def batches(data: ImageData, batch_size: int, *, binarize: str = "none", shuffle
     order = order.to(data.images.device)
     stop = n - n % batch_size if drop_last else n
     for begin in range(start * batch_size, stop, batch_size):
-        idx = order[begin:begin + batch_size]
+        idx = order[begin : begin + batch_size]
         x = to_float(data.images[idx])
         if binarize == "dynamic":  # on the whole batch, so every share gets the bits one process would draw
             x = torch.bernoulli(x, generator=generator)
@@ -116,10 +126,14 @@ def resized(data: ImageData, image_size: int, channels: int) -> ImageData:
     """Resize/recolour a uint8 dataset when the model asks for another size or channel count."""
     images = data.images
     if image_size and image_size != data.image_size:
-        check_fits(len(data) * images.shape[1] * (4 * data.image_size**2 + 5 * image_size**2),
-                   f"resizing {len(data)} images to {image_size}x{image_size}", "lower model.image_size")
-        images = torch.nn.functional.interpolate(images.float(), size=(image_size, image_size),
-                                                 mode="bilinear", antialias=True, align_corners=False)
+        check_fits(
+            len(data) * images.shape[1] * (4 * data.image_size**2 + 5 * image_size**2),
+            f"resizing {len(data)} images to {image_size}x{image_size}",
+            "lower model.image_size",
+        )
+        images = torch.nn.functional.interpolate(
+            images.float(), size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
+        )
         images = images.round().clamp(0, 255).to(torch.uint8)
     if channels and channels != images.shape[1]:
         images = images.expand(-1, channels, -1, -1).contiguous() if images.shape[1] == 1 else to_gray(images)

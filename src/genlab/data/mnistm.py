@@ -5,6 +5,7 @@ took its patches from BSDS500; offline, genlab takes them from the photos that s
 wheel (scikit-learn's two photos when scikit-image is absent). The files are located without importing
 either package, and their names and sha256 go into the cache key, so another photo set is another cache.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -30,9 +31,17 @@ PHOTO_VERSION = "scikit-image>=0.22"
 INSTALL_PHOTOS = f"pip install --no-deps '{PHOTO_VERSION}'"
 # natural colour photos of at least 256 px; by preference: the first installed source is the photo set
 PHOTO_SOURCES = (
-    ("scikit-image", ("skimage/data/astronaut.png", "skimage/data/chelsea.png", "skimage/data/coffee.png",
-                      "skimage/data/motorcycle_left.png", "skimage/data/motorcycle_right.png",
-                      "skimage/data/rocket.jpg")),
+    (
+        "scikit-image",
+        (
+            "skimage/data/astronaut.png",
+            "skimage/data/chelsea.png",
+            "skimage/data/coffee.png",
+            "skimage/data/motorcycle_left.png",
+            "skimage/data/motorcycle_right.png",
+            "skimage/data/rocket.jpg",
+        ),
+    ),
     ("scikit-learn", ("sklearn/datasets/images/china.jpg", "sklearn/datasets/images/flower.jpg")),
 )
 
@@ -56,16 +65,19 @@ def load_photo(path: Path) -> Tensor:
     try:
         with Image.open(path) as im:
             if im.mode != "RGB" or min(im.size) < MIN_PHOTO_SIDE:
-                raise GenlabError(f"{path} is not a colour photo of at least {MIN_PHOTO_SIDE} px "
-                                  f"({im.mode}, {im.size[0]}x{im.size[1]})")
+                raise GenlabError(
+                    f"{path} is not a colour photo of at least {MIN_PHOTO_SIDE} px "
+                    f"({im.mode}, {im.size[0]}x{im.size[1]})"
+                )
             array = np.asarray(im)
     except OSError as err:  # unreadable or truncated (UnidentifiedImageError is one too)
         raise GenlabError(f"cannot read photo {path} ({err}); reinstall with `{INSTALL_PHOTOS}`") from err
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
 
 
-def random_patches(photos: list[Tensor], n: int, generator: torch.Generator, size: int = PATCH,
-                   chunk: int = 8192) -> Tensor:
+def random_patches(
+    photos: list[Tensor], n: int, generator: torch.Generator, size: int = PATCH, chunk: int = 8192
+) -> Tensor:
     """``n`` crops [n, 3, size, size] uint8: a uniformly random photo, then a uniformly random position."""
     which = torch.randint(len(photos), (n,), generator=generator)
     heights = torch.tensor([p.shape[1] - size + 1 for p in photos])
@@ -105,9 +117,15 @@ def load_mnistm(split: str = "train", data_dir: str | None = None, seed: int = S
     files = photo_files()
     mnist = mnist_arrays(data_dir)
     digits, labels = mnist[f"{part}_images"], mnist[f"{part}_labels"]
-    key = {"dataset": "mnistm", "version": VERSION, "seed": seed, "part": part,
-           "photos": [[f.name, sha256_file(f)] for f in files],
-           "digits_sha256": array_sha256(digits), "labels_sha256": array_sha256(labels)}
+    key = {
+        "dataset": "mnistm",
+        "version": VERSION,
+        "seed": seed,
+        "part": part,
+        "photos": [[f.name, sha256_file(f)] for f in files],
+        "digits_sha256": array_sha256(digits),
+        "labels_sha256": array_sha256(labels),
+    }
 
     def build() -> dict[str, np.ndarray]:
         photos = [load_photo(f) for f in files]
@@ -115,8 +133,9 @@ def load_mnistm(split: str = "train", data_dir: str | None = None, seed: int = S
         return {f"{part}_images": images.numpy(), f"{part}_labels": labels}
 
     n = digits.shape[0]
-    arrays = cached_arrays(f"mnistm-{part}", key, build,
-                           {f"{part}_images": (n, 3, PATCH, PATCH), f"{part}_labels": (n,)})
+    arrays = cached_arrays(
+        f"mnistm-{part}", key, build, {f"{part}_images": (n, 3, PATCH, PATCH), f"{part}_labels": (n,)}
+    )
     return select_split(arrays, split, "mnistm")
 
 

@@ -4,11 +4,12 @@ module that loads it (see docs/extending.md, "Adding a dataset").
 A dataset is named plainly (``mnist``) or with an argument after its prefix (``folder:PATH``,
 ``toy2d:ring8``, ``unpaired:A,B``); ``catalog.py`` turns a name into its spec and its split.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from torch import Tensor
 

@@ -1,4 +1,5 @@
 """The splits of a run's data, as its config describes them (binarization included)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,9 +36,15 @@ def load_split(config: Any, split: str, raw: bool = False, for_eval: bool = Fals
     happens per batch), other splits -- and every split ``for_eval`` -- binarized once with a fixed seed;
     ``raw`` skips binarization."""
     d, m = config.data, config.model
-    data = load_dataset(d.name, split, data_dir=d.data_dir, image_size=getattr(m, "image_size", 0),
-                        channels=getattr(m, "channels", 0), test_fraction=d.test_fraction,
-                        seed=config.train.seed)
+    data = load_dataset(
+        d.name,
+        split,
+        data_dir=d.data_dir,
+        image_size=getattr(m, "image_size", 0),
+        channels=getattr(m, "channels", 0),
+        test_fraction=d.test_fraction,
+        seed=config.train.seed,
+    )
     if raw or d.binarize == "none":
         return data
     if split == d.train_split and not for_eval:

@@ -4,6 +4,7 @@ independently at random become the R, G and B channels of one 28x28 image, so th
 Image i's label is its mode, 100 * digit(R) + 10 * digit(G) + digit(B). Generated offline from MNIST with a fixed
 seed (the train split from MNIST's training digits, the test split from its test digits) and cached.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -42,14 +43,23 @@ def load_stackedmnist(split: str = "train", data_dir: str | None = None, seed: i
         images, modes = stack_digits(digits, labels, n, derived_seed("stackedmnist", part, seed))
         return {f"{part}_images": images, f"{part}_labels": modes}
 
-    key = {"dataset": "stackedmnist", "version": VERSION, "seed": seed, "part": part, "n": n,
-           "digits_sha256": array_sha256(digits), "labels_sha256": array_sha256(labels)}
-    arrays = cached_arrays(f"stackedmnist-{part}", key, build,
-                           {f"{part}_images": (n, 3, 28, 28), f"{part}_labels": (n,)})
+    key = {
+        "dataset": "stackedmnist",
+        "version": VERSION,
+        "seed": seed,
+        "part": part,
+        "n": n,
+        "digits_sha256": array_sha256(digits),
+        "labels_sha256": array_sha256(labels),
+    }
+    arrays = cached_arrays(
+        f"stackedmnist-{part}", key, build, {f"{part}_images": (n, 3, 28, 28), f"{part}_labels": (n,)}
+    )
     data = select_split(arrays, split, "stackedmnist")
     return replace(data, classes=[f"{mode:03d}" for mode in range(MODES)])
 
 
 # PacGAN's mode count by default; each channel is a digit, read by the digit network
-register_dataset(DatasetSpec("stackedmnist", resized_loader(load_stackedmnist), DIGIT_SPLITS, "digits",
-                             metric_families=("modes",)))
+register_dataset(
+    DatasetSpec("stackedmnist", resized_loader(load_stackedmnist), DIGIT_SPLITS, "digits", metric_families=("modes",))
+)

@@ -7,6 +7,7 @@ with antialiasing, blurred by a random Gaussian, scaled to peak at white and get
 white digits on black, uint8 [N, 1, 28, 28]. Fonts: Pillow's built-in scalable font (Pillow >= 10.1) plus
 any TrueType faces in Debian's ``fonts-dejavu-core`` folder; the font list is part of the cache key.
 """
+
 from __future__ import annotations
 
 import math
@@ -110,8 +111,9 @@ def random_affines(n: int, generator: torch.Generator) -> Tensor:
     shift = _uniform(2 * n, -MAX_SHIFT, MAX_SHIFT, generator).view(n, 2)
     cos, sin = torch.cos(angle), torch.sin(angle)
     forward = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)  # rotation
-    forward = forward @ torch.stack([torch.stack([torch.ones(n), shear], -1),
-                                     torch.stack([torch.zeros(n), torch.ones(n)], -1)], -2)
+    forward = forward @ torch.stack(
+        [torch.stack([torch.ones(n), shear], -1), torch.stack([torch.zeros(n), torch.ones(n)], -1)], -2
+    )
     forward = forward * torch.stack([scale * aspect, scale / aspect], -1)[:, None, :]
     inverse = torch.linalg.inv(forward)
     return torch.cat([inverse, -(inverse @ shift[:, :, None])], 2)
@@ -125,9 +127,9 @@ def gaussian_blur(x: Tensor, sigma: Tensor, radius: int = 2) -> Tensor:
     height, width = x.shape[-2:]
     # weighted sums of shifted copies: elementwise, so the result does not depend on the thread count
     x = F.pad(x, (radius, radius, 0, 0), mode="replicate")
-    x = sum(kernel[:, k] * x[..., k:k + width] for k in range(2 * radius + 1))
+    x = sum(kernel[:, k] * x[..., k : k + width] for k in range(2 * radius + 1))
     x = F.pad(x, (0, 0, radius, radius), mode="replicate")
-    return sum(kernel[:, k] * x[..., k:k + height, :] for k in range(2 * radius + 1))
+    return sum(kernel[:, k] * x[..., k : k + height, :] for k in range(2 * radius + 1))
 
 
 def make_synthdigits(n: int, seed: int, glyphs: Tensor, chunk: int = 4096) -> tuple[Tensor, Tensor]:
@@ -160,15 +162,15 @@ def load_synthdigits(split: str = "train", data_dir: str | None = None, seed: in
     part = "test" if split == "test" else "train"
     n = SPLIT_SIZES[part]
     files = font_files()
-    key = {"dataset": "synthdigits", "version": VERSION, "seed": seed, "part": part, "n": n,
-           "fonts": font_ids(files)}
+    key = {"dataset": "synthdigits", "version": VERSION, "seed": seed, "part": part, "n": n, "fonts": font_ids(files)}
 
     def build() -> dict[str, np.ndarray]:
         images, labels = make_synthdigits(n, derived_seed("synthdigits", part, seed), render_glyphs(files))
         return {f"{part}_images": images.numpy(), f"{part}_labels": labels.numpy()}
 
-    arrays = cached_arrays(f"synthdigits-{part}", key, build,
-                           {f"{part}_images": (n, 1, SIZE, SIZE), f"{part}_labels": (n,)})
+    arrays = cached_arrays(
+        f"synthdigits-{part}", key, build, {f"{part}_images": (n, 1, SIZE, SIZE), f"{part}_labels": (n,)}
+    )
     return select_split(arrays, split, "synthdigits")
 
 

@@ -1,5 +1,6 @@
 """Toy 2-D mixtures of the mode-collapse literature (Lin et al. 2018, PacGAN; Srivastava et al. 2017, VEEGAN):
 ``toy2d:ring8`` and ``toy2d:grid25``."""
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ MIXTURES = {"ring8": (ring8_centers, 0.01), "grid25": (grid25_centers, 0.05)}
 def mixture(name: str) -> tuple[Tensor, float]:
     """(mode centers [M, 2], per-mode standard deviation) of a named mixture."""
     if name not in MIXTURES:
-        raise GenlabError(f"unknown toy dataset toy2d:{name}; choose one of: "
-                          + ", ".join(f"toy2d:{n}" for n in MIXTURES))
+        raise GenlabError(
+            f"unknown toy dataset toy2d:{name}; choose one of: " + ", ".join(f"toy2d:{n}" for n in MIXTURES)
+        )
     make, std = MIXTURES[name]
     return make(), std
 
@@ -58,5 +60,13 @@ def load_toy2d(name: str, split: str = "train") -> ImageData:
     return ImageData(points, modes, [str(i) for i in range(len(centers))], f"toy2d:{name}")
 
 
-register_dataset(DatasetSpec("toy2d", lambda split, options: load_toy2d(options.argument, split), tuple(SPLIT_SIZES),
-                             "points", argument="|".join(MIXTURES), point_modes=mixture))
+register_dataset(
+    DatasetSpec(
+        "toy2d",
+        lambda split, options: load_toy2d(options.argument, split),
+        tuple(SPLIT_SIZES),
+        "points",
+        argument="|".join(MIXTURES),
+        point_modes=mixture,
+    )
+)

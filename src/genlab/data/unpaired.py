@@ -11,6 +11,7 @@ Each image keeps its class in its own domain: ``class_labels`` index ``class_nam
 B's that A lacks), so MNIST's "3" is class 3 on both sides. ``load_domains`` gives the two domains themselves,
 labelled by class, not repeated and not interleaved (e.g. to score translations); each is loaded by its name.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,9 +42,12 @@ def split_domains(spec: str) -> tuple[str, str]:
     """``A,B`` -> (A, B); when paths hold commas, the one split whose two sides are existing folders."""
     cuts = [i for i, ch in enumerate(spec) if ch == ","]
     if len(cuts) == 1:
-        return spec[:cuts[0]], spec[cuts[0] + 1:]
-    folders = [(spec[:i], spec[i + 1:]) for i in cuts
-               if all(Path(p.strip()).expanduser().is_dir() for p in (spec[:i], spec[i + 1:]))]
+        return spec[: cuts[0]], spec[cuts[0] + 1 :]
+    folders = [
+        (spec[:i], spec[i + 1 :])
+        for i in cuts
+        if all(Path(p.strip()).expanduser().is_dir() for p in (spec[:i], spec[i + 1 :]))
+    ]
     if len(folders) == 1:
         return folders[0]
     raise GenlabError(USAGE if not cuts else f"cannot tell the two domains apart in {spec!r}; {USAGE}")
@@ -68,8 +72,7 @@ def combine_domains(a: ImageData, b: ImageData, seed: int, name: str) -> ImageDa
     names, classes_a, classes_b = shared_classes(a, b)
     if not len(a) or not len(b):  # e.g. a test split that holds out nothing of one small folder
         (one, label, classes) = (a, 0, classes_a) if len(a) else (b, 1, classes_b)
-        return ImageData(one.images, torch.full((len(one),), label, dtype=torch.long), DOMAINS, name,
-                         classes, names)
+        return ImageData(one.images, torch.full((len(one),), label, dtype=torch.long), DOMAINS, name, classes, names)
     n = max(len(a), len(b))
     gen = torch.Generator().manual_seed(seed)
     index_a, index_b = repeat_to(len(a), n, gen), repeat_to(len(b), n, gen)
@@ -78,12 +81,15 @@ def combine_domains(a: ImageData, b: ImageData, seed: int, name: str) -> ImageDa
     return ImageData(images, torch.tensor([0, 1]).repeat(n), DOMAINS, name, classes, names)
 
 
-def load_domains(spec: str, split: str = "train", *, image_size: int = 0, channels: int = 0, seed: int = 0,
-                 **options) -> tuple[ImageData, ImageData]:
+def load_domains(
+    spec: str, split: str = "train", *, image_size: int = 0, channels: int = 0, seed: int = 0, **options
+) -> tuple[ImageData, ImageData]:
     """The two domains of ``spec`` ("A,B"), each with its own class labels, at ``image_size`` / ``channels``
     (0 = the larger of the two domains'); ``options`` go to ``load_dataset`` for each domain."""
-    a, b = (load_dataset(name, split, image_size=image_size, channels=channels, seed=seed, **options)
-            for name in domain_datasets(spec))
+    a, b = (
+        load_dataset(name, split, image_size=image_size, channels=channels, seed=seed, **options)
+        for name in domain_datasets(spec)
+    )
     if a.is_points or b.is_points:
         raise GenlabError("unpaired data needs two image datasets, not point data")
     size = image_size or max(a.image_size, b.image_size)
@@ -99,10 +105,18 @@ def domain_datasets(spec: str) -> tuple[str, str]:
 
 def load_unpaired(split: str, options: LoadOptions) -> ImageData:
     """Both domains of ``unpaired:A,B`` as one dataset labelled by domain (see ``load_domains``)."""
-    domains = load_domains(options.argument, split, image_size=options.image_size, channels=options.channels,
-                           seed=options.seed, data_dir=options.data_dir, test_fraction=options.test_fraction)
+    domains = load_domains(
+        options.argument,
+        split,
+        image_size=options.image_size,
+        channels=options.channels,
+        seed=options.seed,
+        data_dir=options.data_dir,
+        test_fraction=options.test_fraction,
+    )
     return combine_domains(*domains, options.seed, f"unpaired:{options.argument}")
 
 
-register_dataset(DatasetSpec("unpaired", load_unpaired, ("train", "test"), "images", argument="A,B",
-                             domains=domain_datasets))
+register_dataset(
+    DatasetSpec("unpaired", load_unpaired, ("train", "test"), "images", argument="A,B", domains=domain_datasets)
+)

@@ -1,5 +1,6 @@
 """The evaluation context: the model, its run config, the caller's options and what metrics share
 (the feature network, real features, both domains), each computed once per evaluation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,11 +34,14 @@ class EvalOptions:
 
     def __post_init__(self) -> None:
         """One clear line for counts that cannot work, before any image is loaded."""
-        checks = [(self.k >= 1, "-k must be at least 1"), (self.images is None or self.images >= 1,
-                  "--images must be at least 1"), (self.batch_size >= 1, "--batch-size must be at least 1"),
-                  (self.samples >= 2 and self.parzen_samples >= 2, "--samples must be at least 2"),
-                  (self.mode_samples is None or self.mode_samples >= 1, "mode samples must be at least 1"),
-                  (self.reference_images is None or self.reference_images >= 2, "reference images must be at least 2")]
+        checks = [
+            (self.k >= 1, "-k must be at least 1"),
+            (self.images is None or self.images >= 1, "--images must be at least 1"),
+            (self.batch_size >= 1, "--batch-size must be at least 1"),
+            (self.samples >= 2 and self.parzen_samples >= 2, "--samples must be at least 2"),
+            (self.mode_samples is None or self.mode_samples >= 1, "mode samples must be at least 1"),
+            (self.reference_images is None or self.reference_images >= 2, "reference images must be at least 2"),
+        ]
         for ok, message in checks:
             if not ok:
                 raise GenlabError(message)
@@ -78,9 +82,15 @@ class EvalContext:
         """Both domains of the run's split, each once (not repeated as in training), loaded once."""
         if split not in self._domains:
             d, m = self.config.data, self.config.model
-            self._domains[split] = load_domains(parse_dataset(d.name)[1], split, data_dir=d.data_dir,
-                                                image_size=m.image_size, channels=m.channels,
-                                                test_fraction=d.test_fraction, seed=self.config.train.seed)
+            self._domains[split] = load_domains(
+                parse_dataset(d.name)[1],
+                split,
+                data_dir=d.data_dir,
+                image_size=m.image_size,
+                channels=m.channels,
+                test_fraction=d.test_fraction,
+                seed=self.config.train.seed,
+            )
         return self._domains[split]
 
 
@@ -104,8 +114,10 @@ def resolve_extractor(spec: Any, inception_weights: str | None, data_name: str) 
     if spec is None:
         spec = default_extractor(data_name)
     if not spec:
-        raise GenlabError(f"no offline feature extractor for {data_name!r}: pass --inception-weights "
-                          "pt_inception-2015-12-05-6726825d.pth, or --extractor digits-v2|digits|CLASSIFIER_RUN")
+        raise GenlabError(
+            f"no offline feature extractor for {data_name!r}: pass --inception-weights "
+            "pt_inception-2015-12-05-6726825d.pth, or --extractor digits-v2|digits|CLASSIFIER_RUN"
+        )
     return load_extractor(spec)
 
 

@@ -4,6 +4,7 @@ The graph runs under onnxruntime (``genlab.export.OnnxGenerator``) and draws its
 run's model, so its FID, KID, PR, DC, IS and Parzen numbers match the run's within the graph's difference to
 PyTorch. The results go to EXPORT_DIR/eval.json (never the run's), with the graph named in their provenance.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,9 @@ from .scoring import default_metrics, merge_into, score, stored_key
 __all__ = ["evaluate_export", "is_export"]
 
 
-def evaluate_export(path: str | Path, metrics: list[str] | None = None, *, graph: str | None = None,
-                    write: bool = True, **options: Any) -> dict[str, Any]:
+def evaluate_export(
+    path: str | Path, metrics: list[str] | None = None, *, graph: str | None = None, write: bool = True, **options: Any
+) -> dict[str, Any]:
     """Score the generator graph of an export folder (or the .onnx file ``path`` names; ``graph`` picks another
     than the one the model samples through); results go to EXPORT_DIR/eval.json and are returned."""
     generator, config = load_generator(path, graph)

@@ -3,10 +3,12 @@
 Scoring (scoring.py), the table of ``genlab eval`` (table.py), training-time evaluation and ``genlab compare``
 all read these records, so adding a metric means registering one ``Metric``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..registry import Registry
 

@@ -1,9 +1,11 @@
 """Metrics of a model's samples: Parzen-window log-likelihood (Goodfellow et al. 2014), mode coverage on 2-D
 mixtures (PacGAN), and feature-based quality -- FID, KID, precision/recall, density/coverage and the
 Inception-Score analogue -- all from one set of features per evaluation."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -72,16 +74,27 @@ def quality_features(ctx: EvalContext) -> FeaturePair:
     extractor = ctx.extractor(config.data.name)
     real = load_split(config, o.reference_split, raw=True).head(o.reference_images)
     reference = reference_features(real, extractor)
-    fake = extract_batches(extractor, sample_batches(ctx.model, o.samples, o.seed, SAMPLE_BATCH),
-                           logits="is" in ctx.metrics)  # one batch of samples at a time: only features are kept
-    ctx.quality = FeaturePair(reference["features"], fake["features"], logits=fake.get("logits"), provenance={
-        **extractor_identity(extractor), "real_images": len(real), "generated_images": len(fake["features"]),
-        "reference": f"{config.data.name}:{o.reference_split}", "reference_sha256": content_hash(real)})
+    fake = extract_batches(
+        extractor, sample_batches(ctx.model, o.samples, o.seed, SAMPLE_BATCH), logits="is" in ctx.metrics
+    )  # one batch of samples at a time: only features are kept
+    ctx.quality = FeaturePair(
+        reference["features"],
+        fake["features"],
+        logits=fake.get("logits"),
+        provenance={
+            **extractor_identity(extractor),
+            "real_images": len(real),
+            "generated_images": len(fake["features"]),
+            "reference": f"{config.data.name}:{o.reference_split}",
+            "reference_sha256": content_hash(real),
+        },
+    )
     return ctx.quality
 
 
 def _on_features(compute: Callable[[FeaturePair], dict]) -> Callable[[EvalContext], dict]:
     """A sample-quality metric: ``compute`` gets the shared features; provenance names the extractor."""
+
     def metric(ctx: EvalContext) -> dict[str, Any]:
         q = quality_features(ctx)
         return {**compute(q), "_provenance": q.provenance}
@@ -98,35 +111,94 @@ def _classifier_score(q: FeaturePair) -> dict[str, Any]:
 
 def _features_used(r: dict) -> str:
     q = r["provenance"]
-    return (f"(features: {q['extractor']} {q['extractor_sha256'][:12]}; {q['generated_images']} samples "
-            f"vs {q['real_images']} {q['reference']} images)")
+    return (
+        f"(features: {q['extractor']} {q['extractor_sha256'][:12]}; {q['generated_images']} samples "
+        f"vs {q['real_images']} {q['reference']} images)"
+    )
 
 
-def _quality(name: str, compute: Callable[[FeaturePair], dict], headline: tuple[str, ...],
-             rows: Callable[[dict], list[tuple[str, str]]], spread: dict[str, str] | None = None,
-             scale: float = 1.0) -> None:
-    register_metric(Metric(name, _on_features(compute), headline=headline, rows=rows, family="quality",
-                           spread=spread or {}, features=True, note=_features_used, note_group="quality",
-                           display_scale=scale))
+def _quality(
+    name: str,
+    compute: Callable[[FeaturePair], dict],
+    headline: tuple[str, ...],
+    rows: Callable[[dict], list[tuple[str, str]]],
+    spread: dict[str, str] | None = None,
+    scale: float = 1.0,
+) -> None:
+    register_metric(
+        Metric(
+            name,
+            _on_features(compute),
+            headline=headline,
+            rows=rows,
+            family="quality",
+            spread=spread or {},
+            features=True,
+            note=_features_used,
+            note_group="quality",
+            display_scale=scale,
+        )
+    )
 
 
-register_metric(Metric(
-    "parzen", _parzen, headline=("log_likelihood",), family="parzen", spread={"log_likelihood": "stderr"},
-    rows=lambda r: [("Parzen log-likelihood (nats)", f"{r['log_likelihood']:.1f} ± {r['stderr']:.1f}"),
-                    ("  sigma / samples / test images", f"{r['sigma']:.3f} / {r['samples']} / {r['test_images']}")]))
-register_metric(Metric(
-    "modes", _modes, headline=("modes", "high_quality", "reverse_kl"), family="modes",
-    rows=lambda r: [("modes captured", f"{r['modes']} / {r['total_modes']}"),
-                    ("high-quality samples", f"{100 * r['high_quality']:.1f}%"),
-                    ("reverse KL", f"{r['reverse_kl']:.3f}")]
-    + ([("channel digits read with confidence < 0.9", f"{100 * r['low_confidence']:.1f}%")]
-       if "low_confidence" in r else [])))
+register_metric(
+    Metric(
+        "parzen",
+        _parzen,
+        headline=("log_likelihood",),
+        family="parzen",
+        spread={"log_likelihood": "stderr"},
+        rows=lambda r: [
+            ("Parzen log-likelihood (nats)", f"{r['log_likelihood']:.1f} ± {r['stderr']:.1f}"),
+            ("  sigma / samples / test images", f"{r['sigma']:.3f} / {r['samples']} / {r['test_images']}"),
+        ],
+    )
+)
+register_metric(
+    Metric(
+        "modes",
+        _modes,
+        headline=("modes", "high_quality", "reverse_kl"),
+        family="modes",
+        rows=lambda r: (
+            [
+                ("modes captured", f"{r['modes']} / {r['total_modes']}"),
+                ("high-quality samples", f"{100 * r['high_quality']:.1f}%"),
+                ("reverse KL", f"{r['reverse_kl']:.3f}"),
+            ]
+            + (
+                [("channel digits read with confidence < 0.9", f"{100 * r['low_confidence']:.1f}%")]
+                if "low_confidence" in r
+                else []
+            )
+        ),
+    )
+)
 _quality("fid", lambda q: fid(q.real, q.fake), ("fid",), lambda r: [("FID", f"{r['fid']:.3f}")])
-_quality("kid", lambda q: kid(q.real, q.fake), ("kid",), spread={"kid": "kid_std"}, scale=1000.0,
-         rows=lambda r: [("KID x 1000", f"{1000 * r['kid']:.3f} ± {1000 * r['kid_std']:.3f}")])
-_quality("pr", lambda q: precision_recall(q.real, q.fake), ("precision", "recall"),
-         lambda r: [("precision / recall", f"{r['precision']:.3f} / {r['recall']:.3f}")])
-_quality("dc", lambda q: density_coverage(q.real, q.fake), ("density", "coverage"),
-         lambda r: [("density / coverage", f"{r['density']:.3f} / {r['coverage']:.3f}")])
-_quality("is", _classifier_score, ("is",), spread={"is": "is_std"},
-         rows=lambda r: [("classifier score (IS analogue)", f"{r['is']:.3f} ± {r['is_std']:.3f}")])
+_quality(
+    "kid",
+    lambda q: kid(q.real, q.fake),
+    ("kid",),
+    spread={"kid": "kid_std"},
+    scale=1000.0,
+    rows=lambda r: [("KID x 1000", f"{1000 * r['kid']:.3f} ± {1000 * r['kid_std']:.3f}")],
+)
+_quality(
+    "pr",
+    lambda q: precision_recall(q.real, q.fake),
+    ("precision", "recall"),
+    lambda r: [("precision / recall", f"{r['precision']:.3f} / {r['recall']:.3f}")],
+)
+_quality(
+    "dc",
+    lambda q: density_coverage(q.real, q.fake),
+    ("density", "coverage"),
+    lambda r: [("density / coverage", f"{r['density']:.3f} / {r['coverage']:.3f}")],
+)
+_quality(
+    "is",
+    _classifier_score,
+    ("is",),
+    spread={"is": "is_std"},
+    rows=lambda r: [("classifier score (IS analogue)", f"{r['is']:.3f} ± {r['is_std']:.3f}")],
+)

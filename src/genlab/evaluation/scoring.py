@@ -1,4 +1,5 @@
 """Score a run or an in-memory model with named metrics; every result carries its provenance."""
+
 from __future__ import annotations
 
 import platform
@@ -31,8 +32,11 @@ def default_metrics(model: Any, config: Any) -> list[str]:
     if model.supports("translate"):  # image-to-image: FID/KID of each direction, where the data has an extractor
         ways = [d for d in DIRECTIONS if d in model.directions] or ["a2b"]
         features = bool(data_default_extractor(config.data.name))
-        metrics = [name for name in family("translation")
-                   if set(METRICS[name].directions) <= set(ways) and (features or not METRICS[name].features)]
+        metrics = [
+            name
+            for name in family("translation")
+            if set(METRICS[name].directions) <= set(ways) and (features or not METRICS[name].features)
+        ]
         return metrics or [f"fid_{ways[0]}"]  # a one-way model without an extractor: asks for one
     quality = family("quality") if "quality" in families else []
     if model.supports("log_weights"):
@@ -49,8 +53,9 @@ def parse_metrics(text: str) -> list[str]:
     return names
 
 
-def evaluate(run: str | Path, metrics: list[str] | None = None, *, device: str = "auto", write: bool = True,
-             **options: Any) -> dict[str, Any]:
+def evaluate(
+    run: str | Path, metrics: list[str] | None = None, *, device: str = "auto", write: bool = True, **options: Any
+) -> dict[str, Any]:
     """Score a run; results go to RUN/eval.json (merged with earlier metrics) and are returned."""
     model, config = load_run(run, pick_device(device))
     inference_layout(model)
@@ -106,8 +111,7 @@ def score(model: Any, config: Any, metrics: list[str], **options: Any) -> dict[s
         results[name]["seconds"] = round(time.perf_counter() - started, 2)
         extra = results[name].pop("_provenance", {})
         counts = [results[name].get(key) for key in ("test_images", "samples", "images")]
-        n = len(data) if data is not None else next((c for c in counts if c is not None),
-                                                     extra.get("generated_images"))
+        n = len(data) if data is not None else next((c for c in counts if c is not None), extra.get("generated_images"))
         results[name]["provenance"] = {**provenance(config, o.split, n, o.seed, model.device), **extra}
     model.train(was_training)
     return results
@@ -115,9 +119,17 @@ def score(model: Any, config: Any, metrics: list[str], **options: Any) -> dict[s
 
 def provenance(config: Any, split: str, n: int, seed: int, device: torch.device) -> dict[str, Any]:
     """What a number was computed on, with which code, where."""
-    return {"data": config.data.name, "split": split, "binarize": config.data.binarize, "images": n,
-            "seed": seed, "genlab": __version__, "torch": torch.__version__, "device": str(device),
-            "host": platform.node()}
+    return {
+        "data": config.data.name,
+        "split": split,
+        "binarize": config.data.binarize,
+        "images": n,
+        "seed": seed,
+        "genlab": __version__,
+        "torch": torch.__version__,
+        "device": str(device),
+        "host": platform.node(),
+    }
 
 
 def merge_into(path: Path, results: dict[str, Any], weights_sha256: str | None = None) -> None:

@@ -1,4 +1,5 @@
 """The plain-text table of ``genlab eval``, drawn from the metric records."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,8 +1,10 @@
 """Metrics of image-to-image models: FID/KID of each direction's translations against the other domain's
 real images, and the cycle reconstruction error (Zhu et al. 2017)."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -10,8 +12,7 @@ from ..data import to_float
 from ..metrics.features import content_hash, extract, extractor_identity, reference_features
 from ..metrics.quality import fid, kid
 from ..models.translator import DIRECTIONS, domain_indices
-from ..samplers import round_trip
-from ..samplers import translate_images
+from ..samplers import round_trip, translate_images
 from .context import EvalContext, FeaturePair, domain_names
 from .records import Metric, register_metric
 
@@ -31,26 +32,39 @@ def translation_features(ctx: EvalContext, direction: str) -> FeaturePair:
     real = ctx.domains(o.reference_split)[target].head(o.reference_images)
     reference = reference_features(real, extractor)
     translated = translate_images(ctx.model, images.images, direction, o.batch_size)
-    ctx.translations[direction] = FeaturePair(reference["features"], extract(extractor, translated)["features"], {
-        **extractor_identity(extractor), "direction": direction, "generated_images": len(translated),
-        "real_images": len(real), "translated": f"{names[source]}:{o.split}",
-        "reference": f"{names[target]}:{o.reference_split}", "reference_sha256": content_hash(real)})
+    ctx.translations[direction] = FeaturePair(
+        reference["features"],
+        extract(extractor, translated)["features"],
+        {
+            **extractor_identity(extractor),
+            "direction": direction,
+            "generated_images": len(translated),
+            "real_images": len(real),
+            "translated": f"{names[source]}:{o.split}",
+            "reference": f"{names[target]}:{o.reference_split}",
+            "reference_sha256": content_hash(real),
+        },
+    )
     return ctx.translations[direction]
 
 
 def _features_used(r: dict) -> str:
     q = r["provenance"]
-    return (f"({ARROWS[q['direction']]} features: {q['extractor']} {q['extractor_sha256'][:12]}; "
-            f"{q['generated_images']} translated {q['translated']} vs {q['real_images']} {q['reference']} images)")
+    return (
+        f"({ARROWS[q['direction']]} features: {q['extractor']} {q['extractor_sha256'][:12]}; "
+        f"{q['generated_images']} translated {q['translated']} vs {q['real_images']} {q['reference']} images)"
+    )
 
 
 def _translation_score(kind: str, direction: str) -> Callable[[EvalContext], dict[str, Any]]:
     """fid_<direction> / kid_<direction>: the direction's translations against the other domain's images."""
+
     def metric(ctx: EvalContext) -> dict[str, Any]:
         q = translation_features(ctx, direction)
         result = {"fid": fid, "kid": kid}[kind](q.real, q.fake)  # fid, kid, kid_std -> fid_a2b, kid_a2b, ...
-        return {(f"{kind}_{direction}" + k[len(kind):] if k.startswith(kind) else k): v
-                for k, v in result.items()} | {"_provenance": q.provenance}
+        return {(f"{kind}_{direction}" + k[len(kind) :] if k.startswith(kind) else k): v for k, v in result.items()} | {
+            "_provenance": q.provenance
+        }
 
     return metric
 
@@ -64,10 +78,22 @@ def _feature_rows(kind: str, direction: str) -> Callable[[dict], list[tuple[str,
 
 def _register_feature_metric(kind: str, direction: str) -> None:
     key = f"{kind}_{direction}"
-    register_metric(Metric(key, _translation_score(kind, direction), headline=(key,), rows=_feature_rows(kind, direction),
-                           family="translation", needs=TRANSLATES, features=True, directions=(direction,),
-                           spread={key: f"{key}_std"} if kind == "kid" else {}, note=_features_used,
-                           note_group=direction, display_scale=1000.0 if kind == "kid" else 1.0))
+    register_metric(
+        Metric(
+            key,
+            _translation_score(kind, direction),
+            headline=(key,),
+            rows=_feature_rows(kind, direction),
+            family="translation",
+            needs=TRANSLATES,
+            features=True,
+            directions=(direction,),
+            spread={key: f"{key}_std"} if kind == "kid" else {},
+            note=_features_used,
+            note_group=direction,
+            display_scale=1000.0 if kind == "kid" else 1.0,
+        )
+    )
 
 
 @torch.no_grad()
@@ -79,7 +105,7 @@ def _cycle(ctx: EvalContext) -> dict[str, Any]:
         images = domain.head(o.images).images
         l1 = mse = 0.0
         for start in range(0, len(images), o.batch_size):
-            trip = round_trip(ctx.model, to_float(images[start:start + o.batch_size]), direction).double()
+            trip = round_trip(ctx.model, to_float(images[start : start + o.batch_size]), direction).double()
             error = trip[:, 2] - trip[:, 0]
             l1, mse = l1 + float(error.abs().sum()), mse + float(error.square().sum())
         pixels = max(1, images[:1].numel() * len(images))
@@ -92,10 +118,21 @@ def _cycle(ctx: EvalContext) -> dict[str, Any]:
 for _kind in ("fid", "kid"):
     for _direction in DIRECTIONS:
         _register_feature_metric(_kind, _direction)
-register_metric(Metric(
-    "cycle", _cycle, headline=("cycle_l1_a", "cycle_l1_b"), family="translation", needs=TRANSLATES,
-    directions=DIRECTIONS, note_group="cycle",
-    note=lambda r: (f"(cycle: {r['images_a']} A and {r['images_b']} B {r['provenance']['split']} images, "
-                    "[0, 1] pixel units)"),
-    rows=lambda r: [("cycle L1 / MSE, A→B→A", f"{r['cycle_l1_a']:.4f} / {r['cycle_mse_a']:.5f}"),
-                    ("cycle L1 / MSE, B→A→B", f"{r['cycle_l1_b']:.4f} / {r['cycle_mse_b']:.5f}")]))
+register_metric(
+    Metric(
+        "cycle",
+        _cycle,
+        headline=("cycle_l1_a", "cycle_l1_b"),
+        family="translation",
+        needs=TRANSLATES,
+        directions=DIRECTIONS,
+        note_group="cycle",
+        note=lambda r: (
+            f"(cycle: {r['images_a']} A and {r['images_b']} B {r['provenance']['split']} images, [0, 1] pixel units)"
+        ),
+        rows=lambda r: [
+            ("cycle L1 / MSE, A→B→A", f"{r['cycle_l1_a']:.4f} / {r['cycle_mse_a']:.5f}"),
+            ("cycle L1 / MSE, B→A→B", f"{r['cycle_l1_b']:.4f} / {r['cycle_mse_b']:.5f}"),
+        ],
+    )
+)

@@ -3,12 +3,33 @@ table in graphs.py, manifest.json in manifest.py and the exported generator run 
 
 onnx, onnxscript and onnxruntime (the ``export`` extra) are imported only when a graph is exported or run.
 """
+
 from .graphs import GRAPHS, Graph, Port, graphs_of
 from .manifest import MANIFEST, is_export, read_manifest
 from .onnx import EXTRA, TOLERANCE, export_onnx, open_session
 from .runtime import OnnxGenerator, load_generator
 from .samples import FORMATS, POINTS, export_samples, free_file, free_folder, label_batches, save_npz, save_png_dir
 
-__all__ = ["EXTRA", "FORMATS", "GRAPHS", "Graph", "MANIFEST", "OnnxGenerator", "POINTS", "Port", "TOLERANCE",
-           "export_onnx", "export_samples", "free_file", "free_folder", "graphs_of", "is_export", "label_batches",
-           "load_generator", "open_session", "read_manifest", "save_npz", "save_png_dir"]
+__all__ = [
+    "EXTRA",
+    "FORMATS",
+    "GRAPHS",
+    "MANIFEST",
+    "POINTS",
+    "TOLERANCE",
+    "Graph",
+    "OnnxGenerator",
+    "Port",
+    "export_onnx",
+    "export_samples",
+    "free_file",
+    "free_folder",
+    "graphs_of",
+    "is_export",
+    "label_batches",
+    "load_generator",
+    "open_session",
+    "read_manifest",
+    "save_npz",
+    "save_png_dir",
+]

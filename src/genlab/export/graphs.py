@@ -4,12 +4,14 @@ The wrappers call the models' public methods (``decode``, ``encode``, ``prepare`
 needs no export code unless it brings a new kind of network. Every input is explicit: latent codes and class labels
 are fed to the graph, never drawn inside it (a ``torch.randn`` in ``forward`` is traced as a constant).
 """
+
 from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -20,8 +22,10 @@ from ..samplers import seeded
 
 IMAGES = {"range": [0, 1]}
 STANDARD_NORMAL = {"distribution": "standard normal"}
-DEQUANTIZED_MEAN = ("uniform dequantization at its mean, (round(255 x) + 1/2) / 256 (the model dequantizes "
-                    "with random noise in training)")
+DEQUANTIZED_MEAN = (
+    "uniform dequantization at its mean, (round(255 x) + 1/2) / 256 (the model dequantizes "
+    "with random noise in training)"
+)
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,10 @@ def preparation(model: Any) -> tuple[Callable[[Tensor], Tensor], dict[str, str]]
         return model.prepare, {}
     if (first - dequantized_mean(x)).abs().max() <= 0.5 / 256 + 1e-6:
         return dequantized_mean, {"preprocessing": DEQUANTIZED_MEAN}
-    raise GenlabError(f"model {model.name!r} prepares images for its encoder at random in a way genlab export "
-                      "cannot make deterministic")
+    raise GenlabError(
+        f"model {model.name!r} prepares images for its encoder at random in a way genlab export "
+        "cannot make deterministic"
+    )
 
 
 # -- ports ------------------------------------------------------------------------------------------------
@@ -158,8 +164,14 @@ def encoder_inputs(model: Any) -> list[Port]:
 
 def code_outputs(model: Any) -> list[Port]:
     """codes [batch, latent_dim]: what ``encode`` returns (a VAE's posterior mean), decoder.onnx's z."""
-    return [Port("codes", "float32", ("batch", model.config.latent_dim), {"meaning": "encode() of the images: the "
-                                                                          "code decoder.onnx takes as z"})]
+    return [
+        Port(
+            "codes",
+            "float32",
+            ("batch", model.config.latent_dim),
+            {"meaning": "encode() of the images: the code decoder.onnx takes as z"},
+        )
+    ]
 
 
 # -- the table --------------------------------------------------------------------------------------------
@@ -205,29 +217,58 @@ def translated_out(model: Any) -> list[Port]:
 
 
 GRAPHS = (
-    Graph("generator", lambda m: makes_images(m) and not m.supports("encode"), lambda m: Decode(without_ema(m)),
-          latent_inputs, images, sampled=lambda m: not has_ema(m)),
-    Graph("generator_ema", lambda m: makes_images(m) and has_ema(m), Decode, latent_inputs, images,
-          sampled=lambda m: True),
-    Graph("decoder", lambda m: makes_images(m) and m.supports("encode") and one_domain(m), Decode, latent_inputs,
-          images, sampled=lambda m: True),
+    Graph(
+        "generator",
+        lambda m: makes_images(m) and not m.supports("encode"),
+        lambda m: Decode(without_ema(m)),
+        latent_inputs,
+        images,
+        sampled=lambda m: not has_ema(m),
+    ),
+    Graph(
+        "generator_ema", lambda m: makes_images(m) and has_ema(m), Decode, latent_inputs, images, sampled=lambda m: True
+    ),
+    Graph(
+        "decoder",
+        lambda m: makes_images(m) and m.supports("encode") and one_domain(m),
+        Decode,
+        latent_inputs,
+        images,
+        sampled=lambda m: True,
+    ),
     Graph("encoder", lambda m: m.supports("encode") and one_domain(m), Encode, encoder_inputs, code_outputs),
-    *(Graph(f"decoder_{d}", has_domain(d), lambda m, d=d: Decode(m, d), latent_inputs, images,
-            sampled=lambda m, d=d: d == m.domains[0]) for d in ("a", "b")),
-    *(Graph(f"encoder_{d}", has_domain(d), lambda m, d=d: Encode(m, d), encoder_inputs, code_outputs)
-      for d in ("a", "b")),
-    *(Graph(f"translate_{d}", translates(d), lambda m, d=d: Translate(m, d), translate_inputs, translated_out)
-      for d in DIRECTIONS),
+    *(
+        Graph(
+            f"decoder_{d}",
+            has_domain(d),
+            lambda m, d=d: Decode(m, d),
+            latent_inputs,
+            images,
+            sampled=lambda m, d=d: d == m.domains[0],
+        )
+        for d in ("a", "b")
+    ),
+    *(
+        Graph(f"encoder_{d}", has_domain(d), lambda m, d=d: Encode(m, d), encoder_inputs, code_outputs)
+        for d in ("a", "b")
+    ),
+    *(
+        Graph(f"translate_{d}", translates(d), lambda m, d=d: Translate(m, d), translate_inputs, translated_out)
+        for d in DIRECTIONS
+    ),
 )
 
 
 def graphs_of(model: Any) -> list[Graph]:
     """The graphs a model exports; one clear line for a model that makes no images."""
     if getattr(model, "points", False):
-        raise GenlabError(f"model {model.name!r} makes 2-D points, not images: genlab export writes networks "
-                          "that make images")
+        raise GenlabError(
+            f"model {model.name!r} makes 2-D points, not images: genlab export writes networks that make images"
+        )
     graphs = [graph for graph in GRAPHS if graph.applies(model)]
     if not graphs:
-        raise GenlabError(f"model {model.name!r} makes no images: nothing to export (genlab export writes "
-                          "generators, decoders, encoders and translators)")
+        raise GenlabError(
+            f"model {model.name!r} makes no images: nothing to export (genlab export writes "
+            "generators, decoders, encoders and translators)"
+        )
     return graphs

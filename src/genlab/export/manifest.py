@@ -5,6 +5,7 @@ its file and sha256, the exporter and opset, every input and output (name, dtype
 dynamic dimension, value range or the distribution to draw from), the largest difference to PyTorch measured with
 onnxruntime, and the file size. ``sample_graph`` is the graph ``model.sample()`` draws through.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,9 +25,17 @@ def build_manifest(run: str | Path, config: Any, graphs: list[dict[str, Any]], s
     """The manifest of graphs exported from ``run``."""
     import onnxruntime
 
-    return {"format": FORMAT, "version": VERSION, "genlab": __version__, "onnxruntime": onnxruntime.__version__,
-            "model_name": config.model_name, "config": config.to_dict(), **weights_identity(run),
-            "sample_graph": sample_graph, "graphs": graphs}
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "genlab": __version__,
+        "onnxruntime": onnxruntime.__version__,
+        "model_name": config.model_name,
+        "config": config.to_dict(),
+        **weights_identity(run),
+        "sample_graph": sample_graph,
+        "graphs": graphs,
+    }
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> Path:

@@ -9,6 +9,7 @@ folder and moved into place only when every one passed, with ``manifest.json`` b
 
 onnx, onnxscript and onnxruntime (the ``export`` extra) are imported only here, inside the functions.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,8 +19,9 @@ import logging
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,31 +81,59 @@ def export_graph(graph: Graph, model: Any, folder: Path) -> dict[str, Any]:
         exporter = trace(wrapper, example_inputs(model, inputs, TRACE_BATCH, 0), inputs, outputs, path)
         difference, tolerance = check_against_torch(wrapper, path, model, inputs)
     if not difference <= tolerance:
-        raise GenlabError(f"{path.name} differs from PyTorch by {difference:.2e} under onnxruntime (tolerance "
-                          f"{tolerance:.0e}); nothing was written")
-    return {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size, **exporter,
-            "opset": opset_of(path), "inputs": [p.describe() for p in inputs],
-            "outputs": [p.describe() for p in outputs], "max_abs_diff": difference, "tolerance": tolerance,
-            "checked_batches": list(CHECK_BATCHES)}
+        raise GenlabError(
+            f"{path.name} differs from PyTorch by {difference:.2e} under onnxruntime (tolerance "
+            f"{tolerance:.0e}); nothing was written"
+        )
+    return {
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        **exporter,
+        "opset": opset_of(path),
+        "inputs": [p.describe() for p in inputs],
+        "outputs": [p.describe() for p in outputs],
+        "max_abs_diff": difference,
+        "tolerance": tolerance,
+        "checked_batches": list(CHECK_BATCHES),
+    }
 
 
-def trace(wrapper: nn.Module, args: tuple[Tensor, ...], inputs: list[Port], outputs: list[Port],
-          path: Path) -> dict[str, str]:
+def trace(
+    wrapper: nn.Module, args: tuple[Tensor, ...], inputs: list[Port], outputs: list[Port], path: Path
+) -> dict[str, str]:
     """Export with the dynamo exporter, else with the TorchScript one; which exporter wrote the file."""
-    names = {"input_names": [p.name for p in inputs], "output_names": [p.name for p in outputs],
-             "opset_version": OPSET, "verbose": False}
+    names = {
+        "input_names": [p.name for p in inputs],
+        "output_names": [p.name for p in outputs],
+        "opset_version": OPSET,
+        "verbose": False,
+    }
     try:
         with quiet():
-            torch.onnx.export(wrapper, args, str(path), dynamo=True, external_data=False,
-                              dynamic_shapes=tuple({0: "batch"} for _ in inputs), **names)
+            torch.onnx.export(
+                wrapper,
+                args,
+                str(path),
+                dynamo=True,
+                external_data=False,
+                dynamic_shapes=tuple({0: "batch"} for _ in inputs),
+                **names,
+            )
         return {"exporter": "dynamo"}
-    except Exception as e:  # noqa: BLE001 - any failure of the new exporter: the TorchScript one may work
+    except Exception as e:
         reason = first_line(e)
     try:
         with quiet():
-            torch.onnx.export(wrapper, args, str(path), dynamo=False,
-                              dynamic_axes={p.name: {0: "batch"} for p in inputs + outputs}, **names)
-    except Exception as e:  # noqa: BLE001 - neither exporter handles this network
+            torch.onnx.export(
+                wrapper,
+                args,
+                str(path),
+                dynamo=False,
+                dynamic_axes={p.name: {0: "batch"} for p in inputs + outputs},
+                **names,
+            )
+    except Exception as e:
         raise GenlabError(f"cannot export {path.name}: {first_line(e)} (dynamo exporter: {reason})") from None
     return {"exporter": "torchscript", "dynamo_error": reason}
 
@@ -151,7 +181,7 @@ def check_against_torch(wrapper: nn.Module, path: Path, model: Any, inputs: list
     """The largest |onnxruntime - PyTorch| over the batches of CHECK_BATCHES, and the tolerance it must meet."""
     try:
         session = open_session(path)
-    except Exception as e:  # noqa: BLE001 - a graph onnxruntime does not accept
+    except Exception as e:
         raise GenlabError(f"onnxruntime cannot load {path.name}: {first_line(e)}") from None
     difference, scale = 0.0, 1.0
     for n in CHECK_BATCHES:
@@ -159,7 +189,7 @@ def check_against_torch(wrapper: nn.Module, path: Path, model: Any, inputs: list
         expected = wrapper(*feed).float().cpu().numpy()
         try:
             got = session.run(None, {p.name: t.numpy() for p, t in zip(inputs, feed)})[0]
-        except Exception as e:  # noqa: BLE001 - onnxruntime refuses the batch: the dimension is not dynamic
+        except Exception as e:
             raise GenlabError(f"onnxruntime cannot run {path.name} on a batch of {n}: {first_line(e)}") from None
         if got.shape != expected.shape:
             raise GenlabError(f"{path.name} makes {got.shape} from a batch of {n}; PyTorch makes {expected.shape}")

@@ -5,6 +5,7 @@ labels)`` draws its codes from the manifest's latent distribution on the given C
 model's ``prior_sample`` does, so the same seeds give the same codes and the scores of the graph and of the run
 differ only by the graph's numerical difference to PyTorch.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,17 +36,21 @@ class OnnxGenerator:
         self.latent = ports["z"]
         self.num_classes = ports["labels"]["range"][1] + 1 if "labels" in ports else 0
         self.session = open_session(folder / entry["file"])
-        self.identity = {**{k: manifest.get(k) for k in ("weights_sha256", "step", "epoch")},
-                         "graph": entry["file"], "graph_sha256": entry["sha256"], "exporter": entry["exporter"]}
+        self.identity = {
+            **{k: manifest.get(k) for k in ("weights_sha256", "step", "epoch")},
+            "graph": entry["file"],
+            "graph_sha256": entry["sha256"],
+            "exporter": entry["exporter"],
+        }
 
     def supports(self, method: str) -> bool:
         """It samples (and draws latent codes); it has no likelihood, encoder or translator."""
         return method in ("sample", "prior_sample")
 
-    def eval(self) -> "OnnxGenerator":
+    def eval(self) -> OnnxGenerator:
         return self
 
-    def train(self, mode: bool = True) -> "OnnxGenerator":
+    def train(self, mode: bool = True) -> OnnxGenerator:
         return self
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -72,12 +77,15 @@ def load_generator(path: str | Path, graph: str | None = None) -> tuple[OnnxGene
     name = Path(graph).name if graph is not None else named or manifest.get("sample_graph")
     if name is None:
         names = ", ".join(g["file"] for g in manifest["graphs"])
-        raise GenlabError(f"{folder} holds no graph that makes images from latent codes ({names}); genlab eval "
-                          "scores exported generators and decoders")
+        raise GenlabError(
+            f"{folder} holds no graph that makes images from latent codes ({names}); genlab eval "
+            "scores exported generators and decoders"
+        )
     entry = graph_entry(folder, manifest, name)
     if [port["name"] for port in entry["inputs"]][:1] != ["z"]:
-        raise GenlabError(f"{name} does not make images from latent codes; genlab eval scores exported generators "
-                          "and decoders")
+        raise GenlabError(
+            f"{name} does not make images from latent codes; genlab eval scores exported generators and decoders"
+        )
     require_extra()
     config = run_config(manifest["config"])
     return OnnxGenerator(folder, manifest, entry, config.model), config

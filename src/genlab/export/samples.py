@@ -4,18 +4,19 @@ The samples are ``sample_batches(model, n, seed, batch_size, label)``: batches d
 one CPU generator seeded once, so the same seed and batch size give the same files (and a batch size of n or
 more gives ``sample_images(model, n, seed, label)``). Only one batch is held at a time.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from torch import Tensor
 
 from ..data import to_uint8
 from ..data.arrays import npz_path, stream_arrays
-from ..errors import GenlabError
 from ..devices import check_disk
+from ..errors import GenlabError
 from ..files import write_npz_streamed
 from ..models.capabilities import Sampler
 from ..samplers import sample_batches, sample_labels
@@ -25,9 +26,18 @@ FORMATS = ("npz", "png-dir")
 POINTS = "points"  # the array of a point model's samples: float32 [N, 2]
 
 
-def export_samples(model: Sampler, path: str | Path, n: int, fmt: str = "npz", *, seed: int = 0,
-                   batch_size: int = 500, label: int | None = None, force: bool = False,
-                   domain: str | None = None) -> Path:
+def export_samples(
+    model: Sampler,
+    path: str | Path,
+    n: int,
+    fmt: str = "npz",
+    *,
+    seed: int = 0,
+    batch_size: int = 500,
+    label: int | None = None,
+    force: bool = False,
+    domain: str | None = None,
+) -> Path:
     """n samples into ``path`` as ``fmt``: ``npz`` (``save_npz``) or ``png-dir`` (``save_png_dir``); ``domain``
     picks one of a two-domain model's (UNIT)."""
     if fmt not in FORMATS:
@@ -37,8 +47,17 @@ def export_samples(model: Sampler, path: str | Path, n: int, fmt: str = "npz", *
     return save(model, path, n, seed=seed, batch_size=batch_size, label=label, force=force, domain=domain)
 
 
-def save_npz(model: Sampler, path: str | Path, n: int, *, seed: int = 0, batch_size: int = 500,
-             label: int | None = None, force: bool = False, domain: str | None = None) -> Path:
+def save_npz(
+    model: Sampler,
+    path: str | Path,
+    n: int,
+    *,
+    seed: int = 0,
+    batch_size: int = 500,
+    label: int | None = None,
+    force: bool = False,
+    domain: str | None = None,
+) -> Path:
     """An .npz in genlab's dataset format (``--data npz:PATH`` reads it): ``train_images`` uint8, ``train_labels``
     (the class drawn from, 0 for an unconditional model) and ``classes``; a point model writes float32
     ``points`` [n, 2] instead."""
@@ -47,8 +66,7 @@ def save_npz(model: Sampler, path: str | Path, n: int, *, seed: int = 0, batch_s
     if getattr(model, "points", False):
         return write_npz_streamed(path, {POINTS: (n, (b.numpy() for b in batches))})
     classes = [str(c) for c in range(getattr(model, "num_classes", 0))] or ["0"]
-    return stream_arrays(path, n, (to_uint8(b) for b in batches), label_batches(model, n, batch_size, label),
-                         classes)
+    return stream_arrays(path, n, (to_uint8(b) for b in batches), label_batches(model, n, batch_size, label), classes)
 
 
 def planned_bytes(model: Sampler, n: int) -> int:
@@ -67,13 +85,24 @@ def label_batches(model: Sampler, n: int, batch_size: int, label: int | None) ->
         yield torch.zeros(count, dtype=torch.long) if labels is None else labels.cpu()
 
 
-def save_png_dir(model: Sampler, folder: str | Path, n: int, *, seed: int = 0, batch_size: int = 500,
-                 label: int | None = None, force: bool = False, domain: str | None = None) -> Path:
+def save_png_dir(
+    model: Sampler,
+    folder: str | Path,
+    n: int,
+    *,
+    seed: int = 0,
+    batch_size: int = 500,
+    label: int | None = None,
+    force: bool = False,
+    domain: str | None = None,
+) -> Path:
     """One PNG per sample, ``000000.png``, ``000001.png``, ... in ``folder`` (a non-empty one only with
     ``force``, which replaces files of the same names)."""
     if getattr(model, "points", False):
-        raise GenlabError("--format png-dir writes images; this model makes 2-D points (use --format npz for "
-                          "the points or --format png for a scatter plot)")
+        raise GenlabError(
+            "--format png-dir writes images; this model makes 2-D points (use --format npz for "
+            "the points or --format png for a scatter plot)"
+        )
     folder = free_folder(Path(folder), force)
     batches = sample_batches(model, n, seed, batch_size, label, domain)
     folder.mkdir(parents=True, exist_ok=True)

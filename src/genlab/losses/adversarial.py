@@ -1,7 +1,8 @@
 """GAN objectives on discriminator logits, and the gradient penalties (all from logits, no sigmoid)."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -134,8 +135,9 @@ def _squared_input_grad(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
     """Gulrajani et al. (2017) Eq. 3: E (||grad D(x_hat)|| - 1)^2 at x_hat = a x + (1 - a) G(z), a ~ U[0,1]."""
-    alpha = per_sample(lambda n: torch.rand(n, *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype),
-                       real.shape[0])
+    alpha = per_sample(
+        lambda n: torch.rand(n, *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype), real.shape[0]
+    )
     x_hat = alpha * real.detach() + (1 - alpha) * fake.detach()
     return ((torch.sqrt(_squared_input_grad(critic, x_hat) + 1e-12) - 1) ** 2).mean()
 

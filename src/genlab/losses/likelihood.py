@@ -1,8 +1,9 @@
 """Objectives: reconstruction likelihoods p(x | decoder output) for binary and continuous images."""
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -82,8 +83,9 @@ class Gaussian(Likelihood):
 
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Uniform dequantization: pixel k/255 -> (k + u) / 256, u ~ U[0, 1)."""
-        noise = per_sample(lambda n: torch.rand((n, *x.shape[1:]), generator=generator, device=x.device,
-                                                dtype=x.dtype), x.shape[0])
+        noise = per_sample(
+            lambda n: torch.rand((n, *x.shape[1:]), generator=generator, device=x.device, dtype=x.dtype), x.shape[0]
+        )
         return (torch.round(x * 255) + noise) / 256
 
 

@@ -7,6 +7,7 @@ augmentation-robust ``digits-v2``.
 Scores computed with different extractors never mix: every extractor carries a name and the sha256 of its
 weights file.
 """
+
 from __future__ import annotations
 
 import json
@@ -87,8 +88,10 @@ def _weights_file(source: str | Path) -> Path:
     if path.is_dir():
         return checkpoint_dir(path) / WEIGHTS
     if not path.exists():
-        raise GenlabError(f"no feature extractor {str(source)!r}: name one of {', '.join(SHIPPED)}, a classifier "
-                          "run folder or a .safetensors file")
+        raise GenlabError(
+            f"no feature extractor {str(source)!r}: name one of {', '.join(SHIPPED)}, a classifier "
+            "run folder or a .safetensors file"
+        )
     return path
 
 
@@ -119,15 +122,16 @@ class DigitFeatures(nn.Module):
         self.weights_sha256 = sha256_file(path)
         self.eval()
 
-    def train(self, mode: bool = True) -> "DigitFeatures":
+    def train(self, mode: bool = True) -> DigitFeatures:
         """Always in evaluation mode (batch-norm statistics, no dropout), whatever a wrapper asks."""
         return super().train(False)
 
     def preprocess(self, x: Tensor) -> Tensor:
         """Images as described in the class docstring -> what the classifier was trained on."""
         if x.dim() != 4 or x.shape[1] not in (1, 3):
-            raise GenlabError(f"feature extractor {self.name!r} expects images [N, 1 or 3, H, W], "
-                              f"got shape {tuple(x.shape)}")
+            raise GenlabError(
+                f"feature extractor {self.name!r} expects images [N, 1 or 3, H, W], got shape {tuple(x.shape)}"
+            )
         config = self.classifier.config
         param = next(self.classifier.parameters())
         x = x.to(param.device)

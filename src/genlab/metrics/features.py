@@ -1,9 +1,11 @@
 """Feature extraction for sample-quality metrics, and reference features cached by content hash."""
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -23,7 +25,7 @@ def extractor_identity(extractor: Any) -> dict[str, str]:
 def extract(extractor: Any, images: Tensor, batch_size: int = 500, logits: bool = False) -> dict[str, Tensor]:
     """Features [N, F] (and class logits [N, K] when asked) of images in [0, 1] or uint8, on the CPU, computed
     ``batch_size`` images at a time."""
-    return extract_batches(extractor, (images[s:s + batch_size] for s in range(0, len(images), batch_size)), logits)
+    return extract_batches(extractor, (images[s : s + batch_size] for s in range(0, len(images), batch_size)), logits)
 
 
 @torch.no_grad()

@@ -1,4 +1,5 @@
 """Likelihood evaluation (Burda et al. 2016 protocol): test ELBO, importance-sampled NLL, active units."""
+
 from __future__ import annotations
 
 import math
@@ -47,14 +48,20 @@ def elbo_terms(model: Any, data: ImageData, batch_size: int = 500, seed: int = 0
         kls.append(kl.float().cpu())
     recon, kl = torch.cat(recons), torch.cat(kls)
     neg_elbo, stderr = _mean_and_stderr(recon + kl)
-    return {"neg_elbo": neg_elbo, "neg_elbo_stderr": stderr, "recon": recon.mean().item(),
-            "kl": kl.mean().item(), "neg_elbo_bits_per_dim": nats_to_bits_per_dim(neg_elbo, model.dims),
-            "images": len(recon)}
+    return {
+        "neg_elbo": neg_elbo,
+        "neg_elbo_stderr": stderr,
+        "recon": recon.mean().item(),
+        "kl": kl.mean().item(),
+        "neg_elbo_bits_per_dim": nats_to_bits_per_dim(neg_elbo, model.dims),
+        "images": len(recon),
+    }
 
 
 @torch.no_grad()
-def per_image_nll(model: Any, data: ImageData, k: int = 5000, batch_size: int = 100, chunk: int = 500,
-                  seed: int = 0) -> Tensor:
+def per_image_nll(
+    model: Any, data: ImageData, k: int = 5000, batch_size: int = 100, chunk: int = 500, seed: int = 0
+) -> Tensor:
     """Per-image -log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q(z | x) (Burda et al. 2016, Eq. 8), float64."""
     model.eval()
     offset = model.likelihood.discrete_offset(model.dims)
@@ -68,12 +75,18 @@ def per_image_nll(model: Any, data: ImageData, k: int = 5000, batch_size: int = 
 def nll_summary(nlls: Tensor, k: int, dims: int) -> dict[str, float]:
     """Mean NLL over images with its standard error, and bits/dim."""
     nll, stderr = _mean_and_stderr(nlls)
-    return {"nll": nll, "nll_stderr": stderr, "bits_per_dim": nats_to_bits_per_dim(nll, dims),
-            "k": k, "images": len(nlls)}
+    return {
+        "nll": nll,
+        "nll_stderr": stderr,
+        "bits_per_dim": nats_to_bits_per_dim(nll, dims),
+        "k": k,
+        "images": len(nlls),
+    }
 
 
-def importance_sampled_nll(model: Any, data: ImageData, k: int = 5000, batch_size: int = 100,
-                           chunk: int = 500, seed: int = 0) -> dict[str, float]:
+def importance_sampled_nll(
+    model: Any, data: ImageData, k: int = 5000, batch_size: int = 100, chunk: int = 500, seed: int = 0
+) -> dict[str, float]:
     """Mean importance-sampled test NLL (Burda et al. 2016, Eq. 8) with its standard error."""
     return nll_summary(per_image_nll(model, data, k, batch_size, chunk, seed), k, model.dims)
 
@@ -82,7 +95,8 @@ def importance_sampled_nll(model: Any, data: ImageData, k: int = 5000, batch_siz
 def active_units(model: Any, data: ImageData, threshold: float = 0.01, batch_size: int = 500) -> dict[str, Any]:
     """Latent dimension d is active when Var_x(E_q[z_d | x]) > threshold (Burda et al. 2016, Sec. 5.2)."""
     model.eval()
-    means = torch.cat([model.encode(x).float().cpu() for x, _ in _prepared_batches(model, data, batch_size, 0, "active units")])
+    means = torch.cat(
+        [model.encode(x).float().cpu() for x, _ in _prepared_batches(model, data, batch_size, 0, "active units")]
+    )
     variance = means.var(0, correction=min(1, len(means) - 1))  # one image: variance 0, not NaN and a warning
-    return {"active_units": int((variance > threshold).sum()), "latent_dim": means.shape[1],
-            "threshold": threshold}
+    return {"active_units": int((variance > threshold).sum()), "latent_dim": means.shape[1], "threshold": threshold}

@@ -1,4 +1,5 @@
 """Mode coverage on toy mixtures, exactly as in the PacGAN / VEEGAN evaluation code."""
+
 from __future__ import annotations
 
 import torch
@@ -21,9 +22,13 @@ def mode_coverage(samples: Tensor, centers: Tensor, std: float) -> dict[str, flo
     if total > 0:
         p = counts[counts > 0] / total
         reverse_kl = float((p * (p * len(centers)).log()).sum())
-    return {"modes": int((counts > 0).sum()), "total_modes": len(centers),
-            "high_quality": float(good.double().mean()), "reverse_kl": reverse_kl,
-            "samples": len(samples)}
+    return {
+        "modes": int((counts > 0).sum()),
+        "total_modes": len(centers),
+        "high_quality": float(good.double().mean()),
+        "reverse_kl": reverse_kl,
+        "samples": len(samples),
+    }
 
 
 def stacked_mode_coverage(channel_probs: Tensor, confident: float = 0.9) -> dict[str, float]:
@@ -38,7 +43,11 @@ def stacked_mode_coverage(channel_probs: Tensor, confident: float = 0.9) -> dict
     counts = torch.bincount(modes, minlength=total_modes).double()
     p = counts[counts > 0] / counts.sum()
     sure = confidence >= confident
-    return {"modes": int((counts > 0).sum()), "total_modes": total_modes,
-            "high_quality": float(sure.all(dim=1).double().mean()),
-            "reverse_kl": float((p * (p * total_modes).log()).sum()),
-            "low_confidence": float((~sure).double().mean()), "samples": len(channel_probs)}
+    return {
+        "modes": int((counts > 0).sum()),
+        "total_modes": total_modes,
+        "high_quality": float(sure.all(dim=1).double().mean()),
+        "reverse_kl": float((p * (p * total_modes).log()).sum()),
+        "low_confidence": float((~sure).double().mean()),
+        "samples": len(channel_probs),
+    }

@@ -1,4 +1,5 @@
 """Gaussian Parzen-window log-likelihood (Breuleux et al. 2011), with Goodfellow et al. (2014)'s protocol."""
+
 from __future__ import annotations
 
 import math
@@ -26,22 +27,26 @@ def parzen_log_likelihoods(samples: Tensor, data: Tensor, sigmas: Tensor, chunk:
     sigmas = sigmas.double().to(samples.device)
     out = []
     for start in tracked(range(0, len(data), chunk), batch_count(len(data), chunk), "parzen"):
-        d2 = _squared_distances(data[start:start + chunk].to(samples.device), samples, samples_sq)
+        d2 = _squared_distances(data[start : start + chunk].to(samples.device), samples, samples_sq)
         scaled = -d2.unsqueeze(0) / (2 * sigmas.view(-1, 1, 1) ** 2)  # [S, chunk, N]
         norm = math.log(n) + 0.5 * dims * torch.log(2 * math.pi * sigmas**2)
         out.append(torch.logsumexp(scaled, dim=2) - norm.view(-1, 1))
     return torch.cat(out, dim=1).cpu()
 
 
-def parzen_evaluate(samples: Tensor, valid: Tensor, test: Tensor,
-                    sigmas: Tensor | None = None) -> dict[str, float]:
+def parzen_evaluate(samples: Tensor, valid: Tensor, test: Tensor, sigmas: Tensor | None = None) -> dict[str, float]:
     """Pick sigma on validation data, then report mean test log-likelihood and its standard error."""
     sigmas = torch.logspace(-1, 0, 10) if sigmas is None else sigmas
     valid_ll = parzen_log_likelihoods(samples, valid, sigmas).mean(1)
     best = int(valid_ll.argmax())
     sigma = sigmas[best : best + 1]
     test_ll = parzen_log_likelihoods(samples, test, sigma)[0]
-    return {"log_likelihood": float(test_ll.mean()),
-            "stderr": float(test_ll.std() / math.sqrt(len(test_ll))),
-            "sigma": float(sigma), "valid_log_likelihood": float(valid_ll[best]),
-            "samples": len(samples), "valid_images": len(valid), "test_images": len(test)}
+    return {
+        "log_likelihood": float(test_ll.mean()),
+        "stderr": float(test_ll.std() / math.sqrt(len(test_ll))),
+        "sigma": float(sigma),
+        "valid_log_likelihood": float(valid_ll[best]),
+        "samples": len(samples),
+        "valid_images": len(valid),
+        "test_images": len(test),
+    }

@@ -1,4 +1,5 @@
 """Feature-based sample quality: FID, KID, Inception-Score analogue, precision/recall, density/coverage."""
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,8 @@ def _distance_blocks(a: Tensor, b: Tensor, chunk: int | None = None) -> Iterator
     rows = _row_chunk(max(len(b), a.shape[1]), chunk)
     cols = _row_chunk(a.shape[1], chunk)
     for start in range(0, len(a), rows):
-        block = a[start:start + rows].double()
-        parts = [torch.cdist(block, b[j:j + cols].double()) for j in range(0, len(b), cols)]
+        block = a[start : start + rows].double()
+        parts = [torch.cdist(block, b[j : j + cols].double()) for j in range(0, len(b), cols)]
         yield start, parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
 
@@ -51,18 +52,19 @@ def _knn_radii(features: Tensor, k: int, chunk: int | None = None) -> Tensor:
     for start, dist in _distance_blocks(features, features, chunk):
         rows = torch.arange(len(dist), device=dist.device)
         dist[rows, rows + start] = math.inf
-        radii[start:start + len(dist)] = dist.kthvalue(k, dim=1).values
+        radii[start : start + len(dist)] = dist.kthvalue(k, dim=1).values
     return radii
 
 
-def _ball_membership(points: Tensor, centres: Tensor, radii: Tensor, strict: bool,
-                     chunk: int | None = None) -> tuple[Tensor, Tensor]:
+def _ball_membership(
+    points: Tensor, centres: Tensor, radii: Tensor, strict: bool, chunk: int | None = None
+) -> tuple[Tensor, Tensor]:
     """Per point: how many centre balls contain it; per centre: whether any point lies in its ball."""
     counts = torch.zeros(len(points), dtype=torch.long, device=points.device)
     hit = torch.zeros(len(centres), dtype=torch.bool, device=points.device)
     for start, dist in _distance_blocks(points, centres, chunk):
         inside = dist < radii if strict else dist <= radii
-        counts[start:start + len(dist)] = inside.sum(1)
+        counts[start : start + len(dist)] = inside.sum(1)
         hit |= inside.any(0)
     return counts, hit
 
@@ -77,10 +79,10 @@ def gaussian_stats(features: Tensor) -> tuple[Tensor, Tensor]:
     """Mean [D] and unbiased covariance [D, D] in float64, the Gaussian fit of Heusel et al. 2017 (FID)."""
     _check_features(features, "input", 2)
     rows = _row_chunk(features.shape[1], None)
-    mean = sum(features[i:i + rows].double().sum(0) for i in range(0, len(features), rows)) / len(features)
+    mean = sum(features[i : i + rows].double().sum(0) for i in range(0, len(features), rows)) / len(features)
     cov = features.new_zeros(features.shape[1], features.shape[1], dtype=torch.float64)
     for i in range(0, len(features), rows):
-        centred = features[i:i + rows].double() - mean
+        centred = features[i : i + rows].double() - mean
         cov += centred.T @ centred
     return mean, cov / (len(features) - 1)
 
@@ -104,8 +106,10 @@ def fid(real_features: Tensor, fake_features: Tensor) -> dict:
     dims = real_features.shape[1]
     result = {"fid": value, "real": len(real_features), "fake": len(fake_features), "dims": dims}
     if min(len(real_features), len(fake_features)) <= dims:
-        result["warning"] = (f"covariance is rank-deficient: {min(len(real_features), len(fake_features))} "
-                             f"samples for {dims} feature dimensions; FID is unreliable")
+        result["warning"] = (
+            f"covariance is rank-deficient: {min(len(real_features), len(fake_features))} "
+            f"samples for {dims} feature dimensions; FID is unreliable"
+        )
     return result
 
 
@@ -126,12 +130,22 @@ def kid(real: Tensor, fake: Tensor, subsets: int = 100, subset_size: int = 1000,
     if size < 2 or subsets < 1:
         raise GenlabError(f"KID needs subsets >= 1 of at least 2 samples, got {subsets} of {size}")
     gen = torch.Generator().manual_seed(seed)
-    values = torch.tensor([
-        _mmd2_unbiased(real[torch.randperm(len(real), generator=gen)[:size]].double(),
-                       fake[torch.randperm(len(fake), generator=gen)[:size]].double())
-        for _ in range(subsets)], dtype=torch.float64)
-    return {"kid": float(values.mean()), "kid_std": float(values.std(correction=0)),
-            "subsets": subsets, "subset_size": size}
+    values = torch.tensor(
+        [
+            _mmd2_unbiased(
+                real[torch.randperm(len(real), generator=gen)[:size]].double(),
+                fake[torch.randperm(len(fake), generator=gen)[:size]].double(),
+            )
+            for _ in range(subsets)
+        ],
+        dtype=torch.float64,
+    )
+    return {
+        "kid": float(values.mean()),
+        "kid_std": float(values.std(correction=0)),
+        "subsets": subsets,
+        "subset_size": size,
+    }
 
 
 def classifier_score(logits: Tensor, splits: int = 10) -> dict:
@@ -145,7 +159,7 @@ def classifier_score(logits: Tensor, splits: int = 10) -> dict:
     if splits < 1:
         raise GenlabError(f"classifier_score needs splits >= 1, got {splits}")
     size = len(logits) // splits
-    log_p = torch.log_softmax(logits[:size * splits].double(), dim=1).view(splits, size, -1)
+    log_p = torch.log_softmax(logits[: size * splits].double(), dim=1).view(splits, size, -1)
     log_marginal = torch.logsumexp(log_p, dim=1, keepdim=True) - math.log(size)
     p = log_p.exp()
     kl = torch.where(p > 0, p * (log_p - log_marginal), torch.zeros_like(p)).sum(2).mean(1)
@@ -158,13 +172,15 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = 3, chunk: int | None =
     _check_pair(real, fake, 1)
     fake_in_real, _ = _ball_membership(fake, real, _knn_radii(real, k, chunk), strict=False, chunk=chunk)
     real_in_fake, _ = _ball_membership(real, fake, _knn_radii(fake, k, chunk), strict=False, chunk=chunk)
-    return {"precision": float((fake_in_real > 0).double().mean()),
-            "recall": float((real_in_fake > 0).double().mean()), "k": k}
+    return {
+        "precision": float((fake_in_real > 0).double().mean()),
+        "recall": float((real_in_fake > 0).double().mean()),
+        "k": k,
+    }
 
 
 def density_coverage(real: Tensor, fake: Tensor, k: int = 5, chunk: int | None = None) -> dict:
     """Density and coverage: real k-NN balls, strict < membership (Naeem et al. 2020, arXiv:2002.09797)."""
     _check_pair(real, fake, 1)
     counts, covered = _ball_membership(fake, real, _knn_radii(real, k, chunk), strict=True, chunk=chunk)
-    return {"density": float(counts.sum()) / (k * len(fake)),
-            "coverage": float(covered.double().mean()), "k": k}
+    return {"density": float(counts.sum()) / (k * len(fake)), "coverage": float(covered.double().mean()), "k": k}

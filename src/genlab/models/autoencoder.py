@@ -1,4 +1,5 @@
 """Deterministic autoencoder; samples come from a Gaussian fitted to its codes (Ghosh et al. 2020)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,8 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .registry import register
 from .latent import LatentConfig, LatentImageModel
+from .registry import register
 
 
 @dataclass
@@ -22,8 +23,10 @@ class Autoencoder(LatentImageModel):
     """Minimize -log p(x | dec(enc(x))); no prior, so sampling uses an ex-post Gaussian on the codes."""
 
     Config = AutoencoderConfig
-    presets = {"tiny": ["model.widths=8,16", "model.hidden=32", "model.latent_dim=4"],
-               "quick": ["train.epochs=2", "model.widths=16,32", "model.hidden=256"]}
+    presets = {
+        "tiny": ["model.widths=8,16", "model.hidden=32", "model.latent_dim=4"],
+        "quick": ["train.epochs=2", "model.widths=16,32", "model.hidden=256"],
+    }
 
     def __init__(self, config: AutoencoderConfig):
         super().__init__(config)

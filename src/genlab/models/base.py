@@ -1,8 +1,10 @@
 """The model contract shared by every genlab model: a config, phases, ``loss(batch, phase)``, one optimizer per
 phase, and optional abilities (sample, encode, decode, translate, log_weights) that ``supports()`` reports."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -60,8 +62,7 @@ class GenerativeModel(nn.Module):
         """Submodules that ``train.compile=true`` may compile: every child with trainable parameters (frozen
         parts and EMA copies only run without gradients). Models whose losses differentiate through a network
         twice (gradient penalties) leave that network out."""
-        return [name for name, child in self.named_children()
-                if any(p.requires_grad for p in child.parameters())]
+        return [name for name, child in self.named_children() if any(p.requires_grad for p in child.parameters())]
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:

@@ -4,6 +4,7 @@
 Every registered model is a ``Model``; which of the others it is depends on the methods it implements, which
 ``GenerativeModel.supports()`` reports (the base class only documents the optional methods).
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol

@@ -1,4 +1,5 @@
 """An image classifier (conv net, cross-entropy): the domain feature network for FID/KID/IS on digits."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,8 +13,8 @@ from ..data.images import luma
 from ..errors import GenlabError
 from ..nn import downsampled_sizes
 from ..ops.augment import robust_augment
-from .registry import register
 from .base import GenerativeModel
+from .registry import register
 
 
 @dataclass
@@ -44,9 +45,13 @@ class ConvClassifierNet(nn.Module):
                 in_ch = width
             layers.append(nn.MaxPool2d(2))  # (width) x size/2 x size/2
         final = downsampled_sizes(c.image_size, len(c.widths))[-1]
-        self.body = nn.Sequential(*layers, nn.Flatten(),  # (widths[-1] * final * final)
-                                  nn.Linear(in_ch * final * final, c.features, bias=False),
-                                  nn.BatchNorm1d(c.features), nn.ReLU())  # (features)
+        self.body = nn.Sequential(
+            *layers,
+            nn.Flatten(),  # (widths[-1] * final * final)
+            nn.Linear(in_ch * final * final, c.features, bias=False),
+            nn.BatchNorm1d(c.features),
+            nn.ReLU(),
+        )  # (features)
         self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(c.features, c.num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -72,8 +77,9 @@ def fit_input(x: Tensor, config: ClassifierConfig) -> Tensor:
     if x.shape[1] != config.channels:
         x = luma(x) if config.channels == 1 else x.expand(-1, config.channels, -1, -1)
     if x.shape[-2:] != (config.image_size, config.image_size):
-        x = F.interpolate(x, size=(config.image_size, config.image_size), mode="bilinear", antialias=True,
-                          align_corners=False)
+        x = F.interpolate(
+            x, size=(config.image_size, config.image_size), mode="bilinear", antialias=True, align_corners=False
+        )
     return x
 
 
@@ -89,15 +95,31 @@ class Classifier(GenerativeModel):
     presets = {
         "tiny": ["model.widths=8,16", "model.convs_per_stage=1", "model.features=16"],  # tests
         # the shipped digit feature network (src/genlab/weights/digits.json, benchmarks/digit_classifier.py)
-        "digits": ["train.epochs=4", "train.batch_size=256", "train.lr=2e-3", "train.lr_schedule=cosine",
-                   "train.eval_images=10000"],
+        "digits": [
+            "train.epochs=4",
+            "train.batch_size=256",
+            "train.lr=2e-3",
+            "train.lr_schedule=cosine",
+            "train.eval_images=10000",
+        ],
         # the robust digit feature network v2 (src/genlab/weights/digits-v2.json, issue 16): noise, blur,
         # contrast, stroke width, affine moves and inversion (benchmarks/digit_classifier.py --version v2)
-        "digits-v2": ["model.augment=robust", "train.epochs=8", "train.batch_size=256", "train.lr=2e-3",
-                      "train.lr_schedule=cosine", "train.eval_images=10000"],
+        "digits-v2": [
+            "model.augment=robust",
+            "train.epochs=8",
+            "train.batch_size=256",
+            "train.lr=2e-3",
+            "train.lr_schedule=cosine",
+            "train.eval_images=10000",
+        ],
         # genlab adapt: the digits network in 3 epochs, once per row and seed (CPU-sized)
-        "adapt": ["train.epochs=3", "train.batch_size=128", "train.lr=2e-3", "train.lr_schedule=cosine",
-                  "train.eval_images=2000"],
+        "adapt": [
+            "train.epochs=3",
+            "train.batch_size=128",
+            "train.lr=2e-3",
+            "train.lr_schedule=cosine",
+            "train.eval_images=2000",
+        ],
     }
 
     def __init__(self, config: ClassifierConfig):
@@ -106,8 +128,10 @@ class Classifier(GenerativeModel):
         if c.channels <= 0 or c.image_size <= 0 or c.num_classes < 2:
             raise GenlabError("model config is unresolved: image_size, channels and num_classes come from the data")
         if not c.widths or c.convs_per_stage < 1 or c.features < 1 or c.shift < 0:
-            raise GenlabError("model.widths needs a stage, model.convs_per_stage and model.features must be "
-                              "at least 1 and model.shift at least 0")
+            raise GenlabError(
+                "model.widths needs a stage, model.convs_per_stage and model.features must be "
+                "at least 1 and model.shift at least 0"
+            )
         if c.augment not in AUGMENTATIONS:
             raise GenlabError(f"model.augment={c.augment!r} is unknown: choose {' or '.join(AUGMENTATIONS)}")
         self.net = ConvClassifierNet(c)

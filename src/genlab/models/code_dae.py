@@ -1,6 +1,7 @@
 """The learned code prior of PPGN-h (Nguyen et al. 2017, Sec. 3.3): a denoising autoencoder R on the codes h of a
 trained VAE or autoencoder, whose R(h) - h points up the codes' density (Alain & Bengio 2014: it estimates
 sigma^2 d log p(h)/dh), so Plug & Play can walk by it instead of the model's N(0, I) or fitted normal prior."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,8 +43,10 @@ class CodeDAE(GenerativeModel):
     def __init__(self, config: CodeDAEConfig):
         self.coder_config = coder_config(config.source_config, "source")
         if config.latent_dim != self.coder_config.model.latent_dim or config.depth < 1 or config.hidden < 1:
-            raise GenlabError("model config is unresolved (latent_dim comes from model.source) or model.depth / "
-                              "model.hidden is below 1")
+            raise GenlabError(
+                "model config is unresolved (latent_dim comes from model.source) or model.depth / "
+                "model.hidden is below 1"
+            )
         if not config.noise_std > 0:
             raise GenlabError("model.noise_std must be positive (the corruption the autoencoder learns to undo)")
         super().__init__(config)
@@ -57,7 +60,7 @@ class CodeDAE(GenerativeModel):
         check_coder_data(coder, config.source, dataset)
         config.latent_dim, config.image_size, config.channels = coder.latent_dim, coder.image_size, coder.channels
 
-    def train(self, mode: bool = True) -> "CodeDAE":
+    def train(self, mode: bool = True) -> CodeDAE:
         """The source stays in eval mode: it is frozen."""
         super().train(mode)
         self.source.eval()

@@ -1,8 +1,10 @@
 """CycleGAN (Zhu et al. 2017): unpaired image-to-image translation with cycle-consistency."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -17,10 +19,21 @@ from .translator import TwoWayTranslator, check_direction_name, domain_indices
 PAPER_OPTIMIZER = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.lr_schedule=linear_decay"]
 # what the two-way translators' presets share (UNIT's too): their discriminators and training budgets on digits
 # and photos
-DIGITS_PRESET = ["model.d_width=32", "model.d_layers=2", "train.batch_size=32", "train.epochs=4", "data.limit=12000",
-                 "train.eval_images=500"]
-PHOTO_PRESET = ["model.image_size=256", "model.d_width=64", "model.d_layers=3", "train.batch_size=8",
-                "train.epochs=200"]
+DIGITS_PRESET = [
+    "model.d_width=32",
+    "model.d_layers=2",
+    "train.batch_size=32",
+    "train.epochs=4",
+    "data.limit=12000",
+    "train.eval_images=500",
+]
+PHOTO_PRESET = [
+    "model.image_size=256",
+    "model.d_width=64",
+    "model.d_layers=3",
+    "train.batch_size=8",
+    "train.epochs=200",
+]
 
 
 @dataclass
@@ -60,8 +73,13 @@ class CycleGAN(TwoWayTranslator):
         "tiny": ["model.g_width=4", "model.g_blocks=1", "model.d_width=4", "model.d_layers=2"],  # tests
         "digits": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET],
         "digits-cycada": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET, *SEMANTIC_DIGITS],
-        "digits-style": ["model.g_width=32", "model.g_blocks=3", *DIGITS_PRESET, *STYLE_DIGITS,
-                         "model.diversity_weight=1"],
+        "digits-style": [
+            "model.g_width=32",
+            "model.g_blocks=3",
+            *DIGITS_PRESET,
+            *STYLE_DIGITS,
+            "model.diversity_weight=1",
+        ],
         "photo": ["model.g_width=64", "model.g_blocks=9", *PHOTO_PRESET],
     }
 

@@ -1,22 +1,24 @@
 """GANs (Goodfellow et al. 2014) and successors: one model, objective chosen per run, DCGAN or MLP nets."""
+
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
-from ..ops import per_sample
-from ..optim import adam
 from ..losses import gradient_penalty, make_objective, r1_penalty, r2_penalty
 from ..nn.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nn.mlp import MLPCritic, MLPGenerator
-from .registry import register
+from ..ops import per_sample
+from ..optim import adam
 from .base import GenerativeModel
+from .registry import register
 
 
 @dataclass
@@ -61,21 +63,56 @@ class GAN(GenerativeModel):
         "quick": ["train.epochs=2", "model.g_width=32", "model.d_width=32", "train.batch_size=64"],
         "dcgan": ["train.lr=2e-4", "train.betas=0.5,0.999", "train.batch_size=64"],
         "wgan-gp": ["model.objective=wgan-gp", "model.n_critic=5", "train.lr=1e-4", "train.betas=0,0.9"],
-        "toy": ["model.latent_dim=2", "model.g_width=128", "model.d_width=128", "train.batch_size=256",
-                "train.lr=1e-3", "train.betas=0.5,0.999", "train.epochs=10", "model.ema=0"],
+        "toy": [
+            "model.latent_dim=2",
+            "model.g_width=128",
+            "model.d_width=128",
+            "train.batch_size=256",
+            "train.lr=1e-3",
+            "train.betas=0.5,0.999",
+            "train.epochs=10",
+            "model.ema=0",
+        ],
         # Goodfellow et al. (2014)'s MNIST nets (MLP G, maxout D with dropout), with Adam; docs/benchmarks.md
-        "goodfellow": ["model.arch=mlp", "model.g_width=1200", "model.mlp_depth=2", "model.d_width=240",
-                       "model.mlp_maxout=5", "model.mlp_dropout=0.5", "train.lr=2e-4", "train.betas=0.5,0.999",
-                       "train.batch_size=100", "train.epochs=30"],
+        "goodfellow": [
+            "model.arch=mlp",
+            "model.g_width=1200",
+            "model.mlp_depth=2",
+            "model.d_width=240",
+            "model.mlp_maxout=5",
+            "model.mlp_dropout=0.5",
+            "train.lr=2e-4",
+            "train.betas=0.5,0.999",
+            "train.batch_size=100",
+            "train.epochs=30",
+        ],
         # 2-D mixtures, all modes sharp: minimax + R1 (Mescheder et al. 2018); docs/benchmarks.md "Mode coverage"
-        "toy-r1": ["model.latent_dim=2", "model.g_width=256", "model.d_width=256", "train.batch_size=512",
-                   "train.lr=1e-3", "train.betas=0.5,0.999", "train.epochs=40", "model.ema=0",
-                   "model.objective=minimax", "model.r1_weight=0.1", "train.lr_schedule=cosine",
-                   "train.lr_min_ratio=0.01"],
+        "toy-r1": [
+            "model.latent_dim=2",
+            "model.g_width=256",
+            "model.d_width=256",
+            "train.batch_size=512",
+            "train.lr=1e-3",
+            "train.betas=0.5,0.999",
+            "train.epochs=40",
+            "model.ema=0",
+            "model.objective=minimax",
+            "model.r1_weight=0.1",
+            "train.lr_schedule=cosine",
+            "train.lr_min_ratio=0.01",
+        ],
         # R3GAN's objective (Huang et al. 2024) on the DCGAN nets, 28-64 px: RpGAN + R1 + R2, no norm in D, Adam
         # betas (0, 0.99); gamma 1 from a CPU trial on MNIST (0.01-1 alike, 10 worse); README "Models"
-        "r3gan": ["model.objective=rpgan", "model.r1_weight=1", "model.r2_weight=1", "model.d_norm=none",
-                  "train.lr=2e-4", "train.betas=0,0.99", "train.batch_size=64", "model.ema=0.999"],
+        "r3gan": [
+            "model.objective=rpgan",
+            "model.r1_weight=1",
+            "model.r2_weight=1",
+            "model.d_norm=none",
+            "train.lr=2e-4",
+            "train.betas=0,0.99",
+            "train.batch_size=64",
+            "model.ema=0.999",
+        ],
     }
 
     def __init__(self, config: GANConfig):
@@ -86,8 +123,10 @@ class GAN(GenerativeModel):
         if not all(0 <= w < math.inf for w in (c.r1_weight, c.r2_weight)):  # NaN fails too
             raise GenlabError("model.r1_weight and model.r2_weight must be finite and >= 0 (0 = off)")
         if min(c.pack, c.n_critic, c.latent_dim, c.mlp_maxout, c.mlp_d_depth + 1) < 1:
-            raise GenlabError("model.pack, model.n_critic, model.latent_dim and model.mlp_maxout must be at least 1 "
-                              "and model.mlp_d_depth at least 0")
+            raise GenlabError(
+                "model.pack, model.n_critic, model.latent_dim and model.mlp_maxout must be at least 1 "
+                "and model.mlp_d_depth at least 0"
+            )
         if not 0 <= c.mlp_dropout < 1 or (c.mlp_dropout and (c.arch != "mlp" or c.mlp_maxout < 2)):
             raise GenlabError("model.mlp_dropout must be in [0, 1) and needs model.arch=mlp with model.mlp_maxout > 1")
         if c.pack > 1 and c.conditional:
@@ -110,15 +149,26 @@ class GAN(GenerativeModel):
         classes = c.num_classes if c.conditional else 0
         if c.arch == "mlp":
             dims, image_shape = math.prod(shape), shape if len(shape) == 3 else ()
-            return (MLPGenerator(c.latent_dim, dims, c.g_width, c.mlp_depth, classes, c.mlp_batch_norm, image_shape),
-                    MLPCritic(dims * c.pack, c.d_width, c.mlp_d_depth or c.mlp_depth, c.spectral_norm, classes,
-                              c.mlp_maxout, c.mlp_dropout))
+            return (
+                MLPGenerator(c.latent_dim, dims, c.g_width, c.mlp_depth, classes, c.mlp_batch_norm, image_shape),
+                MLPCritic(
+                    dims * c.pack,
+                    c.d_width,
+                    c.mlp_d_depth or c.mlp_depth,
+                    c.spectral_norm,
+                    classes,
+                    c.mlp_maxout,
+                    c.mlp_dropout,
+                ),
+            )
         if c.arch != "dcgan":
             raise GenlabError(f"unknown GAN arch {c.arch!r}; use dcgan (images) or mlp (images or points)")
         if len(shape) != 3:
             raise GenlabError("model.arch=dcgan needs images; use model.arch=mlp for points")
-        return (DCGANGenerator(c.latent_dim, shape[0], shape[1], c.g_width, classes),
-                DCGANDiscriminator(shape[0] * c.pack, shape[1], c.d_width, c.d_norm, c.spectral_norm, classes))
+        return (
+            DCGANGenerator(c.latent_dim, shape[0], shape[1], c.g_width, classes),
+            DCGANDiscriminator(shape[0] * c.pack, shape[1], c.d_width, c.d_norm, c.spectral_norm, classes),
+        )
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
@@ -141,8 +191,10 @@ class GAN(GenerativeModel):
     def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
         """Adam for D and for G, each with its own learning rate (TTUR, Heusel et al. 2017)."""
         betas = tuple(train.betas)
-        return {"d": adam(self.discriminator.parameters(), self.config.lr_d or train.lr, betas),
-                "g": adam(self.generator.parameters(), self.config.lr_g or train.lr, betas)}
+        return {
+            "d": adam(self.discriminator.parameters(), self.config.lr_d or train.lr, betas),
+            "g": adam(self.generator.parameters(), self.config.lr_g or train.lr, betas),
+        }
 
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Images [0, 1] -> [-1, 1] (tanh range); points pass through."""
@@ -190,13 +242,16 @@ class GAN(GenerativeModel):
                 loss, out[name] = loss + weight * value, value.detach()
         return {"loss": loss, **out}
 
-    def _penalties(self, x: Tensor, fake: Tensor, labels: Tensor | None
-                   ) -> dict[str, tuple[float, Callable[[], Tensor]]]:
+    def _penalties(
+        self, x: Tensor, fake: Tensor, labels: Tensor | None
+    ) -> dict[str, tuple[float, Callable[[], Tensor]]]:
         """D's regularizers by logged name: (weight, a function computing the penalty)."""
         c, critic = self.config, lambda h: self.critic(h, labels)
-        return {"gp": (c.gp_weight, lambda: gradient_penalty(critic, x, fake)),
-                "r1": (c.r1_weight, lambda: r1_penalty(critic, x)),
-                "r2": (c.r2_weight, lambda: r2_penalty(critic, fake))}
+        return {
+            "gp": (c.gp_weight, lambda: gradient_penalty(critic, x, fake)),
+            "r1": (c.r1_weight, lambda: r1_penalty(critic, x)),
+            "r2": (c.r2_weight, lambda: r2_penalty(critic, fake)),
+        }
 
     def _score(self, logits: Tensor) -> Tensor:
         """D's mean verdict: a probability for log-odds objectives, the raw critic value otherwise."""
@@ -221,16 +276,20 @@ class GAN(GenerativeModel):
         """Mode-collapse check: samples far less spread out than real data."""
         ratio = mean_pairwise_distance(samples[:256]) / max(mean_pairwise_distance(real[:256]), 1e-12)
         if ratio < 0.1:
-            return [f"generator samples are nearly identical (spread {ratio:.2f} of the data's): mode collapse; "
-                    "try another objective (wgan-gp, hinge), model.pack=4 or a lower train.lr"]
+            return [
+                f"generator samples are nearly identical (spread {ratio:.2f} of the data's): mode collapse; "
+                "try another objective (wgan-gp, hinge), model.pack=4 or a lower train.lr"
+            ]
         return []
 
     def epoch_warnings(self, record: dict[str, Any]) -> list[str]:
         """A discriminator loss near zero means D always wins and G gets almost no gradient."""
         d_loss = record.get("train/d/loss")
         if self.objective.probabilistic and d_loss is not None and d_loss < 0.01:
-            return [f"discriminator loss {d_loss:.4f} is near zero: D wins and G learns little; "
-                    "try model.objective=nonsaturating, spectral norm, or a lower model.lr_d"]
+            return [
+                f"discriminator loss {d_loss:.4f} is near zero: D wins and G learns little; "
+                "try model.objective=nonsaturating, spectral norm, or a lower model.lr_d"
+            ]
         return []
 
     def ema_decay(self) -> float:

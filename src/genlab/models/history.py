@@ -1,4 +1,5 @@
 """A history of generated images for discriminator updates (Shrivastava et al. 2017, Sec. 2.3)."""
+
 from __future__ import annotations
 
 import torch
@@ -36,7 +37,7 @@ class HistoryPool:
         slots = torch.randint(self.capacity, (len(fresh),)).tolist()
         for i in range(len(fresh)):
             if len(self) < self.capacity:
-                self._append(fresh[i:i + 1])
+                self._append(fresh[i : i + 1])
             elif coins[i] < 0.5:
                 out[i] = self.images[slots[i]]
                 self.images[slots[i]] = fresh[i]
@@ -56,7 +57,7 @@ class HistoryPool:
         k = min(len(fresh) // 2, self.capacity)
         slots = torch.randperm(self.capacity)[:k].to(fresh.device)
         out = torch.cat([fresh[: len(fresh) - k], self.images[slots]])
-        self.images[slots] = fresh[len(fresh) - k:]
+        self.images[slots] = fresh[len(fresh) - k :]
         return out
 
     def _match(self, fresh: Tensor) -> Tensor:

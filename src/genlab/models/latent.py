@@ -1,4 +1,5 @@
 """Shared machinery of latent-variable image models: conv encoder, transposed-conv decoder, likelihood."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,11 +49,18 @@ class LatentImageModel(GenerativeModel):
         if not c.gaussian_std > 0:
             raise GenlabError("model.gaussian_std must be positive (the std of the Gaussian likelihood)")
         self.likelihood = make_likelihood(c.likelihood, c.gaussian_std)
-        self.encoder = ConvEncoder(c.channels, c.image_size, c.widths, c.hidden,
-                                   c.latent_dim * self.code_multiplier, c.activation)
+        self.encoder = ConvEncoder(
+            c.channels, c.image_size, c.widths, c.hidden, c.latent_dim * self.code_multiplier, c.activation
+        )
         self.condition = LabelConcat(c.latent_dim, c.num_classes if c.conditional else 0)
-        self.decoder = ConvDecoder(self.condition.out_dim, c.image_size, c.widths, c.hidden,
-                                   self.likelihood.param_channels(c.channels), c.activation)
+        self.decoder = ConvDecoder(
+            self.condition.out_dim,
+            c.image_size,
+            c.widths,
+            c.hidden,
+            self.likelihood.param_channels(c.channels),
+            c.activation,
+        )
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
@@ -62,8 +70,10 @@ class LatentImageModel(GenerativeModel):
         if config.likelihood == "auto":
             config.likelihood = "bernoulli" if data.binarize != "none" else "gaussian"
         if config.likelihood == "bernoulli" and data.binarize == "none":
-            raise GenlabError("a Bernoulli likelihood needs binary data: set data.binarize=dynamic or static, "
-                              "or use model.likelihood=gaussian")
+            raise GenlabError(
+                "a Bernoulli likelihood needs binary data: set data.binarize=dynamic or static, "
+                "or use model.likelihood=gaussian"
+            )
         cls.resolve_classes(config, dataset)
 
     @property
@@ -120,8 +130,10 @@ def check_coder_data(coder: Any, run: str, dataset: Any) -> None:
     """The data must have the image shape the frozen autoencoder or VAE (run folder ``run``) was trained on."""
     shape = "points" if dataset.is_points else f"{dataset.channels}x{dataset.image_size}x{dataset.image_size}"
     if shape != f"{coder.channels}x{coder.image_size}x{coder.image_size}":
-        raise GenlabError(f"autoencoder {run} was trained on {coder.channels}x{coder.image_size}"
-                          f"x{coder.image_size} images; the data are {shape}")
+        raise GenlabError(
+            f"autoencoder {run} was trained on {coder.channels}x{coder.image_size}"
+            f"x{coder.image_size} images; the data are {shape}"
+        )
 
 
 def code_scale(coder: Any) -> tuple[Tensor | float, Tensor | float]:

@@ -1,5 +1,6 @@
 """A GAN in the code space of a trained autoencoder or VAE (two-stage generation, like GMMN+AE, Li et al. 2015):
 G maps noise to codes, D tells them from the codes of real images, the frozen decoder turns codes into images."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,18 +30,31 @@ class LatentGAN(GAN):
     Config = LatentGANConfig
     pretrained = {"autoencoder": CODE_MODELS}  # its config is embedded and its weights loaded by genlab.runs
     # docs/benchmarks.md "Two-stage": non-saturating + a strong R1 (Mescheder et al. 2018) on standardized codes
-    train_defaults = ["model.arch=mlp", "model.latent_dim=32", "model.g_width=512", "model.d_width=512",
-                      "model.objective=nonsaturating", "model.r1_weight=20", "model.ema=0.999", "train.batch_size=64",
-                      "train.lr=2e-4", "train.betas=0.5,0.999", "train.epochs=20", "train.lr_schedule=cosine",
-                      "train.lr_min_ratio=0.01"]
+    train_defaults = [
+        "model.arch=mlp",
+        "model.latent_dim=32",
+        "model.g_width=512",
+        "model.d_width=512",
+        "model.objective=nonsaturating",
+        "model.r1_weight=20",
+        "model.ema=0.999",
+        "train.batch_size=64",
+        "train.lr=2e-4",
+        "train.betas=0.5,0.999",
+        "train.epochs=20",
+        "train.lr_schedule=cosine",
+        "train.lr_min_ratio=0.01",
+    ]
     presets = {"tiny": ["model.g_width=16", "model.d_width=16", "model.latent_dim=4"]}
 
     def __init__(self, config: LatentGANConfig):
         self.coder_config = coder_config(config.autoencoder_config, "autoencoder")
         coder = self.coder_config.model
         if (config.channels, config.image_size) != (coder.channels, coder.image_size):
-            raise GenlabError("model.autoencoder_config must be the config of an autoencoder or vae run on images "
-                              "of model.channels x model.image_size pixels")
+            raise GenlabError(
+                "model.autoencoder_config must be the config of an autoencoder or vae run on images "
+                "of model.channels x model.image_size pixels"
+            )
         super().__init__(config)
         self.autoencoder = build_model(self.coder_config.model_name, coder).requires_grad_(False).eval()
 
@@ -60,7 +74,7 @@ class LatentGAN(GAN):
         cls.resolve_objective(config)
         cls.resolve_classes(config, dataset)
 
-    def train(self, mode: bool = True) -> "LatentGAN":
+    def train(self, mode: bool = True) -> LatentGAN:
         """The autoencoder stays in eval mode: it is frozen."""
         super().train(mode)
         self.autoencoder.eval()
@@ -80,4 +94,3 @@ class LatentGAN(GAN):
         """Noise -> codes (through the EMA generator) -> the decoder's mean images in [0, 1], differentiable in z."""
         mean, std = self._code_stats()
         return self.autoencoder.render(self.generate(z, labels) * std + mean, labels)
-

@@ -1,4 +1,5 @@
 """SimGAN (Shrivastava et al. 2017): refine synthetic images so they look real yet keep their annotation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,16 @@ def self_regularization(refined: Tensor, synthetic: Tensor) -> Tensor:
     return (refined - synthetic).abs().mean()
 
 
-DIGITS = ["model.width=32", "model.blocks=3", "model.d_width=32", "model.self_reg=0.1", "train.batch_size=64",
-          "train.epochs=3", "data.limit=20000", "train.eval_images=500"]
+DIGITS = [
+    "model.width=32",
+    "model.blocks=3",
+    "model.d_width=32",
+    "model.self_reg=0.1",
+    "train.batch_size=64",
+    "train.epochs=3",
+    "data.limit=20000",
+    "train.eval_images=500",
+]
 
 
 @register("refiner")
@@ -65,8 +74,13 @@ class Refiner(Translator):
     directions = ("a2b",)
     train_defaults = ["train.lr=2e-4", "train.betas=0.5,0.999", "train.batch_size=32", "train.grid_size=16"]
     presets = {
-        "tiny": ["model.width=4", "model.blocks=1", "model.d_width=4", "model.pool_size=4",
-                 "model.warmup_steps=1"],  # tests
+        "tiny": [
+            "model.width=4",
+            "model.blocks=1",
+            "model.d_width=4",
+            "model.pool_size=4",
+            "model.warmup_steps=1",
+        ],  # tests
         "digits": DIGITS,
         "digits-cycada": [*DIGITS, *SEMANTIC_DIGITS],
     }
@@ -96,8 +110,10 @@ class Refiner(Translator):
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
         x, y = batch
         synthetic, real = x[y == 0], x[y == 1]
-        return self.phase_loss(phase, {"g": lambda: self._refiner_loss(x, synthetic),
-                                       "d": lambda: self._discriminator_loss(x, synthetic, real)})
+        return self.phase_loss(
+            phase,
+            {"g": lambda: self._refiner_loss(x, synthetic), "d": lambda: self._discriminator_loss(x, synthetic, real)},
+        )
 
     def _refiner_loss(self, x: Tensor, synthetic: Tensor) -> dict[str, Tensor]:
         """GAN(R) on D's patch map of R(x), plus self_reg * ||R(x) - x||_1 and the terms'."""
@@ -111,8 +127,12 @@ class Refiner(Translator):
             self._refined = (x, refined.detach())
         loss = self.adversarial_weight() * adv + self.config.self_reg * reg
         terms = add_values(zeros(self.term_names(), x), self.term_values("a2b", synthetic, refined))
-        return {"loss": loss + self.terms_loss(terms), "adv": adv.detach(), "self_reg": reg.detach(),
-                **{k: v.detach() for k, v in terms.items()}}
+        return {
+            "loss": loss + self.terms_loss(terms),
+            "adv": adv.detach(),
+            "self_reg": reg.detach(),
+            **{k: v.detach() for k, v in terms.items()},
+        }
 
     def _discriminator_loss(self, x: Tensor, synthetic: Tensor, real: Tensor) -> dict[str, Tensor]:
         """Real patches against refined ones (half from the history pool once it is full)."""
@@ -134,7 +154,7 @@ class Refiner(Translator):
         return {f"pool.{k}": v for k, v in self.pool.state().items()}
 
     def load_resume_state(self, state: dict[str, Tensor]) -> None:
-        self.pool.load_state({k[len("pool."):]: v for k, v in state.items() if k.startswith("pool.")})
+        self.pool.load_state({k[len("pool.") :]: v for k, v in state.items() if k.startswith("pool.")})
 
     # -- inference ------------------------------------------------------------------------------
     def generator_for(self, direction: str, style: Tensor | None = None) -> nn.Module:

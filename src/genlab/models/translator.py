@@ -1,9 +1,11 @@
 """What every image-to-image model shares: the two domains, the directions between them, the [-1, 1] image
 range, the GAN objective, a generator and a discriminator optimizer, and the round trip."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -43,8 +45,10 @@ def check_direction(model: Any, direction: str) -> None:
 def require_two_domains(model: str, dataset: Any) -> None:
     """Image-to-image models train on unpaired data: images labelled 0 (domain A) and 1 (domain B)."""
     if dataset.is_points or set(dataset.labels.unique().tolist()) != {0, 1}:
-        raise GenlabError(f"{model} trains on two image domains labelled 0 (A) and 1 (B): "
-                          "use --data unpaired:DIR_A,DIR_B (folders or dataset names)")
+        raise GenlabError(
+            f"{model} trains on two image domains labelled 0 (A) and 1 (B): "
+            "use --data unpaired:DIR_A,DIR_B (folders or dataset names)"
+        )
 
 
 def translator_objective(model: str, objective: str) -> GANObjective:
@@ -53,8 +57,10 @@ def translator_objective(model: str, objective: str) -> GANObjective:
     made = make_objective(objective)
     if objective in ("wgan", "wgan-gp") or made.paired:
         why = "pairs each fake with a real image" if made.paired else "needs a Lipschitz constraint on the critic"
-        raise GenlabError(f"{model} cannot train with model.objective={objective} (it {why}); use "
-                          "lsgan, nonsaturating, minimax or hinge")
+        raise GenlabError(
+            f"{model} cannot train with model.objective={objective} (it {why}); use "
+            "lsgan, nonsaturating, minimax or hinge"
+        )
     return made
 
 
@@ -114,12 +120,17 @@ class Translator(GenerativeModel):
         """What the terms log in phase g."""
         return tuple(name for term in self.terms.values() for name in term.names())
 
-    def term_values(self, direction: str, source: Tensor, fake: Tensor, style: Tensor | None = None,
-                    render: Callable[[Tensor], Tensor] | None = None) -> dict[str, Tensor]:
+    def term_values(
+        self,
+        direction: str,
+        source: Tensor,
+        fake: Tensor,
+        style: Tensor | None = None,
+        render: Callable[[Tensor], Tensor] | None = None,
+    ) -> dict[str, Tensor]:
         """The terms' unweighted values on one direction's translation ``fake`` of ``source`` (in ``style``;
         ``render(s)``: the same sources translated in style s)."""
-        translation = Translation(direction, source, fake, domain_indices(direction)[1], style, render,
-                                  self.draw_style)
+        translation = Translation(direction, source, fake, domain_indices(direction)[1], style, render, self.draw_style)
         return {name: value for term in self.terms.values() for name, value in term(translation).items()}
 
     def terms_loss(self, values: dict[str, Tensor]) -> Tensor | float:
@@ -147,8 +158,10 @@ class Translator(GenerativeModel):
     def optimizers(self, train: Any) -> dict[str, torch.optim.Optimizer]:
         """Adam over the generators and Adam over the discriminators, each at its own lr when set."""
         betas = tuple(train.betas)
-        return {"g": adam(self.generator_parameters(), self.config.lr_g or train.lr, betas),
-                "d": adam(self.discriminator_parameters(), self.config.lr_d or train.lr, betas)}
+        return {
+            "g": adam(self.generator_parameters(), self.config.lr_g or train.lr, betas),
+            "d": adam(self.discriminator_parameters(), self.config.lr_d or train.lr, betas),
+        }
 
     def prepare(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Images [0, 1] -> [-1, 1] (the generators' tanh range)."""
@@ -209,8 +222,9 @@ class TwoWayTranslator(Translator):
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
         x, y = batch
         sources = split_domains(x, y)
-        return self.phase_loss(phase, {"g": lambda: self.generator_loss(x, sources),
-                                       "d": lambda: self.discriminator_loss(x, sources)})
+        return self.phase_loss(
+            phase, {"g": lambda: self.generator_loss(x, sources), "d": lambda: self.discriminator_loss(x, sources)}
+        )
 
     def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
         """Phase "g" on a batch split by direction; calls ``keep_fakes`` with its translations."""
@@ -253,7 +267,7 @@ class TwoWayTranslator(Translator):
     def load_resume_state(self, state: dict[str, Tensor]) -> None:
         for d, pool in self.pools.items():
             prefix = f"pool_{d}."
-            pool.load_state({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+            pool.load_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
 
     @torch.no_grad()
     def pictures(self, images: Tensor, labels: Tensor) -> dict[str, Tensor]:

@@ -1,17 +1,29 @@
 """UNIT (Liu, Breuel & Kautz 2017): unsupervised image-to-image translation through a latent space shared by
 two domains, each a VAE (encoder q(z|x), generator p(x|z)) and a GAN."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
-from ..nn.resnet import (PatchDiscriminator, check_quarter_size, check_width, decode, down_layers, patch_layers,
-                         rename_on_load, residual_blocks, split_sequential_name, up_sampling)
+from ..nn.resnet import (
+    PatchDiscriminator,
+    check_quarter_size,
+    check_width,
+    decode,
+    down_layers,
+    patch_layers,
+    rename_on_load,
+    residual_blocks,
+    split_sequential_name,
+    up_sampling,
+)
 from ..ops import DiagonalGaussian
 from .cyclegan import DIGITS_PRESET, PHOTO_PRESET
 from .registry import register
@@ -68,8 +80,7 @@ class UNIT(TwoWayTranslator):
         "tiny": ["model.width=4", "model.blocks=2", "model.d_width=4", "model.d_layers=2"],  # tests
         "digits": ["model.width=32", "model.blocks=2", *DIGITS_PRESET],  # the CycleGAN's discriminators and budget
         "digits-cycada": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, *SEMANTIC_DIGITS],
-        "digits-style": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, *STYLE_DIGITS,
-                         "model.diversity_weight=5"],
+        "digits-style": ["model.width=32", "model.blocks=2", *DIGITS_PRESET, *STYLE_DIGITS, "model.diversity_weight=5"],
         "photo": ["model.width=64", "model.blocks=4", *PHOTO_PRESET],
     }
 
@@ -85,16 +96,18 @@ class UNIT(TwoWayTranslator):
         if c.d_layers <= 0 or c.latent_dim != self.code_shape().numel():
             raise GenlabError("model config is unresolved: image_size/channels come from the data")
         code, own = 4 * c.width, c.blocks - c.shared_blocks
-        self.encoders = nn.ModuleList(nn.Sequential(*down_layers(c.channels, c.width), *residual_blocks(code, own))
-                                      for _ in DOMAINS)
+        self.encoders = nn.ModuleList(
+            nn.Sequential(*down_layers(c.channels, c.width), *residual_blocks(code, own)) for _ in DOMAINS
+        )
         self.shared_encoder = nn.Sequential(*residual_blocks(code, c.shared_blocks))
         self.shared_generator = nn.Sequential(*residual_blocks(code, c.shared_blocks))
         self.generators = nn.ModuleList(nn.Sequential(*residual_blocks(code, own)) for _ in DOMAINS)
         self.decoders = nn.ModuleList(up_sampling(c.width, c.channels, self.style_dim) for _ in DOMAINS)
         # runs saved before `decoders` held an unstyled generator's up-sampling after its own residual blocks
         rename_on_load(self, partial(renamed_generator_key, own_blocks=own))
-        self.discriminators = nn.ModuleList(PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers)
-                                            for _ in DOMAINS)
+        self.discriminators = nn.ModuleList(
+            PatchDiscriminator(c.channels, c.image_size, c.d_width, c.d_layers) for _ in DOMAINS
+        )
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
@@ -138,15 +151,21 @@ class UNIT(TwoWayTranslator):
         """x -> G_t(E_s(x)): the posterior mean decoded into the other domain (with style codes, in ``style``,
         by default one drawn from N(0, I) per image)."""
         source, target = domain_indices(direction)
-        return lambda x: self.generate(self.posterior(x, source).mean, target,
-                                       self.draw_style(x) if style is None else style)
+        return lambda x: self.generate(
+            self.posterior(x, source).mean, target, self.draw_style(x) if style is None else style
+        )
 
     # -- training ---------------------------------------------------------------------------------
     def generator_loss(self, x: Tensor, sources: dict[str, Tensor]) -> dict[str, Tensor]:
         """The VAE, GAN and cycle terms of both domains (Eqs. 2-5), and the terms'."""
         c = self.config
-        weights = {"adv": c.gan_weight, "recon": c.recon_weight, "kl": c.kl_weight, "cycle": c.cycle_weight,
-                   "cycle_kl": c.cycle_kl_weight}
+        weights = {
+            "adv": c.gan_weight,
+            "recon": c.recon_weight,
+            "kl": c.kl_weight,
+            "cycle": c.cycle_weight,
+            "cycle_kl": c.cycle_kl_weight,
+        }
         terms = zeros((*weights, *self.term_names()), x)
         fakes = {}
         for direction, src in sources.items():
@@ -164,10 +183,13 @@ class UNIT(TwoWayTranslator):
         style, own = self.draw_style(src), self.own_style(src, source)
         fake = fakes[direction] = self.generate(z, target, style)
         back = self.posterior(fake, target)
-        terms = {"kl": per_dimension_kl(q), "recon": (self.generate(z, source, own) - src).abs().mean(),
-                 "adv": self.objective.generator(self.discriminators[target](fake)),
-                 "cycle_kl": per_dimension_kl(back),
-                 "cycle": (self.generate(back.rsample(), source, own) - src).abs().mean()}
+        terms = {
+            "kl": per_dimension_kl(q),
+            "recon": (self.generate(z, source, own) - src).abs().mean(),
+            "adv": self.objective.generator(self.discriminators[target](fake)),
+            "cycle_kl": per_dimension_kl(back),
+            "cycle": (self.generate(back.rsample(), source, own) - src).abs().mean(),
+        }
         return {**terms, **self.term_values(direction, src, fake, style, lambda other: self.generate(z, target, other))}
 
     # -- codes and samples ------------------------------------------------------------------------
@@ -193,8 +215,9 @@ class UNIT(TwoWayTranslator):
         return self.render(z, labels, domain)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None,
-               domain: str = "a") -> Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None, domain: str = "a"
+    ) -> Tensor:
         """n images of ``domain`` decoded from N(0, I) codes (and, with style codes, N(0, I) styles)."""
         codes = self.prior_sample(n, generator)
         return self.render(codes, domain=domain, style=self.draw_style(codes, generator))

@@ -1,4 +1,5 @@
 """Variational autoencoder (Kingma & Welling 2014) with beta, KL warm-up and an IWAE objective."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,12 +30,26 @@ class VAE(LatentImageModel):
     presets = {
         "tiny": ["model.widths=8,16", "model.hidden=32", "model.latent_dim=4"],  # tests
         # make demo: about two minutes on two CPU cores
-        "quick": ["train.epochs=3", "model.widths=16,32", "model.hidden=256", "model.latent_dim=16",
-                  "train.batch_size=128", "train.lr=2e-3"],
+        "quick": [
+            "train.epochs=3",
+            "model.widths=16,32",
+            "model.hidden=256",
+            "model.latent_dim=16",
+            "train.batch_size=128",
+            "train.lr=2e-3",
+        ],
         # the likelihood benchmark (docs/benchmarks.md)
-        "nll": ["train.epochs=100", "model.widths=32,64", "model.hidden=512", "model.latent_dim=32",
-                "train.batch_size=128", "train.lr=1e-3", "train.lr_schedule=cosine", "train.lr_min_ratio=0.02",
-                "model.kl_warmup_steps=4000"],
+        "nll": [
+            "train.epochs=100",
+            "model.widths=32,64",
+            "model.hidden=512",
+            "model.latent_dim=32",
+            "train.batch_size=128",
+            "train.lr=1e-3",
+            "train.lr_schedule=cosine",
+            "train.lr_min_ratio=0.02",
+            "model.kl_warmup_steps=4000",
+        ],
     }
 
     def __init__(self, config: VAEConfig):

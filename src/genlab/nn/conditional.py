@@ -1,4 +1,5 @@
 """Class conditioning shared by generators and discriminators."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """Convolutional encoder (stride-2 convolutions) and transposed-convolution decoder."""
+
 from __future__ import annotations
 
 from torch import Tensor, nn
@@ -28,8 +29,9 @@ def downsampled_sizes(image_size: int, stages: int) -> list[int]:
 class ConvEncoder(nn.Module):
     """x [B, C, H, W] -> features [B, out_features]: stride-2 convs, then an MLP head."""
 
-    def __init__(self, channels: int, image_size: int, widths: tuple[int, ...], hidden: int,
-                 out_features: int, act: str = "elu"):
+    def __init__(
+        self, channels: int, image_size: int, widths: tuple[int, ...], hidden: int, out_features: int, act: str = "elu"
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         in_ch = channels
@@ -52,8 +54,15 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """z [B, latent] -> image parameters [B, out_channels, H, W] via transposed convs (mirror of the encoder)."""
 
-    def __init__(self, latent_dim: int, image_size: int, widths: tuple[int, ...], hidden: int,
-                 out_channels: int, act: str = "elu"):
+    def __init__(
+        self,
+        latent_dim: int,
+        image_size: int,
+        widths: tuple[int, ...],
+        hidden: int,
+        out_channels: int,
+        act: str = "elu",
+    ):
         super().__init__()
         sizes = downsampled_sizes(image_size, len(widths))
         self.start_shape = (widths[-1], sizes[-1], sizes[-1])

@@ -1,4 +1,5 @@
 """DCGAN generator and discriminator (Radford et al. 2016) for 28, 32 and 64 pixels, gray or RGB."""
+
 from __future__ import annotations
 
 from torch import Tensor, nn
@@ -31,15 +32,17 @@ def _norm(kind: str, channels: int) -> nn.Module:
 class DCGANGenerator(nn.Module):
     """z [B, latent] (+ class embedding) -> image [B, C, H, W] in [-1, 1] (tanh)."""
 
-    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int = 64,
-                 num_classes: int = 0):
+    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int = 64, num_classes: int = 0):
         super().__init__()
         start, stages = upsampling_plan(image_size)
         self.condition = LabelConcat(latent_dim, num_classes)
         in_dim = self.condition.out_dim
         top = width * 2 ** (stages - 1)
         layers: list[nn.Module] = [  # (width * 2^(stages-1)) x start x start
-            nn.ConvTranspose2d(in_dim, top, start, 1, 0, bias=False), nn.BatchNorm2d(top), nn.ReLU(True)]
+            nn.ConvTranspose2d(in_dim, top, start, 1, 0, bias=False),
+            nn.BatchNorm2d(top),
+            nn.ReLU(True),
+        ]
         ch = top
         for _ in range(stages - 1):  # each stage doubles the size and halves the channels
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
@@ -54,16 +57,26 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """image [B, C, H, W] (+ labels, projection of Miyato & Koyama 2018) -> logit [B]."""
 
-    def __init__(self, channels: int, image_size: int, width: int = 64, norm: str = "batch",
-                 spectral: bool = False, num_classes: int = 0):
+    def __init__(
+        self,
+        channels: int,
+        image_size: int,
+        width: int = 64,
+        norm: str = "batch",
+        spectral: bool = False,
+        num_classes: int = 0,
+    ):
         super().__init__()
         start, stages = upsampling_plan(image_size)
         wrap = spectral_wrap(spectral)
         layers: list[nn.Module] = [wrap(nn.Conv2d(channels, width, 4, 2, 1, bias=False)), nn.LeakyReLU(0.2, True)]
         ch = width
         for _ in range(stages - 1):  # (2ch) x size/2 x size/2
-            layers += [wrap(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none")), _norm(norm, ch * 2),
-                       nn.LeakyReLU(0.2, True)]
+            layers += [
+                wrap(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none")),
+                _norm(norm, ch * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
             ch *= 2
         # (width * 2^(stages-1)) x start x start; a linear head on it equals DCGAN's final start x start conv
         self.features = nn.Sequential(*layers, nn.Flatten())

@@ -5,6 +5,7 @@ ported to PyTorch by pytorch-fid: 1008 classes, 3x3 average pools that ignore th
 and a max pool in the last block. Parameter names follow that port, so its weights file loads with
 strict key matching. torch-fidelity ships the very same file under another name (same sha256).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,8 +31,14 @@ EXPECTED_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb912
 class _ConvBN(nn.Module):
     """Conv (no bias) -> batch norm (TensorFlow's eps 1e-3) -> ReLU: every Inception-v3 layer."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int | tuple[int, int], stride: int = 1,
-                 padding: int | tuple[int, int] = 0):
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel: int | tuple[int, int],
+        stride: int = 1,
+        padding: int | tuple[int, int] = 0,
+    ):
         super().__init__()
         self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding, bias=False)
         self.bn = nn.BatchNorm2d(out_ch, eps=1e-3)
@@ -78,10 +85,15 @@ class _BlockA(nn.Module):
         self.branch_pool = _ConvBN(in_ch, pool_ch, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([self.branch1x1(x),
-                          _chain(x, self.branch5x5_1, self.branch5x5_2),
-                          _chain(x, self.branch3x3dbl_1, self.branch3x3dbl_2, self.branch3x3dbl_3),
-                          self.branch_pool(_pool_3x3(x, "avg"))], 1)
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                _chain(x, self.branch5x5_1, self.branch5x5_2),
+                _chain(x, self.branch3x3dbl_1, self.branch3x3dbl_2, self.branch3x3dbl_3),
+                self.branch_pool(_pool_3x3(x, "avg")),
+            ],
+            1,
+        )
 
 
 class _ReduceB(nn.Module):
@@ -95,9 +107,14 @@ class _ReduceB(nn.Module):
         self.branch3x3dbl_3 = _ConvBN(96, 96, 3, stride=2)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([self.branch3x3(x),
-                          _chain(x, self.branch3x3dbl_1, self.branch3x3dbl_2, self.branch3x3dbl_3),
-                          F.max_pool2d(x, 3, 2)], 1)
+        return torch.cat(
+            [
+                self.branch3x3(x),
+                _chain(x, self.branch3x3dbl_1, self.branch3x3dbl_2, self.branch3x3dbl_3),
+                F.max_pool2d(x, 3, 2),
+            ],
+            1,
+        )
 
 
 class _BlockC(nn.Module):
@@ -117,12 +134,22 @@ class _BlockC(nn.Module):
         self.branch_pool = _ConvBN(in_ch, 192, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        double = (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4,
-                  self.branch7x7dbl_5)
-        return torch.cat([self.branch1x1(x),
-                          _chain(x, self.branch7x7_1, self.branch7x7_2, self.branch7x7_3),
-                          _chain(x, *double),
-                          self.branch_pool(_pool_3x3(x, "avg"))], 1)
+        double = (
+            self.branch7x7dbl_1,
+            self.branch7x7dbl_2,
+            self.branch7x7dbl_3,
+            self.branch7x7dbl_4,
+            self.branch7x7dbl_5,
+        )
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                _chain(x, self.branch7x7_1, self.branch7x7_2, self.branch7x7_3),
+                _chain(x, *double),
+                self.branch_pool(_pool_3x3(x, "avg")),
+            ],
+            1,
+        )
 
 
 class _ReduceD(nn.Module):
@@ -138,10 +165,14 @@ class _ReduceD(nn.Module):
         self.branch7x7x3_4 = _ConvBN(192, 192, 3, stride=2)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([_chain(x, self.branch3x3_1, self.branch3x3_2),
-                          _chain(x, self.branch7x7x3_1, self.branch7x7x3_2, self.branch7x7x3_3,
-                                 self.branch7x7x3_4),
-                          F.max_pool2d(x, 3, 2)], 1)
+        return torch.cat(
+            [
+                _chain(x, self.branch3x3_1, self.branch3x3_2),
+                _chain(x, self.branch7x7x3_1, self.branch7x7x3_2, self.branch7x7x3_3, self.branch7x7x3_4),
+                F.max_pool2d(x, 3, 2),
+            ],
+            1,
+        )
 
 
 class _BlockE(nn.Module):
@@ -163,10 +194,17 @@ class _BlockE(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         single = self.branch3x3_1(x)
         double = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        return torch.cat([self.branch1x1(x),
-                          self.branch3x3_2a(single), self.branch3x3_2b(single),
-                          self.branch3x3dbl_3a(double), self.branch3x3dbl_3b(double),
-                          self.branch_pool(_pool_3x3(x, self.pool))], 1)
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch3x3_2a(single),
+                self.branch3x3_2b(single),
+                self.branch3x3dbl_3a(double),
+                self.branch3x3dbl_3b(double),
+                self.branch_pool(_pool_3x3(x, self.pool)),
+            ],
+            1,
+        )
 
 
 def preprocess(images: Tensor, size: int = INPUT_SIZE) -> Tensor:
@@ -222,8 +260,20 @@ class FIDInceptionV3(nn.Module):
         x = preprocess(images).to(self.Conv2d_1a_3x3.conv.weight.dtype)
         x = F.max_pool2d(_chain(x, self.Conv2d_1a_3x3, self.Conv2d_2a_3x3, self.Conv2d_2b_3x3), 3, 2)
         x = F.max_pool2d(_chain(x, self.Conv2d_3b_1x1, self.Conv2d_4a_3x3), 3, 2)
-        x = _chain(x, self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b,
-                   self.Mixed_6c, self.Mixed_6d, self.Mixed_6e, self.Mixed_7a, self.Mixed_7b, self.Mixed_7c)
+        x = _chain(
+            x,
+            self.Mixed_5b,
+            self.Mixed_5c,
+            self.Mixed_5d,
+            self.Mixed_6a,
+            self.Mixed_6b,
+            self.Mixed_6c,
+            self.Mixed_6d,
+            self.Mixed_6e,
+            self.Mixed_7a,
+            self.Mixed_7b,
+            self.Mixed_7c,
+        )
         return F.adaptive_avg_pool2d(x, 1).flatten(1)
 
     def classify(self, features: Tensor, bias: bool = True) -> Tensor:
@@ -239,8 +289,10 @@ def _weights_file(path: Path) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise GenlabError(f"Inception weights not found at {path}: download {WEIGHTS_FILES[0]} ({WEIGHTS_URLS[0]}) "
-                      f"or {WEIGHTS_FILES[1]} ({WEIGHTS_URLS[1]}); sha256 starts with {EXPECTED_SHA256[:8]}")
+    raise GenlabError(
+        f"Inception weights not found at {path}: download {WEIGHTS_FILES[0]} ({WEIGHTS_URLS[0]}) "
+        f"or {WEIGHTS_FILES[1]} ({WEIGHTS_URLS[1]}); sha256 starts with {EXPECTED_SHA256[:8]}"
+    )
 
 
 def _read_state(path: Path) -> dict[str, Tensor]:
@@ -260,8 +312,11 @@ def _mismatch(state: dict[str, Tensor], expected: dict[str, Tensor]) -> str:
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     shapes = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    parts = [f"{label} {len(keys)} (e.g. {keys[0]})" for label, keys in
-             (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)) if keys]
+    parts = [
+        f"{label} {len(keys)} (e.g. {keys[0]})"
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
+        if keys
+    ]
     return "; ".join(parts)
 
 
@@ -270,8 +325,10 @@ def load_inception(path: str | Path, check_hash: bool = True) -> FIDInceptionV3:
     file = _weights_file(Path(path))
     digest = sha256_file(file)
     if check_hash and digest != EXPECTED_SHA256:
-        raise GenlabError(f"{file} is not the expected Inception weights ({' or '.join(WEIGHTS_FILES)}): "
-                          f"sha256 {digest[:8]}..., expected {EXPECTED_SHA256[:8]}...")
+        raise GenlabError(
+            f"{file} is not the expected Inception weights ({' or '.join(WEIGHTS_FILES)}): "
+            f"sha256 {digest[:8]}..., expected {EXPECTED_SHA256[:8]}..."
+        )
     state = _read_state(file)
     model = FIDInceptionV3(with_logits="fc.weight" in state)
     expected = model.state_dict()

@@ -1,10 +1,12 @@
 """Image-to-image networks of CycleGAN (Zhu et al. 2017, appendix 7.2): a ResNet-block generator
 (Johnson et al. 2016) and a PatchGAN discriminator (Isola et al. 2017), both with instance norm; and
 SimGAN's full-resolution refiner (Shrivastava et al. 2017) built from the same residual blocks."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -28,8 +30,14 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False), _norm(channels), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False), _norm(channels))
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=False),
+            _norm(channels),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=False),
+            _norm(channels),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
@@ -65,8 +73,11 @@ def up_layers(width: int, channels: int) -> list[nn.Module]:
     """u2k, uk, c7s1-C + tanh: (4k) x S/4 x S/4 features -> image [B, C, S, S] in [-1, 1]."""
     w, layers = width, []
     for mult in (4, 2):  # u2k, uk: fractionally strided 3x3 convs back to (w) x S x S
-        layers += [nn.ConvTranspose2d(w * mult, w * mult // 2, 3, 2, 1, output_padding=1, bias=False),
-                   _norm(w * mult // 2), nn.ReLU(True)]
+        layers += [
+            nn.ConvTranspose2d(w * mult, w * mult // 2, 3, 2, 1, output_padding=1, bias=False),
+            _norm(w * mult // 2),
+            nn.ReLU(True),
+        ]
     return layers + [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]  # C x S x S
 
 
@@ -94,7 +105,7 @@ def rename_on_load(module: nn.Module, rename: Callable[[str], str]) -> None:
 
     def hook(module: nn.Module, state_dict: dict, prefix: str, *args: Any) -> None:
         for key in [k for k in state_dict if k.startswith(prefix)]:
-            new = prefix + rename(key[len(prefix):])
+            new = prefix + rename(key[len(prefix) :])
             if new != key:
                 state_dict[new] = state_dict.pop(key)
 
@@ -106,7 +117,7 @@ def split_sequential_name(name: str, old: str, head: str, head_length: int, tail
     becomes ``head.i.*`` for i < head_length, else ``tail.(i - head_length).*``; other keys stay."""
     if not name.startswith(old + "."):
         return name
-    index, _, rest = name[len(old) + 1:].partition(".")
+    index, _, rest = name[len(old) + 1 :].partition(".")
     i = int(index)
     return f"{head}.{i}.{rest}" if i < head_length else f"{tail}.{i - head_length}.{rest}"
 
@@ -127,8 +138,9 @@ class ResnetGenerator(nn.Module):
         self.trunk = nn.Sequential(*down_layers(channels, width), *residual_blocks(width * 4, blocks))
         self.decoder = up_sampling(width, channels, style_dim)
         # runs saved before the split held the trunk, then (unstyled) the up-sampling, in one Sequential `net`
-        rename_on_load(self, partial(split_sequential_name, old="net", head="trunk", head_length=len(self.trunk),
-                                     tail="decoder"))
+        rename_on_load(
+            self, partial(split_sequential_name, old="net", head="trunk", head_length=len(self.trunk), tail="decoder")
+        )
 
     def forward(self, x: Tensor, style: Tensor | None = None) -> Tensor:
         return self.render(self.trunk(x), style)
@@ -148,9 +160,13 @@ class RefinerNet(nn.Module):
         super().__init__()
         check_width(width, blocks)
         self.net = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, width, 3), nn.ReLU(True),  # (width) x S x S
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, width, 3),
+            nn.ReLU(True),  # (width) x S x S
             *[ResidualBlock(width) for _ in range(blocks)],
-            nn.Conv2d(width, channels, 1), nn.Tanh())  # C x S x S
+            nn.Conv2d(width, channels, 1),
+            nn.Tanh(),
+        )  # C x S x S
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -182,14 +198,19 @@ class PatchDiscriminator(nn.Module):
         if layers < 1 or width < 1:
             raise GenlabError("the PatchGAN needs at least one stride-2 layer and a width of at least 1")
         if patch_map_size(image_size, layers) < 1:
-            raise GenlabError(f"{image_size}-px images are too small for a PatchGAN with {layers} stride-2 "
-                              f"layers; lower model.d_layers")
+            raise GenlabError(
+                f"{image_size}-px images are too small for a PatchGAN with {layers} stride-2 "
+                f"layers; lower model.d_layers"
+            )
         widths = [width * min(2**i, 8) for i in range(layers + 1)]
         blocks: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for i in range(1, layers + 1):  # stride 2 up to the last, which keeps the size (minus one)
             stride = 2 if i < layers else 1
-            blocks += [nn.Conv2d(widths[i - 1], widths[i], 4, stride, 1, bias=False), _norm(widths[i]),
-                       nn.LeakyReLU(0.2, True)]
+            blocks += [
+                nn.Conv2d(widths[i - 1], widths[i], 4, stride, 1, bias=False),
+                _norm(widths[i]),
+                nn.LeakyReLU(0.2, True),
+            ]
         blocks.append(nn.Conv2d(widths[-1], 1, 4, 1, 1))  # 1 x S' x S' logits
         self.net = nn.Sequential(*blocks)
 

@@ -1,7 +1,8 @@
 """Spectral normalization (Miyato et al. 2018) as an optional wrapper for discriminator layers."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 from torch.nn.utils import spectral_norm

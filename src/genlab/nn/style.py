@@ -2,6 +2,7 @@
 style into a vector, and an up-sampling decoder whose instance norms take their scale and shift from that vector
 (AdaIN, Huang & Belongie 2017). Instance norm removes any per-channel constant, so a style added to the input or
 to a feature map would be erased by the next norm; AdaIN puts it where no later norm can undo it."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -35,8 +36,9 @@ class StyledDecoder(nn.Module):
 
     def __init__(self, width: int, channels: int, style_dim: int):
         super().__init__()
-        self.ups = nn.ModuleList(nn.ConvTranspose2d(width * m, width * m // 2, 3, 2, 1, output_padding=1, bias=False)
-                                 for m in (4, 2))
+        self.ups = nn.ModuleList(
+            nn.ConvTranspose2d(width * m, width * m // 2, 3, 2, 1, output_padding=1, bias=False) for m in (4, 2)
+        )
         self.norms = nn.ModuleList(AdaptiveInstanceNorm(width * m // 2, style_dim) for m in (4, 2))
         self.out = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(width, channels, 7), nn.Tanh())
 

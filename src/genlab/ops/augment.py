@@ -5,6 +5,7 @@ per-image Python), so a seeded run reproduces -- and resumes -- exactly.
 The ops mimic what generators get wrong: noise, blur, contrast/brightness, stroke width, small affine moves,
 inverted polarity (issue 16; the robust recipe of the ``digits-v2`` extractor).
 """
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,9 @@ def affine(x: Tensor, angle: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
     b, _, h, w = x.shape
     a = torch.deg2rad(angle.float())
     cos, sin = torch.cos(a) / scale, torch.sin(a) / scale
-    theta = torch.stack([torch.stack([cos, -sin, -2 * shift[:, 0] / w], 1),
-                         torch.stack([sin, cos, -2 * shift[:, 1] / h], 1)], 1)  # output -> input coordinates
+    theta = torch.stack(
+        [torch.stack([cos, -sin, -2 * shift[:, 0] / w], 1), torch.stack([sin, cos, -2 * shift[:, 1] / h], 1)], 1
+    )  # output -> input coordinates
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
@@ -108,8 +110,12 @@ class RobustRecipe:
 def _random_affine(x: Tensor, r: RobustRecipe, g: torch.Generator | None) -> Tensor:
     """Random rotation, scale and shift of a share ``r.p_affine`` of the images."""
     n, dev = x.shape[0], x.device
-    moved = affine(x, uniform(n, -r.max_angle, r.max_angle, g, dev), uniform(n, *r.scale, g, dev),
-                   uniform(2 * n, -r.max_shift, r.max_shift, g, dev).view(n, 2))
+    moved = affine(
+        x,
+        uniform(n, -r.max_angle, r.max_angle, g, dev),
+        uniform(n, *r.scale, g, dev),
+        uniform(2 * n, -r.max_shift, r.max_shift, g, dev).view(n, 2),
+    )
     return torch.where(chosen(n, r.p_affine, g, dev), moved, x)
 
 
@@ -133,8 +139,9 @@ def _random_photometric(x: Tensor, r: RobustRecipe, g: torch.Generator | None) -
     return add_noise(x, std, g)
 
 
-def robust_augment(x: Tensor, generator: torch.Generator | None = None,
-                   recipe: RobustRecipe = RobustRecipe()) -> Tensor:
+def robust_augment(
+    x: Tensor, generator: torch.Generator | None = None, recipe: RobustRecipe = RobustRecipe()
+) -> Tensor:
     """Affine moves, stroke width, blur, contrast, inversion and noise with per-image random parameters."""
     x = _random_affine(x, recipe, generator)
     x = _random_stroke(x, recipe, generator)

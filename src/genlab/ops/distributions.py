@@ -1,4 +1,5 @@
 """Diagonal Gaussian distribution with everything a VAE needs, and a Monte-Carlo KL estimator."""
+
 from __future__ import annotations
 
 import math
@@ -19,13 +20,13 @@ class DiagonalGaussian:
         self.log_var = log_var
 
     @classmethod
-    def from_params(cls, params: Tensor, dim: int = 1) -> "DiagonalGaussian":
+    def from_params(cls, params: Tensor, dim: int = 1) -> DiagonalGaussian:
         """Split a tensor of concatenated [mean, log_var] along ``dim``."""
         mean, log_var = params.chunk(2, dim=dim)
         return cls(mean, log_var)
 
     @classmethod
-    def standard(cls, like: Tensor) -> "DiagonalGaussian":
+    def standard(cls, like: Tensor) -> DiagonalGaussian:
         """N(0, I) with the shape, dtype and device of ``like``."""
         zeros = torch.zeros_like(like)
         return cls(zeros, zeros)
@@ -62,7 +63,7 @@ class DiagonalGaussian:
         """Differential entropy, summed over non-batch dimensions."""
         return self._sum(0.5 * (LOG_2PI + 1.0 + self.log_var))
 
-    def kl(self, other: "DiagonalGaussian | None" = None) -> Tensor:
+    def kl(self, other: DiagonalGaussian | None = None) -> Tensor:
         """Analytic KL(self || other); other=None means N(0, I) (Kingma & Welling 2014, App. B)."""
         if other is None:
             return self._sum(0.5 * (self.var + self.mean**2 - 1.0 - self.log_var))

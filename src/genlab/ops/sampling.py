@@ -1,9 +1,10 @@
 """Turning uniform numbers into Gaussian ones, and moving between latent codes."""
+
 from __future__ import annotations
 
 import contextlib
 import math
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -27,7 +28,7 @@ def per_sample(draw: Callable[[int], Tensor], n: int) -> Tensor:
     """``draw(n)`` -- noise for n samples along dimension 0; inside ``batch_shard`` this process's n rows of
     the global batch's draw."""
     index, count = _SHARD
-    return draw(n) if count == 1 else draw(n * count)[index * n:(index + 1) * n]
+    return draw(n) if count == 1 else draw(n * count)[index * n : (index + 1) * n]
 
 
 def box_muller(u: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
@@ -58,6 +59,7 @@ class BoxMullerSampler:
 
 def reparameterize(mean: Tensor, log_var: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Kingma & Welling (2014) Eq. 10: z = mu + sigma * eps, eps ~ N(0, I), differentiable in mu, sigma."""
+
     def draw(n: int) -> Tensor:
         return torch.randn((n, *mean.shape[1:]), generator=generator, device=mean.device, dtype=mean.dtype)
 

@@ -1,8 +1,9 @@
 """Pure functions that draw from a trained model: samples by seed and class, paths and sweeps through its latent
 space, the latent manifold."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor
@@ -58,8 +59,9 @@ def domain_options(model: Model, domain: str | None) -> dict[str, str]:
     return {"domain": domain}
 
 
-def sample_batches(model: Sampler, n: int, seed: int = 0, batch_size: int = 500,
-                   label: int | None = None, domain: str | None = None) -> Iterator[Tensor]:
+def sample_batches(
+    model: Sampler, n: int, seed: int = 0, batch_size: int = 500, label: int | None = None, domain: str | None = None
+) -> Iterator[Tensor]:
     """n samples in [0, 1] on the CPU, yielded in batches of ``batch_size`` drawn one after the other from one
     CPU generator seeded once with ``seed``, classes as in ``sample_labels`` (in ``domain`` for a two-domain
     model). The same (n, seed, batch_size, label, domain) give the same samples on every run; a batch size of n
@@ -76,8 +78,9 @@ def sample_batches(model: Sampler, n: int, seed: int = 0, batch_size: int = 500,
 
 
 @torch.no_grad()
-def _batches(model: Sampler, n: int, generator: torch.Generator, batch_size: int,
-             label: int | None, options: dict[str, str]) -> Iterator[Tensor]:
+def _batches(
+    model: Sampler, n: int, generator: torch.Generator, batch_size: int, label: int | None, options: dict[str, str]
+) -> Iterator[Tensor]:
     """The batches of ``sample_batches``, drawn lazily (one batch in memory at a time)."""
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
@@ -97,8 +100,9 @@ def paired_samples(model: Decoder, n: int, seed: int = 0) -> Tensor:
     """[n, domains, C, H, W]: the same prior codes decoded into every domain of a shared-latent model (UNIT,
     Liu et al. 2017, Fig. 1): one row per code."""
     if not model.supports("decode_pair"):
-        raise GenlabError(f"paired samples need a model with a latent space shared by two domains (unit), "
-                          f"not {model.name!r}")
+        raise GenlabError(
+            f"paired samples need a model with a latent space shared by two domains (unit), not {model.name!r}"
+        )
     return model.decode_pair(model.prior_sample(n, generator=seeded(seed))).float().cpu()
 
 
@@ -124,8 +128,9 @@ def interpolate_codes(a: Tensor, b: Tensor, steps: int, method: str = "slerp") -
 
 
 @torch.no_grad()
-def interpolate(model: Decoder, a: Tensor, b: Tensor, steps: int = 10, method: str = "slerp",
-                label: int | None = None) -> Tensor:
+def interpolate(
+    model: Decoder, a: Tensor, b: Tensor, steps: int = 10, method: str = "slerp", label: int | None = None
+) -> Tensor:
     """Decoded images along the path between codes a and b ([latent_dim] each), in one class if conditional."""
     model.require("decode", "interpolate in latent space")
     return decode_in_class(model, interpolate_codes(a, b, steps, method), label)
@@ -152,8 +157,9 @@ def encode_images(model: Encoder, images: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def traverse(model: Decoder, base: Tensor, dims: list[int], span: float = 3.0, steps: int = 9,
-             label: int | None = None) -> Tensor:
+def traverse(
+    model: Decoder, base: Tensor, dims: list[int], span: float = 3.0, steps: int = 9, label: int | None = None
+) -> Tensor:
     """One row per latent dimension: base code with that dimension swept over [-span, span]."""
     model.require("decode", "traverse the latent space")
     latent = base.shape[0]
@@ -163,7 +169,7 @@ def traverse(model: Decoder, base: Tensor, dims: list[int], span: float = 3.0, s
     values = torch.linspace(-span, span, steps, device=base.device)
     codes = base.repeat(len(dims) * steps, 1)
     for row, d in enumerate(dims):
-        codes[row * steps:(row + 1) * steps, d] = values
+        codes[row * steps : (row + 1) * steps, d] = values
     return decode_in_class(model, codes, label)
 
 

@@ -1,5 +1,6 @@
 """Plug & Play generation (Nguyen et al. 2017, PPGN): a chain over latent codes pulled toward a class by a
 classifier's gradient and kept near the model's prior."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ class PlugAndPlayResult:
     chain: Tensor | None  # [len(steps), n, C, H, W] images at the recorded steps (with record_every), else None
 
 
-
 @torch.no_grad()
 def prior_score(model: Decoder, h: Tensor, prior: Any = None) -> Tensor:
     """The prior term of Nguyen et al. 2017, Eq. 5: R(h) - h of a code denoising autoencoder ``prior`` (PPGN-h), else
@@ -37,8 +37,9 @@ def prior_score(model: Decoder, h: Tensor, prior: Any = None) -> Tensor:
     return -h
 
 
-def guide_log_prob(model: Decoder, guide: nn.Module, h: Tensor, label: int,
-                   options: dict[str, str]) -> tuple[Tensor, Tensor, Tensor]:
+def guide_log_prob(
+    model: Decoder, guide: nn.Module, h: Tensor, label: int, options: dict[str, str]
+) -> tuple[Tensor, Tensor, Tensor]:
     """Images G(h), the guide's log p(y=label | G(h)) per chain, and its gradient in h (Eq. 5's condition term)."""
     with torch.enable_grad():
         h = h.detach().requires_grad_(True)
@@ -47,7 +48,7 @@ def guide_log_prob(model: Decoder, guide: nn.Module, h: Tensor, label: int,
         if not 0 <= label < logits.shape[1]:
             raise GenlabError(f"--label must be in 0..{logits.shape[1] - 1} (the guide's classes)")
         log_p = torch.log_softmax(logits.float(), 1)[:, label]
-        grad, = torch.autograd.grad(log_p.sum(), h)  # only h gets a gradient: the networks stay untouched
+        (grad,) = torch.autograd.grad(log_p.sum(), h)  # only h gets a gradient: the networks stay untouched
     return images.detach(), log_p.detach(), grad
 
 
@@ -71,15 +72,18 @@ def _check_pnp(model: Decoder, steps: int, n: int, eps: tuple[float, ...], prior
     if eps[3] is not None and eps[3] <= 0:
         raise GenlabError(f"--max-step must be above 0, got {eps[3]}")
     if prior is not None and not (hasattr(prior, "score") and same_weights(prior.source, model)):
-        raise GenlabError("--prior must be a code-dae run trained on this model's codes (genlab train code-dae "
-                          "--set model.source=RUN with this run)")
+        raise GenlabError(
+            "--prior must be a code-dae run trained on this model's codes (genlab train code-dae "
+            "--set model.source=RUN with this run)"
+        )
 
 
 def same_weights(a: nn.Module, b: nn.Module) -> bool:
     """Whether two modules hold the same tensors under the same names."""
     sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape and torch.equal(sa[k].cpu(), sb[k].cpu())
-                                          for k in sa)
+    return sa.keys() == sb.keys() and all(
+        sa[k].shape == sb[k].shape and torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa
+    )
 
 
 def recorded_steps(steps: int, record_every: int | None) -> list[int]:
@@ -93,10 +97,21 @@ PNP_MAX_STEP = 0.3  # the condition term's largest step per chain: a raw first g
 # prior, where a GAN's generator saturates and the chain stalls (latent GAN: 59% -> 89%, benchmarks/plug_and_play.py)
 
 
-def plug_and_play(model: Decoder, guide: nn.Module, label: int, n: int = 64, steps: int = 200, eps1: float = PNP_EPS[0],
-                  eps2: float = PNP_EPS[1], eps3: float = PNP_EPS[2], seed: int = 0,
-                  record_every: int | None = None, domain: str | None = None, prior: Any = None,
-                  max_step: float | None = PNP_MAX_STEP) -> PlugAndPlayResult:
+def plug_and_play(
+    model: Decoder,
+    guide: nn.Module,
+    label: int,
+    n: int = 64,
+    steps: int = 200,
+    eps1: float = PNP_EPS[0],
+    eps2: float = PNP_EPS[1],
+    eps3: float = PNP_EPS[2],
+    seed: int = 0,
+    record_every: int | None = None,
+    domain: str | None = None,
+    prior: Any = None,
+    max_step: float | None = PNP_MAX_STEP,
+) -> PlugAndPlayResult:
     """Plug & Play sampling (Nguyen et al. 2017, Eq. 5): from n prior codes, iterate
     h <- h + eps1 d log p(h)/dh + eps2 d log p(y=label | G(h))/dh + N(0, eps3^2) for ``steps`` steps, the
     condition term clipped to an L2 norm of ``max_step`` per chain (None: unclipped, the plain equation).
@@ -108,15 +123,37 @@ def plug_and_play(model: Decoder, guide: nn.Module, label: int, n: int = 64, ste
     try:
         for module, _ in modes:
             module.eval()
-        return _chain(model, guide, label, n, steps, (eps1, eps2, eps3, max_step), seed,
-                      recorded_steps(steps, record_every), record_every is not None, options, prior)
+        return _chain(
+            model,
+            guide,
+            label,
+            n,
+            steps,
+            (eps1, eps2, eps3, max_step),
+            seed,
+            recorded_steps(steps, record_every),
+            record_every is not None,
+            options,
+            prior,
+        )
     finally:
         for module, mode in modes:
             module.train(mode)
 
 
-def _chain(model: Decoder, guide: nn.Module, label: int, n: int, steps: int, eps: tuple[float, ...],
-           seed: int, record: list[int], keep_images: bool, options: dict[str, str], prior: Any) -> PlugAndPlayResult:
+def _chain(
+    model: Decoder,
+    guide: nn.Module,
+    label: int,
+    n: int,
+    steps: int,
+    eps: tuple[float, ...],
+    seed: int,
+    record: list[int],
+    keep_images: bool,
+    options: dict[str, str],
+    prior: Any,
+) -> PlugAndPlayResult:
     """The sampling loop of ``plug_and_play``: one decode and guide pass per step, recording as it goes."""
     generator = seeded(seed)
     h = model.prior_sample(n, generator=generator).float()
@@ -130,5 +167,6 @@ def _chain(model: Decoder, guide: nn.Module, label: int, n: int, steps: int, eps
             break
         noise = torch.randn(h.shape, generator=generator).to(h.device)
         h = h + eps[0] * prior_score(model, h, prior) + clip_norm(eps[1] * grad, eps[3]) + eps[2] * noise
-    return PlugAndPlayResult(images.cpu(), h.cpu(), record, torch.stack(log_probs),
-                             torch.stack(chain) if keep_images else None)
+    return PlugAndPlayResult(
+        images.cpu(), h.cpu(), record, torch.stack(log_probs), torch.stack(chain) if keep_images else None
+    )

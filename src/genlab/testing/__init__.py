@@ -10,6 +10,7 @@ imports pytest: fixtures stay in tests/conftest.py.
 - ``genlab.testing.runs``: tiny trained runs and image-domain folders on disk.
 - ``genlab.testing.ddp_worker``: the script torchrun starts in the data-parallel tests.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -26,8 +27,7 @@ from ..data import ImageData
 from ..models import default_config, get_model_class
 from ..runs import WEIGHTS, resolve_model_config, save_checkpoint
 
-TINY_TRAIN = ["train.epochs=1", "train.batch_size=64", "data.limit=256", "train.eval_images=128",
-              "train.grid_size=16"]
+TINY_TRAIN = ["train.epochs=1", "train.batch_size=64", "data.limit=256", "train.eval_images=128", "train.grid_size=16"]
 TINY = ["model.widths=8,16", "model.hidden=32", "model.latent_dim=4"] + TINY_TRAIN  # a tiny VAE run
 
 
@@ -68,7 +68,7 @@ def give_pretrained_runs(config, channels: int = 1, size: int = 28) -> None:
         setattr(config.model, field, str(tiny_autoencoder_run(channels, size)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny_autoencoder_run(channels: int = 1, size: int = 28) -> Path:
     """A run folder holding an untrained tiny autoencoder (weights and config), made once per image size."""
     model, config = tiny_model("autoencoder", "none", channels, size)

@@ -3,6 +3,7 @@ save this replica's parameters after every epoch to DUMP/params_<rank>.safetenso
 
     torchrun --standalone --nproc-per-node 2 -m genlab.testing.ddp_worker '{"model": "gan", ...}' DUMP
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ def main(spec: dict, dump: Path) -> None:
     """``spec``: genlab.training.train's keyword arguments (model as "model")."""
     dump.mkdir(parents=True, exist_ok=True)
     spec = dict(spec)
-    train(spec.pop("model", None), **spec, echo=lambda line: None,
-          callbacks=[SaveParameters(dump / f"params_{from_environment().rank}.safetensors")])
+    train(
+        spec.pop("model", None),
+        **spec,
+        echo=lambda line: None,
+        callbacks=[SaveParameters(dump / f"params_{from_environment().rank}.safetensors")],
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 other kill aimed at a checkpoint save seen under way), resume it each time, and compare the finished run with an
 uninterrupted one file by file: weights, training state (optimizers, position, every random state, history pools,
 running means) and metrics.jsonl record by record."""
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,9 @@ def kill_once(out: Path, new_run: list[str], rng: random.Random, aim_at_save: bo
     as soon as a save is seen under way. Returns its exit code (-9 when killed), whether the kill landed inside a
     checkpoint save (a .tmp or .old it left), and its stderr."""
     before, launched = log_size(out), time.time()
-    process = subprocess.Popen(train_command(out, new_run, has_checkpoint(out)), env=ENV,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        train_command(out, new_run, has_checkpoint(out)), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.time() + 120
     while process.poll() is None and log_size(out) <= before and time.time() < deadline:
         time.sleep(0.01)  # until this process has trained and logged a step
@@ -91,8 +93,9 @@ def kill_loop(out: Path, new_run: list[str], kills: int, seed: int = 1234) -> Ki
 
 def finish(out: Path, new_run: list[str]) -> None:
     """Train the run to its end in one process (a new run, or a resume); a ValueError unless it exits 0."""
-    done = subprocess.run(train_command(out, new_run, has_checkpoint(out)), env=ENV, capture_output=True,
-                          text=True, timeout=1800)
+    done = subprocess.run(
+        train_command(out, new_run, has_checkpoint(out)), env=ENV, capture_output=True, text=True, timeout=1800
+    )
     if done.returncode:
         raise ValueError(f"exit {done.returncode}: {done.stderr.strip()[-500:]}")
 
@@ -106,8 +109,13 @@ def log_records(run: Path) -> list[dict[str, Any]]:
 def same(a: Any, b: Any) -> bool:
     """Equality of nested training state: tensors bit for bit, containers item by item."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype and \
-            a.shape == b.shape and torch.equal(a, b)
+        return (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and torch.equal(a, b)
+        )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):

@@ -1,4 +1,5 @@
 """Tiny runs and image-domain folders on disk, for tests and benchmarks (see genlab.testing)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,9 @@ def straight_and_resumed(model: str, data: str, preset: str, settings: list[str]
     """The same run trained straight through, and stopped after ``stop`` steps then resumed: the two run
     folders and the training state saved at the stop."""
     train(model, data=data, preset=preset, overrides=settings, out=root / "straight", **QUIET)
-    train(model, data=data, preset=preset, overrides=settings + [f"train.max_steps={stop}"], out=root / "split",
-          **QUIET)
+    train(
+        model, data=data, preset=preset, overrides=settings + [f"train.max_steps={stop}"], out=root / "split", **QUIET
+    )
     state = torch.load(root / "split" / "checkpoint" / "train_state.pt", weights_only=True)
     train(out=root / "split", resume=True, overrides=["train.max_steps=none"], **QUIET)
     return root / "straight", root / "split", state

@@ -1,10 +1,12 @@
 """Training: resolve a run config, load data, build the model, run the generic loop with its callbacks."""
+
 from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -16,25 +18,55 @@ from ..distributed import start as start_replicas
 from ..distributed import stop as stop_replicas
 from ..errors import GenlabError
 from ..evaluation import parse_metrics
+from ..files import exclusive_lock
 from ..models import build_model, default_config
 from ..models.registry import state_bytes
-from ..files import exclusive_lock
-from ..runs import (LOCK, WEIGHTS, checkpoint_dir, has_checkpoint, load_config, load_pretrained, load_run,
-                    load_train_state, load_weights, resolve_model_config, save_checkpoint)
+from ..runs import (
+    LOCK,
+    WEIGHTS,
+    checkpoint_dir,
+    has_checkpoint,
+    load_config,
+    load_pretrained,
+    load_run,
+    load_train_state,
+    load_weights,
+    resolve_model_config,
+    save_checkpoint,
+)
 from .callbacks import default_callbacks, summary_writer_class
 from .loop import Callback, Trainer
 from .step import LR_SCHEDULES, evaluate_loss
 
 # load_split, load_run, ... are re-exported: genlab.training was their home before genlab.data / genlab.runs
-__all__ = ["train", "prepare_config", "check_out_dir", "validate", "load_split", "load_splits", "load_run",
-           "load_train_state", "save_checkpoint", "checkpoint_dir", "Callback", "Trainer", "evaluate_loss",
-           "pick_device"]
+__all__ = [
+    "Callback",
+    "Trainer",
+    "check_out_dir",
+    "checkpoint_dir",
+    "evaluate_loss",
+    "load_run",
+    "load_split",
+    "load_splits",
+    "load_train_state",
+    "pick_device",
+    "prepare_config",
+    "save_checkpoint",
+    "train",
+    "validate",
+]
 
 
 MAX_GRID = 1024  # images in an epoch's sample grid: a 32 x 32 grid, which reports and browsers still open
 
-def prepare_config(model_name: str, data: str = "mnist", preset: str | None = None,
-                   overrides: Sequence[str] = (), data_dir: str | None = None) -> RunConfig:
+
+def prepare_config(
+    model_name: str,
+    data: str = "mnist",
+    preset: str | None = None,
+    overrides: Sequence[str] = (),
+    data_dir: str | None = None,
+) -> RunConfig:
     """The default config of ``model_name`` with preset and overrides applied (not yet resolved)."""
     config = default_config(model_name, preset)
     config.data.name = data
@@ -53,15 +85,26 @@ def check_out_dir(run_dir: Path, force: bool, echo: Callable[[str], None], keep:
     if (run_dir / "config.json").is_file() and not has_checkpoint(run_dir):
         echo(f"{run_dir} stopped before its first checkpoint; starting it again")
         return
-    raise GenlabError(f"{run_dir} already exists and is not empty; use --resume to continue it "
-                      "or --force to train over it")
+    raise GenlabError(
+        f"{run_dir} already exists and is not empty; use --resume to continue it or --force to train over it"
+    )
 
 
-def train(model_name: str | None = None, *, data: str | None = None, preset: str | None = None,
-          overrides: Sequence[str] = (), out: str | Path = "runs/run", resume: bool = False,
-          force: bool = False, dry_run: bool = False, data_dir: str | None = None,
-          echo: Callable[[str], None] = print, callbacks: Sequence[Callback] | None = None,
-          extra_callbacks: Sequence[Callback] = ()) -> RunConfig:
+def train(
+    model_name: str | None = None,
+    *,
+    data: str | None = None,
+    preset: str | None = None,
+    overrides: Sequence[str] = (),
+    out: str | Path = "runs/run",
+    resume: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    data_dir: str | None = None,
+    echo: Callable[[str], None] = print,
+    callbacks: Sequence[Callback] | None = None,
+    extra_callbacks: Sequence[Callback] = (),
+) -> RunConfig:
     """Train a registered model on ``data`` (default mnist); returns the resolved config (``dry_run`` only resolves
     and returns it). ``callbacks`` replace the default per-epoch work (pictures, loss curve, scheduled
     evaluation, TensorBoard; the defaults run on the main process only); ``extra_callbacks`` run after them (the
@@ -83,8 +126,17 @@ def train(model_name: str | None = None, *, data: str | None = None, preset: str
     try:
         if replicas.active:
             device = start_replicas(replicas, device)
-        _fit(config, run_dir, resume, train_data, test_data, device, replicas,
-             echo if replicas.main else _quiet, _chosen_callbacks(config, replicas, callbacks, extra_callbacks))
+        _fit(
+            config,
+            run_dir,
+            resume,
+            train_data,
+            test_data,
+            device,
+            replicas,
+            echo if replicas.main else _quiet,
+            _chosen_callbacks(config, replicas, callbacks, extra_callbacks),
+        )
         finished = True
     finally:
         stop_replicas(finished)
@@ -95,8 +147,15 @@ def _quiet(line: str) -> None:
     """What replicas other than 0 print: nothing."""
 
 
-def _run_config(model_name: str | None, run_dir: Path, resume: bool, data: str, preset: str | None,
-                overrides: Sequence[str], data_dir: str | None) -> RunConfig:
+def _run_config(
+    model_name: str | None,
+    run_dir: Path,
+    resume: bool,
+    data: str,
+    preset: str | None,
+    overrides: Sequence[str],
+    data_dir: str | None,
+) -> RunConfig:
     """The saved config of a run to resume (with overrides), or a new run's."""
     if resume:
         config = load_config(run_dir)
@@ -108,22 +167,35 @@ def _run_config(model_name: str | None, run_dir: Path, resume: bool, data: str, 
     return prepare_config(model_name, data or "mnist", preset, overrides, data_dir)
 
 
-def _chosen_callbacks(config: RunConfig, replicas: Replicas, callbacks: Sequence[Callback] | None,
-                      extra: Sequence[Callback]) -> list[Callback]:
+def _chosen_callbacks(
+    config: RunConfig, replicas: Replicas, callbacks: Sequence[Callback] | None, extra: Sequence[Callback]
+) -> list[Callback]:
     """``callbacks`` (None: the defaults, on the main process only), then ``extra`` on the main process only."""
     if callbacks is None:
         callbacks = default_callbacks(config) if replicas.main else []
     return [*callbacks, *(extra if replicas.main else ())]
 
 
-def _fit(config: RunConfig, run_dir: Path, resume: bool, train_data: Any, test_data: Any, device: torch.device,
-         replicas: Replicas, echo: Callable[[str], None], callbacks: Sequence[Callback]) -> None:
+def _fit(
+    config: RunConfig,
+    run_dir: Path,
+    resume: bool,
+    train_data: Any,
+    test_data: Any,
+    device: torch.device,
+    replicas: Replicas,
+    echo: Callable[[str], None],
+    callbacks: Sequence[Callback],
+) -> None:
     """Build the model, then -- replica 0 holding the run folder's lock, so a second process on the same folder
     gets one line -- write the run folder and run the loop."""
     torch.manual_seed(config.train.seed)
     model = build_model(config.model_name, config.model)
-    check_fits(3 * state_bytes(model), f"training a {config.model_name} of {state_bytes(model):,} bytes (gradients "
-               "and Adam's two moments)", "make the model smaller")
+    check_fits(
+        3 * state_bytes(model),
+        f"training a {config.model_name} of {state_bytes(model):,} bytes (gradients and Adam's two moments)",
+        "make the model smaller",
+    )
     if not resume:
         load_pretrained(model)
     lock = exclusive_lock(run_dir / LOCK, f"run folder {run_dir}") if replicas.main else contextlib.nullcontext()
@@ -152,16 +224,18 @@ def _resumed(trainer: Trainer, run_dir: Path, echo: Callable[[str], None]) -> bo
     load_weights(trainer.model, checkpoint_dir(run_dir) / WEIGHTS, trainer.model.name)
     trainer.resume()
     if trainer.state.epoch >= trainer.tc.epochs or trainer.state.step >= trainer.total_steps:
-        echo(f"nothing to train: {run_dir} already finished (epoch {trainer.state.epoch}, step "
-             f"{trainer.state.step}); raise train.epochs or train.max_steps with --set to train on")
+        echo(
+            f"nothing to train: {run_dir} already finished (epoch {trainer.state.epoch}, step "
+            f"{trainer.state.step}); raise train.epochs or train.max_steps with --set to train on"
+        )
         return False
     return True
 
 
-def validate(config: RunConfig) -> None:
-    """Check training options before anything is written (model options are checked when it is built)."""
+def option_checks(config: RunConfig) -> list[tuple[bool, str]]:
+    """(holds, the line that says what to do when it does not) for every training and data option."""
     t = config.train
-    checks = [
+    return [
         (t.epochs >= 1, "train.epochs must be at least 1"),
         (t.max_steps is None or t.max_steps >= 1, "train.max_steps must be at least 1 (or none)"),
         (t.batch_size >= 1, "train.batch_size must be at least 1"),
@@ -170,13 +244,19 @@ def validate(config: RunConfig) -> None:
         (0 <= t.seed < 2**32, "train.seed must be in [0, 2^32)"),
         (len(t.betas) == 2, "train.betas needs two values, e.g. train.betas=0.9,0.999"),
         (all(0 <= b < 1 for b in t.betas), "train.betas must each be in [0, 1), e.g. train.betas=0.5,0.999"),
-        (t.eval_images >= 0 and 1 <= t.grid_size <= MAX_GRID,
-         f"train.eval_images must be >= 0 and train.grid_size in 1..{MAX_GRID} (each epoch draws that many)"),
+        (
+            t.eval_images >= 0 and 1 <= t.grid_size <= MAX_GRID,
+            f"train.eval_images must be >= 0 and train.grid_size in 1..{MAX_GRID} (each epoch draws that many)",
+        ),
         (t.max_nonfinite >= 1, "train.max_nonfinite must be at least 1"),
-        (t.on_diverge in ("rollback", "stop") and t.max_rollbacks >= 0,
-         "train.on_diverge must be rollback or stop, and train.max_rollbacks >= 0"),
-        (t.checkpoint_every >= 0 and t.checkpoint_minutes >= 0,
-         "train.checkpoint_every and train.checkpoint_minutes must be >= 0 (0 = at epoch ends only)"),
+        (
+            t.on_diverge in ("rollback", "stop") and t.max_rollbacks >= 0,
+            "train.on_diverge must be rollback or stop, and train.max_rollbacks >= 0",
+        ),
+        (
+            t.checkpoint_every >= 0 and t.checkpoint_minutes >= 0,
+            "train.checkpoint_every and train.checkpoint_minutes must be >= 0 (0 = at epoch ends only)",
+        ),
         (0 <= config.data.test_fraction < 1, "data.test_fraction must be in [0, 1), e.g. 0.05"),
         (t.lr_schedule in LR_SCHEDULES, f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}"),
         (t.precision in PRECISIONS, f"train.precision must be one of {', '.join(PRECISIONS)}"),
@@ -184,7 +264,12 @@ def validate(config: RunConfig) -> None:
         (config.data.limit is None or config.data.limit >= 1, "data.limit must be at least 1"),
         (t.eval_every >= 0 and t.eval_samples >= 2, "train.eval_every must be >= 0 and train.eval_samples >= 2"),
     ]
-    for ok, message in checks:
+
+
+def validate(config: RunConfig) -> None:
+    """Check training options before anything is written (model options are checked when it is built)."""
+    t = config.train
+    for ok, message in option_checks(config):
         if not ok:
             raise GenlabError(message)
     try:

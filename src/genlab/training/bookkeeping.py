@@ -1,14 +1,16 @@
 """What the loop keeps track of besides the model: its position, stop signals, the metrics log, running means
 and non-finite counts on the device, and random states."""
+
 from __future__ import annotations
 
 import json
 import math
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -35,7 +37,7 @@ class StopFlag:
         self.signum = signal.SIGTERM  # the signal that asked (SIGTERM when another replica's did)
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "StopFlag":
+    def __enter__(self) -> StopFlag:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -57,7 +59,7 @@ class MetricsLog:
     def __init__(self, path: Path, resume_step: int | None = None):
         self.path = path
         if resume_step is None:
-            self.file = open(path, "w", encoding="utf-8")
+            self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the whole run, closed by close()
         else:
             self.cut_back(resume_step)
 
@@ -66,7 +68,7 @@ class MetricsLog:
         if getattr(self, "file", None) is not None:
             self.file.close()
         write_lines_atomic(self.path, [json.dumps(r) for r in records_up_to(self.path, step)])
-        self.file = open(self.path, "a", encoding="utf-8")
+        self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - as above
 
     def write(self, record: dict[str, Any]) -> None:
         """One record; a non-finite number is written as null (JSON has no NaN, and no NaN reaches the log)."""
@@ -210,5 +212,8 @@ def weights_finite(model: torch.nn.Module) -> bool:
 def epoch_line(record: dict[str, Any], epochs: int) -> str:
     """The one line printed per epoch when stderr is not a terminal."""
     shown = {k: v for k, v in record.items() if k.endswith(("loss", "accuracy"))}
-    return (f"epoch {record['epoch']}/{epochs} step {record['step']} " +
-            " ".join(f"{k}={v:.4g}" for k, v in shown.items()) + f" ({record['images_per_s']:.0f} img/s)")
+    return (
+        f"epoch {record['epoch']}/{epochs} step {record['step']} "
+        + " ".join(f"{k}={v:.4g}" for k, v in shown.items())
+        + f" ({record['images_per_s']:.0f} img/s)"
+    )

@@ -1,6 +1,7 @@
 """What ``train()`` hands the loop for the end of each epoch: pictures, the loss curve, scheduled scores and
 (optionally) TensorBoard logs. The model card is the app layer's (genlab.apps.report.cards), handed to ``train()``
 as an extra callback."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,17 @@ from ..data import ImageData, batches, point_centers
 from ..errors import GenlabError
 from ..evaluation import METRICS, parse_metrics, score
 from ..files import atomic_path
-from ..viz import (METRICS_FILE, RECORD_POSITION, by_step, interleave_rows, is_finite_number, read_metrics,
-                   run_records, save_grid, save_scatter)
+from ..viz import (
+    METRICS_FILE,
+    RECORD_POSITION,
+    by_step,
+    interleave_rows,
+    is_finite_number,
+    read_metrics,
+    run_records,
+    save_grid,
+    save_scatter,
+)
 from .loop import Callback, Trainer
 
 LOSS_CURVE = "loss_curve.svg"  # in the run folder: the losses against the step, redrawn after every epoch
@@ -27,8 +37,14 @@ class EpochPictures(Callback):
     (e.g. mode collapse) go into the epoch's record."""
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        warnings = write_pictures(trainer.model, trainer.test_data, trainer.run_dir, picture_name(record["epoch"]),
-                                  trainer.config, trainer.tc.seed)
+        warnings = write_pictures(
+            trainer.model,
+            trainer.test_data,
+            trainer.run_dir,
+            picture_name(record["epoch"]),
+            trainer.config,
+            trainer.tc.seed,
+        )
         record.setdefault("warnings", []).extend(warnings)
 
 
@@ -54,10 +70,15 @@ class ScheduledEvaluation(Callback):
             return
         n, device = self.samples, trainer.device
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # keeps training's randomness
-            results = score(trainer.model, trainer.config, self.metrics, k=100, images=n, samples=n,
-                            reference_images=n)
-        record.update({f"eval/{field}": results[m][field] for m in self.metrics for field in METRICS[m].headline
-                       if field in results[m]})
+            results = score(trainer.model, trainer.config, self.metrics, k=100, images=n, samples=n, reference_images=n)
+        record.update(
+            {
+                f"eval/{field}": results[m][field]
+                for m in self.metrics
+                for field in METRICS[m].headline
+                if field in results[m]
+            }
+        )
 
 
 TENSORBOARD_MISSING = "train.tensorboard=true needs the tensorboard extra: pip install 'genlab[tensorboard]'"
@@ -115,8 +136,7 @@ def add_scalars(writer: Any, section: str, record: dict[str, Any], step: int) ->
 def epoch_pictures(run_dir: Path, epoch: int) -> list[tuple[str, np.ndarray]]:
     """(folder name, RGB array) of every picture EpochPictures wrote for ``epoch``."""
     name = picture_name(epoch)
-    return [(folder.name, read_rgb(folder / name)) for folder in sorted(run_dir.iterdir())
-            if (folder / name).is_file()]
+    return [(folder.name, read_rgb(folder / name)) for folder in sorted(run_dir.iterdir()) if (folder / name).is_file()]
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -135,8 +155,9 @@ def default_callbacks(config: Any) -> list[Callback]:
     the config asks for them."""
     callbacks: list[Callback] = [EpochPictures(), LossCurve()]
     if config.train.eval_every:
-        callbacks.insert(0, ScheduledEvaluation(config.train.eval_every, config.train.eval_metrics,
-                                                config.train.eval_samples))
+        callbacks.insert(
+            0, ScheduledEvaluation(config.train.eval_every, config.train.eval_metrics, config.train.eval_samples)
+        )
     if config.train.tensorboard:
         callbacks.append(TensorBoard())
     return callbacks

@@ -1,15 +1,18 @@
 """``train.compile=true``: torch.compile the model's networks in place, tried on one step first, and training
 eagerly -- with a warning -- when compiling fails (on some PyTorch versions and memory layouts it does)."""
+
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
 
-def compile_networks(model: Any, trial: Callable[[], None], generator: torch.Generator,
-                     echo: Callable[[str], None]) -> list[str]:
+def compile_networks(
+    model: Any, trial: Callable[[], None], generator: torch.Generator, echo: Callable[[str], None]
+) -> list[str]:
     """Compile ``model.compile_targets()`` in place (checkpoint names stay those of the plain modules), run
     ``trial`` (one forward and backward pass of every phase), and leave the model, its training state and
     every random state as they were before it; undo the compilation when the trial fails. Returns the
@@ -26,7 +29,7 @@ def compile_networks(model: Any, trial: Callable[[], None], generator: torch.Gen
         with torch.random.fork_rng(devices=devices):
             trial()
         return names
-    except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager execution
+    except Exception as error:
         for module in modules:
             module._compiled_call_impl = None  # what nn.Module.compile() set: calls go to forward() again
         lines = str(error).strip().splitlines() or [type(error).__name__]

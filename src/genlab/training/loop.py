@@ -1,13 +1,15 @@
 """The generic training loop: runs the model's phases, logs, checkpoints, resumes; what happens at the end of
 an epoch beyond that (pictures, loss curves, scores) comes from callbacks (callbacks.py)."""
+
 from __future__ import annotations
 
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -15,15 +17,26 @@ from tqdm import tqdm
 from ..config import RunConfig
 from ..data import ImageData, batches
 from ..devices import autocast, configure, resolve_memory_format, resolve_precision
-from ..distributed import Replicas, any_replica, average_gradients, broadcast_module, gather_objects, sum_over_replicas
+from ..distributed import Replicas, any_replica, gather_objects, gradient_sync, join_replicas, sum_over_replicas
 from ..errors import GenlabError, TrainingDiverged, TrainingInterrupted
 from ..ops import batch_shard
 from ..runs import WEIGHTS, checkpoint_dir, has_checkpoint, load_train_state, load_weights, save_checkpoint
-from .bookkeeping import (Callback, LoopState, MetricsLog, NonfiniteCounter, NullLog, RunningMeans, StopFlag,
-                          epoch_line, restore_rng, rng_state, step_values, weights_finite)
+from .bookkeeping import (
+    Callback,
+    LoopState,
+    MetricsLog,
+    NonfiniteCounter,
+    NullLog,
+    RunningMeans,
+    StopFlag,
+    epoch_line,
+    restore_rng,
+    rng_state,
+    step_values,
+    weights_finite,
+)
 from .compiling import compile_networks
-from .step import GradientSync, distinct_optimizers, evaluate_loss, grouped, lr_factor, optimization_step
-
+from .step import distinct_optimizers, evaluate_loss, grouped, lr_factor, optimization_step
 
 PROGRESS_SECONDS = 30.0  # a progress line at most this often when stderr is not a terminal
 
@@ -36,9 +49,19 @@ class Trainer:
     """Runs ``model.phases`` over the data for ``config.train.epochs`` epochs, with everything around it; one
     data-parallel replica of several when ``replicas`` says so (each takes a share of every global batch)."""
 
-    def __init__(self, model: Any, config: RunConfig, train_data: ImageData, test_data: ImageData,
-                 run_dir: Path, device: torch.device, echo: Callable[[str], None] = print,
-                 callbacks: Sequence[Callback] = (), replicas: Replicas = Replicas()):
+    def __init__(
+        self,
+        model: Any,
+        config: RunConfig,
+        train_data: ImageData,
+        test_data: ImageData,
+        run_dir: Path,
+        device: torch.device,
+        echo: Callable[[str], None] = print,
+        callbacks: Sequence[Callback] = (),
+        replicas: Replicas | None = None,
+    ):
+        replicas = replicas or Replicas()  # training alone
         self.model, self.config, self.run_dir, self.device, self.echo = model, config, run_dir, device, echo
         self.callbacks, self.replicas, self.tc = list(callbacks), replicas, config.train
         configure(device)
@@ -46,7 +69,7 @@ class Trainer:
         self.train_data, self.test_data = train_data.to(device), test_data.to(device)
         # before the optimizers, so resumed optimizer state lands on the same device and layout
         model.to(device=device, memory_format=resolve_memory_format(device, self.tc.memory_format))
-        self._join_replicas()
+        join_replicas(replicas, model, self.tc.batch_size)
         self.optimizers = model.optimizers(self.tc)
         self.distinct_optimizers = distinct_optimizers(self.optimizers)
         self.data_gen = torch.Generator(device=device).manual_seed(self._seed(1))
@@ -57,8 +80,10 @@ class Trainer:
         self.batches_per_epoch = len(train_data) // self.tc.batch_size
         self.steps_per_epoch = self.batches_per_epoch // self.batches_per_step
         if self.steps_per_epoch == 0:
-            raise GenlabError(f"train.batch_size={self.tc.batch_size} x {self.batches_per_step} batches per step "
-                              f"is larger than the {len(train_data)} training images")
+            raise GenlabError(
+                f"train.batch_size={self.tc.batch_size} x {self.batches_per_step} batches per step "
+                f"is larger than the {len(train_data)} training images"
+            )
         self.total_steps = self.schedule_steps = self.tc.epochs * self.steps_per_epoch
         if self.tc.max_steps is not None:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
@@ -80,34 +105,25 @@ class Trainer:
 
     def _step_groups(self, shuffle: bool = True, seed: int = 0, start: int = 0) -> Iterator[list[tuple]]:
         """The real batches of each step (a batch per critic phase), this replica's share of each."""
-        stream = batches(self.train_data, self.tc.batch_size, binarize=self.config.data.binarize, shuffle=shuffle,
-                         seed=seed, drop_last=True, start=start, generator=self.data_gen,
-                         shard=self.replicas.shard if self.replicas.active else None)
+        stream = batches(
+            self.train_data,
+            self.tc.batch_size,
+            binarize=self.config.data.binarize,
+            shuffle=shuffle,
+            seed=seed,
+            drop_last=True,
+            start=start,
+            generator=self.data_gen,
+            shard=self.replicas.shard if self.replicas.active else None,
+        )
         return grouped(stream, self.batches_per_step)
 
     def _seed(self, offset: int, step: int = 0) -> int:
         return self.tc.seed + offset + step
 
-    def _join_replicas(self) -> None:
-        """Start every replica from replica 0's weights. They share one random stream: per-sample noise is drawn
-        for the global batch and cut to each share (ops.batch_shard), so N processes draw what one would."""
-        r = self.replicas
-        if not r.active:
-            return
-        if self.tc.batch_size % r.world:
-            raise GenlabError(f"train.batch_size={self.tc.batch_size} is the global batch and must divide among "
-                              f"the {r.world} processes; use a multiple of {r.world}")
-        broadcast_module(self.model)
-
     def shard(self) -> Any:
         """The context of a training step: this replica's share of the global batch's per-sample noise."""
         return batch_shard(self.replicas.rank, self.replicas.world)
-
-    def sync(self) -> GradientSync | None:
-        """How a phase's gradients become the replicas' mean (None when training alone)."""
-        if not self.replicas.active:
-            return None
-        return lambda params, skipped: average_gradients(params, skipped, self.replicas.world)
 
     def agree(self, flag: bool) -> bool:
         """``flag`` on any replica is ``flag`` on every replica."""
@@ -118,8 +134,9 @@ class Trainer:
 
     def _apply_schedule(self) -> None:
         """Set every optimizer's learning rate for the current step (a pure function of the step)."""
-        factor = self.state.lr_scale * lr_factor(self.tc.lr_schedule, self.state.step, self.schedule_steps,
-                                                 self.tc.lr_min_ratio)
+        factor = self.state.lr_scale * lr_factor(
+            self.tc.lr_schedule, self.state.step, self.schedule_steps, self.tc.lr_min_ratio
+        )
         for opt in self.distinct_optimizers.values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -150,8 +167,10 @@ class Trainer:
         states = saved.get("rng_replicas") or [saved["rng"]]
         rng = states[self.replicas.rank] if len(states) == self.replicas.world else saved["rng"]
         if rng.get("device_type", self.device.type) != self.device.type:
-            self.echo(f"warning: resuming a {rng['device_type']} run on {self.device.type}; "
-                      "the continuation is valid but not bit-identical")
+            self.echo(
+                f"warning: resuming a {rng['device_type']} run on {self.device.type}; "
+                "the continuation is valid but not bit-identical"
+            )
             torch.manual_seed(self._seed(0, self.state.step))
             self.data_gen.manual_seed(self._seed(1, self.state.step))
             return
@@ -197,13 +216,18 @@ class Trainer:
         main = self.replicas.main
         resumed_at = self.state.step if self.state.step > 0 else None
         log = MetricsLog(self.run_dir / "metrics.jsonl", resume_step=resumed_at) if main else NullLog()
-        bar = tqdm(total=self.total_steps, initial=self.state.step, disable=not self.interactive,
-                   unit="step", dynamic_ncols=True, desc=self.config.model_name)
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.state.step,
+            disable=not self.interactive,
+            unit="step",
+            dynamic_ncols=True,
+            desc=self.config.model_name,
+        )
         first_step = self.state.step
         try:
             with StopFlag() as stop:
-                while (self.state.epoch < self.tc.epochs and self.state.step < self.total_steps
-                       and not stop.requested):
+                while self.state.epoch < self.tc.epochs and self.state.step < self.total_steps and not stop.requested:
                     try:
                         self._epoch(log, bar, stop)
                     except RollBack:
@@ -214,15 +238,17 @@ class Trainer:
         self._check_ending(self.state.step - first_step)
         if stop.requested:
             self.checkpoint(may_roll_back=False)
-            raise TrainingInterrupted(f"interrupted by {signal.Signals(stop.signum).name} at step {self.state.step}; "
-                                      f"checkpoint saved, continue with: genlab train --resume --out {self.run_dir}",
-                                      stop.signum)
+            raise TrainingInterrupted(
+                f"interrupted by {signal.Signals(stop.signum).name} at step {self.state.step}; "
+                f"checkpoint saved, continue with: genlab train --resume --out {self.run_dir}",
+                stop.signum,
+            )
         return self.state
 
     def _epoch(self, log: MetricsLog, bar: tqdm, stop: StopFlag) -> None:
         tc, state = self.tc, self.state
         epoch_means, window = self.epoch_means, self.window
-        steps, started, sync = 0, time.perf_counter(), self.sync()
+        steps, started, sync = 0, time.perf_counter(), gradient_sync(self.replicas)
         log_every = max(1, min(50, self.steps_per_epoch // 4))
         for group in self._step_groups(seed=tc.seed * 100_003 + state.epoch, start=state.batch):
             self.model.step = state.step
@@ -261,8 +287,11 @@ class Trainer:
         return self.agree(time.monotonic() - self.saved_at >= 60 * self.tc.checkpoint_minutes)
 
     def _may_roll_back(self) -> bool:
-        return (self.tc.on_diverge == "rollback" and self.state.rollbacks < self.tc.max_rollbacks
-                and has_checkpoint(self.run_dir))
+        return (
+            self.tc.on_diverge == "rollback"
+            and self.state.rollbacks < self.tc.max_rollbacks
+            and has_checkpoint(self.run_dir)
+        )
 
     def _roll_back(self, log: MetricsLog) -> None:
         """Back to the last checkpoint (weights, optimizers, position, random state) with the learning rate
@@ -274,9 +303,11 @@ class Trainer:
         self.nonfinite = NonfiniteCounter(self.device, skipped)
         log.cut_back(self.state.step)  # the steps after the checkpoint are trained again, and logged again
         log.write({"kind": "rollback", "step": self.state.step, "epoch": self.state.epoch, "lr_scale": scale})
-        self.echo(f"warning: {self.tc.max_nonfinite} non-finite losses in a row: back to the checkpoint at step "
-                  f"{self.state.step} with the learning rate x{scale:g} (roll-back {rollbacks} of "
-                  f"{self.tc.max_rollbacks})")
+        self.echo(
+            f"warning: {self.tc.max_nonfinite} non-finite losses in a row: back to the checkpoint at step "
+            f"{self.state.step} with the learning rate x{scale:g} (roll-back {rollbacks} of "
+            f"{self.tc.max_rollbacks})"
+        )
 
     def _log_step(self, log: MetricsLog, bar: tqdm, window: RunningMeans) -> None:
         """A step record with the means since the last one (over every replica)."""
@@ -287,8 +318,9 @@ class Trainer:
         if not self.interactive and time.monotonic() - self.said_at >= PROGRESS_SECONDS:  # logs, CI, nohup
             self.said_at = time.monotonic()
             shown = " ".join(f"{k}={v:.4g}" for k, v in list(means.items())[:4])
-            self.echo(f"step {self.state.step}/{self.total_steps} (epoch {self.state.epoch + 1}/{self.tc.epochs}) "
-                      f"{shown}")
+            self.echo(
+                f"step {self.state.step}/{self.total_steps} (epoch {self.state.epoch + 1}/{self.tc.epochs}) {shown}"
+            )
 
     def _reduce(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         return sum_over_replicas if self.replicas.active else None
@@ -298,8 +330,10 @@ class Trainer:
         train: it fails instead of ending as if it had."""
         in_a_row = int(self.nonfinite.in_a_row)
         if in_a_row and in_a_row >= min(self.tc.max_nonfinite, max(1, steps // 2)):
-            raise TrainingDiverged(f"training diverged: its last {in_a_row} of {steps} steps had non-finite losses "
-                                   "and were skipped; try a lower train.lr")
+            raise TrainingDiverged(
+                f"training diverged: its last {in_a_row} of {steps} steps had non-finite losses "
+                "and were skipped; try a lower train.lr"
+            )
 
     def _check_divergence(self) -> None:
         """Stop (keeping the last good checkpoint) after too many non-finite losses in a row; read on the host
@@ -316,17 +350,21 @@ class Trainer:
         if not has_checkpoint(self.run_dir):
             kept = "there is no checkpoint yet to go back to"
         else:
-            kept = "the last good checkpoint is kept" + (f" after {self.state.rollbacks} roll-backs"
-                                                          if self.state.rollbacks else "")
-        return TrainingDiverged(f"training diverged: {why} at step {self.state.step}; {kept}; "
-                                "try a lower train.lr")
+            kept = "the last good checkpoint is kept" + (
+                f" after {self.state.rollbacks} roll-backs" if self.state.rollbacks else ""
+            )
+        return TrainingDiverged(f"training diverged: {why} at step {self.state.step}; {kept}; try a lower train.lr")
 
-    def _end_epoch(self, log: MetricsLog, train: "RunningMeans", steps: int, seconds: float) -> None:
+    def _end_epoch(self, log: MetricsLog, train: RunningMeans, steps: int, seconds: float) -> None:
         state, tc = self.state, self.tc
         state.epoch += 1
         state.batch = 0
-        record: dict[str, Any] = {"kind": "epoch", "epoch": state.epoch, "step": state.step,
-                                  **{f"train/{k}": v for k, v in train.pop(self._reduce()).items()}}
+        record: dict[str, Any] = {
+            "kind": "epoch",
+            "epoch": state.epoch,
+            "step": state.step,
+            **{f"train/{k}": v for k, v in train.pop(self._reduce()).items()},
+        }
         if tc.eval_images and self.replicas.main:
             test = evaluate_loss(self.model, self.test_data.head(tc.eval_images), 500, tc.seed)
             record.update({f"test/{k}": v for k, v in test.items()})

@@ -1,10 +1,12 @@
 """One optimization step of every phase, the learning-rate schedule and the test loss: pure functions the loop
 calls."""
+
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -12,13 +14,16 @@ from ..data import ImageData, batches
 from ..errors import GenlabError
 from ..optim import step_unless
 
-
 GradientSync = Callable[[list, torch.Tensor], torch.Tensor]  # (parameters, skipped) -> skipped on every replica
 
 
-def optimization_step(model: Any, optimizers: dict[str, torch.optim.Optimizer], batches: list[tuple],
-                      amp: Callable[[], Any], sync: GradientSync | None = None
-                      ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def optimization_step(
+    model: Any,
+    optimizers: dict[str, torch.optim.Optimizer],
+    batches: list[tuple],
+    amp: Callable[[], Any],
+    sync: GradientSync | None = None,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """One step of every phase in order; phase i trains on ``batches[i]`` (the last batch once they run
     out), so n critic phases see n fresh real batches. A phase whose loss is not finite, and every phase after
     it, updates nothing -- decided on the device, with no host synchronisation. ``sync`` averages a phase's
@@ -53,8 +58,13 @@ Snapshot = dict[int, tuple[torch.Tensor, torch.Tensor]]  # id(tensor) -> (tensor
 
 def state_tensors(optimizers: dict[str, torch.optim.Optimizer]) -> list[torch.Tensor]:
     """Every tensor of the optimizers' per-parameter state (Adam's moments and step counts)."""
-    return [v for opt in distinct_optimizers(optimizers).values() for state in opt.state.values()
-            for v in state.values() if torch.is_tensor(v)]
+    return [
+        v
+        for opt in distinct_optimizers(optimizers).values()
+        for state in opt.state.values()
+        for v in state.values()
+        if torch.is_tensor(v)
+    ]
 
 
 @torch.no_grad()

@@ -1,4 +1,5 @@
 """The `genlab` command: one thin verb per library function."""
+
 from __future__ import annotations
 
 import sys
@@ -11,10 +12,12 @@ VERBS = (train, sample, latent, evaluate, translate, adapt, export, report, serv
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="genlab",
-                    description="Generative image models: train, sample, interpolate, translate, adapt, evaluate.",
-                    epilog="example:\n  genlab train vae --data mnist --preset quick --out runs/vae\n"
-                           "  genlab sample runs/vae -n 64 --seed 0 -o samples.png")
+    parser = Parser(
+        prog="genlab",
+        description="Generative image models: train, sample, interpolate, translate, adapt, evaluate.",
+        epilog="example:\n  genlab train vae --data mnist --preset quick --out runs/vae\n"
+        "  genlab sample runs/vae -n 64 --seed 0 -o samples.png",
+    )
     from ...version import __version__
 
     parser.add_argument("--version", action="version", version=f"genlab {__version__}")
@@ -44,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     except (MemoryError, RuntimeError) as e:
         if not out_of_memory(e):
             raise
-        print("genlab: error: out of memory; lower train.batch_size, model.image_size or the model's widths "
-              "(what is saved stays)", file=sys.stderr)
+        print(
+            "genlab: error: out of memory; lower train.batch_size, model.image_size or the model's widths "
+            "(what is saved stays)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("genlab: interrupted", file=sys.stderr)

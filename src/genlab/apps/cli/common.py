@@ -1,11 +1,13 @@
 """Helpers shared by the CLI verbs: output paths that never overwrite silently, run loading."""
+
 from __future__ import annotations
 
 import argparse
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ...errors import GenlabError
 
@@ -65,8 +67,10 @@ def check_grid(count: int, image_size: int, what: str, scale: int = 2) -> None:
     pixels = count * (image_size * scale + 2) ** 2
     if pixels > Image.MAX_IMAGE_PIXELS // 2:
         most = max(1, Image.MAX_IMAGE_PIXELS // 2 // (image_size * scale + 2) ** 2)
-        raise GenlabError(f"{what}: {count:,} images of {image_size} px make a picture too large to read back; "
-                          f"at most {most:,} fit in one")
+        raise GenlabError(
+            f"{what}: {count:,} images of {image_size} px make a picture too large to read back; "
+            f"at most {most:,} fit in one"
+        )
 
 
 def output_path(path: str | Path, force: bool) -> Path:

@@ -1,4 +1,5 @@
 """genlab eval / compare: score trained runs; tables of their numbers with provenance."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,39 +27,81 @@ COMPARE_EXAMPLES = """examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="score a run (likelihood, FID/KID/PR/DC/IS, Parzen, mode coverage, "
-                       "translation quality)",
-                       description=__doc__, epilog=EXAMPLES)
+    p = sub.add_parser(
+        "eval",
+        help="score a run (likelihood, FID/KID/PR/DC/IS, Parzen, mode coverage, translation quality)",
+        description=__doc__,
+        epilog=EXAMPLES,
+    )
     add_run(p)
-    p.add_argument("--metrics", help="comma-separated: elbo, nll, fid, kid, pr, dc, is, parzen, modes; for "
-                                     "translators fid_a2b, fid_b2a, kid_a2b, kid_b2a, cycle (default: by model "
-                                     "and data)")
-    p.add_argument("-k", type=COUNT, default=5000, help="importance samples per image for nll (default 5000)")
-    p.add_argument("--images", type=COUNT, help="score only the first N images for elbo/nll/parzen/cycle "
-                   "(default: all)")
+    p.add_argument(
+        "--metrics",
+        help="comma-separated: elbo, nll, fid, kid, pr, dc, is, parzen, modes; for "
+        "translators fid_a2b, fid_b2a, kid_a2b, kid_b2a, cycle (default: by model "
+        "and data)",
+    )
+    add_sizes(p)
+    p.add_argument(
+        "--extractor",
+        help="feature network: digits-v2 (default on digit data), digits (v1), digits-check or a classifier run",
+    )
     p.add_argument("--split", default="test", help="data split (default test)")
-    p.add_argument("--batch-size", type=COUNT, default=100, help="images per batch (default 100)")
-    p.add_argument("--samples", type=integer(2), default=10_000,
-                   help="generated images for fid/kid/pr/dc/is, translated images per direction for "
-                   "fid_a2b/... (default 10000)")
-    p.add_argument("--extractor", help="feature network: digits-v2 (default on digit data), digits (v1), "
-                   "digits-check or a classifier run")
-    p.add_argument("--inception-weights", metavar="FILE",
-                   help="Inception-v3 features from pytorch-fid's pt_inception-2015-12-05-6726825d.pth")
+    p.add_argument(
+        "--inception-weights",
+        metavar="FILE",
+        help="Inception-v3 features from pytorch-fid's pt_inception-2015-12-05-6726825d.pth",
+    )
     p.add_argument("--reference-split", default="test", help="real images compared against (default test)")
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the samples drawn, the test binarization and the random subsets (default 0)")
+    p.add_argument(
+        "--seed",
+        type=SEED,
+        default=0,
+        help="seed of the samples drawn, the test binarization and the random subsets (default 0)",
+    )
     p.add_argument("--json", action="store_true", help="print the full JSON instead of a table")
-    p.add_argument("--graph", metavar="FILE", help="RUN is a folder of `genlab export`: the generator graph to score "
-                   "(default: the one the model samples through); results go to its eval.json")
+    p.add_argument(
+        "--graph",
+        metavar="FILE",
+        help="RUN is a folder of `genlab export`: the generator graph to score "
+        "(default: the one the model samples through); results go to its eval.json",
+    )
     p.set_defaults(func=run)
+    register_compare(sub)
 
-    p = sub.add_parser("compare", help="one table over several scored runs",
-                       description="Print the numbers in each RUN/eval.json side by side.", epilog=COMPARE_EXAMPLES)
+
+def add_sizes(p: argparse.ArgumentParser) -> None:
+    """How much eval scores: importance samples, images, samples, batch size."""
+    p.add_argument("-k", type=COUNT, default=5000, help="importance samples per image for nll (default 5000)")
+    p.add_argument(
+        "--images", type=COUNT, help="score only the first N images for elbo/nll/parzen/cycle (default: all)"
+    )
+    p.add_argument(
+        "--samples",
+        type=integer(2),
+        default=10_000,
+        help="generated images for fid/kid/pr/dc/is, translated images per direction for fid_a2b/... (default 10000)",
+    )
+    p.add_argument("--batch-size", type=COUNT, default=100, help="images per batch (default 100)")
+
+
+def register_compare(sub: argparse._SubParsersAction) -> None:
+    """genlab compare: the scores of several runs side by side."""
+    p = sub.add_parser(
+        "compare",
+        help="one table over several scored runs",
+        description="Print the numbers in each RUN/eval.json side by side.",
+        epilog=COMPARE_EXAMPLES,
+    )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (scored with genlab eval)")
     p.add_argument("--format", choices=("markdown", "csv", "html"), default="markdown")
-    p.add_argument("--html", dest="format", action="store_const", const="html",
-                   help="a self-contained HTML page (same as --format html): the table, and per run its latest "
-                   "samples and loss curve")
+    p.add_argument(
+        "--html",
+        dest="format",
+        action="store_const",
+        const="html",
+        help="a self-contained HTML page (same as --format html): the table, and per run its latest "
+        "samples and loss curve",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the table to FILE instead of printing it")
     p.add_argument("--force", action="store_true", help="overwrite an existing FILE that genlab did not write")
     p.set_defaults(func=run_compare)
@@ -78,10 +121,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         scorer = functools.partial(evaluate_with_card, device=args.device)  # the card shows the new numbers
     with shown():  # a bar with its ETA in a terminal, a line every 30 s in a log
-        results = scorer(args.run, metrics, k=args.k, images=args.images, split=args.split,
-                         batch_size=args.batch_size, seed=args.seed, samples=args.samples,
-                         extractor=args.extractor, inception_weights=args.inception_weights,
-                         reference_split=args.reference_split)
+        results = scorer(
+            args.run,
+            metrics,
+            k=args.k,
+            images=args.images,
+            split=args.split,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            samples=args.samples,
+            extractor=args.extractor,
+            inception_weights=args.inception_weights,
+            reference_split=args.reference_split,
+        )
     print(json.dumps(results, indent=2) if args.json else format_table(results))
     return 0
 

@@ -1,5 +1,6 @@
 """genlab export: a run's networks that make images as ONNX graphs (z [+ labels] -> images, images -> codes,
 images -> translated images), each checked against PyTorch with onnxruntime, with manifest.json beside them."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,13 +14,16 @@ EXAMPLES = """examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export a run's generators, decoders, encoders and translators as ONNX graphs",
-                       description=__doc__, epilog=EXAMPLES)
+    p = sub.add_parser(
+        "export",
+        help="export a run's generators, decoders, encoders and translators as ONNX graphs",
+        description=__doc__,
+        epilog=EXAMPLES,
+    )
     p.add_argument("run", metavar="RUN", help="run folder written by `genlab train`")
     p.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (the only format; default)")
     p.add_argument("-o", "--output", metavar="DIR", help="folder to write (default: RUN/export/onnx)")
-    p.add_argument("--force", action="store_true", help="write into a non-empty DIR (replaces files of the same "
-                                                        "names)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty DIR (replaces files of the same names)")
     p.set_defaults(func=run)
 
 
@@ -28,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
 
     manifest_path = export_onnx(args.run, args.output, force=args.force)
     for graph in read_manifest(manifest_path.parent)["graphs"]:
-        print(f"wrote {manifest_path.parent / graph['file']} ({graph['bytes'] / 1024:,.0f} KiB, {graph['exporter']} "
-              f"exporter, max |onnxruntime - PyTorch| {graph['max_abs_diff']:.1e})")
+        print(
+            f"wrote {manifest_path.parent / graph['file']} ({graph['bytes'] / 1024:,.0f} KiB, {graph['exporter']} "
+            f"exporter, max |onnxruntime - PyTorch| {graph['max_abs_diff']:.1e})"
+        )
     print(f"wrote {manifest_path}")
     return 0

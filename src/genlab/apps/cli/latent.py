@@ -1,4 +1,5 @@
 """genlab reconstruct / interpolate / traverse: look inside a model's latent space."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,11 +8,21 @@ import torch
 
 from ...data.folder import read_images
 from ...errors import GenlabError
-from ...samplers import (class_labels, encode_images, interpolate, manifold_grid, path_labels, prior_codes,
-                        traverse)
+from ...samplers import class_labels, encode_images, interpolate, manifold_grid, path_labels, prior_codes, traverse
 from ...viz import interleave_rows, save_grid
-from .common import (COUNT, SEED, add_output, add_run, check_grid, integer, load_model, number, report, require_images,
-                     resolve_output)
+from .common import (
+    COUNT,
+    SEED,
+    add_output,
+    add_run,
+    check_grid,
+    integer,
+    load_model,
+    number,
+    report,
+    require_images,
+    resolve_output,
+)
 
 RECONSTRUCT_EXAMPLES = """examples:
   genlab reconstruct runs/vae -n 32            # test images (top rows) and their reconstructions
@@ -30,22 +41,40 @@ TRAVERSE_EXAMPLES = """examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reconstruct", help="images next to their reconstructions",
-                       description="Encode images and decode them again.", epilog=RECONSTRUCT_EXAMPLES)
+    p = sub.add_parser(
+        "reconstruct",
+        help="images next to their reconstructions",
+        description="Encode images and decode them again.",
+        epilog=RECONSTRUCT_EXAMPLES,
+    )
     add_run(p)
     p.add_argument("-n", type=COUNT, default=32, help="test images to reconstruct (default 32)")
     p.add_argument("--images", nargs="+", metavar="IMAGE", help="reconstruct these files instead")
     add_label(p, "class to decode in (conditional models; default: the test labels, or 0 for --images)")
     add_output(p, "reconstructions.png")
     p.set_defaults(func=run_reconstruct)
+    register_interpolate(sub)
+    register_traverse(sub)
 
-    p = sub.add_parser("interpolate", help="a path between two codes",
-                       description="Decode codes along a lerp/slerp path between two seeds or two images.",
-                       epilog=INTERPOLATE_EXAMPLES)
+
+def register_interpolate(sub: argparse._SubParsersAction) -> None:
+    """genlab interpolate: images along a path between two codes."""
+    p = sub.add_parser(
+        "interpolate",
+        help="a path between two codes",
+        description="Decode codes along a lerp/slerp path between two seeds or two images.",
+        epilog=INTERPOLATE_EXAMPLES,
+    )
     add_run(p)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--seeds", nargs=2, type=SEED, default=[0, 1], metavar=("A", "B"),
-                     help="two prior samples by seed (default 0 1)")
+    src.add_argument(
+        "--seeds",
+        nargs=2,
+        type=SEED,
+        default=[0, 1],
+        metavar=("A", "B"),
+        help="two prior samples by seed (default 0 1)",
+    )
     src.add_argument("--images", nargs=2, metavar=("A", "B"), help="two image files to encode")
     p.add_argument("--steps", type=integer(2), default=10, help="images along the path (default 10)")
     p.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
@@ -53,9 +82,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output(p, "interpolation.png")
     p.set_defaults(func=run_interpolate)
 
-    p = sub.add_parser("traverse", help="sweep latent dimensions one at a time",
-                       description="One row per latent dimension swept over [-span, span] around a code; "
-                                   "a 2-D latent space gives the manifold grid.", epilog=TRAVERSE_EXAMPLES)
+
+def register_traverse(sub: argparse._SubParsersAction) -> None:
+    """genlab traverse: latent dimensions swept one at a time, or the 2-D manifold grid."""
+    p = sub.add_parser(
+        "traverse",
+        help="sweep latent dimensions one at a time",
+        description="One row per latent dimension swept over [-span, span] around a code; "
+        "a 2-D latent space gives the manifold grid.",
+        epilog=TRAVERSE_EXAMPLES,
+    )
     add_run(p)
     p.add_argument("--dims", help="comma-separated dimensions (default: the first 10)")
     p.add_argument("--span", type=number(0), default=3.0, help="sweep -span..span (default 3)")
@@ -66,8 +102,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_traverse)
 
 
-def add_label(p: argparse.ArgumentParser,
-              text: str = "class of every image (class-conditional models; default 0)") -> None:
+def add_label(
+    p: argparse.ArgumentParser, text: str = "class of every image (class-conditional models; default 0)"
+) -> None:
     p.add_argument("--label", type=integer(0), help=text)
 
 
@@ -104,8 +141,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
         a, b = encode_images(model, read_images(args.images, *_image_size(config)))
     else:
         a, b = prior_codes(model, args.seeds)
-    report(save_grid(interpolate(model, a, b, args.steps, args.method, args.label), path, nrow=args.steps,
-                     scale=2))
+    report(save_grid(interpolate(model, a, b, args.steps, args.method, args.label), path, nrow=args.steps, scale=2))
     return 0
 
 
@@ -131,8 +167,13 @@ def run_traverse(args: argparse.Namespace) -> int:
         return 0
     steps = args.steps or 9
     check_grid(steps * len(_parse_dims(args.dims, latent)), config.model.image_size, "traverse")
-    base = prior_codes(model, [args.seed])[0] if args.seed is not None else \
-        torch.zeros(latent, device=model.device)
-    report(save_grid(traverse(model, base, _parse_dims(args.dims, latent), args.span, steps, args.label), path,
-                     nrow=steps, scale=2))
+    base = prior_codes(model, [args.seed])[0] if args.seed is not None else torch.zeros(latent, device=model.device)
+    report(
+        save_grid(
+            traverse(model, base, _parse_dims(args.dims, latent), args.span, steps, args.label),
+            path,
+            nrow=steps,
+            scale=2,
+        )
+    )
     return 0

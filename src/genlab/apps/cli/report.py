@@ -1,6 +1,7 @@
 """genlab report: one self-contained HTML page of a run -- its scores (eval.json with provenance, stale ones
 marked), loss and metric curves, sample / reconstruction / translation pictures of the last epoch and a few
 earlier ones, and its config. Pictures and curves are inside the file; it reads offline in any browser."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,12 @@ EXAMPLES = """examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="one self-contained HTML page of a run (scores, curves, pictures, config)",
-                       description=__doc__, epilog=EXAMPLES)
+    p = sub.add_parser(
+        "report",
+        help="one self-contained HTML page of a run (scores, curves, pictures, config)",
+        description=__doc__,
+        epilog=EXAMPLES,
+    )
     p.add_argument("run", metavar="RUN", help="run folder written by `genlab train`")
     add_output(p, "report.html", what="HTML file")
     p.set_defaults(func=run)

@@ -1,4 +1,5 @@
 """genlab sample: draw images from a trained model (a grid picture, or every sample into an .npz or a folder)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,19 @@ from ...progress import shown
 from ...runs import load_run
 from ...samplers import PNP_EPS, PNP_MAX_STEP, class_grid, domain_options, paired_samples, plug_and_play, sample_images
 from ...viz import save_grid, save_scatter
-from .common import (COUNT, SEED, add_output, add_run, check_grid, integer, load_model, number, output_path, report,
-                     resolve_output)
+from .common import (
+    COUNT,
+    SEED,
+    add_output,
+    add_run,
+    check_grid,
+    integer,
+    load_model,
+    number,
+    output_path,
+    report,
+    resolve_output,
+)
 
 EXAMPLES = """examples:
   genlab sample runs/vae -n 64 --seed 0 -o samples.png
@@ -29,22 +41,36 @@ EXAMPLES = """examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sample", help="draw samples into a PNG grid, an .npz or a folder of PNGs",
-                       description=__doc__, epilog=EXAMPLES)
+    p = sub.add_parser(
+        "sample", help="draw samples into a PNG grid, an .npz or a folder of PNGs", description=__doc__, epilog=EXAMPLES
+    )
     add_run(p)
     p.add_argument("-n", type=COUNT, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
     p.add_argument("--nrow", type=COUNT, help="images per row (default: square grid)")
     p.add_argument("--label", type=integer(0), help="class to draw from (class-conditional models)")
-    p.add_argument("--domain", choices=("a", "b"),
-                   help="the domain to decode into (unit); without it a unit run's PNG pairs each code's A and B")
-    p.add_argument("--by-class", action="store_true",
-                   help="a class-by-sample grid: one row per class, -n samples each (conditional models)")
-    p.add_argument("--format", choices=("png",) + FORMATS, default="png",
-                   help="png: one grid picture (default); npz: every sample in genlab's dataset format "
-                   "(train_images, train_labels, classes; 2-D point models: points); png-dir: one PNG per sample")
-    p.add_argument("--batch-size", type=COUNT,
-                   help="samples drawn at once for npz and png-dir (default 500; part of what the seed fixes)")
+    p.add_argument(
+        "--domain",
+        choices=("a", "b"),
+        help="the domain to decode into (unit); without it a unit run's PNG pairs each code's A and B",
+    )
+    p.add_argument(
+        "--by-class",
+        action="store_true",
+        help="a class-by-sample grid: one row per class, -n samples each (conditional models)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("png",) + FORMATS,
+        default="png",
+        help="png: one grid picture (default); npz: every sample in genlab's dataset format "
+        "(train_images, train_labels, classes; 2-D point models: points); png-dir: one PNG per sample",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=COUNT,
+        help="samples drawn at once for npz and png-dir (default 500; part of what the seed fixes)",
+    )
     add_output(p, "samples-seed{seed}.png, .npz or folder", what="file or folder")
     add_guide(p)
     p.set_defaults(func=run)
@@ -53,20 +79,37 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_guide(p: argparse.ArgumentParser) -> None:
     """Plug & Play options (Nguyen et al. 2017, Eq. 5)."""
     g = p.add_argument_group("plug & play (Nguyen et al. 2017): steer an unconditional model with a classifier")
-    g.add_argument("--guide", help="classifier p(y | x) to steer towards --label: a shipped digit network "
-                   "(digits, digits-v2, digits-check) or a classifier run folder; several joined by commas "
-                   "(digits-v2,digits) steer by their ensemble")
+    g.add_argument(
+        "--guide",
+        help="classifier p(y | x) to steer towards --label: a shipped digit network "
+        "(digits, digits-v2, digits-check) or a classifier run folder; several joined by commas "
+        "(digits-v2,digits) steer by their ensemble",
+    )
     g.add_argument("--steps", type=COUNT, default=200, help="chain steps (default 200)")
-    terms = ("weight of the prior term d log p(h)/dh", "weight of the condition term d log p(y | G(h))/dh",
-             "std of the noise added each step")
+    terms = (
+        "weight of the prior term d log p(h)/dh",
+        "weight of the condition term d log p(y | G(h))/dh",
+        "std of the noise added each step",
+    )
     for i, (term, default) in enumerate(zip(terms, PNP_EPS), 1):
         g.add_argument(f"--eps{i}", type=number(0), default=default, help=f"{term} (default {default})")
-    g.add_argument("--max-step", type=number(0), default=PNP_MAX_STEP, help="largest L2 norm of the condition term's "
-                   f"step per chain (default {PNP_MAX_STEP}; 0: unclipped)")
-    g.add_argument("--prior", metavar="RUN", help="PPGN-h: a code-dae run on this model's codes; its R(h) - h "
-                   "replaces the model's own prior term")
-    g.add_argument("--chain-rows", type=integer(0, 64), default=8,
-                   help="chains shown in the second PNG, OUTPUT-chain.png (default 8; 0: none)")
+    g.add_argument(
+        "--max-step",
+        type=number(0),
+        default=PNP_MAX_STEP,
+        help=f"largest L2 norm of the condition term's step per chain (default {PNP_MAX_STEP}; 0: unclipped)",
+    )
+    g.add_argument(
+        "--prior",
+        metavar="RUN",
+        help="PPGN-h: a code-dae run on this model's codes; its R(h) - h replaces the model's own prior term",
+    )
+    g.add_argument(
+        "--chain-rows",
+        type=integer(0, 64),
+        default=8,
+        help="chains shown in the second PNG, OUTPUT-chain.png (default 8; 0: none)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,8 +125,9 @@ def run(args: argparse.Namespace) -> int:
     domain_options(model, args.domain)  # checks --domain before anything is written
     if not getattr(model, "points", False):
         pairs = 2 if args.domain is None and model.supports("decode_pair") else 1
-        check_grid(args.n * pairs * (config.model.num_classes if args.by_class else 1), config.model.image_size,
-                   "sample")
+        check_grid(
+            args.n * pairs * (config.model.num_classes if args.by_class else 1), config.model.image_size, "sample"
+        )
     path = resolve_output(args, f"samples-seed{args.seed}.png")
     if getattr(model, "points", False):
         report(save_scatter(sample_images(model, args.n, args.seed), path, point_centers(config.data.name)))
@@ -107,9 +151,17 @@ def export(args: argparse.Namespace) -> int:
         raise GenlabError(f"--format {args.format} writes one domain's samples: add --domain a or --domain b")
     default = Path(args.run) / (f"samples-seed{args.seed}" + (".npz" if args.format == "npz" else ""))
     with shown():
-        path = export_samples(model, args.output or default, args.n, args.format, seed=args.seed,
-                              batch_size=500 if args.batch_size is None else args.batch_size, label=args.label,
-                              force=args.force, domain=args.domain)
+        path = export_samples(
+            model,
+            args.output or default,
+            args.n,
+            args.format,
+            seed=args.seed,
+            batch_size=500 if args.batch_size is None else args.batch_size,
+            label=args.label,
+            force=args.force,
+            domain=args.domain,
+        )
     print(f"wrote {args.n} samples to {path}")
     return 0
 
@@ -119,22 +171,34 @@ def guided(args: argparse.Namespace) -> int:
     from ...metrics.extractors import load_guide
 
     if args.label is None or args.by_class or args.format != "png" or args.batch_size is not None:
-        raise GenlabError("--guide needs --label (the guide's target class) and writes PNGs: no --by-class, "
-                          "--format or --batch-size")
+        raise GenlabError(
+            "--guide needs --label (the guide's target class) and writes PNGs: no --by-class, --format or --batch-size"
+        )
     model, config = load_model(args)
     check_grid(max(args.n, 8 * args.chain_rows), config.model.image_size, "sample --guide")
     guide = load_guide(args.guide).to(model.device)
     prior = load_run(args.prior, model.device)[0] if args.prior else None
     path = resolve_output(args, f"guided-{args.label}-seed{args.seed}.png")
     strip_path = output_path(path.with_name(f"{path.stem}-chain{path.suffix}"), args.force)
-    result = plug_and_play(model, guide, args.label, args.n, args.steps, args.eps1, args.eps2, args.eps3,
-                           args.seed, record_every=max(args.steps // 8, 1), domain=args.domain, prior=prior,
-                           max_step=args.max_step or None)
+    result = plug_and_play(
+        model,
+        guide,
+        args.label,
+        args.n,
+        args.steps,
+        args.eps1,
+        args.eps2,
+        args.eps3,
+        args.seed,
+        record_every=max(args.steps // 8, 1),
+        domain=args.domain,
+        prior=prior,
+        max_step=args.max_step or None,
+    )
     report(save_grid(result.images, path, nrow=args.nrow, scale=2))
     if args.chain_rows > 0:
-        strip = result.chain[:, :args.chain_rows].transpose(0, 1)  # rows = chains, columns = recorded steps
+        strip = result.chain[:, : args.chain_rows].transpose(0, 1)  # rows = chains, columns = recorded steps
         report(save_grid(strip.flatten(0, 1), strip_path, nrow=len(result.steps), scale=2))
     before, after = result.log_probs[[0, -1]].exp().mean(1).tolist()
     print(f"guide p(y={args.label}) mean: {before:.3f} at step 0 -> {after:.3f} at step {args.steps}")
     return 0
-

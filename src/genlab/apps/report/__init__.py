@@ -1,5 +1,6 @@
 """`genlab report` and `genlab compare --html`: self-contained HTML pages of runs -- inline CSS, curves as inline
 SVG, pictures as data: URIs, no script; nothing is fetched, so a page reads the same offline in any browser."""
+
 from __future__ import annotations
 
 from pathlib import Path

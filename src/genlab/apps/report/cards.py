@@ -8,6 +8,7 @@ and carries it into every new checkpoint. The core never writes a card: ``genlab
 hand training the ModelCard callback, which rewrites it after each epoch's checkpoint, and ``genlab eval`` rewrites
 it after it writes eval.json (``evaluate_with_card``).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,20 @@ from ...data import ImageData, batches, load_split, point_centers, short_names
 from ...errors import GenlabError
 from ...evaluation import METRICS, evaluate, scored_weights
 from ...files import atomic_path, read_json
-from ...runs import (CARD, CARD_PICTURE, CHECKPOINT, CONFIG, EVAL, WEIGHTS, checkpoint_dir, has_checkpoint,
-                     load_config, load_run, weights_identity, weights_metadata)
+from ...runs import (
+    CARD,
+    CARD_PICTURE,
+    CHECKPOINT,
+    CONFIG,
+    EVAL,
+    WEIGHTS,
+    checkpoint_dir,
+    has_checkpoint,
+    load_config,
+    load_run,
+    weights_identity,
+    weights_metadata,
+)
 from ...samplers import class_grid, sample_images
 from ...training import Callback, Trainer
 from ...version import __version__
@@ -46,9 +59,13 @@ def write_model_card(run: str | Path, model: Any = None, data: ImageData | None 
     model = model if model is not None else load_run(folder)[0]
     caption = draw_picture(model, config, folder / CARD_PICTURE, data)
     identity = {**weights_identity(folder), "genlab": weights_metadata(folder / WEIGHTS).get("genlab")}
-    sections = [front_matter(model, config), summary(config, identity), picture_section(caption),
-                scores_section(read_scores(scores_file(Path(run), folder)), identity["weights_sha256"]),
-                usage_section(model, config)]
+    sections = [
+        front_matter(model, config),
+        summary(config, identity),
+        picture_section(caption),
+        scores_section(read_scores(scores_file(Path(run), folder)), identity["weights_sha256"]),
+        usage_section(model, config),
+    ]
     with atomic_path(folder / CARD) as tmp:
         tmp.write_text("\n".join(line for section in sections for line in section), encoding="utf-8")
     return folder / CARD
@@ -90,6 +107,7 @@ def evaluate_with_card(run: str | Path, metrics: list[str] | None = None, **opti
 
 # -- the picture ---------------------------------------------------------------------------------------------
 
+
 @torch.no_grad()
 def draw_picture(model: Any, config: Any, path: Path, data: ImageData | None) -> str | None:
     """Draw the card's picture into ``path`` with the model in eval mode (its mode is restored), from seeded CPU
@@ -130,8 +148,10 @@ def draw_translations(model: Any, config: Any, path: Path, data: ImageData | Non
     shown = [(title, grid) for title, grid in grids if grid.shape[1:] == grids[0][1].shape[1:]]
     rows = torch.cat([grid for _, grid in shown])
     save_grid(rows.flatten(0, 1), path, nrow=rows.shape[1], scale=picture_scale(config))
-    return (f"{' then '.join(title for title, _ in shown)}: each row a test image, what these weights make of "
-            "it and, for a model that translates both ways, that translated back")
+    return (
+        f"{' then '.join(title for title, _ in shown)}: each row a test image, what these weights make of "
+        "it and, for a model that translates both ways, that translated back"
+    )
 
 
 def test_split(config: Any) -> ImageData | None:
@@ -153,6 +173,7 @@ def picture_scale(config: Any) -> int:
 
 
 # -- the text ------------------------------------------------------------------------------------------------
+
 
 def front_matter(model: Any, config: Any) -> list[str]:
     """The YAML header the Hub reads: library, task, license, tags and datasets."""
@@ -193,25 +214,33 @@ def summary(config: Any, identity: dict[str, Any]) -> list[str]:
     t, data = config.train, ", ".join(dataset_names(config))
     trained = ", ".join(f"{k} {identity[k]}" for k in ("epoch", "step") if identity[k] is not None) or "an unknown step"
     limit = f", first {config.data.limit} training images" if config.data.limit else ""
-    return [f"# {config.model_name} trained on {data}", "",
-            f"A `{config.model_name}` model trained with genlab: `{WEIGHTS}` holds its weights, `{CONFIG}` its "
-            "config; `genlab.load` reads them without the dataset.", "",
-            "## Model and training", "",
-            f"- model: `{config.model_name}`, {model_details(config)}",
-            f"- data: `{config.data.name}` (binarize {config.data.binarize}{limit})",
-            f"- training: {plural(t.epochs, 'epoch')}{max_steps(t)}, batch size {t.batch_size}, lr {t.lr:g} "
-            f"({t.lr_schedule}), seed {t.seed}",
-            f"- weights: sha256 `{identity['weights_sha256']}`, saved at {trained} by genlab "
-            f"{identity['genlab'] or 'of an unknown version'} (card by genlab {__version__}); a checkpoint saved "
-            "since (mid-epoch) keeps this card until the next one",
-            f"- license: the weights inherit the terms of their training data ({data}); `license: other` "
-            "until you name one", ""]
+    return [
+        f"# {config.model_name} trained on {data}",
+        "",
+        f"A `{config.model_name}` model trained with genlab: `{WEIGHTS}` holds its weights, `{CONFIG}` its "
+        "config; `genlab.load` reads them without the dataset.",
+        "",
+        "## Model and training",
+        "",
+        f"- model: `{config.model_name}`, {model_details(config)}",
+        f"- data: `{config.data.name}` (binarize {config.data.binarize}{limit})",
+        f"- training: {plural(t.epochs, 'epoch')}{max_steps(t)}, batch size {t.batch_size}, lr {t.lr:g} "
+        f"({t.lr_schedule}), seed {t.seed}",
+        f"- weights: sha256 `{identity['weights_sha256']}`, saved at {trained} by genlab "
+        f"{identity['genlab'] or 'of an unknown version'} (card by genlab {__version__}); a checkpoint saved "
+        "since (mid-epoch) keeps this card until the next one",
+        f"- license: the weights inherit the terms of their training data ({data}); `license: other` "
+        "until you name one",
+        "",
+    ]
 
 
 def model_details(config: Any) -> str:
     """The model's sizes in words: architecture, objective, latent size, data shape, classes."""
-    c, details = config.model, [f"{field} {getattr(config.model, field)}" for field in ("arch", "objective")
-                                if hasattr(config.model, field)]
+    c, details = (
+        config.model,
+        [f"{field} {getattr(config.model, field)}" for field in ("arch", "objective") if hasattr(config.model, field)],
+    )
     if getattr(c, "latent_dim", 0):
         details.append(f"latent size {c.latent_dim}")
     if is_points(config):
@@ -242,6 +271,7 @@ def picture_section(caption: str | None) -> list[str]:
 
 # -- the scores ----------------------------------------------------------------------------------------------
 
+
 def scores_file(run: Path, folder: Path) -> Path | None:
     """The eval.json of a checkpoint: its run folder's (the folder above a checkpoint folder named so), or the one
     ``genlab eval FOLDER`` wrote into the checkpoint folder itself."""
@@ -267,14 +297,19 @@ def scores_section(scores: dict[str, dict], weights_sha256: str) -> list[str]:
     left_out = [key for key in scores if key not in current]
     lines = ["## Scores", ""]
     if current:
-        lines += [f"Scores of these weights from `{EVAL}` (`genlab eval`):", "", "| metric | value | scored on |",
-                  "| --- | --- | --- |", *(row for key, entry in current.items() for row in score_rows(key, entry)), "",
-                  *notes(current)]
+        lines += [
+            f"Scores of these weights from `{EVAL}` (`genlab eval`):",
+            "",
+            "| metric | value | scored on |",
+            "| --- | --- | --- |",
+            *(row for key, entry in current.items() for row in score_rows(key, entry)),
+            "",
+            *notes(current),
+        ]
     else:
         lines += ["No scores of these weights yet: `genlab eval RUN` adds them.", ""]
     if left_out:
-        lines += [f"Left out as stale (they scored other weights, or weights not recorded): {', '.join(left_out)}.",
-                  ""]
+        lines += [f"Left out as stale (they scored other weights, or weights not recorded): {', '.join(left_out)}.", ""]
     return lines
 
 
@@ -292,14 +327,22 @@ def score_rows(key: str, entry: dict[str, Any]) -> list[str]:
     except (KeyError, TypeError, ValueError):
         return []
     suffix = f" ({extractor})" if extractor else ""
-    return [f"| {cell(label.strip() + suffix)} | {cell(value)} | {cell(provenance(entry) if i == 0 else '')} |"
-            for i, (label, value) in enumerate(rows)]
+    return [
+        f"| {cell(label.strip() + suffix)} | {cell(value)} | {cell(provenance(entry) if i == 0 else '')} |"
+        for i, (label, value) in enumerate(rows)
+    ]
 
 
 def provenance(entry: dict[str, Any]) -> str:
     """What a score was computed on, in a few words."""
-    said = {"images": "{} images", "split": "{} split", "extractor": "features of {}", "seed": "seed {}",
-            "device": "on {}", "genlab": "genlab {}"}
+    said = {
+        "images": "{} images",
+        "split": "{} split",
+        "extractor": "features of {}",
+        "seed": "seed {}",
+        "device": "on {}",
+        "genlab": "genlab {}",
+    }
     recorded = entry.get("provenance") if isinstance(entry.get("provenance"), dict) else {}
     return ", ".join(form.format(recorded[k]) for k, form in said.items() if recorded.get(k) is not None)
 
@@ -321,6 +364,7 @@ def cell(text: str) -> str:
 
 # -- the Python lines ----------------------------------------------------------------------------------------
 
+
 def usage_section(model: Any, config: Any) -> list[str]:
     """The Python lines that load this folder and use the model."""
     load = f'model = genlab.load("{PLACEHOLDER}")  # this folder, wherever it was copied'
@@ -331,16 +375,22 @@ def usage_section(model: Any, config: Any) -> list[str]:
 def usage(model: Any, config: Any) -> tuple[list[str], list[str]]:
     """The imports and the lines after loading: sample, translate or classify."""
     c = config.model
-    images = f"images = torch.rand(4, {getattr(c, 'channels', 1)}, {c.image_size}, {c.image_size})" \
-        if not is_points(config) else ""
+    images = (
+        f"images = torch.rand(4, {getattr(c, 'channels', 1)}, {c.image_size}, {c.image_size})"
+        if not is_points(config)
+        else ""
+    )
     if model.supports("translate"):
         direction = model.directions[0]
         return ["import torch", "import genlab"], [
             f"{images}  # your images of domain {direction[0].upper()}: [N, C, H, W] in [0, 1]",
-            f'translated = model.translate(images, "{direction}")  # [N, C, H, W] in [0, 1]']
+            f'translated = model.translate(images, "{direction}")  # [N, C, H, W] in [0, 1]',
+        ]
     if not model.supports("sample"):
-        return ["import torch", "import genlab"], [f"{images}  # your images: [N, C, H, W] in [0, 1]",
-                                                    "classes = model.logits(images).argmax(1)"]
+        return ["import torch", "import genlab"], [
+            f"{images}  # your images: [N, C, H, W] in [0, 1]",
+            "classes = model.logits(images).argmax(1)",
+        ]
     imports = ["import genlab", "from genlab.samplers import sample_images"]
     if is_points(config):
         return imports, ["points = sample_images(model, 1000, seed=0)  # [1000, 2]; another seed, other points"]

@@ -1,5 +1,6 @@
 """`genlab compare --html`: compare's table (its columns, identities and stale rule) as a page, with each run's
 latest samples and loss curve."""
+
 from __future__ import annotations
 
 import csv
@@ -17,10 +18,15 @@ def compare_page(runs: list[str | Path]) -> str:
     """One self-contained page: compare's table, a picture and a loss curve per run, compare's notes."""
     header, rows = compare_table(runs)
     notes = [line for line in compare_runs(runs, "markdown").splitlines() if line and not line.startswith("|")]
-    cells = [[text(cell) for cell in row] + [latest_picture(Path(run)), run_loss_chart(Path(run))]
-             for row, run in zip(rows, runs)]
-    body = [f"<h1>genlab compare: {len(runs)} runs</h1>",
-            table([text(h) for h in header] + ["latest samples", "loss"], cells, css="compare"), *map(note, notes)]
+    cells = [
+        [text(cell) for cell in row] + [latest_picture(Path(run)), run_loss_chart(Path(run))]
+        for row, run in zip(rows, runs)
+    ]
+    body = [
+        f"<h1>genlab compare: {len(runs)} runs</h1>",
+        table([text(h) for h in header] + ["latest samples", "loss"], cells, css="compare"),
+        *map(note, notes),
+    ]
     return page("genlab compare", body)
 
 
@@ -28,8 +34,14 @@ def compare_table(runs: list[str | Path]) -> tuple[list[str], list[list[str]]]:
     """compare's CSV table with each spread joined to its number (``12.3 ± 0.4``)."""
     header, *rows = list(csv.reader(io.StringIO(compare_runs(runs, "csv"))))
     spread = {i for i, name in enumerate(header) if i and name == header[i - 1] + " ±"}
-    joined = [[cell + (f" ± {row[i + 1]}" if i + 1 in spread and row[i + 1] else "")
-               for i, cell in enumerate(row) if i not in spread] for row in rows]
+    joined = [
+        [
+            cell + (f" ± {row[i + 1]}" if i + 1 in spread and row[i + 1] else "")
+            for i, cell in enumerate(row)
+            if i not in spread
+        ]
+        for row in rows
+    ]
     return [name for i, name in enumerate(header) if i not in spread], joined
 
 

@@ -1,11 +1,12 @@
 """The frame of a self-contained HTML page: inline CSS, escaped text, tables, pictures as data: URIs. Nothing in
 a page is fetched from anywhere (its Content-Security-Policy forbids it), so it reads the same offline."""
+
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from html import escape
 from pathlib import Path
-from typing import Iterable
 
 from PIL import Image
 
@@ -15,7 +16,8 @@ from ...files import atomic_path
 
 GENERATOR = '<meta name="generator" content="genlab">'  # marks a page genlab may replace without --force
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"  # the page loads nothing
-STYLE = """
+STYLE = (
+    """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1200px;padding:0 16px;
 color:#222;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:3px}
@@ -29,16 +31,21 @@ tr.stale .badge{background:#fde2c8;color:#8a4b00}
 .charts,.pictures{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-size:12px;color:#555}
 img.pixels{image-rendering:pixelated;height:auto;max-width:100%;border:1px solid #eee}
 .facts td:first-child{color:#555}.config{columns:3 340px}.config table{break-inside:avoid;width:100%}
-""" + CHART_STYLE
+"""
+    + CHART_STYLE
+)
 
 
 def page(title: str, body: Iterable[str]) -> str:
     """A complete HTML document around ``body`` (HTML fragments, already escaped)."""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{GENERATOR}'
-            f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
-            + "\n".join(part for part in body if part) + "\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{GENERATOR}'
+        f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(part for part in body if part)
+        + "\n</body></html>\n"
+    )
 
 
 def section(title: str, *parts: str) -> str:
@@ -50,8 +57,12 @@ def table(header: list[str], rows: Iterable[list[str]], row_classes: Iterable[st
     """An HTML table of cells that are already HTML (escape text with ``text``); no header row for ``[]``."""
     classes = list(row_classes)
     head = f"<tr>{''.join(f'<th>{h}</th>' for h in header)}</tr>" if header else ""
-    body = "".join(f"<tr{css_class(classes[i] if i < len(classes) else '')}>"
-                   + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for i, row in enumerate(rows))
+    body = "".join(
+        f"<tr{css_class(classes[i] if i < len(classes) else '')}>"
+        + "".join(f"<td>{cell}</td>" for cell in row)
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
     return f"<table{css_class(css)}>{head}{body}</table>"
 
 
@@ -80,8 +91,10 @@ def embedded_picture(path: Path, caption: str, max_width: int = 480) -> str:
         return note(f"unreadable picture: {path.name}", "warn")
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     shown = min(width * max(1, min(4, 240 // max(width, 1))), max_width)
-    return (f'<figure><img class="pixels" src="data:{mime};base64,{data}" width="{shown}" alt="{escape(caption)}">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img class="pixels" src="data:{mime};base64,{data}" width="{shown}" alt="{escape(caption)}">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
 
 
 def made_by_genlab(path: Path) -> bool:

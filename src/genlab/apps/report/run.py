@@ -1,5 +1,6 @@
 """The report of one run folder: what it is, its scores, its curves, its pictures per epoch, its epochs and
 its config."""
+
 from __future__ import annotations
 
 import datetime
@@ -28,8 +29,14 @@ def run_report(run: str | Path) -> str:
     weights = weights_identity(run)
     config = load_config(run)
     records = run_records(run)
-    body = [header(run, config, records, weights), scores_section(run, weights["weights_sha256"]),
-            curves_section(records), pictures_section(run), epochs_section(records), config_section(config)]
+    body = [
+        header(run, config, records, weights),
+        scores_section(run, weights["weights_sha256"]),
+        curves_section(records),
+        pictures_section(run),
+        epochs_section(records),
+        config_section(config),
+    ]
     return page(f"{run_name(run)}: genlab report", body)
 
 
@@ -43,11 +50,18 @@ def header(run: Path, config: RunConfig, records: list[dict], weights: dict[str,
     epochs = of_kind(records, "epoch")
     objective = getattr(config.model, "objective", None)
     seconds = sum(r["seconds"] for r in epochs if is_finite_number(r.get("seconds")))
-    trained = (f"{epochs[-1].get('epoch', '?') if epochs else 0} of {config.train.epochs} epochs, "
-               f"{weights['step'] if weights['step'] is not None else '?'} steps, {seconds:.1f} s of training")
+    trained = (
+        f"{epochs[-1].get('epoch', '?') if epochs else 0} of {config.train.epochs} epochs, "
+        f"{weights['step'] if weights['step'] is not None else '?'} steps, {seconds:.1f} s of training"
+    )
     saved = f" (step {weights['step']}, epoch {weights['epoch']})" if weights["step"] is not None else ""
-    facts = [("model", config.model_name + (f" ({objective})" if objective else "")), ("data", config.data.name),
-             ("trained", trained), ("weights sha256", weights["weights_sha256"] + saved), ("folder", str(run))]
+    facts = [
+        ("model", config.model_name + (f" ({objective})" if objective else "")),
+        ("data", config.data.name),
+        ("trained", trained),
+        ("weights sha256", weights["weights_sha256"] + saved),
+        ("folder", str(run)),
+    ]
     rollbacks = sum(r.get("kind") == "rollback" for r in records)
     if rollbacks:
         facts.append(("roll-backs", f"{rollbacks} (non-finite losses; learning rate halved each time)"))
@@ -63,8 +77,14 @@ def curves_section(records: list[dict[str, Any]]) -> str:
     charts = [chart for chart in training_charts(records).values() if chart]
     if not charts:
         return section("Curves", note("no training records yet (metrics.jsonl)"))
-    return section("Curves", note("lines through the logged steps (means since the previous one); dots: the epoch "
-                                  "records (train means, test scores)"), f'<div class="charts">{"".join(charts)}</div>')
+    return section(
+        "Curves",
+        note(
+            "lines through the logged steps (means since the previous one); dots: the epoch "
+            "records (train means, test scores)"
+        ),
+        f'<div class="charts">{"".join(charts)}</div>',
+    )
 
 
 def picture_folders(run: Path) -> dict[str, dict[int, Path]]:
@@ -89,9 +109,8 @@ def pictures_section(run: Path) -> str:
     parts = []
     for folder, pictures in picture_folders(run).items():
         epochs = shown_epochs(sorted(pictures))
-        figures = [embedded_picture(pictures[e], f"epoch {e}" + (" (last)" if e == epochs[-1] else ""))
-                   for e in epochs]
-        parts.append(f"<h3>{text(folder.replace('_', ' '))}</h3><div class=\"pictures\">{''.join(figures)}</div>")
+        figures = [embedded_picture(pictures[e], f"epoch {e}" + (" (last)" if e == epochs[-1] else "")) for e in epochs]
+        parts.append(f'<h3>{text(folder.replace("_", " "))}</h3><div class="pictures">{"".join(figures)}</div>')
     loose = sorted(p for p in run.iterdir() if p.suffix.lower() in LOOSE_SUFFIXES and p.name != OLD_LOSS_CURVE)
     if loose:
         figures = "".join(embedded_picture(p, p.name) for p in loose[:LOOSE_SHOWN])
@@ -105,8 +124,12 @@ def epochs_section(records: list[dict[str, Any]]) -> str:
     if not epochs:
         return ""
     fields = [f for f in ("test/loss",) + BOOKKEEPING if any(f in r for r in epochs)]
-    rows = [[text(r.get("epoch", "")), text(r["step"])] + [text(number_text(r.get(f))) for f in fields]
-            + [text(warnings_text(r))] for r in epochs]
+    rows = [
+        [text(r.get("epoch", "")), text(r["step"])]
+        + [text(number_text(r.get(f))) for f in fields]
+        + [text(warnings_text(r))]
+        for r in epochs
+    ]
     body = table(["epoch", "step"] + fields + ["warnings"], rows)
     return section("Epochs", f"<details><summary>{len(epochs)} epoch records</summary>{body}</details>")
 
@@ -127,11 +150,21 @@ def number_text(value: Any) -> str:
 def config_section(config: RunConfig) -> str:
     """Every option of the run, as ``--set`` names it."""
     options = config.to_dict()
-    tables = [table(["option", "value"], [[f"<code>{text(f'{part}.{key}')}</code>", text(option_text(value))]
-                                          for key, value in options[part].items()])
-              for part in ("model", "data", "train")]
-    return section("Config", note(f"model {config.model_name}; change an option with --set OPTION=VALUE"),
-                   f'<div class="config">{"".join(tables)}</div>')
+    tables = [
+        table(
+            ["option", "value"],
+            [
+                [f"<code>{text(f'{part}.{key}')}</code>", text(option_text(value))]
+                for key, value in options[part].items()
+            ],
+        )
+        for part in ("model", "data", "train")
+    ]
+    return section(
+        "Config",
+        note(f"model {config.model_name}; change an option with --set OPTION=VALUE"),
+        f'<div class="config">{"".join(tables)}</div>',
+    )
 
 
 def option_text(value: Any) -> str:

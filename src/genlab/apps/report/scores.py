@@ -1,5 +1,6 @@
 """The eval table of a report: RUN/eval.json drawn through the metric records, each number with its provenance,
 scores of weights the run no longer has marked stale (the rule of genlab compare)."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ def scores_section(run: Path, current_weights: str) -> str:
         results = None
     entries = {key: r for key, r in results.items() if isinstance(r, dict)} if isinstance(results, dict) else {}
     if not entries:
-        return section("Scores", note(f"{path.name} holds no scores genlab can read; score the run again: "
-                                      f"genlab eval {run}", "missing"))
+        return section(
+            "Scores",
+            note(f"{path.name} holds no scores genlab can read; score the run again: genlab eval {run}", "missing"),
+        )
     keys = sorted(entries, key=metric_order)
     stale = [is_stale(entries[key], current_weights) for key in keys]
     rows = [score_row(key, entries[key], old) for key, old in zip(keys, stale)]
@@ -52,9 +55,14 @@ def score_row(key: str, entry: dict[str, Any], stale: bool) -> list[str]:
     prov = entry.get("provenance") if isinstance(entry.get("provenance"), dict) else {}
     status = "stale" if stale else ("current" if scored_weights(entry) else "weights not recorded")
     details = f"<details><summary>provenance</summary><pre>{text(json.dumps(prov, indent=1))}</pre></details>"
-    return [f"<code>{text(key)}</code>", "<br>".join(text(line) for line in number_lines(key, entry)),
-            text(features(prov)), text(counts(entry, prov)), weights_cell(prov),
-            f'<span class="badge">{status}</span>{details}']
+    return [
+        f"<code>{text(key)}</code>",
+        "<br>".join(text(line) for line in number_lines(key, entry)),
+        text(features(prov)),
+        text(counts(entry, prov)),
+        weights_cell(prov),
+        f'<span class="badge">{status}</span>{details}',
+    ]
 
 
 def number_lines(key: str, entry: dict[str, Any]) -> list[str]:
@@ -78,8 +86,10 @@ def counts(entry: dict[str, Any], prov: dict[str, Any]) -> str:
     """How many images, samples (and importance samples k) a number rests on."""
     parts = []
     if "generated_images" in prov:
-        parts.append(f"{prov['generated_images']} samples vs {prov.get('real_images', '?')} "
-                     f"{prov.get('reference', 'real')} images")
+        parts.append(
+            f"{prov['generated_images']} samples vs {prov.get('real_images', '?')} "
+            f"{prov.get('reference', 'real')} images"
+        )
     elif "samples" in entry:
         parts.append(f"{entry['samples']} samples")
     if "images" in prov and "generated_images" not in prov:

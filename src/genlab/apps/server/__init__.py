@@ -3,11 +3,13 @@
 FastAPI, uvicorn and python-multipart (the ``studio`` extra) are imported only when an app is built, so
 ``import genlab`` and the ``genlab`` command never need them.
 """
+
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ...errors import GenlabError
 

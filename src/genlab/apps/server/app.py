@@ -1,8 +1,9 @@
 """The studio's FastAPI app: routes, one-line JSON errors for every failure, and the request body limit."""
+
 from __future__ import annotations
 
 import contextlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,8 +26,14 @@ def build_app(studio: Studio) -> FastAPI:
         yield
         studio.queue.close()
 
-    app = FastAPI(title="genlab studio", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="A local page over trained genlab runs (docs/studio.md).")
+    app = FastAPI(
+        title="genlab studio",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="A local page over trained genlab runs (docs/studio.md).",
+    )
     app.state.studio = studio
     app.include_router(router)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
@@ -112,4 +119,3 @@ def declared_length(scope: Scope) -> int:
             with contextlib.suppress(ValueError):
                 return int(value)
     return 0
-

@@ -1,5 +1,6 @@
 """The studio's pictures: each function takes a served run and request values, runs one batched forward and
 returns PNG bytes (or a code). They run on the inference thread, in inference mode."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,12 @@ from .limits import Z_LIMIT
 from .studio import ServedRun
 from .uploads import decode_upload
 
-ACTIONS = {"reconstruct": ("reconstruct", None), "a2b": ("translate", "a2b"), "b2a": ("translate", "b2a"),
-           "refine": ("refine", "a2b")}  # upload action -> (capability, direction)
+ACTIONS = {
+    "reconstruct": ("reconstruct", None),
+    "a2b": ("translate", "a2b"),
+    "b2a": ("translate", "b2a"),
+    "refine": ("refine", "a2b"),
+}  # upload action -> (capability, direction)
 
 
 def png_bytes(images: Tensor, nrow: int | None = None, pad: int = 2) -> bytes:

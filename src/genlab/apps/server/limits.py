@@ -1,4 +1,5 @@
 """What one studio request may ask for, and the errors that answer with a status other than 400."""
+
 from __future__ import annotations
 
 import re
@@ -62,4 +63,4 @@ def ascii_whole(value: object) -> object:
 def one_line(text: str, limit: int = 300) -> str:
     """``text`` on one line (runs of whitespace collapsed), at most ``limit`` characters."""
     line = " ".join(str(text).split()) or "error"
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."

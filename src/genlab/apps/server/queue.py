@@ -1,10 +1,12 @@
 """Inference off the event loop: one worker thread, a bounded number of requests running or waiting."""
+
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

@@ -1,5 +1,6 @@
 """What a run folder says about its training and scores: metrics.jsonl and eval.json, as JSON-safe objects, and
 its training curves as SVG (genlab.charts, as in reports)."""
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,10 @@ def json_safe(value: Any) -> Any:
 def training_records(folder: Path) -> dict[str, list[dict]]:
     """``{"epochs": [...], "steps": [...]}`` from the run's metrics.jsonl (damaged lines skipped)."""
     records = run_records(folder)
-    return {"epochs": json_safe([r for r in records if r.get("kind") == "epoch"]),
-            "steps": json_safe([r for r in records if r.get("kind") == "step"])}
+    return {
+        "epochs": json_safe([r for r in records if r.get("kind") == "epoch"]),
+        "steps": json_safe([r for r in records if r.get("kind") == "step"]),
+    }
 
 
 def curve_names(folder: Path) -> list[str]:

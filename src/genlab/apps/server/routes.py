@@ -1,4 +1,5 @@
 """The studio's endpoints (docs/studio.md); each resolves its run by id or name, never by path."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +11,22 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator
 
 from . import draw
-from .limits import (DEFAULT_STEPS, MAX_CURVE_CHARS, MAX_RUN_CHARS, MAX_SAMPLES, MAX_SEED, MAX_STEPS,
-                     MAX_UPLOAD_BYTES, MAX_Z_CHARS, MIN_STEPS, UPLOAD_CHUNK, Z_PATTERN, NotFound, TooLarge,
-                     ascii_whole)
+from .limits import (
+    DEFAULT_STEPS,
+    MAX_CURVE_CHARS,
+    MAX_RUN_CHARS,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_UPLOAD_BYTES,
+    MAX_Z_CHARS,
+    MIN_STEPS,
+    UPLOAD_CHUNK,
+    Z_PATTERN,
+    NotFound,
+    TooLarge,
+    ascii_whole,
+)
 from .records import curve_names, curve_svg, eval_summary, json_safe, training_records
 from .studio import ServedRun
 
@@ -76,14 +90,20 @@ class Code(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": why} for status, why in (
-        (400, "a parameter the run cannot use"), (404, "unknown run or file"),
-        (422, "a parameter out of range or of the wrong type"), (429, "the studio is busy"))}
+    status: {"model": Problem, "description": why}
+    for status, why in (
+        (400, "a parameter the run cannot use"),
+        (404, "unknown run or file"),
+        (422, "a parameter out of range or of the wrong type"),
+        (429, "the studio is busy"),
+    )
+}
 router = APIRouter(responses=ERRORS)
 
 
-RunKey = Annotated[str, PathParam(max_length=MAX_RUN_CHARS,
-                                  description="the run's index on the command line (0, 1, ...) or its name")]
+RunKey = Annotated[
+    str, PathParam(max_length=MAX_RUN_CHARS, description="the run's index on the command line (0, 1, ...) or its name")
+]
 
 
 def served_run(request: Request, run: RunKey) -> ServedRun:
@@ -108,8 +128,12 @@ def page() -> HTMLResponse:
     return HTMLResponse(shipped_file("index.html").read_text(encoding="utf-8"))
 
 
-@router.get("/static/{file}", response_class=FileResponse, summary="a shipped script or style sheet",
-            responses={200: {"content": {"text/javascript": {}, "text/css": {}}}})
+@router.get(
+    "/static/{file}",
+    response_class=FileResponse,
+    summary="a shipped script or style sheet",
+    responses={200: {"content": {"text/javascript": {}, "text/css": {}}}},
+)
 def static_file(file: Annotated[str, PathParam(max_length=100)]) -> FileResponse:
     """Only the files shipped beside the page."""
     return FileResponse(shipped_file(file))
@@ -148,12 +172,16 @@ def curves(run: Run) -> dict[str, Any]:
 
 
 @router.get("/api/runs/{run}/curve.svg", response_class=Response, responses=SVG, summary="one training curve")
-def curve(run: Run, name: Annotated[str, Query(max_length=MAX_CURVE_CHARS,
-                                               description="a quantity of /curves, e.g. loss")]) -> Response:
+def curve(
+    run: Run, name: Annotated[str, Query(max_length=MAX_CURVE_CHARS, description="a quantity of /curves, e.g. loss")]
+) -> Response:
     """One quantity against the optimizer step: a line through the logged steps, dots at the epochs' train and
     test values (drawn by genlab.charts, as reports draw it)."""
-    return Response(curve_svg(run.folder, run.name, name), media_type="image/svg+xml",
-                    headers={"Content-Security-Policy": SVG_POLICY})
+    return Response(
+        curve_svg(run.folder, run.name, name),
+        media_type="image/svg+xml",
+        headers={"Content-Security-Policy": SVG_POLICY},
+    )
 
 
 @router.get("/api/runs/{run}/eval", response_model=EvalTable, summary="the eval table of eval.json")
@@ -163,8 +191,12 @@ def evaluation(run: Run) -> dict[str, Any]:
 
 
 @router.get("/api/runs/{run}/samples.png", response_class=Response, responses=PNG, summary="a grid of samples")
-async def samples(run: Run, seed: Seed = 0, label: Label = None,
-                  n: Annotated[int, Query(ge=1, le=MAX_SAMPLES, description="number of samples"), Whole] = 64) -> Response:
+async def samples(
+    run: Run,
+    seed: Seed = 0,
+    label: Label = None,
+    n: Annotated[int, Query(ge=1, le=MAX_SAMPLES, description="number of samples"), Whole] = 64,
+) -> Response:
     """n samples of the seed in one grid; toy 2-D runs: the scatter plot."""
     return await png(run, draw.samples_png, n, seed, label)
 
@@ -176,35 +208,58 @@ async def code(run: Run, seed: Seed = 0) -> dict[str, Any]:
 
 
 @router.get("/api/runs/{run}/decode.png", response_class=Response, responses=PNG, summary="one decoded code")
-async def decode(run: Run, z: Annotated[str, Query(
-        max_length=MAX_Z_CHARS, pattern=Z_PATTERN, description="latent_dim comma-separated numbers in [-10, 10]")],
-        label: Label = None) -> Response:
+async def decode(
+    run: Run,
+    z: Annotated[
+        str,
+        Query(max_length=MAX_Z_CHARS, pattern=Z_PATTERN, description="latent_dim comma-separated numbers in [-10, 10]"),
+    ],
+    label: Label = None,
+) -> Response:
     """The image a latent code decodes to."""
     return await png(run, draw.decode_png, z, label)
 
 
-@router.get("/api/runs/{run}/interpolate.png", response_class=Response, responses=PNG,
-            summary="one image along a latent path")
-async def interpolate(run: Run, a: Seed = 0, b: Seed = 1,
-                      t: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False, description="0 = a, 1 = b")] = 0.5,
-                      method: Literal["slerp", "lerp"] = "slerp", label: Label = None) -> Response:
+@router.get(
+    "/api/runs/{run}/interpolate.png", response_class=Response, responses=PNG, summary="one image along a latent path"
+)
+async def interpolate(
+    run: Run,
+    a: Seed = 0,
+    b: Seed = 1,
+    t: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False, description="0 = a, 1 = b")] = 0.5,
+    method: Literal["slerp", "lerp"] = "slerp",
+    label: Label = None,
+) -> Response:
     """The image at t along the path between the codes of seeds a and b."""
     return await png(run, draw.interpolate_png, a, b, t, method, label)
 
 
-@router.get("/api/runs/{run}/manifold.png", response_class=Response, responses=PNG,
-            summary="the 2-D latent manifold")
-async def manifold(run: Run, label: Label = None, steps: Annotated[int, Query(
-        ge=MIN_STEPS, le=MAX_STEPS, description="images per side"), Whole] = DEFAULT_STEPS) -> Response:
+@router.get("/api/runs/{run}/manifold.png", response_class=Response, responses=PNG, summary="the 2-D latent manifold")
+async def manifold(
+    run: Run,
+    label: Label = None,
+    steps: Annotated[int, Query(ge=MIN_STEPS, le=MAX_STEPS, description="images per side"), Whole] = DEFAULT_STEPS,
+) -> Response:
     """A steps x steps grid of decoded Gaussian quantiles (2-D latent spaces only)."""
     return await png(run, draw.manifold_png, steps, label)
 
 
-@router.post("/api/runs/{run}/upload.png", response_class=Response, summary="an uploaded image through the model",
-             responses={**PNG, 413: {"model": Problem, "description": "over 5 MB or 4096x4096 pixels"},
-                        415: {"model": Problem, "description": "not an image"}})
-async def upload(run: Run, action: Annotated[Literal["reconstruct", "a2b", "b2a", "refine"], Query()],
-                 file: Annotated[UploadFile, File(description="an image file (5 MB at most)")]) -> Response:
+@router.post(
+    "/api/runs/{run}/upload.png",
+    response_class=Response,
+    summary="an uploaded image through the model",
+    responses={
+        **PNG,
+        413: {"model": Problem, "description": "over 5 MB or 4096x4096 pixels"},
+        415: {"model": Problem, "description": "not an image"},
+    },
+)
+async def upload(
+    run: Run,
+    action: Annotated[Literal["reconstruct", "a2b", "b2a", "refine"], Query()],
+    file: Annotated[UploadFile, File(description="an image file (5 MB at most)")],
+) -> Response:
     """A row: the upload at the model's size, then its reconstruction, translation (and the way back) or
     refinement."""
     draw.check_action(run, action)

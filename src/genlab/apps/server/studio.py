@@ -1,9 +1,11 @@
 """The runs a studio serves: loaded once at startup, addressed by index or name, with what each one can do."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ...config import RunConfig
 from ...devices import inference_layout, pick_device
@@ -14,9 +16,15 @@ from .queue import InferenceQueue
 from .records import trained_epochs
 
 # capability -> what a request asks of the model, for "run 'vae' cannot translate (it has no translate())"
-CAPABILITIES = {"sample": "draw samples", "interpolate": "decode latent codes",
-                "traverse": "traverse the latent space", "manifold": "draw the latent manifold",
-                "reconstruct": "reconstruct images", "translate": "translate", "refine": "refine images"}
+CAPABILITIES = {
+    "sample": "draw samples",
+    "interpolate": "decode latent codes",
+    "traverse": "traverse the latent space",
+    "manifold": "draw the latent manifold",
+    "reconstruct": "reconstruct images",
+    "translate": "translate",
+    "refine": "refine images",
+}
 
 
 def missing(model: Any, method: str) -> str | None:
@@ -31,10 +39,15 @@ def reasons(model: Any, config: RunConfig) -> dict[str, str | None]:
     decodes = missing(model, "decode") or points or (None if latent else "it has no latent space")
     translates = missing(model, "translate")
     one_way = tuple(model.directions) == ("a2b",)
-    return {"sample": missing(model, "sample"), "interpolate": decodes, "traverse": decodes,
-            "manifold": decodes or (None if latent == 2 else f"its latent space is {latent}-D, not 2-D"),
-            "reconstruct": missing(model, "reconstruct") or points, "translate": translates,
-            "refine": translates or (None if one_way else "it translates both ways; use action a2b or b2a")}
+    return {
+        "sample": missing(model, "sample"),
+        "interpolate": decodes,
+        "traverse": decodes,
+        "manifold": decodes or (None if latent == 2 else f"its latent space is {latent}-D, not 2-D"),
+        "reconstruct": missing(model, "reconstruct") or points,
+        "translate": translates,
+        "refine": translates or (None if one_way else "it translates both ways; use action a2b or b2a"),
+    }
 
 
 @dataclass
@@ -89,12 +102,21 @@ class ServedRun:
 
     def describe(self) -> dict[str, Any]:
         """The run's entry in /api/runs."""
-        return {"id": self.id, "name": self.name, "model": self.config.model_name, "data": self.config.data.name,
-                "image_size": int(getattr(self.config.model, "image_size", 0) or 0),
-                "channels": int(getattr(self.config.model, "channels", 0) or 0), "latent_dim": self.latent_dim,
-                "num_classes": self.num_classes, "conditional": self.num_classes > 0, "points": self.points,
-                "directions": self.directions, "epochs": trained_epochs(self.folder),
-                "can": {capability: why is None for capability, why in self.why_not.items()}}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "model": self.config.model_name,
+            "data": self.config.data.name,
+            "image_size": int(getattr(self.config.model, "image_size", 0) or 0),
+            "channels": int(getattr(self.config.model, "channels", 0) or 0),
+            "latent_dim": self.latent_dim,
+            "num_classes": self.num_classes,
+            "conditional": self.num_classes > 0,
+            "points": self.points,
+            "directions": self.directions,
+            "epochs": trained_epochs(self.folder),
+            "can": {capability: why is None for capability, why in self.why_not.items()},
+        }
 
 
 class Studio:
@@ -134,13 +156,15 @@ def load_studio(folders: Sequence[str | Path], device: str = "cpu") -> Studio:
     target, queue = pick_device(device), InferenceQueue(MAX_QUEUED)
     paths = [Path(f) for f in folders]
     names = unique_names([p.resolve().name or "run" for p in paths])
-    return Studio([load_served(str(i), name, path, target, queue)
-                   for i, (name, path) in enumerate(zip(names, paths))], queue)
+    return Studio(
+        [load_served(str(i), name, path, target, queue) for i, (name, path) in enumerate(zip(names, paths))], queue
+    )
 
 
 def load_served(run_id: str, name: str, folder: Path, device: Any, queue: InferenceQueue) -> ServedRun:
     """One run folder's model, in eval mode on ``device``, with its capabilities."""
     model, config = load_run(folder, device)
     inference_layout(model)
-    return ServedRun(run_id, name, folder, model, config, weights_identity(folder)["weights_sha256"], queue,
-                     reasons(model, config))
+    return ServedRun(
+        run_id, name, folder, model, config, weights_identity(folder)["weights_sha256"], queue, reasons(model, config)
+    )

@@ -1,4 +1,5 @@
 """Uploaded image files: checked before decoding, then decoded exactly as ``folder:`` data is."""
+
 from __future__ import annotations
 
 import io
@@ -21,7 +22,7 @@ def decode_upload(data: bytes, size: int, channels: int) -> Tensor:
     check_header(data)
     try:
         array, _ = read_image(io.BytesIO(data), size)  # type: ignore[arg-type]  # Pillow opens files and paths
-    except Exception as e:  # noqa: BLE001 - a truncated or hostile file is the sender's error, said in one line
+    except Exception as e:
         raise NotAnImage(one_line(f"cannot decode the image ({type(e).__name__}: {e})", 200)) from None
     return stack_images([array], channels)
 
@@ -38,10 +39,11 @@ def check_header(data: bytes) -> None:
         raise TooLarge(f"the image has more pixels than the {MAX_SIDE}x{MAX_SIDE} limit") from None
     except UnidentifiedImageError:
         raise NotAnImage("not an image Pillow can read (send a PNG, JPEG, GIF, WebP, BMP, TIFF, ...)") from None
-    except Exception as e:  # noqa: BLE001 - a damaged header
+    except Exception as e:
         raise NotAnImage(one_line(f"cannot read the image header ({type(e).__name__}: {e})", 200)) from None
     if kind in BLOCKED_FORMATS:
         raise NotAnImage(f"{kind} images are not accepted here ({BLOCKED_FORMATS[kind]})")
     if width * height > MAX_PIXELS:
-        raise TooLarge(f"the image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE} "
-                       f"({MAX_PIXELS} pixels)")
+        raise TooLarge(
+            f"the image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE} ({MAX_PIXELS} pixels)"
+        )

@@ -1,11 +1,13 @@
 """Translator terms as parts: each extra generator term (a paper's feature: a semantic-consistency loss, style codes,
 mode seeking) is one ``Term`` with its own options, state and loss, registered in ``TERMS`` and plugged into every
 translator whose config carries its options (docs/extending.md, "Adding a translator term")."""
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
@@ -100,7 +102,7 @@ def term_renames(terms: nn.ModuleDict) -> dict[str, str]:
 
 def renamed_prefix(key: str, renames: dict[str, str]) -> str:
     """``key`` with the first of ``renames``' old prefixes it starts with replaced by the new one."""
-    return next((new + key[len(old):] for old, new in renames.items() if key.startswith(old)), key)
+    return next((new + key[len(old) :] for old, new in renames.items() if key.startswith(old)), key)
 
 
 def zeros(names: tuple[str, ...], like: Tensor) -> dict[str, Tensor]:

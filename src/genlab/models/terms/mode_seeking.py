@@ -1,6 +1,7 @@
 """Mode seeking for translators with style codes (Mao et al. 2019; Yang et al. 2019, DSGAN): the generator
 maximizes |G(x, s1) - G(x, s2)|_1 / |s1 - s2|_1, so different styles must give different images: a mode one style
 drops, another can draw."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

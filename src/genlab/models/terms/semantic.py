@@ -1,5 +1,6 @@
 """CyCADA's semantic consistency (Hoffman et al. 2018, Eq. 4) for the image-to-image models: a frozen classifier
 must read a translation as the class it reads in the source image, so translating cannot change a digit's class."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,11 @@ from .base import TERMS, Term, Translation
 # config field naming the classifier -> the direction whose source images and translations it reads
 SEMANTIC_FIELDS = {"semantic_classifier": "a2b", "semantic_classifier_b": "b2a"}
 # CyCADA's term on digit pairs, both ways: digits-v2 reads MNIST, synthdigits (98%) and mnistm (74%)
-SEMANTIC_DIGITS = ["model.semantic_weight=1", "model.semantic_classifier=digits-v2",
-                   "model.semantic_classifier_b=digits-v2"]
+SEMANTIC_DIGITS = [
+    "model.semantic_weight=1",
+    "model.semantic_classifier=digits-v2",
+    "model.semantic_classifier_b=digits-v2",
+]
 
 
 @dataclass
@@ -77,15 +81,17 @@ class SemanticConsistency(Term):
         if config.semantic_weight < 0:
             raise GenlabError("model.semantic_weight must be >= 0")
         if config.semantic_weight > 0 and not config.semantic_classifier_config:
-            raise GenlabError("model.semantic_weight needs model.semantic_classifier: a classifier of domain A, the "
-                              "shipped digits-v2 for digits, a run of `genlab train classifier --data A`, or auto")
+            raise GenlabError(
+                "model.semantic_weight needs model.semantic_classifier: a classifier of domain A, the "
+                "shipped digits-v2 for digits, a run of `genlab train classifier --data A`, or auto"
+            )
 
     @classmethod
     def wanted(cls, config: Any) -> bool:
         """On with a weight, and kept (unused) when only classifiers are named: their weights stay in the run."""
         return config.semantic_weight > 0 or any(getattr(config, f"{name}_config") for name in SEMANTIC_FIELDS)
 
-    def train(self, mode: bool = True) -> "SemanticConsistency":
+    def train(self, mode: bool = True) -> SemanticConsistency:
         """The classifiers stay in eval mode: they are frozen."""
         super().train(mode)
         for name in SEMANTIC_FIELDS:

@@ -3,6 +3,7 @@ a translation draws the target's style s ~ N(0, I), a per-domain encoder reads t
 cycle can restore what the other domain lacks, such as mnistm's background), and the style reconstruction
 |E_t(G(x, s)) - s| makes the generator use s. A deterministic translator maps each input to one output and can
 drop a whole mode of the target (dark digits on bright backgrounds); a style code lets it draw every mode."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ class StyleCodes(Term):
     def __init__(self, config: Any):
         super().__init__(config)
         self.style_dim = config.style_dim
-        self.encoders = nn.ModuleList(StyleEncoder(config.channels, config.style_width, config.style_dim)
-                                      for _ in range(2))
+        self.encoders = nn.ModuleList(
+            StyleEncoder(config.channels, config.style_width, config.style_dim) for _ in range(2)
+        )
 
     @classmethod
     def check(cls, config: Any) -> None:
