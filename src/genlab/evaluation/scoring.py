@@ -14,6 +14,7 @@ from ..data import default_extractor as data_default_extractor
 from ..devices import inference_layout, pick_device
 from ..errors import GenlabError
 from ..files import read_json, write_json_atomic
+from ..models.capabilities import Model
 from ..models.translator import DIRECTIONS
 from ..nn.inception import FIDInceptionV3
 from ..runs import load_run, weights_identity
@@ -23,7 +24,7 @@ from .context import EvalContext, EvalOptions, domain_names
 from .records import METRICS, family, get_metric, scored_weights
 
 
-def default_metrics(model: Any, config: Any) -> list[str]:
+def default_metrics(model: Model, config: Any) -> list[str]:
     """What `genlab eval RUN` scores when --metrics is not given: the model's families and the data's (its spec's
     ``metric_families``)."""
     families = dataset_spec(config.data.name).metric_families
@@ -83,7 +84,7 @@ def default_extractor(config: Any) -> str:
     return data_default_extractor(config.data.name) or FIDInceptionV3.name
 
 
-def check_metrics(model: Any, config: Any, metrics: list[str]) -> None:
+def check_metrics(model: Model, config: Any, metrics: list[str]) -> None:
     """Fail before the slow part: unknown names, missing model methods, untranslated directions."""
     for name in metrics:
         metric = get_metric(name)
@@ -95,7 +96,7 @@ def check_metrics(model: Any, config: Any, metrics: list[str]) -> None:
                 check_direction(model, direction)
 
 
-def score(model: Any, config: Any, metrics: list[str], **options: Any) -> dict[str, Any]:
+def score(model: Model, config: Any, metrics: list[str], **options: Any) -> dict[str, Any]:
     """Score an in-memory model with named metrics (``options``: the fields of EvalOptions)."""
     check_metrics(model, config, metrics)
     o = EvalOptions(**options)

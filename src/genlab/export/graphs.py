@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GenlabError
+from ..models.capabilities import Model
 from ..models.translator import DIRECTIONS
 from ..samplers import seeded
 
@@ -110,7 +111,7 @@ def dequantized_mean(x: Tensor) -> Tensor:
     return (torch.round(x * 255) + 0.5) / 256
 
 
-def preparation(model: Any) -> tuple[Callable[[Tensor], Tensor], dict[str, str]]:
+def preparation(model: Model) -> tuple[Callable[[Tensor], Tensor], dict[str, str]]:
     """What ``encode`` expects done to images in [0, 1], and how the manifest says it: ``model.prepare`` when it
     is deterministic; a random uniform dequantization (Gaussian likelihoods) at its mean."""
     c = model.config
@@ -128,7 +129,7 @@ def preparation(model: Any) -> tuple[Callable[[Tensor], Tensor], dict[str, str]]
 
 
 # -- ports ------------------------------------------------------------------------------------------------
-def latent_distribution(model: Any) -> dict[str, Any]:
+def latent_distribution(model: Model) -> dict[str, Any]:
     """How the model draws latent codes (``prior_sample``): N(0, I), or for an autoencoder N(code_mean,
     code_var) as ``Autoencoder.prior_sample`` draws it (mean + std * standard normal)."""
     if isinstance(getattr(model, "code_mean", None), Tensor):
@@ -144,25 +145,25 @@ def draw_latent(values: dict[str, Any], n: int, dim: int, generator: torch.Gener
     return eps
 
 
-def latent_inputs(model: Any) -> list[Port]:
+def latent_inputs(model: Model) -> list[Port]:
     """z [batch, latent_dim] from the model's prior, and labels [batch] for a class-conditional model."""
     z = Port("z", "float32", ("batch", model.config.latent_dim), latent_distribution(model))
     classes = getattr(model, "num_classes", 0)
     return [z] + ([Port("labels", "int64", ("batch",), {"range": [0, classes - 1]})] if classes else [])
 
 
-def image_port(model: Any, **values: Any) -> Port:
+def image_port(model: Model, **values: Any) -> Port:
     """images [batch, C, H, W] in [0, 1] at the model's size."""
     c = model.config
     return Port("images", "float32", ("batch", c.channels, c.image_size, c.image_size), {**IMAGES, **values})
 
 
-def encoder_inputs(model: Any) -> list[Port]:
+def encoder_inputs(model: Model) -> list[Port]:
     """images in [0, 1], with the preparation the encoder graph applies to them."""
     return [image_port(model, **preparation(model)[1])]
 
 
-def code_outputs(model: Any) -> list[Port]:
+def code_outputs(model: Model) -> list[Port]:
     """codes [batch, latent_dim]: what ``encode`` returns (a VAE's posterior mean), decoder.onnx's z."""
     return [
         Port(
@@ -175,17 +176,17 @@ def code_outputs(model: Any) -> list[Port]:
 
 
 # -- the table --------------------------------------------------------------------------------------------
-def makes_images(model: Any) -> bool:
+def makes_images(model: Model) -> bool:
     """Decodes latent codes into images (not 2-D points)."""
     return model.supports("decode") and not getattr(model, "points", False)
 
 
-def has_ema(model: Any) -> bool:
+def has_ema(model: Model) -> bool:
     """Samples through an EMA copy of its generator."""
     return getattr(model, "generator_ema", None) is not None
 
 
-def one_domain(model: Any) -> bool:
+def one_domain(model: Model) -> bool:
     """Decodes and encodes in one image space (not UNIT's two)."""
     return not getattr(model, "domains", ())
 
@@ -200,18 +201,18 @@ def translates(direction: str) -> Callable[[Any], bool]:
     return lambda model: model.supports("translate") and direction in model.directions
 
 
-def images(model: Any) -> list[Port]:
+def images(model: Model) -> list[Port]:
     """images [batch, C, H, W] in [0, 1]: what a graph takes or makes."""
     return [image_port(model)]
 
 
-def translate_inputs(model: Any) -> list[Port]:
+def translate_inputs(model: Model) -> list[Port]:
     """images in [0, 1], and for a translator with style codes the target styles [batch, style_dim] ~ N(0, I)."""
     dim = getattr(model, "style_dim", 0)
     return images(model) + ([Port("style", "float32", ("batch", dim), dict(STANDARD_NORMAL))] if dim else [])
 
 
-def translated_out(model: Any) -> list[Port]:
+def translated_out(model: Model) -> list[Port]:
     """translated [batch, C, H, W] in [0, 1]: the images carried into the other domain."""
     return [dataclasses.replace(image_port(model), name="translated")]
 
@@ -259,7 +260,7 @@ GRAPHS = (
 )
 
 
-def graphs_of(model: Any) -> list[Graph]:
+def graphs_of(model: Model) -> list[Graph]:
     """The graphs a model exports; one clear line for a model that makes no images."""
     if getattr(model, "points", False):
         raise GenlabError(

@@ -16,6 +16,7 @@ from ..data import ImageData, batches, point_centers
 from ..errors import GenlabError
 from ..evaluation import METRICS, parse_metrics, score
 from ..files import atomic_path
+from ..models.capabilities import Model
 from ..viz import (
     METRICS_FILE,
     RECORD_POSITION,
@@ -164,7 +165,7 @@ def default_callbacks(config: Any) -> list[Callback]:
 
 
 @torch.no_grad()
-def write_pictures(model: Any, test_data: ImageData, run_dir: Path, name: str, config: Any, seed: int) -> list[str]:
+def write_pictures(model: Model, test_data: ImageData, run_dir: Path, name: str, config: Any, seed: int) -> list[str]:
     """Samples (a scatter plot for point data), reconstructions and the model's pictures under ``run_dir``;
     returns warnings about the samples."""
     grid_size = config.train.grid_size
@@ -190,7 +191,7 @@ def write_pictures(model: Any, test_data: ImageData, run_dir: Path, name: str, c
 
 
 @torch.no_grad()
-def save_reconstruction_grid(model: Any, data: ImageData, path: Path, per_row: int = 8) -> Path:
+def save_reconstruction_grid(model: Model, data: ImageData, path: Path, per_row: int = 8) -> Path:
     """Rows alternate: originals, then their reconstructions."""
     x, labels = next(batches(data, len(data)))
     recon = model.reconstruct(model.prepare(x), labels)

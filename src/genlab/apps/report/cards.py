@@ -22,6 +22,7 @@ from ...data import ImageData, batches, load_split, point_centers, short_names
 from ...errors import GenlabError
 from ...evaluation import METRICS, evaluate, scored_weights
 from ...files import atomic_path, read_json
+from ...models.capabilities import Model
 from ...runs import (
     CARD,
     CARD_PICTURE,
@@ -109,7 +110,7 @@ def evaluate_with_card(run: str | Path, metrics: list[str] | None = None, **opti
 
 
 @torch.no_grad()
-def draw_picture(model: Any, config: Any, path: Path, data: ImageData | None) -> str | None:
+def draw_picture(model: Model, config: Any, path: Path, data: ImageData | None) -> str | None:
     """Draw the card's picture into ``path`` with the model in eval mode (its mode is restored), from seeded CPU
     generators only; its caption, or None when the card has no picture."""
     was_training = model.training
@@ -124,7 +125,7 @@ def draw_picture(model: Any, config: Any, path: Path, data: ImageData | None) ->
         model.train(was_training)
 
 
-def draw_samples(model: Any, config: Any, path: Path) -> str:
+def draw_samples(model: Model, config: Any, path: Path) -> str:
     """A scatter plot of 2-D points, a class grid of a conditional model, else a GRID x GRID sample grid."""
     if is_points(config):
         save_scatter(sample_images(model, SCATTER_POINTS, seed=SEED), path, point_centers(config.data.name))
@@ -136,7 +137,7 @@ def draw_samples(model: Any, config: Any, path: Path) -> str:
     return f"{GRID * GRID} samples of these weights (seed {SEED})"
 
 
-def draw_translations(model: Any, config: Any, path: Path, data: ImageData | None) -> str | None:
+def draw_translations(model: Model, config: Any, path: Path, data: ImageData | None) -> str | None:
     """The model's own pictures of test images (translations and, both ways, back) in one grid."""
     data = data if data is not None else test_split(config)
     if data is None or not len(data):
@@ -175,7 +176,7 @@ def picture_scale(config: Any) -> int:
 # -- the text ------------------------------------------------------------------------------------------------
 
 
-def front_matter(model: Any, config: Any) -> list[str]:
+def front_matter(model: Model, config: Any) -> list[str]:
     """The YAML header the Hub reads: library, task, license, tags and datasets."""
     datasets = dataset_names(config)
     tags = ["genlab", config.model_name, *model_traits(config), *datasets]
@@ -184,7 +185,7 @@ def front_matter(model: Any, config: Any) -> list[str]:
     return lines + ["datasets:"] + [f"- {yaml_string(name)}" for name in dict.fromkeys(datasets)] + ["---", ""]
 
 
-def pipeline_tag(model: Any) -> str:
+def pipeline_tag(model: Model) -> str:
     """The Hub's task of the model: image-to-image for translators, generation for samplers, else classification."""
     if model.supports("translate"):
         return "image-to-image"
@@ -365,14 +366,14 @@ def cell(text: str) -> str:
 # -- the Python lines ----------------------------------------------------------------------------------------
 
 
-def usage_section(model: Any, config: Any) -> list[str]:
+def usage_section(model: Model, config: Any) -> list[str]:
     """The Python lines that load this folder and use the model."""
     load = f'model = genlab.load("{PLACEHOLDER}")  # this folder, wherever it was copied'
     imports, use = usage(model, config)
     return ["## Use", "", "```python", *imports, "", load, *use, "```", ""]
 
 
-def usage(model: Any, config: Any) -> tuple[list[str], list[str]]:
+def usage(model: Model, config: Any) -> tuple[list[str], list[str]]:
     """The imports and the lines after loading: sample, translate or classify."""
     c = config.model
     images = (

@@ -10,6 +10,7 @@ from typing import Any
 from ...config import RunConfig
 from ...devices import inference_layout, pick_device
 from ...errors import GenlabError
+from ...models.capabilities import Model
 from ...runs import load_run, weights_identity
 from .limits import MAX_QUEUED, NotFound
 from .queue import InferenceQueue
@@ -27,12 +28,12 @@ CAPABILITIES = {
 }
 
 
-def missing(model: Any, method: str) -> str | None:
+def missing(model: Model, method: str) -> str | None:
     """Why ``model`` cannot do what ``method`` does (None: it can)."""
     return None if model.supports(method) else f"it has no {method}()"
 
 
-def reasons(model: Any, config: RunConfig) -> dict[str, str | None]:
+def reasons(model: Model, config: RunConfig) -> dict[str, str | None]:
     """For each capability, why the model lacks it (None: it has it)."""
     points = "it makes 2-D points, not images" if getattr(model, "points", False) else None
     latent = getattr(config.model, "latent_dim", None)
