@@ -1,4 +1,4 @@
-# genlab: two commands on a fresh machine -- `make demo` and `make test` (`make test-all`: every test, as CI).
+# genlab: two commands on a fresh machine -- `make demo` and `make test-all` (every test, as CI; `make test`: the fast tier).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
