@@ -16,7 +16,7 @@ from ..losses import gradient_penalty, make_objective, r1_penalty, r2_penalty
 from ..nn.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nn.mlp import MLPCritic, MLPGenerator
 from ..ops import per_sample
-from ..optim import adam
+from ..optim import adam, update_ema, warmed_up_decay
 from .base import GenerativeModel
 from .registry import register
 
@@ -293,9 +293,8 @@ class GAN(GenerativeModel):
         return []
 
     def ema_decay(self) -> float:
-        """model.ema, ramped up as min(ema, (1 + t) / (10 + t)) over steps t so that the average forgets the
-        random initialization (otherwise 0.999**t of it remains: 21% after 1,562 steps)."""
-        return min(self.config.ema, (1 + self.step) / (10 + self.step))
+        """model.ema, warmed up over the first steps (genlab.optim.warmed_up_decay)."""
+        return warmed_up_decay(self.config.ema, self.step)
 
     def sampling_generator(self) -> nn.Module:
         return self.generator_ema if self.generator_ema is not None else self.generator
@@ -324,14 +323,3 @@ def mean_pairwise_distance(x: Tensor) -> float:
     flat = x.flatten(1).float()
     n = len(flat)
     return float(torch.cdist(flat, flat).sum() / max(n * (n - 1), 1))
-
-
-@torch.no_grad()
-def update_ema(ema: nn.Module, model: nn.Module, decay: float, applied: Tensor | None = None) -> None:
-    """ema <- decay * ema + (1 - decay) * model for parameters (no move where ``applied`` is 0); buffers (BN
-    statistics) are copied."""
-    weight = 1 - decay if applied is None else (1 - decay) * applied
-    for e, p in zip(ema.parameters(), model.parameters()):
-        e.lerp_(p, weight)
-    for e, b in zip(ema.buffers(), model.buffers()):
-        e.copy_(b)
