@@ -52,6 +52,17 @@ class Encoder(Decoder, Protocol):
     def encode(self, x: Tensor, **options: Any) -> Tensor: ...
 
 
+class DiffusionSampler(Sampler, Protocol):
+    """Samples by solving from noise with a denoiser D(x; sigma): ``denoise`` and the sampling options that
+    ``use_sampling`` makes the defaults of ``sample`` (diffusion and flow-matching models)."""
+
+    last_evaluations: int  # network evaluations of the last sample() call
+
+    def denoise(self, x: Tensor, sigma: Tensor, labels: Tensor | None = None, guidance: float = 0.0) -> Tensor: ...
+
+    def use_sampling(self, **choices: Any) -> Any: ...
+
+
 class Translator(Model, Protocol):
     """Maps images of one domain to another: ``translate(images, direction)`` for each of its ``directions``."""
 
