@@ -1,6 +1,7 @@
 """Pure functions over a trained model: sample, interpolate, traverse the latent space (latent.py), translate
-(translation.py), and generate by Plug & Play (plug_and_play.py)."""
+(translation.py), generate by Plug & Play (plug_and_play.py), choose a diffusion model's sampler (diffusion.py)."""
 
+from .diffusion import choose_sampling, evaluations_line, sampler_names
 from .latent import (
     class_grid,
     class_labels,
@@ -36,12 +37,14 @@ __all__ = [
     "PNP_MAX_STEP",
     "PlugAndPlayResult",
     "check_direction",
+    "choose_sampling",
     "class_grid",
     "class_labels",
     "clip_norm",
     "decode_in_class",
     "domain_options",
     "encode_images",
+    "evaluations_line",
     "guide_log_prob",
     "interpolate",
     "interpolate_codes",
@@ -56,6 +59,7 @@ __all__ = [
     "sample_batches",
     "sample_images",
     "sample_labels",
+    "sampler_names",
     "seeded",
     "seeded_styles",
     "translate_images",

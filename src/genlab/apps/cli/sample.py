@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ...data import point_centers
 from ...errors import GenlabError
 from ...export import FORMATS, export_samples
 from ...progress import shown
 from ...runs import load_run
-from ...samplers import PNP_EPS, PNP_MAX_STEP, class_grid, domain_options, paired_samples, plug_and_play, sample_images
+from ...samplers import (
+    PNP_EPS,
+    PNP_MAX_STEP,
+    choose_sampling,
+    class_grid,
+    domain_options,
+    evaluations_line,
+    paired_samples,
+    plug_and_play,
+    sample_images,
+    sampler_names,
+)
 from ...viz import save_grid, save_scatter
 from .common import (
     COUNT,
@@ -26,6 +38,8 @@ from .common import (
     resolve_output,
 )
 
+PNP_STEPS = 200  # Plug & Play's chain steps when --steps is not given
+
 EXAMPLES = """examples:
   genlab sample runs/vae -n 64 --seed 0 -o samples.png
   genlab sample runs/vae -n 100 --nrow 10 --seed 7
@@ -33,6 +47,8 @@ EXAMPLES = """examples:
   genlab sample runs/cgan --by-class -n 8          # one row per class
   genlab sample runs/vae -n 50000 --format npz -o samples.npz   # then: genlab train ... --data npz:samples.npz
   genlab sample runs/vae -n 1000 --format png-dir -o samples/   # samples/000000.png, ...
+  genlab sample runs/diffusion --sampler heun --steps 18    # diffusion: any sampler, chosen now
+  genlab sample runs/cdiffusion --label 3 --guidance 2      # classifier-free guidance (conditional runs)
   genlab sample runs/gan --guide digits --label 7 --steps 200 -o sevens.png   # Plug & Play: + sevens-chain.png
   genlab sample runs/vae --guide digits --label 7 --prior runs/vae-dae   # PPGN-h: a code-dae run as the prior
   genlab sample runs/unit -n 8                     # UNIT: each row one shared code, decoded into A and into B
@@ -72,8 +88,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="samples drawn at once for npz and png-dir (default 500; part of what the seed fixes)",
     )
     add_output(p, "samples-seed{seed}.png, .npz or folder", what="file or folder")
+    p.add_argument(
+        "--steps",
+        type=COUNT,
+        help="a diffusion model's noise levels (default: the run's, 18) or Plug & Play's chain steps (default 200)",
+    )
+    add_diffusion(p)
     add_guide(p)
     p.set_defaults(func=run)
+
+
+def add_diffusion(p: argparse.ArgumentParser) -> None:
+    """The sampling options of diffusion models (genlab.samplers.diffusion)."""
+    g = p.add_argument_group("diffusion models: the sampler, chosen at sampling time")
+    g.add_argument(
+        "--sampler",
+        choices=sampler_names(),
+        help="ddpm (ancestral), ddim, euler, heun (EDM's 2nd order), dpmpp-2m (DPM-Solver++(2M)); default: the run's",
+    )
+    g.add_argument("--eta", type=number(0, 1), help="ddim's eta: 0 deterministic (default), 1 as ancestral DDPM")
+    g.add_argument(
+        "--guidance",
+        type=number(0),
+        help="classifier-free guidance weight w (conditional runs): (1 + w) D(x, y) - w D(x); default 0",
+    )
 
 
 def add_guide(p: argparse.ArgumentParser) -> None:
@@ -85,7 +123,6 @@ def add_guide(p: argparse.ArgumentParser) -> None:
         "(digits, digits-v2, digits-check) or a classifier run folder; several joined by commas "
         "(digits-v2,digits) steer by their ensemble",
     )
-    g.add_argument("--steps", type=COUNT, default=200, help="chain steps (default 200)")
     terms = (
         "weight of the prior term d log p(h)/dh",
         "weight of the condition term d log p(y | G(h))/dh",
@@ -122,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size is not None:
         raise GenlabError("--batch-size is for --format npz and png-dir (the png grid is drawn at once)")
     model, config = load_model(args)
+    sampling = diffusion_sampling(model, args)
     domain_options(model, args.domain)  # checks --domain before anything is written
     if not getattr(model, "points", False):
         pairs = 2 if args.domain is None and model.supports("decode_pair") else 1
@@ -139,7 +177,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         images = sample_images(model, args.n, args.seed, args.label, args.domain)
         report(save_grid(images, path, nrow=args.nrow, scale=2))
+    if sampling is not None:
+        print(evaluations_line(model, sampling))
     return 0
+
+
+def diffusion_sampling(model: Any, args: argparse.Namespace) -> Any:
+    """The sampler options given, made the diffusion model's for this command; one clear line for other models."""
+    return choose_sampling(model, args.sampler, args.steps, args.eta, args.guidance)
 
 
 def export(args: argparse.Namespace) -> int:
@@ -147,6 +192,7 @@ def export(args: argparse.Namespace) -> int:
     if args.by_class or args.nrow:
         raise GenlabError(f"--by-class and --nrow lay out a grid; --format {args.format} writes every sample")
     model, _ = load_model(args)
+    sampling = diffusion_sampling(model, args)
     if args.domain is None and getattr(model, "domains", ()):
         raise GenlabError(f"--format {args.format} writes one domain's samples: add --domain a or --domain b")
     default = Path(args.run) / (f"samples-seed{args.seed}" + (".npz" if args.format == "npz" else ""))
@@ -163,6 +209,8 @@ def export(args: argparse.Namespace) -> int:
             domain=args.domain,
         )
     print(f"wrote {args.n} samples to {path}")
+    if sampling is not None:
+        print(evaluations_line(model, sampling))
     return 0
 
 
@@ -174,6 +222,9 @@ def guided(args: argparse.Namespace) -> int:
         raise GenlabError(
             "--guide needs --label (the guide's target class) and writes PNGs: no --by-class, --format or --batch-size"
         )
+    if any(option is not None for option in (args.sampler, args.eta, args.guidance)):
+        raise GenlabError("--guide steers a latent chain: no --sampler, --eta or --guidance")
+    steps = PNP_STEPS if args.steps is None else args.steps
     model, config = load_model(args)
     check_grid(max(args.n, 8 * args.chain_rows), config.model.image_size, "sample --guide")
     guide = load_guide(args.guide).to(model.device)
@@ -185,12 +236,12 @@ def guided(args: argparse.Namespace) -> int:
         guide,
         args.label,
         args.n,
-        args.steps,
+        steps,
         args.eps1,
         args.eps2,
         args.eps3,
         args.seed,
-        record_every=max(args.steps // 8, 1),
+        record_every=max(steps // 8, 1),
         domain=args.domain,
         prior=prior,
         max_step=args.max_step or None,
@@ -200,5 +251,5 @@ def guided(args: argparse.Namespace) -> int:
         strip = result.chain[:, : args.chain_rows].transpose(0, 1)  # rows = chains, columns = recorded steps
         report(save_grid(strip.flatten(0, 1), strip_path, nrow=len(result.steps), scale=2))
     before, after = result.log_probs[[0, -1]].exp().mean(1).tolist()
-    print(f"guide p(y={args.label}) mean: {before:.3f} at step 0 -> {after:.3f} at step {args.steps}")
+    print(f"guide p(y={args.label}) mean: {before:.3f} at step 0 -> {after:.3f} at step {steps}")
     return 0
