@@ -77,7 +77,7 @@ def test_dry_run_prints_resolved_config(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "diffusion", "--out", "X"], "unknown model 'diffusion'"),
+        (["train", "nosuchmodel", "--out", "X"], "unknown model 'nosuchmodel'"),
         (["train", "vae", "--data", "imagenet", "--out", "X"], "unknown dataset 'imagenet'"),
         (["train", "vae", "--data", "folder:/nonexistent/dir", "--out", "X"], "does not exist"),
         (["train", "vae", "--set", "model.size=3", "--out", "X"], "unknown config key 'model.size'"),

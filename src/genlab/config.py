@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import re
@@ -33,13 +34,13 @@ class DataConfig:
 class TrainConfig:
     """Options of the generic training loop."""
 
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    betas: tuple[float, ...] = (0.9, 0.999)
+    epochs: int = 10  # passes over the training images
+    batch_size: int = 128  # images per optimizer step (the global batch under torchrun)
+    lr: float = 1e-3  # Adam learning rate (models may set their paper's in train_defaults)
+    betas: tuple[float, ...] = (0.9, 0.999)  # Adam betas, e.g. 0.5,0.999 for GANs
     lr_schedule: str = "constant"  # constant | cosine | linear_decay (both end at lr * lr_min_ratio)
-    lr_min_ratio: float = 0.0
-    seed: int = 0
+    lr_min_ratio: float = 0.0  # the final learning rate / lr of the cosine and linear_decay schedules
+    seed: int = 0  # weights, data order and every random draw of training, in [0, 2^32)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "auto"  # auto | fp32 | bf16 (autocast); auto: bf16 on a CUDA GPU that has it, else fp32
     memory_format: str = "auto"  # auto | channels_last | contiguous (conv weights); auto: channels_last on CUDA
@@ -95,10 +96,12 @@ class RunConfig:
         )
 
 
-def check_run_dict(d: Any) -> None:
-    """One clear line unless ``d`` looks like a run config (a JSON object naming its model)."""
+def check_run_dict(d: Any, where: str = "config.json") -> None:
+    """One clear line unless ``d`` looks like a run config (a JSON object naming its model, sections objects)."""
     if not isinstance(d, dict) or "model_name" not in d:
-        raise GenlabError("config.json is not a genlab run config (no 'model_name')")
+        raise GenlabError(f"{where} is not a genlab run config (no 'model_name')")
+    if not all(isinstance(d.get(section, {}), dict) for section in ("model", "data", "train")):
+        raise GenlabError(f"{where}: model, data and train must each be an object of keys")
 
 
 def read_run_dict(path: str | Path) -> dict:
@@ -109,6 +112,91 @@ def read_run_dict(path: str | Path) -> dict:
         raise GenlabError(f"cannot read run config {path}: {e}") from None
     check_run_dict(d)
     return d
+
+
+FIELD_NOTE = re.compile(r"^\s+(\w+)\s*:[^=#]*(?:=[^#]*)?#\s*(.+?)\s*$")
+
+
+def field_notes(cls: type) -> dict[str, str]:
+    """The meaning of each field of a config dataclass: the comment written beside it in the source (a subclass's
+    comment wins over its base's); fields without one are left out."""
+    notes: dict[str, str] = {}
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        try:
+            lines = inspect.getsource(klass).splitlines()
+        except (OSError, TypeError):  # no source (a frozen application): the keys are still listed
+            continue
+        fields = {f.name for f in dataclasses.fields(klass)}
+        notes.update({m[1]: m[2] for m in map(FIELD_NOTE.match, lines) if m and m[1] in fields})
+    return notes
+
+
+def type_name(annotation: Any) -> str:
+    """``int``, ``float | None``, ``tuple[int, ...]``: an annotation as the config file spells its values."""
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
+
+
+def config_rows(config: RunConfig) -> list[tuple[str, str, str, str]]:
+    """(key, type, value, meaning) of every option of a run config, model first: what ``--set key=value`` and a
+    ``--config`` file take."""
+    rows = []
+    for section in ("model", "data", "train"):
+        part = getattr(config, section)
+        hints, notes = typing.get_type_hints(type(part)), field_notes(type(part))
+        for f in dataclasses.fields(part):
+            value = _jsonable(getattr(part, f.name))
+            rows.append((f"{section}.{f.name}", type_name(hints[f.name]), json.dumps(value), notes.get(f.name, "")))
+    return rows
+
+
+def read_config_file(path: str | Path) -> RunConfig:
+    """A run config from a JSON or YAML file in the schema ``genlab train --dry-run`` prints (model_name, model,
+    data, train); one clear line when it cannot be read or names unknown keys. The model section stays a dict,
+    read by the model's Config class when the overrides are applied."""
+    path = Path(path).expanduser()
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            d = yaml.safe_load(path.read_text(encoding="utf-8"))
+        else:
+            d = read_json(path)
+    except (OSError, ValueError) as e:
+        raise GenlabError(f"cannot read config file {path}: {str(e).splitlines()[0]}") from None
+    except Exception as e:
+        raise GenlabError(f"cannot read config file {path}: {type(e).__name__}") from None
+    check_run_dict(d, str(path))
+    return RunConfig(
+        d["model_name"],
+        d.get("model", {}),
+        dataclass_from_dict(DataConfig, d.get("data", {})),
+        dataclass_from_dict(TrainConfig, d.get("train", {})),
+    )
+
+
+def as_overrides(config: RunConfig) -> list[str]:
+    """``section.key=value`` lines that rebuild a config from the defaults (a dict value, the embedded config of
+    a run it builds on, is left out: it is read again from the run it names)."""
+    sections = {
+        "model": config.model if isinstance(config.model, dict) else dataclass_to_dict(config.model),
+        "data": dataclass_to_dict(config.data),
+        "train": dataclass_to_dict(config.train),
+    }
+    return [
+        f"{section}.{key}={override_text(value)}"
+        for section, values in sections.items()
+        for key, value in values.items()
+        if key != "genlab_version" and not isinstance(value, dict)
+    ]
+
+
+def override_text(value: Any) -> str:
+    """A config value as ``--set`` writes it: none, true/false, comma-joined lists."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value).replace("null", "none")
+    if isinstance(value, (list, tuple)):
+        return ",".join(override_text(v) for v in value)
+    return str(value)
 
 
 def dataclass_to_dict(obj: Any) -> dict:

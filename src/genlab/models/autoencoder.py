@@ -15,7 +15,7 @@ from .registry import register
 class AutoencoderConfig(LatentConfig):
     """Autoencoder sizes; ``code_momentum`` tracks the code mean/variance used for sampling."""
 
-    code_momentum: float = 0.01
+    code_momentum: float = 0.01  # how fast the Gaussian fitted to the codes (used to sample) tracks them
 
 
 @register("autoencoder")

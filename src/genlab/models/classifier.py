@@ -21,11 +21,11 @@ from .registry import register
 class ClassifierConfig:
     """Conv stages, the penultimate feature layer and augmentation; 0 fields come from the data."""
 
-    image_size: int = 0
-    channels: int = 0
-    num_classes: int = 0
+    image_size: int = 0  # 0 = the data's
+    channels: int = 0  # 0 = the data's
+    num_classes: int = 0  # 0 = the data's classes
     widths: tuple[int, ...] = (32, 64)  # one stage per width: convs_per_stage 3x3 convs, then a 2x2 max-pool
-    convs_per_stage: int = 2
+    convs_per_stage: int = 2  # 3x3 convolutions before each stage's pooling
     features: int = 128  # units of the penultimate layer, the features of genlab.metrics.extractors
     dropout: float = 0.25  # before the output layer
     shift: int = 2  # training augmentation: random translation by up to this many pixels per axis

@@ -23,12 +23,12 @@ class CodeDAEConfig:
 
     source: str = ""  # run folder of a trained autoencoder or vae
     source_config: dict = field(default_factory=dict)  # that run's config, copied so checkpoints stand alone
-    hidden: int = 512
+    hidden: int = 512  # width of the MLP that denoises codes
     depth: int = 2  # hidden layers
     noise_std: float = 0.3  # corruption std, in units of the codes' std per dimension
     latent_dim: int = 0  # the source's
     image_size: int = 0  # the source's (the data must match)
-    channels: int = 0
+    channels: int = 0  # of the source run's images (filled from it)
 
 
 @register("code-dae")

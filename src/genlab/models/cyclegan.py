@@ -41,7 +41,7 @@ class CycleGANConfig(TermsConfig):
     """Two ResNet generators, two PatchGANs and the loss weights; 0 / -1 fields are filled from the data; the
     options of the translator terms (models/terms) come first."""
 
-    image_size: int = 0
+    image_size: int = 0  # 0 = the data's (a multiple of 4, at least 8)
     channels: int = 0  # both domains are converted to this many channels
     g_width: int = 64  # width of the generators' first layer (paper: 64)
     g_blocks: int = 9  # residual blocks per generator (paper: 6 at 128 px, 9 at 256 px)

@@ -43,18 +43,18 @@ class DiffusionConfig:
     """The U-Net, the objective and its options, EMA, labels; the sampling fields are the defaults of
     ``sample()`` for whatever does not choose (genlab eval, cards, the studio; ``genlab sample`` overrides them)."""
 
-    image_size: int = 0
-    channels: int = 0
+    image_size: int = 0  # 0 = the data's
+    channels: int = 0  # 0 = the data's
     objective: str = "edm"  # ddpm | flow | edm
     schedule: str = "linear"  # ddpm's betas: linear (Ho et al. 2020) | cosine (Nichol & Dhariwal 2021)
     timesteps: int = 1000  # ddpm's T
     sigma_data: float = 0.5  # edm: the data's standard deviation (Karras et al. 2022, Table 1)
     p_mean: float = -1.2  # edm: ln sigma ~ N(p_mean, p_std^2) in training
-    p_std: float = 1.2
+    p_std: float = 1.2  # edm: the spread of ln sigma in training (Karras et al. 2022, Table 1)
     widths: tuple[int, ...] = (64, 128, 128)  # U-Net channels per level (each level after the first halves the size)
     blocks: int = 2  # residual blocks per level
     attention_size: int = 8  # self-attention at levels of at most this many pixels a side (and in the middle)
-    dropout: float = 0.0
+    dropout: float = 0.0  # dropout in the U-Net's residual blocks (regularizes small data)
     ema: float = 0.999  # EMA decay of the denoiser used for sampling (0 = off)
     conditional: bool = False  # class labels, with classifier-free guidance
     num_classes: int = 0  # from the data when conditional

@@ -25,10 +25,10 @@ from .registry import register
 class GANConfig:
     """Networks, objective and training aids; 0 / auto fields are filled from the data and objective."""
 
-    image_size: int = 0
+    image_size: int = 0  # 0 = the data's
     channels: int = 0  # image channels, or the dimension of point data
     arch: str = "auto"  # auto | dcgan | mlp  (auto: mlp for point data, dcgan for images; mlp also for images)
-    latent_dim: int = 100
+    latent_dim: int = 100  # numbers in the generator's input code z ~ N(0, I)
     g_width: int = 64  # DCGAN ngf, or MLP hidden units
     d_width: int = 64  # DCGAN ndf, or MLP hidden units
     mlp_depth: int = 3  # hidden layers of the MLP generator (and critic)

@@ -22,12 +22,12 @@ CODE_MODELS = ("autoencoder", "vae")  # the runs whose codes a two-stage model (
 class LatentConfig:
     """Sizes of the encoder/decoder pair; image_size and channels 0 = take them from the data."""
 
-    image_size: int = 0
-    channels: int = 0
-    widths: tuple[int, ...] = (32, 64)
-    hidden: int = 512
-    latent_dim: int = 16
-    activation: str = "elu"
+    image_size: int = 0  # 0 = the data's
+    channels: int = 0  # 0 = the data's
+    widths: tuple[int, ...] = (32, 64)  # channels of the stride-2 conv stages (encoder; mirrored by the decoder)
+    hidden: int = 512  # width of the fully connected layer between the convs and the code
+    latent_dim: int = 16  # numbers in a code
+    activation: str = "elu"  # elu | relu | leaky_relu | silu
     likelihood: str = "auto"  # auto | bernoulli | gaussian | gaussian_learned
     gaussian_std: float = 0.1  # std of the fixed-variance Gaussian likelihood
     conditional: bool = False  # class-conditional decoder p(x | z, y) (Sohn et al. 2015)

@@ -22,8 +22,8 @@ class RefinerConfig(SemanticConfig):
     filled from the data. Domain A (label 0) is synthetic, domain B (label 1) real. Of the translator terms
     (models/terms) it takes the semantic consistency: it has no style codes."""
 
-    image_size: int = 0
-    channels: int = 0
+    image_size: int = 0  # 0 = the data's
+    channels: int = 0  # 0 = the data's
     width: int = 64  # feature maps of the refiner (paper: 64)
     blocks: int = 4  # residual blocks of the refiner (paper: 4 for eyes, 10 for hands)
     d_width: int = 32  # width of the local discriminator's first layer

@@ -41,7 +41,7 @@ class UNITConfig(TermsConfig):
     lambda_0..lambda_4, Sec. 3); 0 fields are filled from the data; the options of the translator terms
     (models/terms) come first."""
 
-    image_size: int = 0
+    image_size: int = 0  # 0 = the data's (a multiple of 4, at least 8)
     channels: int = 0  # both domains are converted to this many channels
     width: int = 64  # width of each encoder's first layer; the code has 4 * width channels at 1/4 size
     blocks: int = 4  # residual blocks in each encoder and in each generator

@@ -8,6 +8,7 @@ import argparse
 import json
 
 from .common import COUNT, integer
+from .verbs import help_of
 
 EXAMPLES = """examples:
   genlab train cyclegan --data unpaired:mnist,mnistm --preset digits --out runs/m2mm   # the translator
@@ -28,7 +29,7 @@ Writes DIR/translated.npz (then translated_2.npz, ...), one run folder per row a
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "adapt",
-        help="domain adaptation: classifiers on source, translated and target images",
+        help=help_of("adapt"),
         description=__doc__,
         epilog=EXAMPLES,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from .verbs import help_of
+
 EXAMPLES = """examples:
   genlab export runs/gan --format onnx            # runs/gan/export/onnx: generator.onnx, generator_ema.onnx
   genlab export runs/vae --format onnx -o vae-onnx   # decoder.onnx and encoder.onnx
@@ -16,7 +18,7 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
-        help="export a run's generators, decoders, encoders and translators as ONNX graphs",
+        help=help_of("export"),
         description=__doc__,
         epilog=EXAMPLES,
     )

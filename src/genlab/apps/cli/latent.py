@@ -23,6 +23,7 @@ from .common import (
     require_images,
     resolve_output,
 )
+from .verbs import help_of
 
 RECONSTRUCT_EXAMPLES = """examples:
   genlab reconstruct runs/vae -n 32            # test images (top rows) and their reconstructions
@@ -43,7 +44,7 @@ TRAVERSE_EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reconstruct",
-        help="images next to their reconstructions",
+        help=help_of("reconstruct"),
         description="Encode images and decode them again.",
         epilog=RECONSTRUCT_EXAMPLES,
     )
@@ -61,7 +62,7 @@ def register_interpolate(sub: argparse._SubParsersAction) -> None:
     """genlab interpolate: images along a path between two codes."""
     p = sub.add_parser(
         "interpolate",
-        help="a path between two codes",
+        help=help_of("interpolate"),
         description="Decode codes along a lerp/slerp path between two seeds or two images.",
         epilog=INTERPOLATE_EXAMPLES,
     )
@@ -87,7 +88,7 @@ def register_traverse(sub: argparse._SubParsersAction) -> None:
     """genlab traverse: latent dimensions swept one at a time, or the 2-D manifold grid."""
     p = sub.add_parser(
         "traverse",
-        help="sweep latent dimensions one at a time",
+        help=help_of("traverse"),
         description="One row per latent dimension swept over [-span, span] around a code; "
         "a 2-D latent space gives the manifold grid.",
         epilog=TRAVERSE_EXAMPLES,

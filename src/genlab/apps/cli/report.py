@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from .common import add_output, report
+from .verbs import help_of
 
 EXAMPLES = """examples:
   genlab report runs/vae                   # writes runs/vae/report.html
@@ -18,7 +19,7 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
-        help="one self-contained HTML page of a run (scores, curves, pictures, config)",
+        help=help_of("report"),
         description=__doc__,
         epilog=EXAMPLES,
     )

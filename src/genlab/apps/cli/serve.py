@@ -7,6 +7,7 @@ import argparse
 
 from ...errors import GenlabError
 from .common import integer
+from .verbs import help_of
 
 EXAMPLES = """examples:
   genlab serve runs/vae                      # then open http://127.0.0.1:8000/
@@ -19,7 +20,7 @@ Needs the studio extra: pip install 'genlab[studio]'. It listens on 127.0.0.1 (t
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="a local web page over trained runs", description=__doc__, epilog=EXAMPLES)
+    p = sub.add_parser("serve", help=help_of("serve"), description=__doc__, epilog=EXAMPLES)
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders written by `genlab train`")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=integer(1, 65535), default=8000, help="port to listen on (default 8000)")

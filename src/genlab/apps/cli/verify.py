@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from ...errors import GenlabError
+from .verbs import help_of
 
 EXAMPLES = """examples:
   genlab verify runs/vae             # every checkpoint file matches its recorded sha256, or one line and exit 2
@@ -18,7 +19,7 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify",
-        help="check a run's checkpoint against its checksums (or record them anew)",
+        help=help_of("verify"),
         description=__doc__,
         epilog=EXAMPLES,
     )

@@ -33,7 +33,7 @@ class SemanticConfig:
     semantic_classifier: str = ""  # classifier of domain A: shipped digit network (digits-v2), classifier run, auto
     semantic_classifier_config: dict = field(default_factory=dict)  # its config, copied so checkpoints stand alone
     semantic_classifier_b: str = ""  # optional classifier of domain B, for the b2a translations
-    semantic_classifier_b_config: dict = field(default_factory=dict)
+    semantic_classifier_b_config: dict = field(default_factory=dict)  # its config, copied likewise
 
 
 def frozen_classifier(config_dict: dict) -> nn.Module | None:
