@@ -78,7 +78,12 @@ def register_interpolate(sub: argparse._SubParsersAction) -> None:
     )
     src.add_argument("--images", nargs=2, metavar=("A", "B"), help="two image files to encode")
     p.add_argument("--steps", type=integer(2), default=10, help="images along the path (default 10)")
-    p.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    p.add_argument(
+        "--method",
+        choices=("slerp", "lerp"),
+        default="slerp",
+        help="slerp: along the great circle, where Gaussian codes live (default); lerp: the straight line",
+    )
     add_label(p)
     add_output(p, "interpolation.png")
     p.set_defaults(func=run_interpolate)
