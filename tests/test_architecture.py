@@ -40,7 +40,7 @@ APPS = (
     ("apps",),  # the package's own __init__: a docstring only
     ("apps.translate", "apps.compare", "apps.adapt", "apps.train"),  # train: what a run needs first
     ("apps.report",),
-    ("apps.server", "apps.demo"),
+    ("apps.server", "apps.demo", "apps.api"),  # api: genlab.train for scripts and notebooks
     ("apps.cli",),
     ("apps.testing",),  # helpers that drive the CLI and the studio in tests and benchmarks
 )

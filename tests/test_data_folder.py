@@ -43,7 +43,7 @@ def size_lines(err: str) -> list[str]:
 )
 def test_a_folder_of_28px_images_trains_at_28px_with_one_line(model, settings, tmp_path, capsys):
     data = folder(tmp_path / f"digits-{model}", [(28, 28)] * 40)
-    config = genlab.train(
+    trained = genlab.train(
         model,
         data=f"folder:{data}",
         preset="tiny" if model == "gan" else None,
@@ -51,7 +51,7 @@ def test_a_folder_of_28px_images_trains_at_28px_with_one_line(model, settings, t
         out=tmp_path / "run",
         **QUIET,
     )
-    assert config.model.image_size == 28
+    assert trained.run_config.model.image_size == 28
     assert genlab.load(tmp_path / "run").sample(2).shape == (2, 1, 28, 28)
     assert size_lines(capsys.readouterr().err) == [
         f"genlab: folder:{data}: images are 28x28; training at 28 px (set model.image_size to change it)"

@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 import genlab
+from genlab import training
 from genlab.errors import GenlabError
 from genlab.models.vae import VAE
 from genlab.testing import TINY
@@ -113,7 +114,9 @@ def test_rgb_folder_training_with_learned_variance(tmp_path):
         "data.test_fraction=0.2",
         "train.grid_size=4",
     ]
-    config = genlab.train("vae", data=f"folder:{tmp_path / 'imgs'}", overrides=settings, out=tmp_path / "r", **QUIET)
+    trained = genlab.train("vae", data=f"folder:{tmp_path / 'imgs'}", overrides=settings, out=tmp_path / "r", **QUIET)
+    config = trained.run_config  # genlab.train returns the trained model, its run config beside it
+    assert trained.run_dir == tmp_path / "r"
     assert (config.model.channels, config.model.image_size, config.data.binarize) == (3, 32, "none")
     model = genlab.load(tmp_path / "r")
     assert model.sample(2).shape == (2, 3, 32, 32)
@@ -184,7 +187,7 @@ class Recorder(Callback):
 
 def test_callbacks_given_to_train_replace_the_default_epoch_work(tmp_path):
     recorder = Recorder()
-    genlab.train("vae", overrides=TINY + ["train.epochs=2"], out=tmp_path / "run", callbacks=[recorder], **QUIET)
+    training.train("vae", overrides=TINY + ["train.epochs=2"], out=tmp_path / "run", callbacks=[recorder], **QUIET)
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     epochs = [r for r in records if r["kind"] == "epoch"]
     assert [r["custom/images"] for r in epochs] == [256, 256] and epochs == recorder.logged

@@ -15,15 +15,13 @@ def load(run: str, device: str = "cpu"):
     return load_run(run, device)[0]
 
 
-def train(*args: Any, **kwargs: Any) -> Any:
-    """Train a model (:func:`genlab.training.train`, same arguments); as ``genlab train`` does, the default epoch
-    work includes the checkpoint's model card (unless ``callbacks`` replace the defaults)."""
-    from .apps.report.cards import ModelCard
-    from .apps.train import train as _train  # CyCADA's auto classifier first (the app layer)
+def train(model: str | None = None, data: Any = None, **options: Any) -> Any:
+    """Train ``model`` on ``data`` (a dataset name, images as an array or tensor, or a torch Dataset) and return
+    the trained model, with ``.run_dir`` and ``.run_config``; see :func:`genlab.apps.api.train` for the options
+    (config values as keywords or a dict, ``out=None`` for a temporary run, callbacks added to the defaults)."""
+    from .apps.api import train as _train
 
-    if kwargs.get("callbacks") is None:
-        kwargs["extra_callbacks"] = [*kwargs.get("extra_callbacks", ()), ModelCard()]
-    return _train(*args, **kwargs)
+    return _train(model, data, **options)
 
 
 __all__ = ["GenlabError", "__version__", "load", "train"]

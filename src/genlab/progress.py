@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget in a notebook, the text bar in a terminal
 
 T = TypeVar("T")
 LINE_INTERVAL_S = 30.0  # between progress lines when stderr is not a terminal
@@ -33,9 +33,14 @@ def tracked(items: Iterable[T], total: int, what: str) -> Iterator[T]:
     """Batches as they come, with their progress reported when it is shown (``total`` batches expected)."""
     if not _SHOWN.get():
         return iter(items)
-    if sys.stderr.isatty():
+    if live():
         return iter(tqdm(items, total=total, desc=what, unit="batch", leave=False, dynamic_ncols=True))
     return _lines(items, total, what)
+
+
+def live() -> bool:
+    """Whether progress can be drawn in place: a terminal on stderr, or a Jupyter notebook (ipykernel)."""
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
 
 
 def batch_count(n: int, batch_size: int) -> int:

@@ -190,8 +190,14 @@ def restore_rng(state: dict[str, Any], data_gen: torch.Generator) -> None:
 
 
 class Callback:
-    """Work at the end of each epoch, handed to the Trainer by ``train()``; the loop knows nothing else of it.
-    Each hook gets the Trainer (genlab.training.loop), which calls them."""
+    """Work around training, handed to the Trainer by ``train()``; the loop knows nothing else of it. Each hook
+    gets the Trainer (genlab.training.loop), which calls them; ``trainer.state.step`` is the steps taken."""
+
+    def on_step_end(self, trainer: Any) -> None:
+        """After every optimizer step (keep it cheap: reading a device tensor here stalls a GPU every step)."""
+
+    def on_step_logged(self, trainer: Any, record: dict[str, Any]) -> None:
+        """A step record (the means since the last one, host numbers) is in metrics.jsonl."""
 
     def on_epoch_end(self, trainer: Any, record: dict[str, Any]) -> None:
         """Add fields (and ``record["warnings"]``) to the epoch's record before it is logged."""

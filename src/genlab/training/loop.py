@@ -4,7 +4,6 @@ an epoch beyond that (pictures, loss curves, scores) comes from callbacks (callb
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget in a notebook, the text bar in a terminal
 
 from ..config import RunConfig
 from ..data import ImageData, batches
@@ -20,6 +19,7 @@ from ..devices import autocast, configure, resolve_memory_format, resolve_precis
 from ..distributed import Replicas, any_replica, gather_objects, gradient_sync, join_replicas, sum_over_replicas
 from ..errors import GenlabError, TrainingDiverged, TrainingInterrupted
 from ..ops import batch_shard
+from ..progress import live
 from ..runs import WEIGHTS, checkpoint_dir, has_checkpoint, load_train_state, load_weights, save_checkpoint
 from .bookkeeping import (
     Callback,
@@ -87,7 +87,7 @@ class Trainer:
         self.total_steps = self.schedule_steps = self.tc.epochs * self.steps_per_epoch
         if self.tc.max_steps is not None:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
-        self.interactive = sys.stderr.isatty() and replicas.main
+        self.interactive = live() and replicas.main
         self.nonfinite: NonfiniteCounter | None = None  # created by fit()
         self.saved_at = time.monotonic()  # when the last checkpoint was written (train.checkpoint_minutes)
         self.said_at = time.monotonic()  # when the last progress line was printed (no terminal)
@@ -262,6 +262,8 @@ class Trainer:
             epoch_means.add(*values)
             window.add(*values)
             bar.update(1)
+            for callback in self.callbacks:
+                callback.on_step_end(self)
             logged = state.step % log_every == 0
             if logged:
                 self._log_step(log, bar, window)
@@ -313,7 +315,10 @@ class Trainer:
         """A step record with the means since the last one (over every replica)."""
         self._check_divergence()
         means = window.pop(self._reduce())
-        log.write({"kind": "step", "step": self.state.step, "epoch": self.state.epoch, **means})
+        record = {"kind": "step", "step": self.state.step, "epoch": self.state.epoch, **means}
+        log.write(record)
+        for callback in self.callbacks:
+            callback.on_step_logged(self, record)
         bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
         if not self.interactive and time.monotonic() - self.said_at >= PROGRESS_SECONDS:  # logs, CI, nohup
             self.said_at = time.monotonic()
