@@ -15,7 +15,8 @@ from genlab.apps.testing import run_cli
 from genlab.errors import GenlabError
 from genlab.testing import TINY
 from genlab.training import prepare_config
-from genlab.training.callbacks import TENSORBOARD_MISSING, TensorBoard, default_callbacks
+from genlab.training.callbacks import default_callbacks
+from genlab.training.loggers import TENSORBOARD_MISSING, TensorBoard
 from genlab.viz import read_metrics
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -57,6 +57,7 @@ class TrainConfig:
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = at epoch ends only); resume is exact mid-epoch
     checkpoint_minutes: float = 0.0  # also checkpoint when this many minutes passed since the last one (0 = off)
     tensorboard: bool = False  # also log scalars and the epoch's pictures to RUN/tensorboard (the tensorboard extra)
+    loggers: str = ""  # also log to any of tensorboard, csv, wandb (offline), comma-separated
 
 
 @dataclass

@@ -34,7 +34,8 @@ from ..runs import (
     resolve_model_config,
     save_checkpoint,
 )
-from .callbacks import default_callbacks, summary_writer_class
+from .callbacks import default_callbacks
+from .loggers import loggers_of
 from .loop import Callback, Trainer
 from .step import LR_SCHEDULES, evaluate_loss
 
@@ -278,5 +279,4 @@ def validate(config: RunConfig) -> None:
         raise GenlabError(f"train.device: {e}") from None
     if t.eval_every:
         parse_metrics(t.eval_metrics)
-    if t.tensorboard:
-        summary_writer_class()  # the extra is installed
+    loggers_of(t)  # every named logger exists and its package is installed

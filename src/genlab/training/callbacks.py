@@ -1,33 +1,26 @@
 """What ``train()`` hands the loop for the end of each epoch: pictures, the loss curve, scheduled scores and
-(optionally) TensorBoard logs. The model card is the app layer's (genlab.apps.report.cards), handed to ``train()``
-as an extra callback."""
+the loggers the config names (loggers.py). The model card is the app layer's (genlab.apps.report.cards),
+handed to ``train()`` as an extra callback."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 
 from ..charts import loss_chart
 from ..data import ImageData, batches, point_centers
-from ..errors import GenlabError
 from ..evaluation import METRICS, parse_metrics, score
 from ..files import atomic_path
 from ..models.capabilities import Model
 from ..viz import (
-    METRICS_FILE,
-    RECORD_POSITION,
-    by_step,
     interleave_rows,
-    is_finite_number,
-    read_metrics,
     run_records,
     save_grid,
     save_scatter,
 )
+from .loggers import loggers_of, picture_name
 from .loop import Callback, Trainer
 
 LOSS_CURVE = "loss_curve.svg"  # in the run folder: the losses against the step, redrawn after every epoch
@@ -82,86 +75,15 @@ class ScheduledEvaluation(Callback):
         )
 
 
-TENSORBOARD_MISSING = "train.tensorboard=true needs the tensorboard extra: pip install 'genlab[tensorboard]'"
-
-
-def summary_writer_class() -> type:
-    """torch's SummaryWriter, imported only when asked for; one line when the tensorboard package is missing."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise GenlabError(TENSORBOARD_MISSING) from None
-    return SummaryWriter
-
-
-class TensorBoard(Callback):
-    """RUN/tensorboard/ (train.tensorboard=true): every epoch record's numbers as ``epoch/...`` scalars, the step
-    records since the previous epoch as ``step/...`` scalars at their steps, and the epoch's pictures. A resumed
-    run appends to the same folder; ``purge_step`` hides what an earlier session logged past the resume point."""
-
-    def __init__(self) -> None:
-        self.writer_class = summary_writer_class()  # fails while the callbacks are built, before any training
-        self.writer: Any = None
-        self.written_to = 0  # the last step this session logged
-
-    def on_epoch_logged(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        records = read_metrics(trainer.run_dir / METRICS_FILE)
-        first = max(previous_epoch_step(records, record["epoch"]), self.written_to) + 1
-        if self.writer is None:
-            self.writer = self.writer_class(str(trainer.run_dir / "tensorboard"), purge_step=first)
-        for step, values in by_step(records, "step", first, record["step"]).items():
-            add_scalars(self.writer, "step", values, step)
-        add_scalars(self.writer, "epoch", record, record["step"])
-        for tag, picture in epoch_pictures(trainer.run_dir, record["epoch"]):
-            self.writer.add_image(tag, picture, record["step"], dataformats="HWC")
-        self.written_to = record["step"]
-        self.writer.flush()
-        if record["epoch"] >= trainer.tc.epochs or record["step"] >= trainer.total_steps:
-            self.writer.close()
-            self.writer = None
-
-
-def previous_epoch_step(records: list[dict], epoch: int) -> int:
-    """The step at which epoch ``epoch - 1`` ended (0 when it is not in the log)."""
-    ends = [r.get("step") for r in records if r.get("kind") == "epoch" and r.get("epoch") == epoch - 1]
-    return ends[-1] if ends and isinstance(ends[-1], int) else 0
-
-
-def add_scalars(writer: Any, section: str, record: dict[str, Any], step: int) -> None:
-    """A record's finite numbers as scalars named ``section/field``."""
-    for field, value in record.items():
-        if field not in RECORD_POSITION and is_finite_number(value):
-            writer.add_scalar(f"{section}/{field}", value, step)
-
-
-def epoch_pictures(run_dir: Path, epoch: int) -> list[tuple[str, np.ndarray]]:
-    """(folder name, RGB array) of every picture EpochPictures wrote for ``epoch``."""
-    name = picture_name(epoch)
-    return [(folder.name, read_rgb(folder / name)) for folder in sorted(run_dir.iterdir()) if (folder / name).is_file()]
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """A picture file as an [H, W, 3] uint8 array."""
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
-
-
-def picture_name(epoch: int) -> str:
-    """The file name of an epoch's pictures in each picture folder of a run (samples/, reconstructions/, ...)."""
-    return f"epoch_{epoch:04d}.png"
-
-
 def default_callbacks(config: Any) -> list[Callback]:
-    """The per-epoch work of every run: pictures, the loss curve, and scheduled scores and TensorBoard logs when
-    the config asks for them."""
+    """The per-epoch work of every run: pictures, the loss curve, and scheduled scores and loggers when the config
+    asks for them."""
     callbacks: list[Callback] = [EpochPictures(), LossCurve()]
     if config.train.eval_every:
         callbacks.insert(
             0, ScheduledEvaluation(config.train.eval_every, config.train.eval_metrics, config.train.eval_samples)
         )
-    if config.train.tensorboard:
-        callbacks.append(TensorBoard())
-    return callbacks
+    return callbacks + loggers_of(config.train)
 
 
 @torch.no_grad()
