@@ -76,10 +76,11 @@ def test_every_registered_dataset_is_complete_and_loads_its_splits(files):
 
 def test_each_kind_brings_its_defaults_and_a_spec_can_say_otherwise():
     mnist, toy, folder, stacked = (dataset_spec(n) for n in ("mnist", "toy2d:grid25", "folder:x", "stackedmnist"))
-    assert (mnist.default_extractor, mnist.metric_families, mnist.binary) == ("digits-v2", ("quality",), True)
+    assert (mnist.default_extractor, mnist.metric_families, mnist.binary) == ("digits-v2", ("quality", "swd"), True)
     assert (toy.default_extractor, toy.metric_families, toy.binary) == ("", ("modes",), False)
-    assert (folder.default_extractor, folder.metric_families) == ("", ())
-    assert (stacked.kind, stacked.default_extractor, stacked.metric_families) == ("digits", "digits-v2", ("modes",))
+    assert (folder.default_extractor, folder.metric_families) == ("", ("swd",))  # no network needed for the SWD
+    assert (stacked.kind, stacked.default_extractor) == ("digits", "digits-v2")
+    assert stacked.metric_families == ("modes", "swd")
     assert "valid" in mnist.splits and "valid" not in folder.splits
     with pytest.raises(GenlabError, match="kind must be one of digits, points, images"):
         DatasetSpec("odd", lambda split, options: None, ("train",), "sounds")

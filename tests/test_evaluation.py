@@ -176,3 +176,25 @@ def test_a_score_of_the_old_default_extractor_moves_beside_the_new_one(tmp_path)
     merge_into(path, {"fid": {"fid": 1.0, "provenance": {"extractor": "digits-v2", "weights_sha256": "w"}}}, "w")
     saved = json.loads(path.read_text())
     assert saved["fid@digits"] == old and saved["fid"]["fid"] == 1.0
+
+
+def test_digit_data_is_scored_by_fid_and_swd_side_by_side(gan_run, cache, tmp_path):
+    import copy
+    import shutil
+
+    from genlab.evaluation import default_metrics
+
+    model, config = load_run(gan_run)
+    assert {"fid", "swd"} <= set(default_metrics(model, config))
+    for name, expected in (("folder:photos", ["swd"]), ("stackedmnist", ["modes", "swd"])):
+        other = copy.deepcopy(config)
+        other.data.name = name
+        assert default_metrics(model, other) == expected
+    run = shutil.copytree(gan_run, tmp_path / "run")
+    results = evaluate(run, ["fid", "swd"], samples=60, reference_images=80, extractor=PixelStats())
+    prov = results["swd"]["provenance"]
+    assert prov["levels"] == [28, 14] and prov["projections"] == 512 and prov["generated_images"] == 60
+    assert prov["real_images"] == 80 and prov["reference"] == "mnist:test" and prov["descriptors"] >= 2**16 - 80
+    assert set(results["swd"]["swd_levels"]) == {"28", "14"} and results["swd"]["swd"] > 0
+    header = compare_runs([run]).splitlines()[0]
+    assert header.endswith("| fid | swd ×1000 |")  # compare: FID and SWD side by side

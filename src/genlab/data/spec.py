@@ -21,8 +21,9 @@ KINDS = ("digits", "points", "images")
 # what each kind is scored with when its spec says nothing else: genlab's digit network (docs/metrics.md) on
 # digits, none offline on the others (FID then needs --inception-weights, Heusel et al. 2017's network)
 KIND_EXTRACTORS = {"digits": "digits-v2", "points": "", "images": ""}
-# the metric families `genlab eval` adds by default: sample quality on digits, PacGAN's mode count on points
-KIND_METRICS = {"digits": ("quality",), "points": ("modes",), "images": ()}
+# the metric families `genlab eval` adds by default: sample quality on digits, PacGAN's mode count on points, the
+# sliced Wasserstein distance on pyramid patches (Karras et al. 2018; no network needed) on every kind of images
+KIND_METRICS = {"digits": ("quality", "swd"), "points": ("modes",), "images": ("swd",)}
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,9 @@ def load_stackedmnist(split: str = "train", data_dir: str | None = None, seed: i
     return replace(data, classes=[f"{mode:03d}" for mode in range(MODES)])
 
 
-# PacGAN's mode count by default; each channel is a digit, read by the digit network
+# PacGAN's mode count by default (each channel is a digit, read by the digit network) and the pyramid SWD
 register_dataset(
-    DatasetSpec("stackedmnist", resized_loader(load_stackedmnist), DIGIT_SPLITS, "digits", metric_families=("modes",))
+    DatasetSpec(
+        "stackedmnist", resized_loader(load_stackedmnist), DIGIT_SPLITS, "digits", metric_families=("modes", "swd")
+    )
 )

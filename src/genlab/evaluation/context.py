@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ..data import ImageData, default_extractor, has_domains, load_domains, parse_dataset, usages
+from ..data import ImageData, default_extractor, has_domains, load_domains, load_split, parse_dataset, usages
 from ..data import domain_names as data_domain_names
 from ..errors import GenlabError
 from ..samplers import sample_batches
@@ -68,6 +69,8 @@ class EvalContext:
     data: ImageData | None = None  # the split, for metrics that score it (elbo, nll)
     quality: FeaturePair | None = None  # samples vs real images (fid, kid, pr, dc, is)
     translations: dict[str, FeaturePair] = field(default_factory=dict)  # per direction
+    reference: ImageData | None = None  # the real images sample metrics compare with, loaded once
+    reference_name: str = ""  # what they are, for provenance
     _extractor: nn.Module | None = None
     _domains: dict[str, tuple[ImageData, ImageData]] = field(default_factory=dict)
 
@@ -97,9 +100,25 @@ class EvalContext:
 SAMPLE_BATCH = 500  # samples drawn (and their features extracted) at once; part of what makes a score
 
 
+def model_batches(model: Any, n: int, seed: int, batch_size: int = SAMPLE_BATCH) -> Iterator[Tensor]:
+    """n samples of the model in batches (``sample_batches``: one generator seeded once), on the CPU; a set of
+    stored images (``genlab eval SAMPLES --reference REF``) gives its first n in order."""
+    stored = getattr(model, "stored_batches", None)
+    return stored(n, batch_size) if stored is not None else sample_batches(model, n, seed, batch_size)
+
+
 def draw_samples(model: Any, n: int, seed: int, batch_size: int = SAMPLE_BATCH) -> Tensor:
-    """n samples from the model (``sample_batches``: batches from one generator seeded once), on the CPU."""
-    return torch.cat(list(sample_batches(model, n, seed, batch_size)))
+    """n samples from the model (``model_batches``), on the CPU."""
+    return torch.cat(list(model_batches(model, n, seed, batch_size)))
+
+
+def reference_images(ctx: EvalContext) -> ImageData:
+    """The real images sample metrics compare with: the run's --reference-split (loaded once per evaluation, its
+    first --reference-images), or the set ``genlab eval SAMPLES --reference REF`` names."""
+    if ctx.reference is None:
+        ctx.reference = load_split(ctx.config, ctx.options.reference_split, raw=True)
+        ctx.reference_name = f"{ctx.config.data.name}:{ctx.options.reference_split}"
+    return ctx.reference.head(ctx.options.reference_images)
 
 
 def resolve_extractor(spec: Any, inception_weights: str | None, data_name: str) -> Any:

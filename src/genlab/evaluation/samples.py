@@ -15,8 +15,7 @@ from ..metrics.features import content_hash, extract_batches, extractor_identity
 from ..metrics.modes import mode_coverage, stacked_mode_coverage
 from ..metrics.parzen import parzen_evaluate
 from ..metrics.quality import classifier_score, density_coverage, fid, kid, precision_recall
-from ..samplers import sample_batches
-from .context import SAMPLE_BATCH, EvalContext, FeaturePair, draw_samples
+from .context import EvalContext, FeaturePair, draw_samples, model_batches, reference_images
 from .records import Metric, register_metric
 
 TOY_MODE_SAMPLES = 2500  # PacGAN's toy protocol
@@ -53,13 +52,15 @@ def _modes(ctx: EvalContext) -> dict[str, Any]:
 
 
 def _stacked_modes(ctx: EvalContext) -> dict[str, Any]:
-    """Each channel of every sample read by the digit feature network (its class probabilities)."""
+    """Each channel of every sample read by the digit feature network (its class probabilities): the three
+    channels of a batch go through the network in one pass (in inference mode), logits from that pass."""
     o = ctx.options
     extractor = ctx.extractor(ctx.config.data.name)
     probs = []
-    for batch in sample_batches(ctx.model, o.mode_samples or STACKED_MODE_SAMPLES, o.seed, SAMPLE_BATCH):
+    for batch in model_batches(ctx.model, o.mode_samples or STACKED_MODE_SAMPLES, o.seed):
         channels = batch.reshape(-1, 1, *batch.shape[-2:])  # [3B, 1, H, W]: R, G, B of each sample in turn
-        logits = extract_batches(extractor, [channels], logits=True)["logits"]
+        with torch.inference_mode():
+            logits = extract_batches(extractor, [channels], logits=True)["logits"]
         probs.append(logits.softmax(dim=-1).view(len(batch), 3, -1))
     return {**stacked_mode_coverage(torch.cat(probs)), "_provenance": extractor_identity(extractor)}
 
@@ -72,10 +73,10 @@ def quality_features(ctx: EvalContext) -> FeaturePair:
     if dataset_spec(config.data.name).kind == "points":
         raise GenlabError("fid, kid, pr, dc and is are for image data; use --metrics modes on point data")
     extractor = ctx.extractor(config.data.name)
-    real = load_split(config, o.reference_split, raw=True).head(o.reference_images)
+    real = reference_images(ctx)
     reference = reference_features(real, extractor)
     fake = extract_batches(
-        extractor, sample_batches(ctx.model, o.samples, o.seed, SAMPLE_BATCH), logits="is" in ctx.metrics
+        extractor, model_batches(ctx.model, o.samples, o.seed), logits="is" in ctx.metrics
     )  # one batch of samples at a time: only features are kept
     ctx.quality = FeaturePair(
         reference["features"],
@@ -85,7 +86,7 @@ def quality_features(ctx: EvalContext) -> FeaturePair:
             **extractor_identity(extractor),
             "real_images": len(real),
             "generated_images": len(fake["features"]),
-            "reference": f"{config.data.name}:{o.reference_split}",
+            "reference": ctx.reference_name,
             "reference_sha256": content_hash(real),
         },
     )
@@ -107,6 +108,12 @@ def _classifier_score(q: FeaturePair) -> dict[str, Any]:
     if q.logits is None:
         raise GenlabError("metric is needs an extractor with class logits (the digit network has them)")
     return classifier_score(q.logits)
+
+
+def _counted_on(r: dict) -> str:
+    """How many samples the modes were counted on, and by which network (Stacked MNIST)."""
+    reader = r.get("provenance", {}).get("extractor")
+    return f"{r['samples']} samples" + (f", each channel read by {reader}" if reader else "")
 
 
 def _features_used(r: dict) -> str:
@@ -171,6 +178,7 @@ register_metric(
                 if "low_confidence" in r
                 else []
             )
+            + [("  counted on", _counted_on(r))]
         ),
     )
 )

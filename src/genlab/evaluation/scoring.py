@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..data import dataset_spec, load_split
+from ..data import ImageData, dataset_spec, load_split
 from ..data import default_extractor as data_default_extractor
 from ..devices import inference_layout, pick_device
 from ..errors import GenlabError
@@ -28,8 +28,9 @@ def default_metrics(model: Model, config: Any) -> list[str]:
     """What `genlab eval RUN` scores when --metrics is not given: the model's families and the data's (its spec's
     ``metric_families``)."""
     families = dataset_spec(config.data.name).metric_families
+    swd = family("swd") if "swd" in families else []  # the pyramid SWD of images (Karras et al. 2018)
     if "modes" in families:
-        return family("modes")
+        return family("modes") + swd
     if model.supports("translate"):  # image-to-image: FID/KID of each direction, where the data has an extractor
         ways = [d for d in DIRECTIONS if d in model.directions] or ["a2b"]
         features = bool(data_default_extractor(config.data.name))
@@ -39,7 +40,7 @@ def default_metrics(model: Model, config: Any) -> list[str]:
             if set(METRICS[name].directions) <= set(ways) and (features or not METRICS[name].features)
         ]
         return metrics or [f"fid_{ways[0]}"]  # a one-way model without an extractor: asks for one
-    quality = family("quality") if "quality" in families else []
+    quality = (family("quality") if "quality" in families else []) + swd
     if model.supports("log_weights"):
         return family("likelihood") + quality
     return quality or family("parzen")
@@ -96,13 +97,18 @@ def check_metrics(model: Model, config: Any, metrics: list[str]) -> None:
                 check_direction(model, direction)
 
 
-def score(model: Model, config: Any, metrics: list[str], **options: Any) -> dict[str, Any]:
-    """Score an in-memory model with named metrics (``options``: the fields of EvalOptions)."""
+def score(
+    model: Model, config: Any, metrics: list[str], *, reference: ImageData | None = None, **options: Any
+) -> dict[str, Any]:
+    """Score an in-memory model with named metrics (``options``: the fields of EvalOptions); sample metrics compare
+    with ``reference`` (named by its ``name``) when given, else with the run's --reference-split."""
     check_metrics(model, config, metrics)
     o = EvalOptions(**options)
     needs_data = any(METRICS[name].scores_data for name in metrics)  # the others load their own images
     data = load_split(config, o.split, for_eval=True).head(o.images).to(model.device) if needs_data else None
     ctx = EvalContext(model, config, o, list(metrics), data)
+    if reference is not None:
+        ctx.reference, ctx.reference_name = reference, reference.name
     was_training = model.training
     model.eval()
     results: dict[str, Any] = {}
