@@ -27,6 +27,7 @@ from ..models import build_model, get_model_class
 from ..models.classifier import CLASSIFIER, fit_input
 from ..runs import SHIPPED, WEIGHTS, checkpoint_dir, load_config, load_run, load_weights, module_state, shipped_file
 from ..runs import WEIGHTS_DIR as SHIPPED_WEIGHTS_DIR
+from .inference import InferenceStack
 
 WEIGHTS_DIR = SHIPPED_WEIGHTS_DIR  # the shipped networks (SHIPPED): NAME.safetensors + NAME.json
 # v1 "digits" (shift augmentation) stays loadable for old runs; "digits-v2" is trained robust to noise, blur,
@@ -120,6 +121,7 @@ class DigitFeatures(nn.Module):
         self.source = str(path)
         self.name = str(weights) if weights in SHIPPED else f"{CLASSIFIER}:{Path(weights).name}"  # file-name safe
         self.weights_sha256 = sha256_file(path)
+        self._inference: dict[str, nn.Module | None] = {}  # device -> the evaluation-only copy (InferenceStack)
         self.eval()
 
     def train(self, mode: bool = True) -> DigitFeatures:
@@ -139,8 +141,22 @@ class DigitFeatures(nn.Module):
         return fit_input(x, config).to(param.dtype)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Features [N, num_features], float32."""
-        return self.classifier.features(self.preprocess(x)).float()
+        """Features [N, num_features], float32 (without gradients, from ``InferenceStack``: the same numbers up
+        to round-off, about twice as fast on the CPU)."""
+        x = self.preprocess(x)
+        if torch.is_grad_enabled():
+            return self.classifier.features(x).float()
+        return self._inference_body(x.device)(x).float()
+
+    def classify(self, features: Tensor) -> Tensor:
+        """Class logits [N, num_classes] from ``forward``'s features (the head alone: no second pass)."""
+        return self.classifier.net.head(features.to(next(self.classifier.parameters()).dtype)).float()
+
+    def _inference_body(self, device: torch.device) -> nn.Module:
+        """The feature layers as an ``InferenceStack``, built once per device (kept out of the module's state)."""
+        if self._inference.get(str(device)) is None:
+            self._inference[str(device)] = InferenceStack(self.classifier.net.body)
+        return self._inference[str(device)]
 
     def logits(self, x: Tensor) -> Tensor:
         """Class logits [N, num_classes], float32 (for the Inception-Score analogue)."""
