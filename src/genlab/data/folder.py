@@ -165,6 +165,39 @@ def _class_of(root: Path, file: Path) -> str:
     return rel.parts[0] if len(rel.parts) > 1 else "."
 
 
+def load_image_set(path: str | Path) -> ImageData:
+    """Every image of a folder as one set to score (``genlab eval SAMPLES --reference REF``): all of one size
+    (non-square ones center-cropped to their short side), gray when every one is; an empty folder, an unreadable
+    file or mixed sizes is one clear line, not a skipped file."""
+    root = Path(path).expanduser()
+    files = image_files(root) if root.is_dir() else []
+    if not files:
+        raise GenlabError(f"{root} holds no image files ({', '.join(sorted(EXTENSIONS))})")
+    sizes = {f: header_size(f) for f in files}
+    _refuse_unreadable(root, [f for f, size in sizes.items() if size is None])
+    shapes = sorted({f"{w}x{h}" for w, h in sizes.values()})
+    if len(shapes) > 1:
+        raise GenlabError(f"{root} holds images of {len(shapes)} sizes ({', '.join(shapes[:3])}); score one size")
+    side = min(next(iter(sizes.values())))
+    check_fits(len(files) * 3 * side**2, f"{len(files)} images of {side}x{side} pixels", "score fewer images")
+    read: list[tuple[np.ndarray, bool]] = []
+    for f in files:
+        try:
+            read.append(read_image(f, side))
+        except Exception:
+            _refuse_unreadable(root, [f])
+    images = torch.from_numpy(np.stack([a for a, _ in read])).permute(0, 3, 1, 2).contiguous()
+    images = images if any(color for _, color in read) else to_gray(images)
+    return ImageData(images, torch.zeros(len(files), dtype=torch.long), ["."], f"folder:{root}")
+
+
+def _refuse_unreadable(root: Path, files: list[Path]) -> None:
+    """One line naming unreadable files (the first three), when there are any."""
+    if files:
+        named = ", ".join(str(_relative(root, f)) for f in files[:3])
+        raise GenlabError(f"cannot read {len(files)} image file(s) in {root}: {named}; remove or replace them")
+
+
 def read_images(paths: list[str], size: int, channels: int) -> torch.Tensor:
     """Explicitly named image files -> float [N, C, size, size] in [0, 1]; a bad file is an error."""
     arrays = []

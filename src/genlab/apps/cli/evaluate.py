@@ -18,6 +18,8 @@ EXAMPLES = """examples:
   genlab eval runs/toy --metrics modes             # PacGAN mode coverage on toy2d:ring8 / grid25
   genlab eval runs/cyclegan --metrics fid_a2b,fid_b2a,kid_a2b,kid_b2a,cycle   # translation quality
   genlab eval runs/gan/export/onnx --metrics fid   # an exported ONNX generator (genlab export), scored like its run
+  genlab eval samples.npz --reference mnist        # image files: FID/KID/PR/DC (digits-v2) and SWD against MNIST test
+  genlab eval fakes/ --reference photos/           # two folders of images (SWD; FID with --inception-weights FILE)
 """
 COMPARE_EXAMPLES = """examples:
   genlab compare runs/vae runs/gan runs/wgan          # a markdown table of every scored metric
@@ -36,22 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run(p)
     p.add_argument(
         "--metrics",
-        help="comma-separated: elbo, nll, fid, kid, pr, dc, is, parzen, modes; for "
+        help="comma-separated: elbo, nll, fid, kid, pr, dc, is, swd, parzen, modes; for "
         "translators fid_a2b, fid_b2a, kid_a2b, kid_b2a, cycle (default: by model "
         "and data)",
     )
     add_sizes(p)
-    p.add_argument(
-        "--extractor",
-        help="feature network: digits-v2 (default on digit data), digits (v1), digits-check or a classifier run",
-    )
     p.add_argument("--split", default="test", help="data split (default test)")
-    p.add_argument(
-        "--inception-weights",
-        metavar="FILE",
-        help="Inception-v3 features from pytorch-fid's pt_inception-2015-12-05-6726825d.pth",
-    )
-    p.add_argument("--reference-split", default="test", help="real images compared against (default test)")
+    add_reference(p)
     p.add_argument(
         "--seed",
         type=SEED,
@@ -69,6 +62,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     register_compare(sub)
 
 
+def add_reference(p: argparse.ArgumentParser) -> None:
+    """What samples are compared with, and through which feature network."""
+    p.add_argument(
+        "--reference",
+        metavar="REF",
+        help="score image files instead of a run: RUN is then a folder of images, an .npz (genlab sample "
+        "--format npz) or a dataset name, scored against REF, one of the same (like pytorch-fid DIR1 DIR2)",
+    )
+    p.add_argument("--reference-split", default="test", help="real images compared against (default test)")
+    p.add_argument(
+        "--extractor",
+        help="feature network: digits-v2 (default on digit data), digits (v1), digits-check or a classifier run",
+    )
+    p.add_argument(
+        "--inception-weights",
+        metavar="FILE",
+        help="Inception-v3 features from pytorch-fid's pt_inception-2015-12-05-6726825d.pth",
+    )
+
+
 def add_sizes(p: argparse.ArgumentParser) -> None:
     """How much eval scores: importance samples, images, samples, batch size."""
     p.add_argument("-k", type=COUNT, default=5000, help="importance samples per image for nll (default 5000)")
@@ -78,8 +91,8 @@ def add_sizes(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--samples",
         type=integer(2),
-        default=10_000,
-        help="generated images for fid/kid/pr/dc/is, translated images per direction for fid_a2b/... (default 10000)",
+        help="generated images for fid/kid/pr/dc/is/swd, translated images per direction for fid_a2b/... "
+        "(default 10000; with --reference all the images of RUN)",
     )
     p.add_argument("--batch-size", type=COUNT, default=100, help="images per batch (default 100)")
 
@@ -110,29 +123,33 @@ def register_compare(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...evaluation import format_table, parse_metrics
     from ...evaluation.exported import evaluate_export, is_export
+    from ...evaluation.files import evaluate_files
     from ...progress import shown
     from ..report.cards import evaluate_with_card
 
     metrics = parse_metrics(args.metrics) if args.metrics else None
-    if is_export(args.run):  # a folder of exported graphs (or one .onnx file in it): score the ONNX generator
+    if args.reference is not None and args.graph is not None:
+        raise GenlabError("--graph picks a graph of an export folder; --reference scores image files")
+    if args.reference is not None:  # two sets of images (folders, .npz files, datasets): nothing is written
+        scorer = functools.partial(evaluate_files, reference=args.reference)
+    elif is_export(args.run):  # a folder of exported graphs (or one .onnx file in it): score the ONNX generator
         scorer = functools.partial(evaluate_export, graph=args.graph)
     elif args.graph is not None:
         raise GenlabError("--graph picks a graph of a folder written by genlab export; RUN is a run folder")
     else:
         scorer = functools.partial(evaluate_with_card, device=args.device)  # the card shows the new numbers
+    sizes = {"k": args.k, "images": args.images, "batch_size": args.batch_size, "seed": args.seed}
+    if args.samples is not None:
+        sizes["samples"] = args.samples
     with shown():  # a bar with its ETA in a terminal, a line every 30 s in a log
         results = scorer(
             args.run,
             metrics,
-            k=args.k,
-            images=args.images,
             split=args.split,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            samples=args.samples,
             extractor=args.extractor,
             inception_weights=args.inception_weights,
             reference_split=args.reference_split,
+            **sizes,
         )
     print(json.dumps(results, indent=2) if args.json else format_table(results))
     return 0
