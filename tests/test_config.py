@@ -60,7 +60,7 @@ def test_presets_apply_and_unknown_preset_is_an_error():
 
 def test_unknown_model_and_foreign_config():
     with pytest.raises(GenlabError, match="unknown model"):
-        default_config("diffusion")
+        default_config("pixelcnn")
     with pytest.raises(GenlabError, match="not a genlab run config"):
         run_config({"hello": 1})
     with pytest.raises(GenlabError, match="not a genlab run config"):
