@@ -49,7 +49,7 @@ def train(
     if out is None:
         run_options["force"] = True
     data_name = data_source(data, run_dir, run_options.get("resume", False), run_options.get("force", False))
-    if data_name != data:
+    if not (data is None or isinstance(data, str)):
         run_options["force"] = True  # arrays: the folder was checked before they were written into it
     extra = [*run_options.pop("extra_callbacks", ()), *callbacks, ModelCard()]
     config = train_run(

@@ -29,7 +29,11 @@ def logger_names(train: Any) -> list[str]:
 
 def loggers_of(train: Any) -> list[Callback]:
     """A fresh logger of each name (one clear line for an unknown name or a missing extra)."""
-    return [LOGGERS.get(name)() for name in logger_names(train)]
+    names = logger_names(train)
+    unknown = [name for name in names if name not in LOGGERS]
+    if unknown:
+        raise GenlabError(f"train.loggers: unknown logger {unknown[0]!r}; choose from {', '.join(LOGGERS.names())}")
+    return [LOGGERS.get(name)() for name in names]
 
 
 TENSORBOARD_MISSING = "the tensorboard logger needs the tensorboard extra: pip install 'genlab[tensorboard]'"
