@@ -198,3 +198,21 @@ def test_streamed_quality_features_equal_the_two_step_path(make, tmp_path, monke
     old = old_two_step_features(model, 1100, 4, extractor)
     assert torch.equal(streamed.fake, old["features"]) and torch.equal(streamed.logits, old["logits"])
     assert streamed.provenance["generated_images"] == 1100
+
+
+def test_a_stacked_mnist_npz_records_the_modes_its_samples_are_read_as(tmp_path):
+    from genlab.evaluation.samples import stacked_mode_reader
+    from genlab.export import READ_BY
+    from genlab.metrics.extractors import load_extractor
+    from genlab.metrics.features import read_channels
+
+    assert stacked_mode_reader("mnist") is None  # one digit per image: nothing to read
+    model, _ = tiny_model("gan", channels=3)
+    reader = stacked_mode_reader("stackedmnist")
+    path = export_samples(model, tmp_path / "s.npz", 12, "npz", seed=2, batch_size=5, reader=reader)
+    stored = split_of(read_arrays(path), "train", path)
+    assert len(stored.classes) == 1000 and stored.classes[:2] == ["000", "001"]
+    samples = torch.cat(list(sample_batches(model, 12, 2, batch_size=5)))
+    digits = read_channels(load_extractor("digits-v2"), samples).argmax(-1)
+    assert stored.labels.tolist() == (digits @ torch.tensor([100, 10, 1])).tolist()
+    assert str(read_arrays(path)[READ_BY][0]).startswith("digits-v2 ")

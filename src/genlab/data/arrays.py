@@ -99,16 +99,23 @@ def save_arrays(path: str | Path, splits: dict[str, ImageData], classes: list[st
 
 
 def stream_arrays(
-    path: str | Path, n: int, images: Iterable[Tensor], labels: Iterable[Tensor], classes: list[str]
+    path: str | Path,
+    n: int,
+    images: Iterable[Tensor],
+    labels: Iterable[Tensor],
+    classes: list[str],
+    extra: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """Write n images as the ``train`` split of an .npz, batch by batch as ``images`` (uint8 [B, C, H, W])
-    and ``labels`` yield them, so the set is never whole in memory (swapped in atomically when complete)."""
+    and ``labels`` yield them (the labels after the images), so the set is never whole in memory (swapped in
+    atomically when complete); ``extra`` arrays are stored after them."""
     return write_npz_streamed(
         npz_path(path),
         {
             CLASSES: (len(classes), [np.array(classes, dtype=str)]),
             "train_images": (n, (x.cpu().numpy().astype(np.uint8, copy=False) for x in images)),
             "train_labels": (n, (y.cpu().numpy().astype(np.int64, copy=False) for y in labels)),
+            **{name: (len(array), [array]) for name, array in (extra or {}).items()},
         },
     )
 

@@ -11,11 +11,12 @@ import torch
 
 from ..data import dataset_spec, load_split, point_modes, to_float, usages
 from ..errors import GenlabError
-from ..metrics.features import content_hash, extract_batches, extractor_identity, reference_features
+from ..export import SampleReader
+from ..metrics.features import content_hash, extract_batches, extractor_identity, read_channels, reference_features
 from ..metrics.modes import mode_coverage, stacked_mode_coverage
 from ..metrics.parzen import parzen_evaluate
 from ..metrics.quality import classifier_score, density_coverage, fid, kid, precision_recall
-from .context import EvalContext, FeaturePair, draw_samples, model_batches, reference_images
+from .context import EvalContext, FeaturePair, draw_samples, model_batches, reference_images, resolve_extractor
 from .records import Metric, register_metric
 
 TOY_MODE_SAMPLES = 2500  # PacGAN's toy protocol
@@ -41,8 +42,8 @@ def _modes(ctx: EvalContext) -> dict[str, Any]:
     """Mode coverage: PacGAN's 2,500 samples on a toy 2-D mixture, its 26,000 on Stacked MNIST (digits whose
     spec scores modes: each channel is a digit)."""
     name, o = ctx.config.data.name, ctx.options
-    modes, spec = point_modes(name), dataset_spec(name)
-    if modes is None and spec.kind == "digits" and "modes" in spec.metric_families:
+    modes = point_modes(name)
+    if modes is None and counts_stacked_modes(name):
         return _stacked_modes(ctx)
     if modes is None:
         known = usages(lambda s: "modes" in s.metric_families)
@@ -51,18 +52,35 @@ def _modes(ctx: EvalContext) -> dict[str, Any]:
     return mode_coverage(draw_samples(ctx.model, o.mode_samples or TOY_MODE_SAMPLES, o.seed), centers, std)
 
 
+def counts_stacked_modes(name: str) -> bool:
+    """Whether data is scored by its mode count and made of digits: Stacked MNIST, a digit per channel."""
+    spec = dataset_spec(name)
+    return spec.kind == "digits" and "modes" in spec.metric_families
+
+
 def _stacked_modes(ctx: EvalContext) -> dict[str, Any]:
-    """Each channel of every sample read by the digit feature network (its class probabilities): the three
-    channels of a batch go through the network in one pass (in inference mode), logits from that pass."""
+    """Each channel of every sample read by the digit feature network (``read_channels``: the three channels of a
+    batch in one pass, in inference mode)."""
     o = ctx.options
     extractor = ctx.extractor(ctx.config.data.name)
-    probs = []
-    for batch in model_batches(ctx.model, o.mode_samples or STACKED_MODE_SAMPLES, o.seed):
-        channels = batch.reshape(-1, 1, *batch.shape[-2:])  # [3B, 1, H, W]: R, G, B of each sample in turn
-        with torch.inference_mode():
-            logits = extract_batches(extractor, [channels], logits=True)["logits"]
-        probs.append(logits.softmax(dim=-1).view(len(batch), 3, -1))
-    return {**stacked_mode_coverage(torch.cat(probs)), "_provenance": extractor_identity(extractor)}
+    batches = model_batches(ctx.model, o.mode_samples or STACKED_MODE_SAMPLES, o.seed)
+    probs = torch.cat([read_channels(extractor, batch) for batch in batches])
+    return {**stacked_mode_coverage(probs), "_provenance": extractor_identity(extractor)}
+
+
+def stacked_mode_reader(name: str, extractor: Any = None) -> SampleReader | None:
+    """For samples of Stacked MNIST data: each sample's mode (100 r + 10 g + b) as the data's digit network (or
+    ``extractor``) reads its channels, to label an .npz of samples; None for other data."""
+    if not counts_stacked_modes(name):
+        return None
+    network = resolve_extractor(extractor, None, name)
+    weights = torch.tensor([100, 10, 1])
+    identity = extractor_identity(network)
+    return SampleReader(
+        read=lambda images: read_channels(network, images).argmax(dim=-1) @ weights,
+        classes=[f"{mode:03d}" for mode in range(1000)],
+        source=f"{identity['extractor']} {identity['extractor_sha256']}",
+    )
 
 
 def quality_features(ctx: EvalContext) -> FeaturePair:

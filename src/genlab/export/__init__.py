@@ -8,7 +8,18 @@ from .graphs import GRAPHS, Graph, Port, graphs_of
 from .manifest import MANIFEST, is_export, read_manifest
 from .onnx import EXTRA, TOLERANCE, export_onnx, open_session
 from .runtime import OnnxGenerator, load_generator
-from .samples import FORMATS, POINTS, export_samples, free_file, free_folder, label_batches, save_npz, save_png_dir
+from .samples import (
+    FORMATS,
+    POINTS,
+    READ_BY,
+    SampleReader,
+    export_samples,
+    free_file,
+    free_folder,
+    label_batches,
+    save_npz,
+    save_png_dir,
+)
 
 __all__ = [
     "EXTRA",
@@ -16,10 +27,12 @@ __all__ = [
     "GRAPHS",
     "MANIFEST",
     "POINTS",
+    "READ_BY",
     "TOLERANCE",
     "Graph",
     "OnnxGenerator",
     "Port",
+    "SampleReader",
     "export_onnx",
     "export_samples",
     "free_file",

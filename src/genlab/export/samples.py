@@ -7,9 +7,11 @@ more gives ``sample_images(model, n, seed, label)``). Only one batch is held at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -24,6 +26,17 @@ from ..viz import save_image
 
 FORMATS = ("npz", "png-dir")
 POINTS = "points"  # the array of a point model's samples: float32 [N, 2]
+READ_BY = "labels_read_by"  # the array naming who read the labels of a ``SampleReader``'s .npz
+
+
+@dataclass(frozen=True)
+class SampleReader:
+    """Labels an unconditional model's samples get from the images themselves (Stacked MNIST: the mode each
+    sample's channels are read as by a digit network), instead of 0 for all."""
+
+    read: Callable[[Tensor], Tensor]  # images [B, C, H, W] in [0, 1] -> labels [B]
+    classes: list[str]  # the data's class names, indexed by label
+    source: str  # who read them (a network and its weights), stored in the .npz as READ_BY
 
 
 def export_samples(
@@ -37,14 +50,17 @@ def export_samples(
     label: int | None = None,
     force: bool = False,
     domain: str | None = None,
+    reader: SampleReader | None = None,
 ) -> Path:
-    """n samples into ``path`` as ``fmt``: ``npz`` (``save_npz``) or ``png-dir`` (``save_png_dir``); ``domain``
-    picks one of a two-domain model's (UNIT)."""
+    """n samples into ``path`` as ``fmt``: ``npz`` (``save_npz``, labelled by ``reader`` when given) or ``png-dir``
+    (``save_png_dir``); ``domain`` picks one of a two-domain model's (UNIT)."""
     if fmt not in FORMATS:
         raise GenlabError(f"unknown sample format {fmt!r}; use one of {', '.join(FORMATS)}")
     check_disk(planned_bytes(model, n), Path(path).parent, f"{n:,} samples")
-    save = save_npz if fmt == "npz" else save_png_dir
-    return save(model, path, n, seed=seed, batch_size=batch_size, label=label, force=force, domain=domain)
+    options = {"seed": seed, "batch_size": batch_size, "label": label, "force": force, "domain": domain}
+    if fmt == "npz":
+        return save_npz(model, path, n, reader=reader, **options)
+    return save_png_dir(model, path, n, **options)
 
 
 def save_npz(
@@ -57,16 +73,35 @@ def save_npz(
     label: int | None = None,
     force: bool = False,
     domain: str | None = None,
+    reader: SampleReader | None = None,
 ) -> Path:
     """An .npz in genlab's dataset format (``--data npz:PATH`` reads it): ``train_images`` uint8, ``train_labels``
-    (the class drawn from, 0 for an unconditional model) and ``classes``; a point model writes float32
-    ``points`` [n, 2] instead."""
+    (the class drawn from; for an unconditional model 0, or what ``reader`` reads) and ``classes``; a point model
+    writes float32 ``points`` [n, 2] instead."""
     path = free_file(npz_path(path), force)
     batches = sample_batches(model, n, seed, batch_size, label, domain)
     if getattr(model, "points", False):
         return write_npz_streamed(path, {POINTS: (n, (b.numpy() for b in batches))})
+    if reader is not None and label is None and not getattr(model, "num_classes", 0):
+        return save_read_npz(path, n, batches, reader)
     classes = [str(c) for c in range(getattr(model, "num_classes", 0))] or ["0"]
     return stream_arrays(path, n, (to_uint8(b) for b in batches), label_batches(model, n, batch_size, label), classes)
+
+
+def save_read_npz(path: Path, n: int, batches: Iterator[Tensor], reader: SampleReader) -> Path:
+    """The samples with the labels ``reader`` reads from each batch as it is written, and who read them."""
+    read: list[Tensor] = []
+
+    def images() -> Iterator[Tensor]:
+        for batch in batches:
+            read.append(reader.read(batch).cpu())
+            yield to_uint8(batch)
+
+    def labels() -> Iterator[Tensor]:
+        yield from read  # complete by now: the images are written first
+
+    extra = {READ_BY: np.array([reader.source], dtype=str)}
+    return stream_arrays(path, n, images(), labels(), reader.classes, extra)
 
 
 def planned_bytes(model: Sampler, n: int) -> int:

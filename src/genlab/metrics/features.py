@@ -50,6 +50,15 @@ def extract_batches(extractor: Any, batches: Iterable[Tensor], logits: bool = Fa
     return result
 
 
+@torch.inference_mode()
+def read_channels(extractor: Any, images: Tensor) -> Tensor:
+    """Class probabilities [B, C, K] of every channel of images [B, C, H, W], each read as a gray image by a
+    classifier extractor, all channels in one pass (Stacked MNIST: a digit per channel)."""
+    channels = images.reshape(-1, 1, *images.shape[-2:])  # [B * C, 1, H, W]: the channels of each image in turn
+    logits = extract_batches(extractor, [channels], logits=True)["logits"]
+    return logits.softmax(dim=-1).view(*images.shape[:2], -1)
+
+
 def content_hash(data: ImageData) -> str:
     """sha256 of a dataset's pixels and shape: the identity of a reference set."""
     digest = hashlib.sha256(str(tuple(data.images.shape)).encode())

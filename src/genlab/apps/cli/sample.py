@@ -191,11 +191,14 @@ def export(args: argparse.Namespace) -> int:
     """--format npz or png-dir: every sample, batch by batch."""
     if args.by_class or args.nrow:
         raise GenlabError(f"--by-class and --nrow lay out a grid; --format {args.format} writes every sample")
-    model, _ = load_model(args)
+    from ...evaluation.samples import stacked_mode_reader
+
+    model, config = load_model(args)
     sampling = diffusion_sampling(model, args)
     if args.domain is None and getattr(model, "domains", ()):
         raise GenlabError(f"--format {args.format} writes one domain's samples: add --domain a or --domain b")
     default = Path(args.run) / (f"samples-seed{args.seed}" + (".npz" if args.format == "npz" else ""))
+    reader = stacked_mode_reader(config.data.name) if args.format == "npz" else None  # Stacked MNIST: modes read
     with shown():
         path = export_samples(
             model,
@@ -207,6 +210,7 @@ def export(args: argparse.Namespace) -> int:
             label=args.label,
             force=args.force,
             domain=args.domain,
+            reader=reader,
         )
     print(f"wrote {args.n} samples to {path}")
     if sampling is not None:
