@@ -1,4 +1,5 @@
-"""Evaluation metrics: likelihood bounds and estimates; feature-based sample quality."""
+"""Evaluation metrics: likelihood bounds and estimates; feature-based sample quality; mode coverage (toy mixtures,
+Stacked MNIST); the sliced Wasserstein distance on Laplacian-pyramid patches."""
 
 from .likelihood import (
     active_units,
@@ -8,7 +9,9 @@ from .likelihood import (
     nll_summary,
     per_image_nll,
 )
+from .modes import mode_coverage, stacked_mode_coverage
 from .quality import classifier_score, density_coverage, fid, frechet_distance, gaussian_stats, kid, precision_recall
+from .swd import laplacian_pyramid, sliced_wasserstein, swd, wasserstein_1d
 
 __all__ = [
     "active_units",
@@ -20,8 +23,14 @@ __all__ = [
     "gaussian_stats",
     "importance_sampled_nll",
     "kid",
+    "laplacian_pyramid",
+    "mode_coverage",
     "nats_to_bits_per_dim",
     "nll_summary",
     "per_image_nll",
     "precision_recall",
+    "sliced_wasserstein",
+    "stacked_mode_coverage",
+    "swd",
+    "wasserstein_1d",
 ]
