@@ -135,6 +135,7 @@ def test_r3gan_preset_and_validation(capsys, tmp_path):
         (0.0, 0.99),
     )
     assert m.ema > 0 and GAN(m).compile_targets() == ["generator"]  # no double backward through compile
+    assert (m.g_width, m.d_width) == (32, 32)  # the nets of the documented Stacked MNIST result
     for bad in ("-1", "nan"):
         with pytest.raises(GenlabError, match=r"r2_weight must be (finite and >= 0|a finite number)"):
             rpgan_model([f"model.r2_weight={bad}"])

@@ -102,9 +102,12 @@ class GAN(GenerativeModel):
             "train.lr_min_ratio=0.01",
         ],
         # R3GAN's objective (Huang et al. 2024) on the DCGAN nets, 28-64 px: RpGAN + R1 + R2, no norm in D, Adam
-        # betas (0, 0.99); gamma 1 from a CPU trial on MNIST (0.01-1 alike, 10 worse); README "Models"
+        # betas (0, 0.99); gamma 1 from a CPU trial on MNIST (0.01-1 alike, 10 worse); width 32, the nets of that
+        # trial and of the Stacked MNIST result (docs/benchmarks.md); README "Models"
         "r3gan": [
             "model.objective=rpgan",
+            "model.g_width=32",
+            "model.d_width=32",
             "model.r1_weight=1",
             "model.r2_weight=1",
             "model.d_norm=none",
