@@ -5,6 +5,7 @@ each shipped digit network (digits-v2, the default; digits, v1; digits-check), p
 
     OMP_NUM_THREADS=1 python benchmarks/degradation_ladder.py              # all 10,000 test digits per row
     python benchmarks/degradation_ladder.py --images 2000 --runs RUN ...   # fewer; + as many samples of each run
+    OMP_NUM_THREADS=1 python benchmarks/degradation_ladder.py --floor      # the SWD's floor and time only
 
 Writes benchmarks/results/degradation_ladder.json and prints the markdown table of docs/metrics.md.
 """
@@ -57,6 +58,19 @@ def swd_scores(reference: torch.Tensor, rows: dict[str, torch.Tensor]) -> dict[s
     return scores
 
 
+def swd_floor(train: torch.Tensor, test: torch.Tensor) -> dict[str, dict]:
+    """SWD and seconds of 10,000 training digits against 10,000 others (its floor from sampling noise) and against
+    the 10,000 test digits, with `genlab eval`'s patch counts."""
+    half, other = train[:10_000], train[10_000:20_000]
+    rows = {}
+    for name, images in (("train vs train", other), ("train vs test", test)):
+        started = time.perf_counter()
+        result = swd(half, images, per_image=(patches_per_image(len(half)), patches_per_image(len(images))))
+        rows[name] = {"swd": result["swd"], "swd_levels": result["swd_levels"], "s": time.perf_counter() - started}
+        print(f"  {name}: SWD x 1000 {1000 * result['swd']:.2f} in {rows[name]['s']:.1f} s", flush=True)
+    return rows
+
+
 def model_rows(runs: list[str], n: int) -> dict[str, torch.Tensor]:
     """``n`` samples (seed 0) of each trained MNIST model."""
     return {f"model {Path(run).name}": draw_samples(load_run(run)[0], n, seed=0) for run in runs}
@@ -78,12 +92,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=10_000, help="test digits per row (default all 10,000)")
     parser.add_argument("--runs", nargs="*", default=[], help="trained MNIST runs: a row of samples each")
+    parser.add_argument("--floor", action="store_true", help="only the SWD of training digits against others")
     args = parser.parse_args()
     started = time.perf_counter()
     train = load_dataset("mnist", "train")
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
     reference = to_float(train.images[order])  # shuffled once: the first PR_REFERENCE are a random subset
-    rows = ladder_sets(to_float(load_dataset("mnist", "test").images[: args.images]), seed=1)
+    test = to_float(load_dataset("mnist", "test").images[: args.images])
+    if args.floor:
+        save("swd_floor", swd_floor(reference, test))
+        return
+    rows = ladder_sets(test, seed=1)
     rows.update(model_rows(args.runs, args.images))
     by_metric = {name: network_scores(name, reference, rows) for name in NETWORKS}
     by_metric["swd"] = swd_scores(reference, rows)
