@@ -60,7 +60,9 @@ def test_eval_modes_on_real_stacked_digits_finds_the_modes_they_hold(tiny_run, m
     model, config = load_run(tiny_run)
     config.data.name = "stackedmnist"
     real = load_dataset("stackedmnist", "test").images[:2000].float() / 255
-    monkeypatch.setattr(sample_metrics, "sample_batches", lambda model, n, seed, batch: iter(real[:n].split(batch)))
+    monkeypatch.setattr(
+        sample_metrics, "model_batches", lambda model, n, seed, batch_size=500: iter(real[:n].split(batch_size))
+    )
     result = score(model, config, ["modes"], mode_samples=2000)["modes"]
     present = load_dataset("stackedmnist", "test").labels[:2000].unique().numel()
     assert result["samples"] == 2000 and result["total_modes"] == 1000
