@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from ..files import json_record, write_lines_atomic
+from ..files import write_lines_atomic
+from ..viz import read_metrics
 
 
 @dataclass
@@ -57,7 +58,7 @@ class MetricsLog:
     again and logged again, so the log equals an uninterrupted run's record for record."""
 
     def __init__(self, path: Path, resume_step: int | None = None):
-        self.path = path
+        self.path, self.file = path, None
         if resume_step is None:
             self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the whole run, closed by close()
         else:
@@ -65,7 +66,7 @@ class MetricsLog:
 
     def cut_back(self, step: int) -> None:
         """Keep only the records of steps up to ``step`` (a resume, a roll-back) and append after them."""
-        if getattr(self, "file", None) is not None:
+        if self.file is not None:
             self.file.close()
         write_lines_atomic(self.path, [json.dumps(r) for r in records_up_to(self.path, step)])
         self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - as above
@@ -82,14 +83,8 @@ class MetricsLog:
 
 def records_up_to(path: Path, step: int) -> list[dict[str, Any]]:
     """The records of ``path`` logged at or before ``step``; torn, unreadable or foreign lines are left out."""
-    if not path.is_file():
-        return []
-    kept = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        record = json_record(line)
-        if record is not None and isinstance(record.get("step"), int) and record["step"] <= step:
-            kept.append(record)
-    return kept
+    records = read_metrics(path) if path.is_file() else []
+    return [r for r in records if isinstance(r.get("step"), int) and r["step"] <= step]
 
 
 class NullLog:
