@@ -1,7 +1,7 @@
 """The degradation ladder (issue 29): real MNIST test digits under noise, blur, lost contrast and shuffled pixels
 (genlab.testing.ladder), scored against the 60,000 training digits by every default metric: FID and KID under
-each shipped digit network (digits-v2, the default; digits, v1; digits-check), precision/recall under digits-v2
-(against 10,000 of the training digits, as `genlab eval` compares 10,000 with 10,000) and the pyramid SWD.
+each shipped digit network (digits-v2, the default; digits, v1; digits-check; digits-plain), precision/recall under
+digits-v2 (against 10,000 of the training digits, as `genlab eval` compares 10,000 with 10,000) and the pyramid SWD.
 
     OMP_NUM_THREADS=1 python benchmarks/degradation_ladder.py              # all 10,000 test digits per row
     python benchmarks/degradation_ladder.py --images 2000 --runs RUN ...   # fewer; + as many samples of each run
@@ -28,7 +28,7 @@ from genlab.metrics.swd import patches_per_image, swd
 from genlab.testing.ladder import ladder_sets
 from genlab.training import load_run
 
-NETWORKS = ("digits-v2", "digits", "digits-check")  # the default first
+NETWORKS = ("digits-v2", "digits", "digits-check", "digits-plain")  # the default first
 PR_REFERENCE = 10_000  # training digits the precision/recall radii are drawn from
 
 

@@ -6,6 +6,7 @@ src/genlab/weights/NAME.json (provenance and numbers).
     OMP_NUM_THREADS=2 nice -n 5 python benchmarks/digit_classifier.py   # v1 `digits` (CPU: ~25 min)
     OMP_NUM_THREADS=1 python benchmarks/digit_classifier.py --version v2       # `digits-v2` (1 core: ~40 min)
     OMP_NUM_THREADS=1 python benchmarks/digit_classifier.py --version check    # `digits-check` (1 core: ~8 min)
+    OMP_NUM_THREADS=1 python benchmarks/digit_classifier.py --version plain    # `digits-plain` (1 core: ~8 min)
     python benchmarks/digit_classifier.py --version v2 --skip-train           # export and evaluate the run again
     python benchmarks/digit_classifier.py --robustness                        # v1 vs v2 vs check on degraded sets
 
@@ -50,6 +51,7 @@ VERSIONS = {
         ],
         "digit_check",
     ),
+    "plain": ("digits-plain", "digits-plain", [], "digit_plain"),
 }
 
 
@@ -192,11 +194,11 @@ def main() -> None:
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16", help="storage type of the weights")
     parser.add_argument("--skip-train", action="store_true", help="export and evaluate an existing run")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run, then export")
-    parser.add_argument("--robustness", action="store_true", help="only compare the shipped v1, v2 and check")
+    parser.add_argument("--robustness", action="store_true", help="only compare the shipped v1, v2, check and plain")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra training override")
     args = parser.parse_args()
     if args.robustness:
-        return compare_shipped([VERSIONS[v][0] for v in ("v1", "v2", "check")])
+        return compare_shipped([VERSIONS[v][0] for v in ("v1", "v2", "check", "plain")])
     name, preset, overrides, folder = VERSIONS[args.version]
     run = Path(args.run or RESULTS / folder)
     out = Path(args.out or WEIGHTS_DIR / f"{name}.safetensors")

@@ -68,6 +68,9 @@ def test_eval_modes_on_real_stacked_digits_finds_the_modes_they_hold(tiny_run, m
     assert result["samples"] == 2000 and result["total_modes"] == 1000
     assert abs(result["modes"] - present) <= 15  # the digit network misreads a few digits
     assert result["low_confidence"] < 0.03 and result["provenance"]["extractor"].startswith("digits")
+    # the second counter, digits-plain, reads the same real digits alike
+    assert result["provenance"]["second_counter"] == "digits-plain"
+    assert abs(result["second_modes"] - present) <= 15 and result["counters_agree"] > 0.95
 
 
 def test_modes_on_stacked_mnist_are_stored_under_the_metric_name(tiny_run):

@@ -14,7 +14,7 @@ from genlab.metrics.extractors import load_extractor
 from genlab.metrics.features import extract
 from genlab.testing.ladder import LADDER, degraded, ladder_sets, shuffled
 
-NETWORKS = ("digits-v2", "digits", "digits-check")
+NETWORKS = ("digits-v2", "digits", "digits-check", "digits-plain")
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

@@ -298,7 +298,7 @@ def load_config(run: str | Path) -> RunConfig:
 
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # networks genlab ships: NAME.safetensors + NAME.json
-SHIPPED = ("digits", "digits-v2", "digits-check")
+SHIPPED = ("digits", "digits-v2", "digits-check", "digits-plain")
 
 
 def _shipped_record(name: str, weights_dir: Path) -> dict:

@@ -62,10 +62,12 @@ def _columns(summaries: list[dict]) -> list[tuple[str, str, str | None]]:
     metric scored in unlike ways (another extractor, sample count, k) gets one set of columns per way."""
     columns = []
     for metric, record in METRICS.items():
-        identities = sorted({_identity(r) for s in summaries for r in _scores(s, metric)}, key=str)
+        scores = [r for s in summaries for r in _scores(s, metric)]
+        identities = sorted({_identity(r) for r in scores}, key=str)
         split = len(identities) > 1
+        fields = [f for f in record.headline if any(f in r for r in scores)]
         for identity in identities[: None if split else 1]:
-            columns += [(metric, field, identity if split else None) for field in record.headline]
+            columns += [(metric, field, identity if split else None) for field in fields]
     return columns
 
 

@@ -58,14 +58,33 @@ def counts_stacked_modes(name: str) -> bool:
     return spec.kind == "digits" and "modes" in spec.metric_families
 
 
+def second_counter_name(first: str) -> str:
+    """The shipped digit network that counts Stacked MNIST modes a second time: ``digits-plain`` (clean data and
+    mild noise, another recipe than digits-v2's), or digits-v2 when the first counter is digits-plain."""
+    return "digits-v2" if first == "digits-plain" else "digits-plain"
+
+
 def _stacked_modes(ctx: EvalContext) -> dict[str, Any]:
-    """Each channel of every sample read by the digit feature network (``read_channels``: the three channels of a
-    batch in one pass, in inference mode)."""
+    """Each channel of every sample read by the digit feature network and by a second one trained another way
+    (``read_channels``: the three channels of a batch in one pass, in inference mode); modes and KL under both,
+    and the share of samples whose mode the two read alike."""
     o = ctx.options
-    extractor = ctx.extractor(ctx.config.data.name)
+    first = ctx.extractor(ctx.config.data.name)
+    second_name = second_counter_name(extractor_identity(first)["extractor"])
+    second = resolve_extractor(second_name, None, ctx.config.data.name).to(ctx.model.device).eval()
     batches = model_batches(ctx.model, o.mode_samples or STACKED_MODE_SAMPLES, o.seed)
-    probs = torch.cat([read_channels(extractor, batch) for batch in batches])
-    return {**stacked_mode_coverage(probs), "_provenance": extractor_identity(extractor)}
+    probs = [(read_channels(first, batch), read_channels(second, batch)) for batch in batches]
+    first_probs, second_probs = (torch.cat(p) for p in zip(*probs))
+    other = stacked_mode_coverage(second_probs)
+    agree = (first_probs.argmax(-1) == second_probs.argmax(-1)).all(dim=1).double().mean()
+    return {
+        **stacked_mode_coverage(first_probs),
+        "second_modes": other["modes"],
+        "second_reverse_kl": other["reverse_kl"],
+        "second_low_confidence": other["low_confidence"],
+        "counters_agree": float(agree),
+        "_provenance": {**extractor_identity(first), "second_counter": second_name},
+    }
 
 
 def stacked_mode_reader(name: str, extractor: Any = None) -> SampleReader | None:
@@ -134,6 +153,17 @@ def _counted_on(r: dict) -> str:
     return f"{r['samples']} samples" + (f", each channel read by {reader}" if reader else "")
 
 
+def _second_counter_rows(r: dict) -> list[tuple[str, str]]:
+    """Stacked MNIST: the modes and KL read by the second digit network, and how often the two agree."""
+    if "second_modes" not in r:
+        return []
+    name = r.get("provenance", {}).get("second_counter", "second network")
+    return [
+        (f"modes / reverse KL under {name}", f"{r['second_modes']} / {r['second_reverse_kl']:.3f}"),
+        ("samples both networks read alike", f"{100 * r['counters_agree']:.1f}%"),
+    ]
+
+
 def _features_used(r: dict) -> str:
     q = r["provenance"]
     return (
@@ -183,7 +213,7 @@ register_metric(
     Metric(
         "modes",
         _modes,
-        headline=("modes", "high_quality", "reverse_kl"),
+        headline=("modes", "high_quality", "reverse_kl", "second_modes", "second_reverse_kl"),
         family="modes",
         rows=lambda r: (
             [
@@ -196,6 +226,7 @@ register_metric(
                 if "low_confidence" in r
                 else []
             )
+            + _second_counter_rows(r)
             + [("  counted on", _counted_on(r))]
         ),
     )

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from ..data.images import luma
 from ..errors import GenlabError
 from ..nn import downsampled_sizes
-from ..ops.augment import robust_augment
+from ..ops.augment import mild_noise, robust_augment
 from .base import GenerativeModel
 from .registry import register
 
@@ -29,7 +29,7 @@ class ClassifierConfig:
     features: int = 128  # units of the penultimate layer, the features of genlab.metrics.extractors
     dropout: float = 0.25  # before the output layer
     shift: int = 2  # training augmentation: random translation by up to this many pixels per axis
-    augment: str = "shift"  # "shift" (the above only) or "robust" (genlab.ops.augment.robust_augment, issue 16)
+    augment: str = "shift"  # "shift" (the above only), "noise" (shift plus mild noise) or "robust" (robust_augment)
 
 
 class ConvClassifierNet(nn.Module):
@@ -83,7 +83,7 @@ def fit_input(x: Tensor, config: ClassifierConfig) -> Tensor:
     return x
 
 
-AUGMENTATIONS = ("shift", "robust")
+AUGMENTATIONS = ("shift", "noise", "robust")
 CLASSIFIER = "classifier"  # the registered name: feature extractors, CyCADA's semantic term and adapt train it
 
 
@@ -111,6 +111,21 @@ class Classifier(GenerativeModel):
             "train.lr=2e-3",
             "train.lr_schedule=cosine",
             "train.eval_images=10000",
+        ],
+        # the second digit counter `digits-plain`: clean digits plus mild noise only, another layout and seed
+        # (src/genlab/weights/digits-plain.json, benchmarks/digit_classifier.py --version plain)
+        "digits-plain": [
+            "model.augment=noise",
+            "model.widths=16,32,64",
+            "model.convs_per_stage=1",
+            "model.features=64",
+            "model.dropout=0.1",
+            "train.seed=11",
+            "train.epochs=3",
+            "train.batch_size=256",
+            "train.lr=2e-3",
+            "train.lr_schedule=cosine",
+            "train.eval_images=2000",
         ],
         # genlab adapt: the digits network in 3 epochs, once per row and seed (CPU-sized)
         "adapt": [
@@ -154,7 +169,8 @@ class Classifier(GenerativeModel):
             return x
         if self.config.augment == "robust":
             return robust_augment(x, generator)
-        return random_shift(x, self.config.shift, generator)
+        shifted = random_shift(x, self.config.shift, generator)
+        return mild_noise(shifted, generator) if self.config.augment == "noise" else shifted
 
     def features(self, x: Tensor) -> Tensor:
         """Penultimate-layer activations [B, features] of images in [0, 1]."""

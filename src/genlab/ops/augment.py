@@ -146,3 +146,10 @@ def robust_augment(
     x = _random_affine(x, recipe, generator)
     x = _random_stroke(x, recipe, generator)
     return _random_photometric(x, recipe, generator)
+
+
+def mild_noise(x: Tensor, generator: torch.Generator | None = None, p: float = 0.5, max_std: float = 0.1) -> Tensor:
+    """Gaussian noise of std uniform in [0, max_std] on a share ``p`` of clean images (the ``digits-plain`` recipe)."""
+    n, dev = x.shape[0], x.device
+    std = uniform(n, 0.0, max_std, generator, dev) * chosen(n, p, generator, dev).view(n).float()
+    return add_noise(x, std, generator)
