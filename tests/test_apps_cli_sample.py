@@ -45,13 +45,40 @@ def test_ddim_samples_into_an_npz_reproducibly(capsys, diffusion_run, tmp_path):
     assert written[0].shape == (3, 1, 28, 28) and np.array_equal(*written)
 
 
+def test_classifier_guidance_writes_samples_of_the_asked_class(capsys, diffusion_run, tmp_path):
+    argv = ["--guide", "digits-v2", "--label", 7, "--guide-scale", 2, "-n", 3, "--steps", 2, "--format", "npz"]
+    code, out, err = run_cli(capsys, "sample", diffusion_run, *argv, "-o", tmp_path / "sevens.npz")
+    assert code == 0 and "3 network evaluations per sample" in out, err
+    arrays = np.load(tmp_path / "sevens.npz")
+    assert arrays["train_images"].shape == (3, 1, 28, 28) and (arrays["train_labels"] == 7).all()
+
+
+def test_translate_edits_a_folder_by_sdedit_at_the_given_strength(capsys, diffusion_run, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((28, 28), 40 * i, dtype=np.uint8)).save(inputs / f"{i}.png")
+    argv = ["--strength", "0.5", "--steps", 4, "--grid", str(inputs), "--out", tmp_path / "out"]
+    code, out, err = run_cli(capsys, "translate", diffusion_run, *argv)
+    assert code == 0 and "wrote 4 file(s)" in out, err  # three edits and the grid
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"0.png", "1.png", "2.png", "grid_a2b.png"}
+    code, _, err = run_cli(capsys, "translate", diffusion_run, str(inputs), "--out", tmp_path / "none")
+    assert code == 2 and "give --strength" in err and err.count("\n") == 1 and not (tmp_path / "none").exists()
+
+
+def test_strength_on_a_model_that_translates_directly_is_one_line(capsys, tiny_run, tmp_path):
+    code, _, err = run_cli(capsys, "translate", tiny_run, "--strength", "0.5", str(tmp_path), "--out", tmp_path / "o")
+    assert code == 2 and "--strength is for diffusion models" in err and err.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["--sampler", "heun", "--eta", "0.5"], "--eta is for the ddim sampler, not heun"),
         (["--guidance", "1"], "--guidance needs a class-conditional model"),
         (["--label", "3"], "--label needs a class-conditional model"),
-        (["--guide", "digits", "--label", "1", "--sampler", "heun"], "--guide steers a latent chain"),
+        (["--guide", "digits"], "--guide needs --label"),
+        (["--guide", "digits", "--label", "1", "--guide-scale", "0"], "--guide-scale must be > 0"),
     ],
 )
 def test_options_a_diffusion_run_cannot_use_are_one_line(capsys, diffusion_run, tmp_path, extra, message):

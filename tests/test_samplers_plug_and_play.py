@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -144,6 +145,22 @@ def test_cli_writes_the_samples_and_the_chain_strip(tiny_run, tmp_path, capsys):
         tmp_path / "pair.png",
     )
     assert code == 0 and (tmp_path / "pair.png").is_file() and "guide p(y=7) mean:" in stdout
+
+
+@pytest.mark.parametrize("fmt", ["npz", "png-dir"])
+def test_cli_writes_guided_samples_as_files_labelled_by_their_class(tiny_run, tmp_path, capsys, fmt):
+    out = tmp_path / ("guided.npz" if fmt == "npz" else "guided")
+    argv = ["--guide", "digits-v2", "--label", 3, "--steps", 2, "-n", 5, "--batch-size", 2, "--format", fmt, "-o", out]
+    code, stdout, err = run_cli(capsys, "sample", tiny_run, *argv)
+    assert code == 0 and "wrote 5 samples" in stdout, err
+    if fmt == "npz":
+        arrays = np.load(out)
+        assert arrays["train_images"].shape == (5, 1, 28, 28) and (arrays["train_labels"] == 3).all()
+        again = tmp_path / "again.npz"
+        assert run_cli(capsys, "sample", tiny_run, *argv[:-1], again)[0] == 0
+        assert np.array_equal(np.load(again)["train_images"], arrays["train_images"])  # the seed fixes the chains
+    else:
+        assert len(list(out.rglob("*.png"))) == 5
 
 
 @pytest.mark.parametrize(

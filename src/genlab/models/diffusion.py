@@ -105,6 +105,8 @@ class Diffusion(GenerativeModel):
         self.network = UNet(c.channels, c.image_size, c.widths, c.blocks, c.attention_size, c.dropout, classes)
         self.network_ema = copy.deepcopy(self.network).requires_grad_(False) if c.ema > 0 else None
         self.last_evaluations = 0  # network evaluations of the last sample() call
+        self.guide: nn.Module | None = None  # a classifier steering samples (guide_with), none by default
+        self.guide_scale = 1.0
 
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
@@ -164,8 +166,7 @@ class Diffusion(GenerativeModel):
 
     def use_sampling(self, **choices: Any) -> Sampling:
         """Make the given sampling options (None: keep) the defaults of ``sample()``, checked first."""
-        chosen = replace(self.default_sampling(), **{k: v for k, v in choices.items() if v is not None})
-        self.check_sampling(chosen)
+        chosen = self.sampling_of(choices)
         c = self.config
         c.sampler, c.sampling_steps, c.eta, c.guidance = chosen.sampler, chosen.steps, chosen.eta, chosen.guidance
         return chosen
@@ -202,11 +203,73 @@ class Diffusion(GenerativeModel):
     ) -> Tensor:
         """n images in [0, 1]: pure noise sigma_max * z (z on the CPU generator) solved down to sigma = 0 by the
         chosen (else the default) sampler; the network evaluations it took go to ``last_evaluations``."""
-        sampling = replace(self.default_sampling(), **choices)
-        self.check_sampling(sampling)
+        sampling = self.sampling_of(choices)
         sigmas, c = self.noise_levels(sampling), self.config
         x = sigmas[0] * torch.randn(n, c.channels, c.image_size, c.image_size, generator=generator).to(self.device)
-        labels = self.condition_labels(labels, n)
-        denoiser = self.denoiser(labels, sampling.guidance)
+        return self._solve(x, sigmas, sampling, labels, generator)
+
+    @torch.no_grad()
+    def edit(
+        self,
+        images: Tensor,
+        strength: float,
+        generator: torch.Generator | None = None,
+        labels: Tensor | None = None,
+        **choices: Any,
+    ) -> Tensor:
+        """SDEdit (Meng et al. 2022, Alg. 1): images in [0, 1] noised to the level a ``strength`` share of the way
+        up the sampler's noise levels, then solved down to sigma = 0: 0 keeps them, 1 draws new samples."""
+        if not 0 <= strength <= 1:
+            raise GenlabError(f"--strength must be in [0, 1], got {strength}")
+        sampling = self.sampling_of(choices)
+        sigmas = self.noise_levels(sampling)
+        sigmas = sigmas[round((1 - strength) * (len(sigmas) - 1)) :]
+        x = images.to(self.device, torch.float32) * 2 - 1
+        x = x + sigmas[0] * torch.randn(x.shape, generator=generator).to(self.device)
+        return self._solve(x, sigmas, sampling, labels, generator)
+
+    def sampling_of(self, choices: dict[str, Any]) -> Sampling:
+        """The default sampling with the given options (None: keep), checked."""
+        sampling = replace(self.default_sampling(), **{k: v for k, v in choices.items() if v is not None})
+        self.check_sampling(sampling)
+        return sampling
+
+    def _solve(
+        self, x: Tensor, sigmas: Tensor, sampling: Sampling, labels: Tensor | None, generator: torch.Generator | None
+    ) -> Tensor:
+        """x at sigmas[0] solved down the levels by the sampler (the network sees ``labels`` when conditional, a
+        classifier guide steers to them); images in [0, 1]."""
+        denoiser = self.guided(self.denoiser(self.condition_labels(labels, len(x)), sampling.guidance), labels)
         x, self.last_evaluations = solve(sampling.sampler, denoiser, x, sigmas, generator, sampling.eta)
         return ((x + 1) / 2).clamp(0, 1)
+
+    def guided(self, denoise: Denoiser, labels: Tensor | None) -> Denoiser:
+        """With a classifier guide set (``guide_with``), D(x; sigma) + s sigma^2 grad_x log p(y | D(x; sigma)):
+        the score of p(x | y) = p(x) p(y | x)^s (Dhariwal & Nichol 2021, Sec. 4) read on the denoised estimate."""
+        if self.guide is None:
+            return denoise
+        if labels is None:
+            raise GenlabError("classifier guidance needs --label (the class to steer to)")
+        return classifier_guided(denoise, self.guide, labels.to(self.device), self.guide_scale)
+
+    def guide_with(self, classifier: nn.Module | None, scale: float = 1.0) -> None:
+        """Steer sampling with a classifier of images in [0, 1] (logits), weight ``scale``; None switches it off."""
+        if classifier is not None and not scale > 0:
+            raise GenlabError(f"--guide-scale must be > 0, got {scale}")
+        self.guide, self.guide_scale = classifier, scale
+
+
+def classifier_guided(denoise: Denoiser, classifier: nn.Module, labels: Tensor, scale: float) -> Denoiser:
+    """Classifier guidance on the VE scale: the score (D - x) / sigma^2 plus s grad_x log p(y | x0-hat(x)), i.e.
+    D + s sigma^2 grad (Dhariwal & Nichol 2021, Alg. 1; the gradient flows through the denoiser)."""
+
+    def guided(x: Tensor, sigma: Tensor) -> Tensor:
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            denoised = denoise(x, sigma)
+            logits = classifier(((denoised + 1) / 2).clamp(0, 1))
+            chosen = logits.log_softmax(-1).gather(1, labels.view(-1, 1)).sum()
+            (grad,) = torch.autograd.grad(chosen, x)
+        return denoised.detach() + scale * sigma.view(-1, *[1] * (x.dim() - 1)) ** 2 * grad
+
+    return guided

@@ -1,7 +1,9 @@
 """Pure functions over a trained model: sample, interpolate, traverse the latent space (latent.py), translate
-(translation.py), generate by Plug & Play (plug_and_play.py), choose a diffusion model's sampler (diffusion.py)."""
+(translation.py), generate by Plug & Play (plug_and_play.py), steer any sampler with a classifier (guided.py),
+choose a diffusion model's sampler and edit images by SDEdit (diffusion.py)."""
 
-from .diffusion import choose_sampling, evaluations_line, sampler_names
+from .diffusion import SDEditTranslator, choose_sampling, evaluations_line, sampler_names
+from .guided import GuidedSampler, classifier_guidance, plug_and_play_sampler
 from .latent import (
     class_grid,
     class_labels,
@@ -35,11 +37,14 @@ from .translation import check_direction, round_trip, seeded_styles, translate_i
 __all__ = [
     "PNP_EPS",
     "PNP_MAX_STEP",
+    "GuidedSampler",
     "PlugAndPlayResult",
+    "SDEditTranslator",
     "check_direction",
     "choose_sampling",
     "class_grid",
     "class_labels",
+    "classifier_guidance",
     "clip_norm",
     "decode_in_class",
     "domain_options",
@@ -52,6 +57,7 @@ __all__ = [
     "paired_samples",
     "path_labels",
     "plug_and_play",
+    "plug_and_play_sampler",
     "prior_codes",
     "prior_score",
     "recorded_steps",

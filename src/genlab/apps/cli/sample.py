@@ -16,10 +16,12 @@ from ...samplers import (
     PNP_MAX_STEP,
     choose_sampling,
     class_grid,
+    classifier_guidance,
     domain_options,
     evaluations_line,
     paired_samples,
     plug_and_play,
+    plug_and_play_sampler,
     sample_images,
     sampler_names,
 )
@@ -50,6 +52,8 @@ EXAMPLES = """examples:
   genlab sample runs/diffusion --sampler heun --steps 18    # diffusion: any sampler, chosen now
   genlab sample runs/cdiffusion --label 3 --guidance 2      # classifier-free guidance (conditional runs)
   genlab sample runs/gan --guide digits --label 7 --steps 200 -o sevens.png   # Plug & Play: + sevens-chain.png
+  genlab sample runs/gan --guide digits-v2 --label 7 -n 1000 --format npz      # guided samples as a file
+  genlab sample runs/diffusion --guide digits-v2 --label 7 --guide-scale 2    # classifier guidance
   genlab sample runs/vae --guide digits --label 7 --prior runs/vae-dae   # PPGN-h: a code-dae run as the prior
   genlab sample runs/unit -n 8                     # UNIT: each row one shared code, decoded into A and into B
   genlab sample runs/unit --domain b -n 64         # UNIT: domain B only
@@ -116,12 +120,19 @@ def add_diffusion(p: argparse.ArgumentParser) -> None:
 
 def add_guide(p: argparse.ArgumentParser) -> None:
     """Plug & Play options (Nguyen et al. 2017, Eq. 5)."""
-    g = p.add_argument_group("plug & play (Nguyen et al. 2017): steer an unconditional model with a classifier")
+    g = p.add_argument_group(
+        "guidance by a classifier: Plug & Play (Nguyen et al. 2017), or classifier guidance of diffusion models"
+    )
     g.add_argument(
         "--guide",
         help="classifier p(y | x) to steer towards --label: a shipped digit network "
-        "(digits, digits-v2, digits-check) or a classifier run folder; several joined by commas "
+        "(digits, digits-v2, digits-check, digits-plain) or a classifier run folder; several joined by commas "
         "(digits-v2,digits) steer by their ensemble",
+    )
+    g.add_argument(
+        "--guide-scale",
+        type=number(0),
+        help="diffusion models: weight s of grad log p(y | x0-hat) in each step (Dhariwal & Nichol 2021; default 1)",
     )
     terms = (
         "weight of the prior term d log p(h)/dh",
@@ -152,14 +163,16 @@ def add_guide(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.nrow is not None and args.nrow < 1:
         raise GenlabError("--nrow must be at least 1")
-    if args.guide is not None:
-        return guided(args)
-    if args.format != "png":
-        return export(args)
-    if args.batch_size is not None:
+    if args.batch_size is not None and args.format == "png":
         raise GenlabError("--batch-size is for --format npz and png-dir (the png grid is drawn at once)")
     model, config = load_model(args)
-    sampling = diffusion_sampling(model, args)
+    if args.guide is not None and args.format == "png" and not model.supports("guide_with"):
+        return guided(args, model, config)
+    sampling = diffusion_sampling(model, args) if args.guide is None or model.supports("guide_with") else None
+    if args.guide is not None:
+        model = steered(model, args)
+    if args.format != "png":
+        return export(args, model, config, sampling)
     domain_options(model, args.domain)  # checks --domain before anything is written
     if not getattr(model, "points", False):
         pairs = 2 if args.domain is None and model.supports("decode_pair") else 1
@@ -182,19 +195,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def steered(model: Any, args: argparse.Namespace) -> Any:
+    """--guide: a diffusion model by classifier guidance, any other by Plug & Play chains (for sample files)."""
+    from ...metrics.extractors import load_guide
+
+    if args.label is None or args.by_class:
+        raise GenlabError("--guide needs --label (the guide's target class) and draws that class only: no --by-class")
+    guide = load_guide(args.guide).to(model.device)
+    if model.supports("guide_with"):
+        return classifier_guidance(model, guide, args.label, 1.0 if args.guide_scale is None else args.guide_scale)
+    pnp_only(args)
+    prior = load_run(args.prior, model.device)[0] if args.prior else None
+    eps = (args.eps1, args.eps2, args.eps3)
+    steps = PNP_STEPS if args.steps is None else args.steps
+    return plug_and_play_sampler(model, guide, args.label, steps, eps, prior, args.max_step or None)
+
+
+def pnp_only(args: argparse.Namespace) -> None:
+    """Plug & Play steers a latent chain: the diffusion options mean nothing to it."""
+    if any(option is not None for option in (args.sampler, args.eta, args.guidance, args.guide_scale)):
+        raise GenlabError("--guide steers a latent chain here: no --sampler, --eta, --guidance or --guide-scale")
+
+
 def diffusion_sampling(model: Any, args: argparse.Namespace) -> Any:
     """The sampler options given, made the diffusion model's for this command; one clear line for other models."""
     return choose_sampling(model, args.sampler, args.steps, args.eta, args.guidance)
 
 
-def export(args: argparse.Namespace) -> int:
+def export(args: argparse.Namespace, model: Any, config: Any, sampling: Any) -> int:
     """--format npz or png-dir: every sample, batch by batch."""
     if args.by_class or args.nrow:
         raise GenlabError(f"--by-class and --nrow lay out a grid; --format {args.format} writes every sample")
     from ...evaluation.samples import stacked_mode_reader
 
-    model, config = load_model(args)
-    sampling = diffusion_sampling(model, args)
     if args.domain is None and getattr(model, "domains", ()):
         raise GenlabError(f"--format {args.format} writes one domain's samples: add --domain a or --domain b")
     default = Path(args.run) / (f"samples-seed{args.seed}" + (".npz" if args.format == "npz" else ""))
@@ -218,18 +251,14 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
-def guided(args: argparse.Namespace) -> int:
+def guided(args: argparse.Namespace, model: Any, config: Any) -> int:
     """--guide: Plug & Play samples of class --label, and a strip of the chains (rows) over 8 recorded steps."""
     from ...metrics.extractors import load_guide
 
-    if args.label is None or args.by_class or args.format != "png" or args.batch_size is not None:
-        raise GenlabError(
-            "--guide needs --label (the guide's target class) and writes PNGs: no --by-class, --format or --batch-size"
-        )
-    if any(option is not None for option in (args.sampler, args.eta, args.guidance)):
-        raise GenlabError("--guide steers a latent chain: no --sampler, --eta or --guidance")
+    if args.label is None or args.by_class:
+        raise GenlabError("--guide needs --label (the guide's target class) and draws that class only: no --by-class")
+    pnp_only(args)
     steps = PNP_STEPS if args.steps is None else args.steps
-    model, config = load_model(args)
     check_grid(max(args.n, 8 * args.chain_rows), config.model.image_size, "sample --guide")
     guide = load_guide(args.guide).to(model.device)
     prior = load_run(args.prior, model.device)[0] if args.prior else None

@@ -1,10 +1,13 @@
-"""genlab translate: map images from one domain to the other with a trained CycleGAN (or refiner, a2b)."""
+"""genlab translate: map images from one domain to the other with a trained CycleGAN, UNIT or refiner (a2b), or
+into a diffusion model's domain by SDEdit (--strength)."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from .common import COUNT, SEED, add_run, load_model
+from ...samplers import sampler_names
+from .common import COUNT, SEED, add_run, load_model, number
 from .verbs import help_of
 
 EXAMPLES = """examples:
@@ -12,10 +15,12 @@ EXAMPLES = """examples:
   genlab translate runs/cyclegan --direction b2a testB/ --out fakeA/ --grid   # a folder, recursively
   genlab translate runs/cyclegan --direction a2b a.png b.png --out out/ --force
   genlab translate runs/refiner --direction a2b synthetic/ --out refined/   # SimGAN: synthetic -> real only
+  genlab translate runs/diffusion-mnistm --strength 0.5 mnist-digits/ --out edited/ --grid   # SDEdit
 
 Each output keeps the input's name (for folders: its path below the folder) and is written at the
 model's resolution; --grid adds out/grid_a2b.png with rows input | translated | cycled back (a refiner
-has no way back: input | refined).
+and SDEdit have no way back: input | translated). SDEdit noises each input (noise drawn from --seed) and
+denoises it with a diffusion model of the target domain: --strength near 0 keeps the input, 1 ignores it.
 """
 
 
@@ -26,9 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--direction",
         choices=("a2b", "b2a"),
-        required=True,
-        help="a2b: domain A to B (generator G, or the refiner); b2a: B to A (generator F)",
+        help="a2b: domain A to B (generator G, or the refiner); b2a: B to A (generator F); "
+        "needed for models that translate both ways",
     )
+    p.add_argument(
+        "--strength",
+        type=number(0, 1),
+        help="diffusion models (SDEdit, Meng et al. 2022): how far up the noise levels each input is noised "
+        "before denoising into the model's domain: near 0 keeps it, 1 draws anew (try 0.5)",
+    )
+    p.add_argument("--sampler", choices=sampler_names(), help="diffusion models: the sampler (default: the run's)")
+    p.add_argument("--steps", type=COUNT, help="diffusion models: levels of the full schedule (default: the run's)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the translated images")
     p.add_argument(
         "--grid",
@@ -41,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seed",
         type=SEED,
         default=0,
-        help="seed of the styles a translator with style codes (model.style_dim > 0) draws (default 0)",
+        help="seed of the styles a translator with style codes (model.style_dim > 0) draws, or of SDEdit's noise "
+        "(default 0)",
     )
     p.set_defaults(func=run)
 
@@ -53,11 +67,12 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise GenlabError("--batch-size must be at least 1")
     model, _ = load_model(args)
+    model = sdedit_translator(model, args)
     written = translate_files(
         model,
         args.inputs,
         args.out,
-        args.direction,
+        args.direction or only_direction(model),
         grid=args.grid,
         force=args.force,
         batch_size=args.batch_size,
@@ -65,3 +80,29 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
+
+
+def sdedit_translator(model: Any, args: argparse.Namespace) -> Any:
+    """A diffusion model translates by SDEdit at --strength; the diffusion options are one clear line for others."""
+    from ...errors import GenlabError
+    from ...samplers import SDEditTranslator, choose_sampling
+
+    if not model.supports("edit"):
+        if args.strength is not None:
+            raise GenlabError(f"--strength is for diffusion models (SDEdit); model {model.name!r} translates directly")
+        choose_sampling(model, args.sampler, args.steps)  # one line for --sampler/--steps
+        return model
+    if args.strength is None:
+        raise GenlabError("a diffusion model translates by SDEdit: give --strength (0 < s <= 1; try 0.5)")
+    choose_sampling(model, args.sampler, args.steps)
+    return SDEditTranslator(model, args.strength)
+
+
+def only_direction(model: Any) -> str:
+    """The direction of a one-way model (refiner, SDEdit); one clear line for a model that translates both ways."""
+    from ...errors import GenlabError
+
+    ways = getattr(model, "directions", ())
+    if len(ways) != 1:
+        raise GenlabError(f"model {model.name!r} translates {' and '.join(ways) or 'no way'}: give --direction")
+    return ways[0]
