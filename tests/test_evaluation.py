@@ -198,3 +198,18 @@ def test_digit_data_is_scored_by_fid_and_swd_side_by_side(gan_run, cache, tmp_pa
     assert set(results["swd"]["swd_levels"]) == {"28", "14"} and results["swd"]["swd"] > 0
     header = compare_runs([run]).splitlines()[0]
     assert header.endswith("| fid | swd ×1000 |")  # compare: FID and SWD side by side
+
+
+def test_a_diffusion_run_is_scored_by_the_chosen_sampler_beside_its_default(cache, tmp_path, capsys):
+    run = tmp_path / "diffusion"
+    genlab.train("diffusion", preset="tiny", overrides=TINY_TRAIN + ["train.eval_images=0"], out=run, **QUIET)
+    sizes = {"samples": 60, "reference_images": 80, "extractor": PixelStats()}
+    default = evaluate(run, ["fid"], **sizes)["fid"]
+    chosen = evaluate(run, ["fid"], sampling={"sampler": "ddim", "steps": 2}, **sizes)["fid"]
+    assert default["provenance"]["sampling"] == "heun, 3 steps, 5 network evaluations"
+    assert chosen["provenance"]["sampling"] == "ddim, 2 steps, 2 network evaluations"
+    saved = json.loads((run / "eval.json").read_text())
+    assert set(saved) == {"fid@pixel-stats", "fid@pixel-stats@ddim-2"} and default["fid"] != chosen["fid"]
+    assert compare_runs([run]).splitlines()[0].count("fid [pixel-stats") == 2  # a column per sampler
+    code = main(["eval", str(run), "--reference", "mnist", "--sampler", "heun"])
+    assert code == 2 and "--sampler: for a diffusion run folder" in capsys.readouterr().err

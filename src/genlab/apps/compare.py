@@ -82,6 +82,7 @@ def _identity(result: dict) -> str:
     parts = [_extractor(result) or ""]
     count = prov.get("generated_images", result.get("samples", prov.get("images")))
     parts += [f"n={count}" if count is not None else "", f"k={result['k']}" if "k" in result else ""]
+    parts += [str(prov.get("sampling", ""))]  # a diffusion model's sampler
     return " ".join(p for p in parts if p)
 
 

@@ -18,10 +18,10 @@ from ..models.capabilities import Model
 from ..models.translator import DIRECTIONS
 from ..nn.inception import FIDInceptionV3
 from ..runs import load_run, weights_identity
-from ..samplers import check_direction
+from ..samplers import check_direction, choose_sampling
 from ..version import __version__
 from .context import EvalContext, EvalOptions, domain_names
-from .records import METRICS, family, get_metric, scored_weights
+from .records import DRAWS_SAMPLES, METRICS, family, get_metric, scored_weights
 
 
 def default_metrics(model: Model, config: Any) -> list[str]:
@@ -56,19 +56,38 @@ def parse_metrics(text: str) -> list[str]:
 
 
 def evaluate(
-    run: str | Path, metrics: list[str] | None = None, *, device: str = "auto", write: bool = True, **options: Any
+    run: str | Path,
+    metrics: list[str] | None = None,
+    *,
+    device: str = "auto",
+    write: bool = True,
+    sampling: dict[str, Any] | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
-    """Score a run; results go to RUN/eval.json (merged with earlier metrics) and are returned."""
+    """Score a run; results go to RUN/eval.json (merged with earlier metrics) and are returned. ``sampling``: a
+    diffusion model's sampler options (sampler, steps, eta, guidance; None keeps the run's)."""
     model, config = load_run(run, pick_device(device))
     inference_layout(model)
     weights = weights_identity(run)
+    default = model.default_sampling() if model.supports("denoise") else None
+    chosen = choose_sampling(model, **(sampling or {}))
     results = score(model, config, metrics or default_metrics(model, config), **options)
-    for result in results.values():
+    for name, result in results.items():
         result["provenance"].update(weights)  # the numbers belong to these weights
+        if chosen is not None and METRICS[name].needs == DRAWS_SAMPLES:
+            result["provenance"]["sampling"] = sampling_label(chosen, model.last_evaluations)
     if write:
-        stored = {stored_key(name, result, config): result for name, result in results.items()}
+        suffix = "" if chosen == default else f"@{chosen.sampler}-{chosen.steps}"  # another sampler: a column
+        stored = {stored_key(name, result, config) + suffix: result for name, result in results.items()}
         merge_into(Path(run) / "eval.json", stored, weights["weights_sha256"])
     return results
+
+
+def sampling_label(sampling: Any, evaluations: int) -> str:
+    """How a diffusion model's samples were drawn: 'heun, 18 steps, 35 network evaluations' (+ eta, guidance)."""
+    extras = [f"eta {sampling.eta:g}"] if sampling.eta else []
+    extras += [f"guidance {sampling.guidance:g}"] if sampling.guidance else []
+    return ", ".join([sampling.sampler, f"{sampling.steps} steps", f"{evaluations} network evaluations", *extras])
 
 
 def stored_key(name: str, result: dict[str, Any], config: Any) -> str:

@@ -51,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0,
         help="seed of the samples drawn, the test binarization and the random subsets (default 0)",
     )
+    add_sampling(p)
     p.add_argument("--json", action="store_true", help="print the full JSON instead of a table")
     p.add_argument(
         "--graph",
@@ -60,6 +61,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=run)
     register_compare(sub)
+
+
+def add_sampling(p: argparse.ArgumentParser) -> None:
+    """A diffusion run's sampler for the samples scored (default: the run's); another one is stored beside it."""
+    from .sample import add_diffusion
+
+    add_diffusion(p)
+    p.add_argument(
+        "--steps",
+        type=COUNT,
+        help="a diffusion model's noise levels (default: the run's); scores of another sampler or step count "
+        "go to eval.json as METRIC@SAMPLER-STEPS",
+    )
 
 
 def add_reference(p: argparse.ArgumentParser) -> None:
@@ -73,7 +87,8 @@ def add_reference(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference-split", default="test", help="real images compared against (default test)")
     p.add_argument(
         "--extractor",
-        help="feature network: digits-v2 (default on digit data), digits (v1), digits-check or a classifier run",
+        help="feature network: digits-v2 (default on digit data), digits (v1), digits-check, digits-plain "
+        "or a classifier run",
     )
     p.add_argument(
         "--inception-weights",
@@ -106,7 +121,12 @@ def register_compare(sub: argparse._SubParsersAction) -> None:
         epilog=COMPARE_EXAMPLES,
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (scored with genlab eval)")
-    p.add_argument("--format", choices=("markdown", "csv", "html"), default="markdown")
+    p.add_argument(
+        "--format",
+        choices=("markdown", "csv", "html"),
+        default="markdown",
+        help="markdown table (default), csv (spreads in their own columns) or html (see --html)",
+    )
     p.add_argument(
         "--html",
         dest="format",
@@ -130,14 +150,18 @@ def run(args: argparse.Namespace) -> int:
     metrics = parse_metrics(args.metrics) if args.metrics else None
     if args.reference is not None and args.graph is not None:
         raise GenlabError("--graph picks a graph of an export folder; --reference scores image files")
+    chosen = [f"--{k}" for k in ("sampler", "steps", "eta", "guidance") if getattr(args, k) is not None]
+    if chosen and (args.reference is not None or is_export(args.run)):
+        raise GenlabError(f"{', '.join(chosen)}: for a diffusion run folder, not image files or an export")
     if args.reference is not None:  # two sets of images (folders, .npz files, datasets): nothing is written
         scorer = functools.partial(evaluate_files, reference=args.reference)
     elif is_export(args.run):  # a folder of exported graphs (or one .onnx file in it): score the ONNX generator
         scorer = functools.partial(evaluate_export, graph=args.graph)
     elif args.graph is not None:
         raise GenlabError("--graph picks a graph of a folder written by genlab export; RUN is a run folder")
-    else:
-        scorer = functools.partial(evaluate_with_card, device=args.device)  # the card shows the new numbers
+    else:  # the card shows the new numbers
+        sampling = {"sampler": args.sampler, "steps": args.steps, "eta": args.eta, "guidance": args.guidance}
+        scorer = functools.partial(evaluate_with_card, device=args.device, sampling=sampling)
     sizes = {"k": args.k, "images": args.images, "batch_size": args.batch_size, "seed": args.seed}
     if args.samples is not None:
         sizes["samples"] = args.samples
