@@ -254,6 +254,30 @@ def test_mnist_to_mnistm_table_stands_beside_the_dann_numbers():
     assert "other photos" in lines[-1] and "3 seed(s) 0, 1, 2; 10000 mnistm:test images" in lines[6]
 
 
+def test_a_diffusion_model_of_the_target_adapts_by_sdedit(domains, tmp_path):
+    """SDEdit (Meng et al. 2022) as a translated row: one way into the data the diffusion model learnt."""
+    model = tmp_path / "diffusion"
+    settings = ["model.image_size=16", "train.batch_size=4", "train.max_steps=2", "train.eval_images=0"]
+    genlab.train("diffusion", data=f"folder:{domains[1]}", preset="tiny", overrides=settings, out=model, **QUIET)
+    src, tgt = (f"folder:{d}" for d in domains)
+    assert translator_direction(model, src, tgt)[1] == "a2b"
+    with pytest.raises(GenlabError, match="needs one trained on the target"):
+        translator_direction(model, tgt, src)
+    out = tmp_path / "adapt"
+    overrides = TINY_CLASSIFIER + ["train.max_steps=1"]
+    report = adapt(
+        src, tgt, translators=model, seeds=1, preset="tiny", overrides=overrides, out=out, strength=0.4, **QUIET
+    )
+    made = report["translators"]["translated"]
+    assert made["model"] == "diffusion" and made["strength"] == 0.4 and made["direction"] == "a2b"
+    translated = load_dataset(made["dataset"], "train")
+    source = load_dataset(src, "train", image_size=16, channels=3)
+    assert translated.images.shape == source.images.shape and torch.equal(translated.labels, source.labels)
+    assert not torch.equal(translated.images, source.images)
+    with pytest.raises(GenlabError, match=r"--strength must be in \(0, 1\]"):
+        adapt(src, tgt, translators=model, seeds=1, preset="tiny", out=tmp_path / "never", strength=0.0, **QUIET)
+
+
 def test_translator_direction_comes_from_its_data(domains, translator, tmp_path):
     src, tgt = (f"folder:{d}" for d in domains)
     assert translator_direction(translator, src, tgt)[1] == "a2b"

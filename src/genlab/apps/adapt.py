@@ -6,7 +6,8 @@ sources become luma for a gray one) over the same seeds, and is tested on the ta
 
 1. source only -- the labelled source training images;
 2. translated -- the source training images translated into the target's style by an image-to-image run
-   (``translators``: a CycleGAN, or a SimGAN refiner), with the source labels (pixel-level adaptation, as
+   (``translators``: a CycleGAN or UNIT, a SimGAN refiner, or SDEdit through a diffusion model of the target),
+   with the source labels (pixel-level adaptation, as
    in CyCADA without its semantic loss); one row per translator, so several compare in one table;
 3. train on target -- the labelled target training images (the upper bound).
 
@@ -38,7 +39,7 @@ from ..files import write_json_atomic
 from ..models import get_model_class
 from ..models.classifier import CLASSIFIER
 from ..runs import load_config, load_run
-from ..samplers import translate_images
+from ..samplers import SDEditTranslator, translate_images
 from ..training import prepare_config, train, validate
 from ..version import __version__
 
@@ -64,11 +65,13 @@ def translator_direction(run: str | Path, source: str, target: str) -> tuple[Run
     """The translator run's config and the direction that maps ``source`` to ``target``, read from its
     ``unpaired:A,B`` data name: a2b when A is the source, b2a (a cyclegan's F) when A is the target."""
     config = load_config(run)
+    if edits(config):
+        return config, sdedit_direction(run, config, target)
     ways = get_model_class(config.model_name).directions  # cyclegan: a2b and b2a; a refiner: a2b
     if not ways:
         raise GenlabError(
             f"--translator {run} is a {config.model_name!r} run; it must be a cyclegan, unit or "
-            f"refiner run trained on unpaired:{source},{target}"
+            f"refiner run trained on unpaired:{source},{target}, or a diffusion run trained on {target}"
         )
     a, b = (canonical_name(n) for n in domain_names(config))
     pair = (canonical_name(source), canonical_name(target))
@@ -80,6 +83,27 @@ def translator_direction(run: str | Path, source: str, target: str) -> tuple[Run
             f"{target}; train one with --data unpaired:{source},{target}"
         )
     return config, direction
+
+
+def edits(config: RunConfig) -> bool:
+    """Whether a run's model translates by SDEdit (Meng et al. 2022): a diffusion model of the target domain."""
+    return callable(getattr(get_model_class(config.model_name), "edit", None))
+
+
+def sdedit_direction(run: str | Path, config: RunConfig, target: str) -> str:
+    """SDEdit maps anything into the data the model learnt: that must be the target (one way, a2b)."""
+    if canonical_name(config.data.name) != canonical_name(target):
+        raise GenlabError(
+            f"--translator {run} is a diffusion model of {config.data.name}; SDEdit translates into the data "
+            f"a model learnt, so it needs one trained on the target {target}"
+        )
+    return "a2b"
+
+
+def translator_model(run: str | Path, dev: torch.device, strength: float) -> Any:
+    """A translator run's model, a diffusion model wrapped as its SDEdit translator at ``strength``."""
+    model = load_run(run, dev)[0]
+    return SDEditTranslator(model, strength) if model.supports("edit") else model
 
 
 def write_translated(
@@ -152,6 +176,7 @@ def prepare_translations(
     data_dir: str | None,
     limit: int | None,
     echo: Callable[[str], None],
+    strength: float = 0.5,
 ) -> dict[str, dict[str, Any]]:
     """Translate the source once per translator into OUT/<row>.npz; {row: provenance with the dataset name}."""
     done = {}
@@ -159,12 +184,13 @@ def prepare_translations(
         row = translated_row(i)
         path = out.resolve() / f"{row}.npz"  # absolute: the runs' config.json name their data by it
         echo(f"translating {source} ({direction}) with {run} into {path}")
-        model = load_run(run, dev)[0]
+        model = translator_model(run, dev, strength)
         counts = write_translated(model, direction, source, path, data_dir=data_dir, limit=limit)
         del model
         done[row] = {
             "run": str(Path(run).resolve()),
             "model": config.model_name,
+            **({"strength": strength} if edits(config) else {}),
             "data": config.data.name,
             "direction": direction,
             "seed": config.train.seed,
@@ -270,16 +296,19 @@ def adapt(
     data_dir: str | None = None,
     device: str = "auto",
     force: bool = False,
+    strength: float = 0.5,
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train and test the classifiers (see the module docstring); writes OUT/adapt.json and returns it.
 
-    ``translators``: cyclegan or refiner runs, one translated row each; ``seeds``: a count (0..N-1) or the
-    seeds; ``image_size``: 0 = the translators' size (else the target's); ``limit``: train on the first N
-    training images of each row (quick runs)."""
+    ``translators``: cyclegan, unit or refiner runs, or diffusion runs of the target (SDEdit at ``strength``),
+    one translated row each; ``seeds``: a count (0..N-1) or the seeds; ``image_size``: 0 = the translators' size
+    (else the target's); ``limit``: train on the first N training images of each row (quick runs)."""
     translators = [translators] if isinstance(translators, (str, Path)) else list(translators)
     out, seed_list = Path(out), list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     _check_options(out, seed_list, limit, force)
+    if not 0 < strength <= 1:
+        raise GenlabError(f"--strength must be in (0, 1], got {strength}")
     dev = pick_device(device)
     source, target, target_test = labelled_pair(source, target, data_dir)
     configs, directions = (
@@ -292,7 +321,7 @@ def adapt(
 
     out.mkdir(parents=True, exist_ok=True)
     translated = prepare_translations(
-        translators, configs, directions, source, out, dev, data_dir=data_dir, limit=limit, echo=echo
+        translators, configs, directions, source, out, dev, data_dir=data_dir, limit=limit, echo=echo, strength=strength
     )
     rows = {"source_only": source, **{row: t["dataset"] for row, t in translated.items()}, "target": target}
     shared = dict(data_dir=data_dir, force=force, echo=echo)

