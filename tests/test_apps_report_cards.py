@@ -19,7 +19,8 @@ import genlab
 import genlab.evaluation
 import genlab.training
 from genlab.apps.cli import main
-from genlab.apps.report.cards import PLACEHOLDER, ModelCard, evaluate_with_card, write_model_card, yaml_string
+from genlab.apps.report.card_meta import model_index, yaml_string
+from genlab.apps.report.cards import PLACEHOLDER, ModelCard, evaluate_with_card, write_model_card
 from genlab.apps.testing import conditional_gan_run, cyclegan_run, toy_gan_run, vae_run
 from genlab.runs import CARD, CARD_PICTURE, CHECKSUMS, complete, load_train_state, weights_identity
 from genlab.samplers import sample_images
@@ -104,6 +105,36 @@ def test_genlab_eval_puts_its_numbers_on_the_card(runs, tmp_path, capsys):
     assert f"| -ELBO (nats) | {stored['neg_elbo']:.2f} ± {stored['neg_elbo_stderr']:.2f} |" in body
     assert f"| active units | {stored['active_units']} / 2 |" in body
     assert "50 images, test split, seed 0" in body and "No scores" not in body
+    [index] = card(run / "checkpoint")[0]["model-index"]  # the same numbers, machine-readable
+    assert index["name"] == run.name and index["results"] == [
+        {
+            "task": {"type": "unconditional-image-generation"},
+            "dataset": {"type": "mnist", "name": "mnist", "split": "test"},
+            "metrics": [{"type": "neg_elbo", "value": stored["neg_elbo"], "name": "elbo neg_elbo"}],
+        }
+    ]
+
+
+def test_the_model_index_holds_the_headline_numbers_of_these_weights_only():
+    """Per dataset and split; the feature network as the metric's config; stale and non-finite numbers left out."""
+    of = {"weights_sha256": "these", "data": "mnist", "split": "test", "extractor": "digits-v2"}
+    scores = {
+        "fid": {"fid": 12.5, "provenance": of},
+        "pr@inception": {"precision": 0.75, "recall": float("nan"), "provenance": {**of, "extractor": "inception"}},
+        "kid": {"kid": 0.01, "provenance": {**of, "weights_sha256": "earlier"}},
+        "parzen": {"log_likelihood": -3.0e-05, "provenance": {**of, "split": "valid"}},
+        "unknown": {"x": 1.0, "provenance": of},
+    }
+    meta = yaml.safe_load("\n".join(["library_name: genlab", *model_index("m", "task", scores, "these", "mnist")]))
+    [test, valid] = meta["model-index"][0]["results"]
+    assert test["dataset"]["split"] == "test" and test["metrics"] == [
+        {"type": "fid", "value": 12.5, "name": "fid (digits-v2)", "config": "digits-v2"},
+        {"type": "precision", "value": 0.75, "name": "pr precision (inception)", "config": "inception"},
+    ]
+    assert valid["dataset"]["split"] == "valid" and valid["metrics"] == [
+        {"type": "log_likelihood", "value": -3.0e-05, "name": "parzen log_likelihood"}
+    ]
+    assert model_index("m", "task", scores, "other weights", "mnist") == []
 
 
 def test_scores_of_earlier_weights_are_not_shown_as_current(tmp_path):

@@ -17,7 +17,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 #   draws, as SVG) sits right above them and knows no more.
 # - data knows no networks: datasets never import nn, losses or models (same layer, so forbidden).
 # - models know no training loop, runs, metrics or evaluation; runs (checkpoints) and samplers sit on models.
-# - metrics and export know no training loop; evaluation builds on them, training builds on evaluation.
+# - metrics and export know no training loop; evaluation builds on them, training builds on evaluation, and so does
+#   pretrained (genlab.load of any folder, Hub downloads, save_pretrained's files; the card is the apps').
 # - the core (everything outside genlab.apps) never imports the applications in genlab.apps.
 # - among the apps, translate, compare and adapt do not import each other; report builds on them, the
 #   server and demo on reports, and only the CLI (and __main__) sits above them all.
@@ -33,7 +34,7 @@ CORE = (
     ("runs", "samplers"),
     ("metrics", "export"),
     ("evaluation",),
-    ("training",),
+    ("training", "pretrained"),  # pretrained: every folder genlab.load reads, save_pretrained's files
     ("testing",),  # helpers for tests and benchmarks, on top of the core
 )
 APPS = (

@@ -88,3 +88,9 @@ def import_modules(package: str, path: Iterable[str]) -> None:
     their file names, so that each registers what it defines."""
     for module in pkgutil.iter_modules(path):
         importlib.import_module(f"{package}.{module.name}")
+
+
+# Functions a higher layer lends a lower one, by name (a lower layer never imports a higher one): the genlab
+# package registers "save_pretrained" when it is imported, before any of its modules, and
+# GenerativeModel.save_pretrained (models) calls it, since the folder it writes needs runs and the model card.
+HOOKS: Registry[Callable[..., Any]] = Registry("hook")

@@ -1,6 +1,7 @@
 """The Python API behind ``genlab.train`` for scripts and notebooks: data given as arrays, tensors or a torch
 Dataset, config values as keywords or a dict, a temporary run folder when none is named, callbacks added to the
-defaults, and the trained model returned (with ``.run_dir`` and ``.run_config``)."""
+defaults, and the trained model returned (with ``.run_dir`` and ``.run_config``); and behind
+``model.save_pretrained``: the folder's files (genlab.pretrained), then its model card."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from ..data import ImageData
 from ..data.arrays import save_arrays
 from ..errors import GenlabError
 from ..models import get_model_class
+from ..pretrained import write_pretrained
 from ..runs import load_run
 from ..training import check_out_dir
-from .report.cards import ModelCard
+from .report.cards import ModelCard, write_model_card
 from .train import train as train_run
 
 ARRAYS = "data.npz"  # where arrays given as data are written inside the run folder (read back as npz:PATH)
@@ -124,3 +126,12 @@ def image_arrays(data: Any) -> tuple[torch.Tensor, torch.Tensor]:
     if labels.shape != (len(images),) or (len(labels) and labels.min() < 0):
         raise GenlabError(f"labels must be {len(images)} class numbers >= 0, got shape {tuple(labels.shape)}")
     return images, labels
+
+
+def save_pretrained(model: Any, folder: str | Path, *, force: bool = False) -> Path:
+    """``model.save_pretrained(folder)``: config.json, model.safetensors, checksums.json and eval.json (the scores
+    of these weights) by genlab.pretrained.write_pretrained, then the model card (README.md with the Hub's
+    ``model-index`` of those scores, samples.png) drawn from ``model``; returns the folder."""
+    folder = write_pretrained(model, folder, force=force)
+    write_model_card(folder, model)
+    return folder

@@ -4,6 +4,7 @@ phase, and optional abilities (sample, encode, decode, translate, log_weights) t
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -11,6 +12,7 @@ from torch import Tensor, nn
 
 from ..errors import GenlabError
 from ..optim import adam
+from ..registry import HOOKS
 
 
 def contract_only(method: Callable) -> Callable:
@@ -133,6 +135,17 @@ class GenerativeModel(nn.Module):
         """Raise a clear user error when an optional capability is missing."""
         if not self.supports(method):
             raise GenlabError(f"model {self.name!r} cannot {purpose} (it has no {method}())")
+
+    def save_pretrained(self, folder: str | Path, *, force: bool = False) -> Path:
+        """Write this model as a self-contained folder in the Hugging Face Hub's layout: config.json (its run
+        config), model.safetensors, checksums.json, eval.json (the scores of these weights) and the model card
+        (README.md with a ``model-index``, samples.png); ``genlab.from_pretrained(folder)`` loads it back. Returns
+        the folder; ``force`` writes into a non-empty folder that is not one save_pretrained wrote.
+
+        The folder needs the run config, checksums and the model card, which live in layers above this one (the
+        models layer imports no runs and no apps), so this method only calls the writer the ``genlab`` package
+        lends it: ``genlab.save_pretrained``, registered in ``genlab.registry.HOOKS`` when genlab is imported."""
+        return HOOKS.get("save_pretrained")(self, folder, force=force)
 
     @property
     def device(self) -> torch.device:

@@ -25,6 +25,7 @@ VERBS = {
     "export": Verb("export", "export a run's generators, decoders, encoders and translators as ONNX graphs"),
     "report": Verb("report", "one self-contained HTML page of a run (scores, curves, pictures, config)"),
     "serve": Verb("serve", "a local web page over trained runs"),
+    "save-pretrained": Verb("pretrained", "a run's model as a folder in the Hugging Face Hub's layout, with its card"),
     "verify": Verb("verify", "check a run's checkpoint against its checksums (or record them anew)"),
     "config": Verb("config", "every config key of a model: type, default, meaning; and its presets"),
 }

@@ -43,11 +43,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def verify_checkpoint(run: str | Path) -> list[str]:
-    """Every checksummed file of a run's checkpoint checked; the names checked (one clear line on the first bad)."""
-    from ...runs import CARD_FILES, CHECKSUMS, checkpoint_dir, verify_file
+    """Every checksummed file of a run's checkpoint checked; the names checked (one clear line on the first bad).
+    The model card and eval.json are documentation that genlab rewrites at any time: never checked."""
+    from ...runs import CARD_FILES, CHECKSUMS, EVAL, checkpoint_dir, verify_file
 
     folder = checkpoint_dir(run)
-    names = sorted(f.name for f in folder.iterdir() if f.is_file() and f.name not in (CHECKSUMS, *CARD_FILES))
+    unsummed = (CHECKSUMS, EVAL, *CARD_FILES)  # eval.json (of a checkpoint or save_pretrained folder): genlab eval's
+    names = sorted(f.name for f in folder.iterdir() if f.is_file() and f.name not in unsummed)
     for name in names:
         verify_file(folder / name)
     return names

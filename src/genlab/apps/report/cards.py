@@ -1,9 +1,10 @@
 """Model cards: a ``README.md`` in the Hugging Face Hub's model-card format, with ``samples.png``, in every
-checkpoint folder.
+checkpoint folder and every folder ``model.save_pretrained`` writes.
 
 A card says what the weights are (model, data, training, sha256), shows the scores ``eval.json`` holds for
 these weights with their provenance (scores of other weights are named, never shown as current), a picture drawn
-from the weights and the Python lines that load and use them. genlab.runs keeps the card out of checksums.json
+from the weights and the Python lines that load and use them; its front matter (card_meta.py) carries the same
+scores machine-readable, as the Hub's ``model-index``. genlab.runs keeps the card out of checksums.json
 and carries it into every new checkpoint. The core never writes a card: ``genlab train`` (and ``genlab.train``)
 hand training the ModelCard callback, which rewrites it after each epoch's checkpoint, and ``genlab eval`` rewrites
 it after it writes eval.json (``evaluate_with_card``).
@@ -11,24 +12,24 @@ it after it writes eval.json (``evaluate_with_card``).
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ...data import ImageData, batches, load_split, point_centers, short_names
+from ...data import ImageData, batches, load_split, point_centers
 from ...errors import GenlabError
 from ...evaluation import METRICS, evaluate, scored_weights
-from ...files import atomic_path, read_json
+from ...files import atomic_path
 from ...models.capabilities import Model
+from ...pretrained import read_scores, scores_file
 from ...runs import (
     CARD,
     CARD_PICTURE,
     CHECKPOINT,
     CONFIG,
     EVAL,
+    STATE,
     WEIGHTS,
     checkpoint_dir,
     has_checkpoint,
@@ -41,14 +42,13 @@ from ...samplers import class_grid, sample_images
 from ...training import Callback, Trainer
 from ...version import __version__
 from ...viz import save_grid, save_scatter
+from .card_meta import dataset_names, front_matter
 
 PLACEHOLDER = "path/to/this/folder"  # the folder in the card's Python lines: wherever the card's reader put it
 GRID = 8  # the sample grid is GRID x GRID (a conditional model: one row of GRID per class)
 SCATTER_POINTS = 2000  # samples in the scatter plot of a model of 2-D points
 TRANSLATED = 16  # test images the picture of an image-to-image model translates
 SEED = 0
-PLAIN_YAML = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
-YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}  # plain words YAML reads as non-strings
 
 
 def write_model_card(run: str | Path, model: Any = None, data: ImageData | None = None) -> Path:
@@ -60,16 +60,25 @@ def write_model_card(run: str | Path, model: Any = None, data: ImageData | None 
     model = model if model is not None else load_run(folder)[0]
     caption = draw_picture(model, config, folder / CARD_PICTURE, data)
     identity = {**weights_identity(folder), "genlab": weights_metadata(folder / WEIGHTS).get("genlab")}
+    identity["checkpoint"] = (folder / STATE).is_file()  # a training checkpoint, not a save_pretrained folder
+    scores, name = read_scores(scores_file(Path(run), folder)), card_name(Path(run), folder)
     sections = [
-        front_matter(model, config),
+        front_matter(model, config, name, scores, identity["weights_sha256"]),
         summary(config, identity),
         picture_section(caption),
-        scores_section(read_scores(scores_file(Path(run), folder)), identity["weights_sha256"]),
+        scores_section(scores, identity["weights_sha256"]),
         usage_section(model, config),
     ]
     with atomic_path(folder / CARD) as tmp:
         tmp.write_text("\n".join(line for section in sections for line in section), encoding="utf-8")
     return folder / CARD
+
+
+def card_name(run: Path, folder: Path) -> str:
+    """The model's name in the card's model-index: its run folder's (a checkpoint folder is named for its run),
+    or the name of the folder it was copied or saved into."""
+    named = folder.parent if run == folder and folder.name == CHECKPOINT else Path(run)
+    return named.resolve().name
 
 
 class ModelCard(Callback):
@@ -176,45 +185,14 @@ def picture_scale(config: Any) -> int:
 # -- the text ------------------------------------------------------------------------------------------------
 
 
-def front_matter(model: Model, config: Any) -> list[str]:
-    """The YAML header the Hub reads: library, task, license, tags and datasets."""
-    datasets = dataset_names(config)
-    tags = ["genlab", config.model_name, *model_traits(config), *datasets]
-    lines = ["---", "library_name: genlab", f"pipeline_tag: {pipeline_tag(model)}", "license: other", "tags:"]
-    lines += [f"- {yaml_string(tag)}" for tag in dict.fromkeys(tags)]
-    return lines + ["datasets:"] + [f"- {yaml_string(name)}" for name in dict.fromkeys(datasets)] + ["---", ""]
-
-
-def pipeline_tag(model: Model) -> str:
-    """The Hub's task of the model: image-to-image for translators, generation for samplers, else classification."""
-    if model.supports("translate"):
-        return "image-to-image"
-    return "unconditional-image-generation" if model.supports("sample") else "image-classification"
-
-
-def model_traits(config: Any) -> list[str]:
-    """Tags of the model's config: its network architecture, objective, and whether it is class-conditional."""
-    c = config.model
-    traits = [str(getattr(c, field)) for field in ("arch", "objective") if getattr(c, field, "auto") != "auto"]
-    return traits + (["conditional"] if getattr(c, "conditional", False) else [])
-
-
-def dataset_names(config: Any) -> list[str]:
-    """The data a run trained on as the card names it (its spec's short name: mnist, a folder's or file's name,
-    toy2d-ring8); both domains of two-domain data."""
-    return short_names(config.data.name)
-
-
-def yaml_string(text: str) -> str:
-    """``text`` as a YAML string: plain when it is a simple word, else double-quoted (JSON's quoting is YAML's)."""
-    return text if PLAIN_YAML.fullmatch(text) and text.lower() not in YAML_WORDS else json.dumps(text)
-
-
 def summary(config: Any, identity: dict[str, Any]) -> list[str]:
     """Title, then the model and its training in a few lines."""
     t, data = config.train, ", ".join(dataset_names(config))
     trained = ", ".join(f"{k} {identity[k]}" for k in ("epoch", "step") if identity[k] is not None) or "an unknown step"
     limit = f", first {config.data.limit} training images" if config.data.limit else ""
+    later = (
+        "; a checkpoint saved since (mid-epoch) keeps this card until the next one" if identity["checkpoint"] else ""
+    )
     return [
         f"# {config.model_name} trained on {data}",
         "",
@@ -228,8 +206,7 @@ def summary(config: Any, identity: dict[str, Any]) -> list[str]:
         f"- training: {plural(t.epochs, 'epoch')}{max_steps(t)}, batch size {t.batch_size}, lr {t.lr:g} "
         f"({t.lr_schedule}), seed {t.seed}",
         f"- weights: sha256 `{identity['weights_sha256']}`, saved at {trained} by genlab "
-        f"{identity['genlab'] or 'of an unknown version'} (card by genlab {__version__}); a checkpoint saved "
-        "since (mid-epoch) keeps this card until the next one",
+        f"{identity['genlab'] or 'of an unknown version'} (card by genlab {__version__}){later}",
         f"- license: the weights inherit the terms of their training data ({data}); `license: other` "
         "until you name one",
         "",
@@ -271,24 +248,6 @@ def picture_section(caption: str | None) -> list[str]:
 
 
 # -- the scores ----------------------------------------------------------------------------------------------
-
-
-def scores_file(run: Path, folder: Path) -> Path | None:
-    """The eval.json of a checkpoint: its run folder's (the folder above a checkpoint folder named so), or the one
-    ``genlab eval FOLDER`` wrote into the checkpoint folder itself."""
-    candidates = [run / EVAL] if run != folder else [folder / EVAL]
-    if run == folder and folder.name == CHECKPOINT:
-        candidates.append(folder.parent / EVAL)
-    return next((path for path in candidates if path.is_file()), None)
-
-
-def read_scores(path: Path | None) -> dict[str, dict]:
-    """The entries of an eval.json (none when there is none or it is damaged)."""
-    try:
-        scores = read_json(path) if path is not None else {}
-    except (OSError, ValueError):
-        return {}
-    return {k: v for k, v in scores.items() if isinstance(v, dict)} if isinstance(scores, dict) else {}
 
 
 def scores_section(scores: dict[str, dict], weights_sha256: str) -> list[str]:
