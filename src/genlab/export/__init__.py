@@ -7,7 +7,7 @@ onnx, onnxscript and onnxruntime (the ``export`` extra) are imported only when a
 from .graphs import GRAPHS, Graph, Port, graphs_of
 from .manifest import MANIFEST, is_export, read_manifest
 from .onnx import EXTRA, TOLERANCE, export_onnx, open_session
-from .runtime import OnnxGenerator, load_generator
+from .runtime import OnnxDiffusion, OnnxGenerator, load_generator
 from .samples import (
     FORMATS,
     POINTS,
@@ -30,6 +30,7 @@ __all__ = [
     "READ_BY",
     "TOLERANCE",
     "Graph",
+    "OnnxDiffusion",
     "OnnxGenerator",
     "Port",
     "SampleReader",

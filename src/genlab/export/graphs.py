@@ -96,6 +96,18 @@ class Translate(nn.Module):
         return self.model.translate(images, self.direction, style)
 
 
+class Denoise(nn.Module):
+    """Noisy images on the variance-exploding scale and their noise levels (and labels) -> the EMA denoiser's
+    estimate of the clean images, D(x; sigma) (Karras et al. 2022, Eq. 7): one network evaluation of a solver."""
+
+    def __init__(self, model: Any):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor, sigma: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.model.denoise(x, sigma, labels)
+
+
 def without_ema(model: Any) -> Any:
     """The model itself, or for a model that samples through an EMA copy of its generator a copy of the model
     whose ``decode`` goes through the trained generator instead."""
@@ -217,6 +229,43 @@ def translated_out(model: Model) -> list[Port]:
     return [dataclasses.replace(image_port(model), name="translated")]
 
 
+def denoiser_inputs(model: Any) -> list[Port]:
+    """x [batch, C, H, W] = x0 + sigma n with x0 in [-1, 1], sigma [batch] (t = sigma, Karras et al. 2022), and
+    for a class-conditional model labels [batch], where the index num_classes means "no label"."""
+    c, objective = model.config, model.objective
+    x = Port("x", "float32", ("batch", c.channels, c.image_size, c.image_size), {"meaning": "x0 + sigma * n"})
+    sigma = Port("sigma", "float32", ("batch",), {"range": [objective.sigma_min, objective.sigma_max]})
+    classes = getattr(model, "num_classes", 0)
+    labels = Port("labels", "int64", ("batch",), {"range": [0, classes], "no_label": classes})
+    return [x, sigma] + ([labels] if classes else [])
+
+
+def denoised_out(model: Any) -> list[Port]:
+    """denoised [batch, C, H, W]: the estimate of x0, in about [-1, 1]."""
+    c = model.config
+    meaning = {"meaning": "D(x; sigma), the estimate of x0 in [-1, 1]"}
+    return [Port("denoised", "float32", ("batch", c.channels, c.image_size, c.image_size), meaning)]
+
+
+def sampling_schedule(model: Any) -> dict[str, Any] | None:
+    """How to sample with denoiser.onnx in any runtime: the run's default solver and its noise levels, how to
+    start and how to read the images (None for models without a denoiser)."""
+    if not model.supports("denoise"):
+        return None
+    sampling = model.default_sampling()
+    return {
+        "sampler": sampling.sampler,
+        "steps": sampling.steps,
+        "eta": sampling.eta,
+        "guidance": sampling.guidance,
+        "sigmas": model.noise_levels(sampling).tolist(),
+        "start": "x = sigmas[0] * z, z ~ N(0, I) [batch, C, H, W]",
+        "step": "the solver genlab.ops.diffusion names, over consecutive (sigmas[i], sigmas[i + 1])",
+        "guidance_rule": "(1 + w) D(x; sigma, y) - w D(x; sigma, no_label) (Ho & Salimans 2021)",
+        "images": "clamp((x + 1) / 2, 0, 1) at sigma = 0",
+    }
+
+
 GRAPHS = (
     Graph(
         "generator",
@@ -257,6 +306,7 @@ GRAPHS = (
         Graph(f"translate_{d}", translates(d), lambda m, d=d: Translate(m, d), translate_inputs, translated_out)
         for d in DIRECTIONS
     ),
+    Graph("denoiser", lambda m: m.supports("denoise"), Denoise, denoiser_inputs, denoised_out, sampled=lambda m: True),
 )
 
 
@@ -270,6 +320,6 @@ def graphs_of(model: Model) -> list[Graph]:
     if not graphs:
         raise GenlabError(
             f"model {model.name!r} makes no images: nothing to export (genlab export writes "
-            "generators, decoders, encoders and translators)"
+            "generators, decoders, encoders, translators and denoisers)"
         )
     return graphs

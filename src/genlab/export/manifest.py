@@ -3,7 +3,8 @@
 It names genlab's version, the run's model and config (as in its config.json), the weights' sha256, and per graph
 its file and sha256, the exporter and opset, every input and output (name, dtype, shape with "batch" for the
 dynamic dimension, value range or the distribution to draw from), the largest difference to PyTorch measured with
-onnxruntime, and the file size. ``sample_graph`` is the graph ``model.sample()`` draws through.
+onnxruntime, and the file size. ``sample_graph`` is the graph ``model.sample()`` draws through; for a diffusion
+model ``sampling`` says how: the solver, its noise levels, the start and the images at the end.
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ FORMAT = "genlab-onnx-export"
 VERSION = 1
 
 
-def build_manifest(run: str | Path, config: Any, graphs: list[dict[str, Any]], sample_graph: str | None) -> dict:
-    """The manifest of graphs exported from ``run``."""
+def build_manifest(
+    run: str | Path,
+    config: Any,
+    graphs: list[dict[str, Any]],
+    sample_graph: str | None,
+    sampling: dict[str, Any] | None = None,
+) -> dict:
+    """The manifest of graphs exported from ``run`` (``sampling``: a diffusion model's solver and noise levels)."""
     import onnxruntime
 
     return {
@@ -35,6 +42,7 @@ def build_manifest(run: str | Path, config: Any, graphs: list[dict[str, Any]], s
         **weights_identity(run),
         "sample_graph": sample_graph,
         "graphs": graphs,
+        **({"sampling": sampling} if sampling else {}),
     }
 
 

@@ -31,7 +31,7 @@ from ..errors import GenlabError
 from ..files import sha256_file
 from ..runs import load_run
 from ..samplers import seeded
-from .graphs import Graph, Port, draw_latent, graphs_of
+from .graphs import Graph, Port, draw_latent, graphs_of, sampling_schedule
 from .manifest import MANIFEST, build_manifest, write_manifest
 from .samples import free_folder
 
@@ -64,7 +64,8 @@ def export_onnx(run: str | Path, out: str | Path | None = None, *, force: bool =
     with tempfile.TemporaryDirectory(prefix="genlab-onnx-") as tmp:
         entries = [export_graph(graph, model, Path(tmp)) for graph in graphs]
         sampled = next((f"{g.name}.onnx" for g in graphs if g.sampled(model)), None)
-        write_manifest(Path(tmp) / MANIFEST, build_manifest(run, config, entries, sampled))
+        manifest = build_manifest(run, config, entries, sampled, sampling_schedule(model))
+        write_manifest(Path(tmp) / MANIFEST, manifest)
         out.mkdir(parents=True, exist_ok=True)
         for entry in entries:
             shutil.move(str(Path(tmp) / entry["file"]), out / entry["file"])
@@ -174,6 +175,11 @@ def example_input(model: Any, port: Port, n: int, seed: int) -> Tensor:
         return torch.randn(n, port.shape[1], generator=seeded(seed))
     if port.name == "labels":
         return torch.randint(0, port.values["range"][1] + 1, (n,), generator=seeded(seed))
+    if port.name == "sigma":  # noise levels log-uniform over the range a sampler visits
+        low, high = (torch.tensor(v).log() for v in port.values["range"])
+        return (low + (high - low) * torch.rand(n, generator=seeded(seed))).exp()
+    if port.name == "x":  # noisy images: data-sized values plus noise of a few levels
+        return torch.randn(n, *port.shape[1:], generator=seeded(seed)) * 3
     return torch.rand(n, *port.shape[1:], generator=seeded(seed))
 
 

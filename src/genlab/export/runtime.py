@@ -1,9 +1,11 @@
-"""An exported generator run by onnxruntime as a model: ``genlab eval EXPORT_DIR`` scores it like the run.
+"""An exported generator or denoiser run by onnxruntime as a model: ``genlab eval EXPORT_DIR`` scores it like the
+run.
 
 ``OnnxGenerator`` has what ``genlab.samplers`` and ``genlab.evaluation`` ask of a model: ``sample(n, generator,
 labels)`` draws its codes from the manifest's latent distribution on the given CPU generator exactly as the
 model's ``prior_sample`` does, so the same seeds give the same codes and the scores of the graph and of the run
-differ only by the graph's numerical difference to PyTorch.
+differ only by the graph's numerical difference to PyTorch. ``OnnxDiffusion`` solves with an exported denoiser by
+the solver and noise levels its manifest names, the loop a user writes in any other runtime.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from torch import Tensor
 from ..config import RunConfig
 from ..errors import GenlabError
 from ..models import GenerativeModel, run_config
+from ..ops.diffusion import solve
 from .graphs import draw_latent
 from .manifest import graph_entry, locate_export, read_manifest
 from .onnx import open_session, require_extra
 
 
-class OnnxGenerator:
-    """A generator or decoder graph (z [, labels] -> images in [0, 1]) that samples like its model."""
+class OnnxSampler:
+    """What every exported graph that samples like its model shares: its session, identity and capabilities."""
 
     points = False  # exported graphs make images
     training = False
@@ -32,9 +35,7 @@ class OnnxGenerator:
 
     def __init__(self, folder: Path, manifest: dict[str, Any], entry: dict[str, Any], config: Any):
         self.name, self.entry, self.config = manifest["model_name"], entry, config
-        ports = {port["name"]: port for port in entry["inputs"]}
-        self.latent = ports["z"]
-        self.num_classes = ports["labels"]["range"][1] + 1 if "labels" in ports else 0
+        self.ports = {port["name"]: port for port in entry["inputs"]}
         self.session = open_session(folder / entry["file"])
         self.identity = {
             **{k: manifest.get(k) for k in ("weights_sha256", "step", "epoch")},
@@ -44,14 +45,31 @@ class OnnxGenerator:
         }
 
     def supports(self, method: str) -> bool:
-        """It samples (and draws latent codes); it has no likelihood, encoder or translator."""
+        """It samples; it has no likelihood, encoder or translator."""
+        return method == "sample"
+
+    def eval(self) -> OnnxSampler:
+        return self
+
+    def train(self, mode: bool = True) -> OnnxSampler:
+        return self
+
+    def cycled_labels(self, n: int, labels: Tensor | None) -> Tensor:
+        """The labels given, else cycling through the classes, as int64 on the CPU."""
+        return (torch.arange(n) % self.num_classes if labels is None else labels.cpu()).to(torch.int64)
+
+
+class OnnxGenerator(OnnxSampler):
+    """A generator or decoder graph (z [, labels] -> images in [0, 1]) that samples like its model."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], entry: dict[str, Any], config: Any):
+        super().__init__(folder, manifest, entry, config)
+        self.latent = self.ports["z"]
+        self.num_classes = self.ports["labels"]["range"][1] + 1 if "labels" in self.ports else 0
+
+    def supports(self, method: str) -> bool:
+        """It samples and draws latent codes."""
         return method in ("sample", "prior_sample")
-
-    def eval(self) -> OnnxGenerator:
-        return self
-
-    def train(self, mode: bool = True) -> OnnxGenerator:
-        return self
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n codes as the model's ``prior_sample`` draws them on the same CPU generator."""
@@ -62,9 +80,39 @@ class OnnxGenerator:
         """n images in [0, 1] from the graph; a conditional graph cycles through the classes without labels."""
         feed = {"z": self.prior_sample(n, generator).numpy()}
         if self.num_classes:
-            labels = torch.arange(n) % self.num_classes if labels is None else labels.cpu()
-            feed["labels"] = labels.to(torch.int64).numpy()
+            feed["labels"] = self.cycled_labels(n, labels).numpy()
         return torch.from_numpy(self.session.run(None, feed)[0])
+
+
+class OnnxDiffusion(OnnxSampler):
+    """A denoiser graph sampled by the solver and noise levels of the manifest's ``sampling``, as its model
+    samples: the same seeds give the same starting noise."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], entry: dict[str, Any], config: Any):
+        super().__init__(folder, manifest, entry, config)
+        self.sampling = manifest["sampling"]
+        self.num_classes = self.ports["labels"]["no_label"] if "labels" in self.ports else 0
+        self.last_evaluations = 0
+
+    def denoise(self, x: Tensor, sigma: Tensor, labels: Tensor | None) -> Tensor:
+        """One evaluation of the graph, with the manifest's classifier-free guidance where it has labels."""
+        feed = {"x": x.numpy(), "sigma": sigma.numpy()}
+        run = lambda y: torch.from_numpy(self.session.run(None, {**feed, "labels": y.numpy()})[0])  # noqa: E731
+        if labels is None:
+            return torch.from_numpy(self.session.run(None, feed)[0])
+        w = self.sampling["guidance"]
+        return run(labels) if not w else (1 + w) * run(labels) - w * run(torch.full_like(labels, self.num_classes))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:
+        """n images in [0, 1]: noise at sigmas[0] solved down the manifest's levels by its solver."""
+        sigmas, c = torch.tensor(self.sampling["sigmas"]), self.config
+        x = sigmas[0] * torch.randn(n, c.channels, c.image_size, c.image_size, generator=generator)
+        labels = self.cycled_labels(n, labels) if self.num_classes else None
+        denoise = lambda x, sigma: self.denoise(x, sigma, labels)  # noqa: E731
+        name, eta = self.sampling["sampler"], self.sampling["eta"]
+        x, self.last_evaluations = solve(name, denoise, x, sigmas, generator, eta)
+        return ((x + 1) / 2).clamp(0, 1)
 
 
 def load_generator(path: str | Path, graph: str | None = None) -> tuple[OnnxGenerator, RunConfig]:
@@ -82,10 +130,13 @@ def load_generator(path: str | Path, graph: str | None = None) -> tuple[OnnxGene
             "scores exported generators and decoders"
         )
     entry = graph_entry(folder, manifest, name)
-    if [port["name"] for port in entry["inputs"]][:1] != ["z"]:
+    first = [port["name"] for port in entry["inputs"]][:1]
+    kind = OnnxGenerator if first == ["z"] else OnnxDiffusion if first == ["x"] and "sampling" in manifest else None
+    if kind is None:
         raise GenlabError(
-            f"{name} does not make images from latent codes; genlab eval scores exported generators and decoders"
+            f"{name} does not make images from latent codes or noise; genlab eval scores exported generators, "
+            "decoders and denoisers"
         )
     require_extra()
     config = run_config(manifest["config"])
-    return OnnxGenerator(folder, manifest, entry, config.model), config
+    return kind(folder, manifest, entry, config.model), config
