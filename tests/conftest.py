@@ -38,3 +38,47 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# -- the studio in a real browser (tests/test_apps_server_browser*.py): one server a session, one page a module
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium; CI installs it, so there a missing one fails (elsewhere the browser tests skip)."""
+    from genlab.apps.testing import MISSING, find_chromium
+
+    found = find_chromium()
+    if found is None:
+        pytest.fail(MISSING, pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory):
+    """The real studio app over four tiny runs, served on 127.0.0.1 from a background thread."""
+    from genlab.apps.testing import studio_server
+
+    with studio_server(tmp_path_factory.mktemp("studio-runs")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser_page(studio, chromium, tmp_path_factory):
+    """One headless Chromium page (fresh profile) on the studio, and its log: requests outside the server's
+    origin blocked and recorded, console and page errors collected. One a module: Playwright's sync API holds an
+    event loop open on the main thread, where other modules' tests call asyncio.run."""
+    from genlab.apps.testing import studio_page
+
+    with studio_page(studio.origin, chromium, tmp_path_factory.mktemp("chromium-profile")) as (page, log):
+        yield page, log
+
+
+@pytest.fixture
+def page(browser_page):
+    """The shared page; after each test: nothing was fetched from elsewhere and no error was logged."""
+    from genlab.apps.testing import assert_quiet
+
+    page, log = browser_page
+    yield page
+    assert_quiet(log)

@@ -12,6 +12,7 @@ import threading
 import warnings
 import xml.etree.ElementTree as ET
 import zlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,8 +26,9 @@ from PIL import Image
 
 import genlab
 from genlab.apps.server import create_app, draw
-from genlab.apps.server.limits import MAX_QUEUED, Busy
+from genlab.apps.server.limits import MAX_QUEUED, MAX_SAMPLES, Busy
 from genlab.apps.server.queue import InferenceQueue
+from genlab.apps.server.studio import translator_domains, upload_actions
 from genlab.apps.testing import (
     conditional_gan_run,
     cyclegan_run,
@@ -34,6 +36,7 @@ from genlab.apps.testing import (
     toy_gan_run,
     vae_run,
 )
+from genlab.data import short_names
 from genlab.data.folder import read_images
 from genlab.evaluation import evaluate
 from genlab.evaluation.scoring import merge_into
@@ -299,6 +302,35 @@ async def stream_upload(app, chunks: int, chunk: int) -> tuple[int, int]:
     }
     await app(scope, receive, send)
     return next(m["status"] for m in sent if m["type"] == "http.response.start"), reads
+
+
+def test_upload_actions_are_named_by_the_domains_and_captioned_per_image(client):
+    """A translator's directions by its domains' names, with a caption for each image of the row it answers."""
+    listed = {run["name"]: run for run in client.get("/api/runs").json()}
+    a, b = short_names(listed["cyclegan"]["data"])
+    assert listed["cyclegan"]["domains"] == [a, b] and listed["vae"]["domains"] == []
+    actions = {entry["action"]: entry for entry in listed["cyclegan"]["actions"]}
+    assert (actions["a2b"]["label"], actions["b2a"]["label"]) == (f"{a} → {b}", f"{b} → {a}")
+    for name, action in (("cyclegan", "b2a"), ("vae", "reconstruct")):
+        captions = {entry["action"]: entry for entry in listed[name]["actions"]}[action]["captions"]
+        row = pixels(upload(client, name, UPLOADS["png"](), action))
+        assert row.shape[1] // listed[name]["image_size"] == len(captions)
+    assert [c.split()[0] for c in actions["b2a"]["captions"]] == ["input", "translated", "back"]
+    assert f"({b})" in actions["b2a"]["captions"][0] and f"({a})" in actions["b2a"]["captions"][1]
+    named = SimpleNamespace(data=SimpleNamespace(name="unpaired:mnist,mnistm"))
+    assert translator_domains(named) == ("mnist", "mnistm")
+    assert translator_domains(SimpleNamespace(data=SimpleNamespace(name="unpaired:mnist,mnist"))) == ("A", "B")
+    one_way = upload_actions({"reconstruct": False, "refine": True}, ["a2b"], translator_domains(named))
+    assert [entry["label"] for entry in one_way] == ["mnist → mnistm", "refine (mnist → mnistm)"]
+    assert all(len(entry["captions"]) == 2 for entry in one_way)  # a refiner's row has no way back
+
+
+def test_out_of_range_values_are_refused_with_the_bound_and_the_value_sent(client):
+    """A negative seed, too many samples, a seed that is no whole number: a 422 line naming the parameter."""
+    for name, value, bound in (("seed", -5, "at least 0"), ("n", 40 * MAX_SAMPLES, f"at most {MAX_SAMPLES}")):
+        detail = problem(client.get("/api/runs/vae/samples.png", params={name: value}), 422)
+        assert detail.startswith(f"{name} must be {bound}") and detail.endswith(str(value))
+    assert problem(client.get("/api/runs/vae/code", params={"seed": "1.5"}), 422).startswith("seed must be a whole")
 
 
 def test_upload_actions_the_run_cannot_do_are_refused(client):

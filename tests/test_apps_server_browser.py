@@ -1,139 +1,34 @@
 """The studio's page in a real browser (Debian's Chromium through Playwright) against the real server: run
 switching, samples, interpolation, class picking, uploads and their errors, loss curves, eval and config; no
-request leaves the server's origin and no console error shows. One browser and one page for the module."""
+request leaves the server's origin and no console error shows. One server for the session and one page for the
+module (tests/conftest.py), as in test_apps_server_browser_feedback.py."""
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
 import urllib.request
 import uuid
 
 import pytest
-from PIL import Image, ImageDraw
 
-from genlab.apps.cli import main
 from genlab.apps.testing import (
-    ARGS,
-    IMAGE_DIGEST,
     MISSING,
-    BackgroundServer,
-    conditional_gan_run,
-    cyclegan_run,
+    digest,
+    expect_refusals,
     find_chromium,
-    toy_gan_run,
-    vae_run,
+    select_run,
+    server_error,
+    url_digest,
+    wait_image,
+    write_png,
 )
 
 pytestmark = pytest.mark.slow  # a real browser
 CHROMIUM = find_chromium()
-if CHROMIUM is None and os.environ.get("CI") != "true":
+if CHROMIUM is None and os.environ.get("CI") != "true":  # CI installs it: there the fixture fails instead
     pytest.skip(MISSING, allow_module_level=True)
 
-sync_api = pytest.importorskip("playwright.sync_api")
-TIMEOUT_MS = 20_000
-
-
-@pytest.fixture(scope="module", autouse=True)
-def chromium() -> str:
-    """CI installs Chromium, so there a missing one fails these tests (elsewhere the module is skipped)."""
-    if CHROMIUM is None:
-        pytest.fail(MISSING, pytrace=False)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    """The real app over four tiny runs, served on 127.0.0.1 from a background thread."""
-    from genlab.apps.server import create_app
-
-    root = tmp_path_factory.mktemp("studio-runs")
-    runs = [vae_run(root), conditional_gan_run(root), cyclegan_run(root), toy_gan_run(root)]
-    # the VAE scored (rows for the eval table), plus one entry scored on other weights (stale)
-    assert main(["eval", str(runs[0]), "--metrics", "elbo", "--images", "64", "--device", "cpu"]) == 0
-    scores = json.loads((runs[0] / "eval.json").read_text())
-    scores["nll"] = {"provenance": {**scores["elbo"]["provenance"], "weights_sha256": "0" * 64}}
-    (runs[0] / "eval.json").write_text(json.dumps(scores))
-    with BackgroundServer(create_app(runs, device="cpu")) as server:
-        with urllib.request.urlopen(server.origin + "/api/runs") as answer:
-            server.runs = {r["name"]: r for r in json.load(answer)}
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser_page(studio, chromium, tmp_path_factory):
-    """One headless Chromium page (fresh profile) whose requests outside the server's origin are blocked and
-    recorded, with console errors and page errors collected."""
-    log = {"blocked": [], "errors": []}
-
-    def route(r):
-        url = r.request.url
-        if url.startswith(studio.origin + "/") or url.startswith(("blob:", "data:")):
-            r.continue_()
-        else:
-            log["blocked"].append(url)
-            r.abort()
-
-    def console(message):
-        if message.type == "error":
-            log["errors"].append(f"console: {message.text} ({message.location.get('url', '')})")
-
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=chromium,
-            args=ARGS,
-            headless=True,
-            viewport={"width": 1200, "height": 900},
-        )
-        try:
-            context.set_default_timeout(TIMEOUT_MS)
-            context.route("**/*", route)
-            page = context.pages[0] if context.pages else context.new_page()
-            page.on("console", console)
-            page.on("pageerror", lambda error: log["errors"].append(f"page error: {error}"))
-            page.goto(studio.origin + "/")
-            page.wait_for_selector("#run-select option", state="attached")
-            yield page, log
-        finally:
-            context.close()
-
-
-@pytest.fixture
-def page(browser_page):
-    """The shared page; after each test: nothing was fetched from elsewhere and no error was logged."""
-    page, log = browser_page
-    yield page
-    blocked, errors = list(log["blocked"]), list(log["errors"])
-    log["blocked"].clear()
-    log["errors"].clear()
-    assert not blocked, f"the page tried to fetch from another origin: {blocked}"
-    assert not errors, f"errors in the browser console: {errors}"
-
-
-def select_run(page, studio, name: str) -> None:
-    run = studio.runs[name]
-    page.select_option("#run-select", str(list(studio.runs).index(name)))
-    page.wait_for_function("(text) => document.querySelector('#run-info').textContent.includes(text)", arg=run["model"])
-    page.wait_for_function("() => document.querySelector('#config').textContent.length > 0")
-
-
-def wait_image(page, selector: str, previous: str | None = None) -> str:
-    """Wait until the <img> shows a fetched (blob:) image other than ``previous``; its src."""
-    page.wait_for_function(
-        """([selector, previous]) => {
-             const img = document.querySelector(selector);
-             return img.src.startsWith("blob:") && img.src !== previous && !img.hasAttribute("aria-busy")
-               && img.complete && img.naturalWidth > 0;
-           }""",
-        arg=[selector, previous],
-    )
-    return page.get_attribute(selector, "src")
-
-
-def digest(page, selector: str) -> str:
-    return page.evaluate(IMAGE_DIGEST, selector)
+pytest.importorskip("playwright.sync_api")
 
 
 def curve_keys(page) -> list[str]:
@@ -164,14 +59,7 @@ def visible_ids(page, ids) -> dict:
     return {i: page.is_visible(f"#{i}") for i in ids}
 
 
-def write_png(path, size: int, mode: str = "L"):
-    img = Image.new(mode, (size, size), 10 if mode == "L" else (30, 30, 30))
-    ImageDraw.Draw(img).ellipse([size // 4, size // 5, 3 * size // 4, 4 * size // 5], outline="white", width=3)
-    img.save(path)
-    return path
-
-
-def server_error(studio, run: str, action: str, path) -> str:
+def upload_error(studio, run: str, action: str, path) -> str:
     """The one-line ``detail`` the server itself answers an upload with."""
     boundary = uuid.uuid4().hex
     body = (
@@ -187,10 +75,9 @@ def server_error(studio, run: str, action: str, path) -> str:
         data=body,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
-    with pytest.raises(urllib.error.HTTPError) as answer:
-        urllib.request.urlopen(request)
-    assert 400 <= answer.value.code < 500
-    return json.load(answer.value)["detail"]
+    status, detail = server_error(request)
+    assert 400 <= status < 500
+    return detail
 
 
 def test_vae_page_shows_what_the_model_can_do(page, studio):
@@ -254,6 +141,7 @@ def test_a_run_without_training_records_shows_a_note_instead_of_a_chart(page, st
     """No curves (the page handed an empty list): a note instead of the chart, the quantity picker disabled."""
     select_run(page, studio, "vae")
     page.wait_for_function("() => document.querySelector('#curve-key').value === 'loss'")
+    wait_image(page, "#curve-img")  # nothing in flight that would show the chart again
     try:
         page.evaluate("() => showCurves({names: []})")
         assert page.is_visible("#curve-note") and page.is_hidden("#curve-img") and page.is_disabled("#curve-key")
@@ -293,13 +181,7 @@ def test_interpolation_slider_updates_live_and_shows_the_latest(page, studio):
     assert asked and "t=1" in asked[-1].split("?")[1].split("&")
     end = digest(page, "#interp-img")
     assert end != start
-    direct = page.evaluate(
-        """async (url) => {
-        const d = await crypto.subtle.digest("SHA-256", await (await fetch(url)).arrayBuffer());
-        return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join(""); }""",
-        asked[-1],
-    )
-    assert end == direct  # what shows is the answer to the latest slider position
+    assert end == url_digest(page, asked[-1])  # what shows is the answer to the latest slider position
 
 
 def test_traversal_slider_changes_the_decoded_image(page, studio):
@@ -324,16 +206,12 @@ def test_bad_upload_shows_the_servers_error(page, studio, browser_page, tmp_path
     select_run(page, studio, "vae")
     bad = tmp_path / "noise.png"
     bad.write_bytes(os.urandom(2048))
-    expected = server_error(studio, "vae", "reconstruct", bad)
+    expected = upload_error(studio, "vae", "reconstruct", bad)
     page.set_input_files("#upload-input", str(bad))
     page.wait_for_selector("#error", state="visible")
     page.wait_for_function("(text) => document.querySelector('#error-text').textContent === text", arg=expected)
     assert page.get_attribute("#error", "role") == "alert"
-    # Chromium logs the 4xx answer itself as a console error: that one is expected, nothing else
-    log = browser_page[1]
-    expected_logs = [e for e in log["errors"] if "upload.png" in e and "status of 4" in e]
-    assert len(expected_logs) == 1, log["errors"]
-    log["errors"].remove(expected_logs[0])
+    expect_refusals(browser_page[1], "upload.png")  # Chromium logs the 4xx answer itself, nothing else
     # too large, dropped on the drop zone: refused in the page, before any request
     dropped = page.evaluate_handle("""() => {
         const transfer = new DataTransfer();
@@ -381,6 +259,7 @@ def test_cyclegan_upload_translates_a_to_b(page, studio, tmp_path):
     wait_image(page, "#curve-img", before)
     chart = chart_text(page)  # the test loss of the one epoch: a marker, not a speck in an empty plot
     assert "test (epoch)" in chart and "logged steps" not in chart and chart.count("<circle") == 1
+    assert 'class="level"' in chart and "one value so far" in chart  # its level across the plot, and why
     assert chart_ink(page) > 0.005
     assert '"cyclegan"' in page.text_content("#config")
 

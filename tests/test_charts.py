@@ -123,6 +123,24 @@ def test_a_single_point_is_a_visible_marker_inside_the_plot():
         assert 52 < x <= 290 and 20 < y < 170  # inside the plot area
 
 
+def test_a_plot_of_lone_points_only_does_not_look_empty():
+    """Nothing but lone points (one epoch's test loss on the steps' shared axis): each value also spans the plot
+    as a dashed level at its marker, and a note says there is one value so far and at which step; a chart with a
+    line has neither."""
+    for values in ([0.53], [0.53, 2.5]):
+        lone = [Series(f"s{i}", [40], [v], dots=True) for i, v in enumerate(values)]
+        chart = line_chart("loss", lone, width=300, height=200, x_range=(1, 40))
+        markers = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', chart)]
+        levels = re.findall(r'<line class="level" x1="([\d.]+)" x2="([\d.]+)" y1="([\d.]+)" y2="([\d.]+)"', chart)
+        assert len(levels) == len(values) == len(markers)
+        for (x1, x2, y1, y2), y in zip(levels, markers):
+            assert float(x1) == LEFT and float(x2) == 300 - RIGHT and float(y1) == float(y2) == y
+        (note,) = re.findall(r'<text class="note"[^>]*>([^<]*)</text>', chart)
+        assert "one value" in note and "step 40" in note
+    mixed = line_chart("loss", [Series("steps", [1, 2, 40], [3.0, 2.0, 1.0]), Series("test", [40], [1.5])])
+    assert 'class="level"' not in mixed and 'class="note"' not in mixed
+
+
 def test_charts_parse_as_xml_inline_and_standalone():
     """Markup for a page and a file of its own (namespace, style, background) both parse; labels are escaped."""
     series = [Series('d<g> & "q"', [1, 2], [1.0, 2.0]), Series("test", [2], [1.5], dots=True)]

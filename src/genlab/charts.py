@@ -81,7 +81,9 @@ def line_chart(
     )
     parts = [opening(title, width, height, standalone), f'<text class="title" x="{LEFT}" y="13">{escape(title)}</text>']
     parts += axes(frame, max(4, (height - top) // 35), max(4, width // 60))
-    parts += [draw(s, frame, COLORS[i % len(COLORS)]) for i, s in enumerate(series)]
+    alone = all(len(s.xs) == 1 for s in series)  # nothing but lone points: levels and a note, not an empty plot
+    parts += [draw(s, frame, COLORS[i % len(COLORS)], alone) for i, s in enumerate(series)]
+    parts += [lone_note(series, frame)] if alone else []
     parts += legend(entries, series)
     return "".join(parts) + "</svg>"
 
@@ -156,14 +158,20 @@ def axes(frame: Frame, y_ticks: int, x_ticks: int) -> list[str]:
     return parts
 
 
-def draw(series: Series, frame: Frame, color: str) -> str:
+def draw(series: Series, frame: Frame, color: str, level: bool = False) -> str:
     """A polyline through the series' points, a dot on each when asked, and a larger marker with its value on a
-    point alone (a series of one point, e.g. one epoch's test loss, is never a speck in an empty plot)."""
+    point alone (a series of one point, e.g. one epoch's test loss, is never a speck in an empty plot); ``level``
+    also draws a lone point's value as a dashed line across the plot."""
     points = [(frame.x(x), frame.y(y)) for x, y in zip(series.xs, series.ys)]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     polyline = f'<polyline class="line" stroke="{color}" points="{line}"/>'
     if len(points) == 1:
-        return polyline + lone_point(*points[0], series.ys[0], frame, color)
+        y = points[0][1]
+        dashed = (
+            f'<line class="level" x1="{frame.left}" x2="{frame.right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" '
+            'stroke-dasharray="5 4" stroke-opacity="0.7"/>'
+        )
+        return polyline + (dashed if level else "") + lone_point(*points[0], series.ys[0], frame, color)
     return polyline + "".join(
         f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{DOT}" fill="{color}"/>' for x, y in points if series.dots
     )
@@ -176,6 +184,16 @@ def lone_point(x: float, y: float, value: float, frame: Frame, color: str) -> st
     return (
         f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{MARKER}" fill="{color}"/><text x="{label_x:.1f}" '
         f'y="{y - MARKER - 2:.1f}" text-anchor="{anchor}">{tick_text(value)}</text>'
+    )
+
+
+def lone_note(series: list[Series], frame: Frame) -> str:
+    """A note at the foot of a plot whose series have one point each: one value so far, and at which step."""
+    steps = " and ".join(dict.fromkeys(tick_text(s.xs[0]) for s in series))
+    text = f"one value {'each ' if len(series) > 1 else ''}so far (step {steps})"
+    return (
+        f'<text class="note" x="{(frame.left + frame.right) / 2:.0f}" y="{frame.bottom - 8}" '
+        f'text-anchor="middle" font-style="italic">{escape(text)}</text>'
     )
 
 

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..testing.runs import write_domains
 from .cli import main
@@ -29,6 +34,9 @@ ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
+
+
+TIMEOUT_MS = 20_000  # what one step of a browser test may wait for
 
 
 def find_chromium() -> str | None:
@@ -152,3 +160,149 @@ def _train(
         if code:
             raise RuntimeError(f"genlab {' '.join(argv)} exited {code}: {err.getvalue()}")
     return out
+
+
+# -- the studio in a real browser: the server over four tiny runs, one Chromium page, and what tests ask of it --
+
+
+def studio_runs(root: Path) -> list[Path]:
+    """The browser tests' runs under ``root`` (trained once per root): a VAE, a conditional GAN, a CycleGAN and
+    a toy run; the VAE scored (rows for the eval table) plus one entry scored on other weights (stale)."""
+    runs = [vae_run(root), conditional_gan_run(root), cyclegan_run(root), toy_gan_run(root)]
+    scores = runs[0] / "eval.json"
+    if not scores.is_file():
+        with contextlib.redirect_stdout(io.StringIO()):
+            if main(["eval", str(runs[0]), "--metrics", "elbo", "--images", "64", "--device", "cpu"]):
+                raise RuntimeError(f"genlab eval {runs[0]} failed")
+        entries = json.loads(scores.read_text())
+        entries["nll"] = {"provenance": {**entries["elbo"]["provenance"], "weights_sha256": "0" * 64}}
+        scores.write_text(json.dumps(entries))
+    return runs
+
+
+@contextlib.contextmanager
+def studio_server(root: Path) -> Iterator[BackgroundServer]:
+    """The real studio app over ``studio_runs(root)`` on 127.0.0.1; its ``runs``: /api/runs by name."""
+    from .server import create_app
+
+    with BackgroundServer(create_app(studio_runs(root), device="cpu")) as server:
+        with urllib.request.urlopen(server.origin + "/api/runs") as answer:
+            server.runs = {r["name"]: r for r in json.load(answer)}
+        yield server
+
+
+@contextlib.contextmanager
+def studio_page(origin: str, chromium: str, profile: Path) -> Iterator[tuple[Any, dict[str, list[str]]]]:
+    """One headless Chromium page (a fresh profile in ``profile``) on the studio at ``origin``, and its log:
+    requests outside the origin blocked and recorded ("blocked"), console and page errors ("errors")."""
+    from playwright.sync_api import sync_playwright
+
+    log: dict[str, list[str]] = {"blocked": [], "errors": []}
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(origin + "/") or url.startswith(("blob:", "data:")):
+            r.continue_()
+        else:
+            log["blocked"].append(url)
+            r.abort()
+
+    def console(message):
+        if message.type == "error":
+            log["errors"].append(f"console: {message.text} ({message.location.get('url', '')})")
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(profile),
+            executable_path=chromium,
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1200, "height": 900},
+        )
+        try:
+            context.set_default_timeout(TIMEOUT_MS)
+            context.route("**/*", route)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("console", console)
+            page.on("pageerror", lambda error: log["errors"].append(f"page error: {error}"))
+            page.goto(origin + "/")
+            page.wait_for_selector("#run-select option", state="attached")
+            yield page, log
+        finally:
+            context.close()
+
+
+def assert_quiet(log: dict[str, list[str]]) -> None:
+    """Since the last check, nothing was fetched from elsewhere and no error was logged (the log is emptied)."""
+    blocked, errors = list(log["blocked"]), list(log["errors"])
+    log["blocked"].clear()
+    log["errors"].clear()
+    assert not blocked, f"the page tried to fetch from another origin: {blocked}"
+    assert not errors, f"errors in the browser console: {errors}"
+
+
+def expect_refusals(log: dict[str, list[str]], path: str, count: int = 1) -> None:
+    """Take out of the log the ``count`` console errors Chromium logs itself for 4xx answers to ``path``."""
+    expected = [e for e in log["errors"] if path in e and "status of 4" in e]
+    assert len(expected) == count, log["errors"]
+    for entry in expected:
+        log["errors"].remove(entry)
+
+
+def select_run(page, studio: BackgroundServer, name: str) -> None:
+    """Pick a run in the page (picking it again reloads it) and wait until its description and details show."""
+    page.select_option("#run-select", str(list(studio.runs).index(name)))
+    page.wait_for_function(
+        "(text) => document.querySelector('#run-info').textContent.includes(text)", arg=studio.runs[name]["model"]
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#config').textContent.length > 0"
+        " && !document.querySelector('#details-section').hasAttribute('aria-busy')"
+    )
+
+
+def wait_image(page, selector: str, previous: str | None = None) -> str:
+    """Wait until the <img> shows a fetched (blob:) image other than ``previous``; its src."""
+    page.wait_for_function(
+        """([selector, previous]) => {
+             const img = document.querySelector(selector);
+             return img.src.startsWith("blob:") && img.src !== previous && !img.hasAttribute("aria-busy")
+               && img.complete && img.naturalWidth > 0;
+           }""",
+        arg=[selector, previous],
+    )
+    return page.get_attribute(selector, "src")
+
+
+def digest(page, selector: str) -> str:
+    """The SHA-256 of the image an <img> shows."""
+    return page.evaluate(IMAGE_DIGEST, selector)
+
+
+def url_digest(page, url: str) -> str:
+    """The SHA-256 of what the server answers ``url`` (relative to the page) with, fetched by the page."""
+    return page.evaluate(
+        """async (url) => {
+        const d = await crypto.subtle.digest("SHA-256", await (await fetch(url)).arrayBuffer());
+        return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join(""); }""",
+        url,
+    )
+
+
+def write_png(path: Path, size: int, mode: str = "L") -> Path:
+    """A dark image with a bright ellipse, as a PNG file."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new(mode, (size, size), 10 if mode == "L" else (30, 30, 30))
+    ImageDraw.Draw(img).ellipse([size // 4, size // 5, 3 * size // 4, 4 * size // 5], outline="white", width=3)
+    img.save(path)
+    return path
+
+
+def server_error(request: urllib.request.Request | str) -> tuple[int, str]:
+    """The status and one-line ``detail`` the studio answers a request it refuses with."""
+    try:
+        urllib.request.urlopen(request).close()
+    except urllib.error.HTTPError as answer:
+        return answer.code, json.load(answer)["detail"]
+    raise AssertionError(f"the studio accepted {getattr(request, 'full_url', request)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,17 +56,36 @@ async def genlab_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """A parameter FastAPI refused (422): the first problem, as 'query n: Input should be ...'."""
+    """A parameter FastAPI refused (422): the first problem, as 'seed must be at least 0, got -5'."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     if not errors:
         return problem(422, "invalid request")
-    first = errors[0]
-    where = " ".join(str(part) for part in first.get("loc", ()))
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    message = first.get("msg", "invalid")
-    if first.get("type") == "string_pattern_mismatch":  # pydantic would echo the pattern itself
-        message = "is not in the expected format (see /docs for what it takes)"
-    return problem(422, f"{where}: {message}{more}")
+    return problem(422, refused(errors[0]) + more)
+
+
+BOUNDS = {  # pydantic's error type -> the bound in its context and how a line says it
+    "greater_than_equal": ("ge", "at least"),
+    "less_than_equal": ("le", "at most"),
+    "greater_than": ("gt", "more than"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def refused(error: dict[str, Any]) -> str:
+    """One refused parameter as a line a person reads: the query parameter by its name, the bound it passed and
+    the value sent ('n must be at most 256, got 9999'); pydantic's words, not its pattern, for the rest."""
+    loc = [str(part) for part in error.get("loc", ())]
+    where = loc[-1] if len(loc) == 2 and loc[0] == "query" else " ".join(loc)
+    kind, context, sent = error.get("type"), error.get("ctx") or {}, str(error.get("input"))[:40]
+    if kind in BOUNDS and BOUNDS[kind][0] in context:
+        bound, words = BOUNDS[kind]
+        return f"{where} must be {words} {context[bound]}, got {sent}"
+    if kind == "value_error":  # a validator of ours: its message says what the value must be
+        return f"{where} {str(error.get('msg', '')).removeprefix('Value error, ')}, got {sent!r}"
+    if kind == "string_pattern_mismatch":  # pydantic would echo the pattern itself
+        return f"{where}: is not in the expected format (see /openapi.json for what it takes)"
+    return f"{where}: {error.get('msg', 'invalid')}"
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:

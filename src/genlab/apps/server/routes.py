@@ -52,6 +52,17 @@ class Capabilities(BaseModel):
     refine: bool
 
 
+Action = Literal["reconstruct", "a2b", "b2a", "refine"]  # what upload.png does to the image
+
+
+class UploadAction(BaseModel):
+    """An action of upload.png as the page offers it: its label and the captions of its row's images."""
+
+    action: Action
+    label: str
+    captions: list[str]
+
+
 class RunInfo(BaseModel):
     """One served run, as the page lists it."""
 
@@ -66,6 +77,8 @@ class RunInfo(BaseModel):
     conditional: bool
     points: bool
     directions: list[str]
+    domains: list[str]
+    actions: list[UploadAction]
     epochs: int
     can: Capabilities
 
@@ -257,7 +270,7 @@ async def manifold(
 )
 async def upload(
     run: Run,
-    action: Annotated[Literal["reconstruct", "a2b", "b2a", "refine"], Query()],
+    action: Annotated[Action, Query()],
     file: Annotated[UploadFile, File(description="an image file (5 MB at most)")],
 ) -> Response:
     """A row: the upload at the model's size, then its reconstruction, translation (and the way back) or

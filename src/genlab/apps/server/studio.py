@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...config import RunConfig
+from ...data import short_names
 from ...devices import inference_layout, pick_device
 from ...errors import GenlabError
 from ...models.capabilities import Model
@@ -49,6 +50,30 @@ def reasons(model: Model, config: RunConfig) -> dict[str, str | None]:
         "translate": translates,
         "refine": translates or (None if one_way else "it translates both ways; use action a2b or b2a"),
     }
+
+
+def translator_domains(config: RunConfig) -> tuple[str, str]:
+    """A translator's two domains as its data names them (``unpaired:mnist,mnistm``: mnist and mnistm; a folder by
+    its name); "A" and "B" where the names do not tell them apart."""
+    try:
+        names = short_names(config.data.name)
+    except GenlabError:  # e.g. domain folders gone since, with commas in their paths
+        names = []
+    return (names[0], names[1]) if len(names) == 2 and names[0] != names[1] else ("A", "B")
+
+
+def upload_actions(can: dict[str, bool], directions: list[str], domains: tuple[str, str]) -> list[dict[str, Any]]:
+    """What an upload can go through: each action, its label (a direction by its domains, "mnist → mnistm") and
+    the captions of the images of its row (input, output, and for a two-way translator the way back)."""
+    a, b = domains
+    offered = [("reconstruct", "reconstruct", ["input", "reconstructed"])] if can["reconstruct"] else []
+    for direction in directions:
+        source, target = (a, b) if direction == "a2b" else (b, a)
+        back = [] if directions == ["a2b"] else [f"back to {source} (reconstructed)"]
+        offered.append((direction, f"{source} → {target}", [f"input ({source})", f"translated ({target})", *back]))
+    if can["refine"]:
+        offered.append(("refine", f"refine ({a} → {b})", [f"input ({a})", f"refined ({b})"]))
+    return [{"action": action, "label": label, "captions": captions} for action, label, captions in offered]
 
 
 @dataclass
@@ -103,6 +128,8 @@ class ServedRun:
 
     def describe(self) -> dict[str, Any]:
         """The run's entry in /api/runs."""
+        can = {capability: why is None for capability, why in self.why_not.items()}
+        domains = translator_domains(self.config)
         return {
             "id": self.id,
             "name": self.name,
@@ -115,8 +142,10 @@ class ServedRun:
             "conditional": self.num_classes > 0,
             "points": self.points,
             "directions": self.directions,
+            "domains": list(domains) if self.directions else [],
+            "actions": upload_actions(can, self.directions, domains),
             "epochs": trained_epochs(self.folder),
-            "can": {capability: why is None for capability, why in self.why_not.items()},
+            "can": can,
         }
 
 

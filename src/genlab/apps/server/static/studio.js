@@ -1,54 +1,14 @@
-// genlab studio: one page over the JSON/PNG API of `genlab serve` (docs/studio.md). No framework, no fetch
-// outside this server: every URL below is relative to the page.
+// genlab studio, part 2: the views over the JSON/PNG API of `genlab serve` (docs/studio.md), run switching and
+// the wiring; errors, requests and typed values are core.js's.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const MAX_UPLOAD = 5_000_000;  // the server's limit (5 MB)
-const MAX_SEED = 2147483647;
 const MAX_DIMS = 16;
 
 let runs = [];
 let run = null;        // the selected run's record from /api/runs
 let code = null;       // the traversal's latent code
 let uploadFile = null;
-
-// ---- errors and requests ----
-
-function showError(message) {
-  $("error-text").textContent = message;
-  $("error").hidden = false;
-}
-
-function clearError() {
-  $("error").hidden = true;
-  $("error-text").textContent = "";
-}
-
-async function errorOf(response) {
-  try {
-    const body = await response.json();
-    if (body && typeof body.detail === "string") return body.detail;
-    if (body && Array.isArray(body.detail)) return body.detail.map((d) => d.msg || String(d)).join("; ");
-  } catch (e) { /* not JSON */ }
-  return `request failed: ${response.status} ${response.statusText}`;
-}
-
-// fetch with a few retries while the server answers 429 (busy); throws Error(detail) on any other failure.
-async function request(url, options) {
-  for (let attempt = 0; ; attempt++) {
-    const response = await fetch(url, options);
-    if (response.ok) return response;
-    if (response.status === 429 && attempt < 5) {
-      await new Promise((resolve) => setTimeout(resolve, 150 * (attempt + 1)));
-      continue;
-    }
-    throw new Error(await errorOf(response));
-  }
-}
-
-async function getJSON(path) {
-  return (await request(path)).json();
-}
+let endpoints = "";    // the request the interpolation's start and end images show
 
 function api(path, params) {
   const query = new URLSearchParams();
@@ -59,73 +19,38 @@ function api(path, params) {
   return `api/runs/${encodeURIComponent(run.id)}/${path}${q ? "?" + q : ""}`;
 }
 
-// Show a fetched PNG in an <img> through an object URL (so a failure can be shown as text).
-function setBlob(img, blob) {
-  if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
-  img.src = URL.createObjectURL(blob);
-  img.hidden = false;
-}
-
-// One loader per image: only the latest wanted URL is fetched next, never two at once for one image.
-function coalesced(img) {
-  let wanted = null;
-  let busy = false;
-  return function load(url, options) {
-    wanted = { url, options };
-    if (busy) return;
-    busy = true;
-    img.setAttribute("aria-busy", "true");
-    (async () => {
-      while (wanted) {
-        const { url: u, options: o } = wanted;
-        wanted = null;
-        try {
-          const blob = await (await request(u, o)).blob();
-          if (!wanted) setBlob(img, blob);
-        } catch (e) {
-          if (!wanted) showError(e.message);
-        }
-      }
-      busy = false;
-      img.removeAttribute("aria-busy");
-    })();
-  };
-}
-
-const loaders = {};
-for (const id of ["samples-img", "interp-img", "traverse-img", "manifold-img", "upload-img", "curve-img"]) {
-  loaders[id] = coalesced($(id));
-}
-
-// ---- inputs ----
-
-function intOf(input, low, high, fallback) {
-  const value = Number.parseInt(input.value, 10);
-  if (!Number.isFinite(value)) { input.value = fallback; return fallback; }
-  const clamped = Math.min(high, Math.max(low, value));
-  if (clamped !== value) input.value = clamped;
-  return clamped;
-}
-
-const seedOf = (input) => intOf(input, 0, MAX_SEED, 0);
+const IMAGES = ["samples-img", "interp-start", "interp-img", "interp-end", "traverse-img", "manifold-img",
+  "upload-img", "curve-img"];
+const loaders = Object.fromEntries(IMAGES.map((id) => [id, coalesced($(id))]));
 const label = () => (run && run.conditional ? $("class-select").value : "");
 const can = (what) => Boolean(run && run.can && run.can[what]);
-const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0] & MAX_SEED;
 
 // ---- the views ----
 
 function loadSamples() {
   if (!can("sample")) return;
-  loaders["samples-img"](api("samples.png", { n: intOf($("n"), 1, 256, 64), seed: seedOf($("seed")), label: label() }));
+  const notes = [];
+  const params = { n: intOf($("n"), N, notes), seed: seedOf($("seed")), label: label() };
+  setNote("samples-note", notes);
+  loaders["samples-img"](api("samples.png", params));
 }
 
+// The image at t, and the path's endpoints (t = 0 and 1, captioned with their seeds) when they change.
 function loadInterpolation() {
   if (!can("interpolate")) return;
   const t = Number($("interp-t").value);
+  const path = { a: seedOf($("interp-a")), b: seedOf($("interp-b")), method: $("interp-method").value, label: label() };
   $("interp-t-value").textContent = t.toFixed(2);
-  loaders["interp-img"](api("interpolate.png", {
-    a: seedOf($("interp-a")), b: seedOf($("interp-b")), t, method: $("interp-method").value, label: label(),
-  }));
+  loaders["interp-img"](api("interpolate.png", { ...path, t }), undefined, () => {
+    $("interp-caption").textContent = `t = ${t.toFixed(2)}`;
+  });
+  if (JSON.stringify(path) === endpoints) return;
+  endpoints = JSON.stringify(path);
+  for (const [end, t0, seed] of [["start", 0, path.a], ["end", 1, path.b]]) {
+    loaders[`interp-${end}`](api("interpolate.png", { ...path, t: t0 }), undefined, () => {
+      $(`interp-${end}-caption`).textContent = `${end}: seed ${seed}`;
+    });
+  }
 }
 
 function decodeCode() {
@@ -175,12 +100,22 @@ async function loadTraversal() {
 
 function loadManifold() {
   if (!(can("manifold") && run.latent_dim === 2)) return;
-  loaders["manifold-img"](api("manifold.png", { steps: intOf($("manifold-steps"), 2, 30, 15), label: label() }));
+  const notes = [];
+  const steps = intOf($("manifold-steps"), STEPS, notes);
+  setNote("manifold-note", notes);
+  loaders["manifold-img"](api("manifold.png", { steps, label: label() }));
+}
+
+// The row of an upload under its captions (input, output, the way back), each under its image.
+function showCaptions(captions) {
+  const box = $("upload-captions");
+  box.replaceChildren(...captions.map((text) => Object.assign(document.createElement("span"), { textContent: text })));
+  box.style.gridTemplateColumns = `repeat(${captions.length}, minmax(0, 1fr))`;
+  box.hidden = !captions.length;
 }
 
 function upload() {
   if (!uploadFile || !run) return;
-  clearError();
   if (uploadFile.size > MAX_UPLOAD) {
     showError(`${uploadFile.name} is ${(uploadFile.size / 1e6).toFixed(1)} MB; the limit is 5 MB`);
     return;
@@ -190,9 +125,12 @@ function upload() {
     return;
   }
   $("upload-img").hidden = true;
+  $("upload-captions").hidden = true;
+  const action = (run.actions || []).find((a) => a.action === $("upload-action").value);
   const form = new FormData();
   form.append("file", uploadFile, uploadFile.name);
-  loaders["upload-img"](api("upload.png", { action: $("upload-action").value }), { method: "POST", body: form });
+  loaders["upload-img"](api("upload.png", { action: $("upload-action").value }), { method: "POST", body: form },
+    () => showCaptions(action ? action.captions : []));
 }
 
 function chooseFile(file) {
@@ -245,8 +183,10 @@ function showEval(report) {
   $("eval-notes").replaceChildren(...notes);
 }
 
+// The run's config, curves and eval, one after the other; the section is aria-busy until they are in.
 async function loadDetails() {
   const current = run;
+  $("details-section").setAttribute("aria-busy", "true");
   const parts = [["config", (c) => { $("config").textContent = JSON.stringify(c, null, 2); }],
     ["curves", showCurves],
     ["eval", showEval]];
@@ -258,6 +198,7 @@ async function loadDetails() {
       if (current === run) showError(e.message);
     }
   }
+  if (current === run) $("details-section").removeAttribute("aria-busy");
 }
 
 // ---- run switching ----
@@ -288,18 +229,17 @@ function selectRun(index) {
   const classes = $("class-select");
   classes.replaceChildren(new Option("mixed (no class)", ""));
   for (let c = 0; c < (run.num_classes || 0); c++) classes.add(new Option(String(c), String(c)));
-  const actions = [];
-  if (can("reconstruct")) actions.push("reconstruct");
-  if (can("translate")) actions.push(...(run.directions || []));
-  if (can("refine")) actions.push("refine");
-  $("upload-action").replaceChildren(...actions.map((a) => new Option(a, a)));
+  const actions = run.actions || [];  // a direction labelled by its domains: "mnist → mnistm"
+  $("upload-action").replaceChildren(...actions.map((a) => new Option(a.label, a.action)));
   $("upload-section").hidden = !actions.length;
   $("upload-img").hidden = true;
+  $("upload-captions").hidden = true;
   $("upload-run").disabled = !uploadFile;
-  for (const id of ["samples-img", "interp-img", "traverse-img", "manifold-img", "curve-img"]) {
+  for (const id of IMAGES.filter((i) => i !== "upload-img")) {
     if ($(id).src.startsWith("blob:")) URL.revokeObjectURL($(id).src);
     $(id).removeAttribute("src");
   }
+  endpoints = "";
   loadSamples();
   loadInterpolation();
   loadTraversal();
@@ -341,7 +281,7 @@ $("class-select").addEventListener("change", reloadLabelled);
 $("seed").addEventListener("change", loadSamples);
 $("n").addEventListener("change", loadSamples);
 $("new-samples").addEventListener("click", () => {
-  $("seed").value = randomSeed();
+  if ($("seed").dataset.drawn === "true") $("seed").value = "";  // the page's own seed: draw another; a typed one stays
   loadSamples();
 });
 for (const id of ["interp-a", "interp-b", "interp-method"]) $(id).addEventListener("change", loadInterpolation);
