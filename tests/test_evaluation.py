@@ -213,3 +213,14 @@ def test_a_diffusion_run_is_scored_by_the_chosen_sampler_beside_its_default(cach
     assert compare_runs([run]).splitlines()[0].count("fid [pixel-stats") == 2  # a column per sampler
     code = main(["eval", str(run), "--reference", "mnist", "--sampler", "heun"])
     assert code == 2 and "--sampler: for a diffusion run folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # about a hundred denoiser passes with gradients per image
+def test_a_diffusion_run_gives_its_ode_likelihood_in_bits_per_dim(tmp_path, capsys):
+    run = tmp_path / "diffusion"
+    genlab.train("diffusion", preset="tiny", overrides=TINY_TRAIN + ["train.eval_images=0"], out=run, **QUIET)
+    first = evaluate(run, ["bpd"], images=3, batch_size=4)["bpd"]
+    assert 0 < first["bits_per_dim"] < 16 and first["provenance"]["images"] == 3
+    code = main(["eval", str(run), "--metrics", "bpd", "--images", "3", "--batch-size", "4", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and json.loads(out)["bpd"]["bits_per_dim"] == first["bits_per_dim"], err  # seeded

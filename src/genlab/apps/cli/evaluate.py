@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run(p)
     p.add_argument(
         "--metrics",
-        help="comma-separated: elbo, nll, fid, kid, pr, dc, is, swd, parzen, modes; for "
+        help="comma-separated: elbo, nll, bpd (diffusion), fid, kid, pr, dc, is, swd, parzen, modes; for "
         "translators fid_a2b, fid_b2a, kid_a2b, kid_b2a, cycle (default: by model "
         "and data)",
     )
