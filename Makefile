@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.genlab-installed
 
-.PHONY: demo test test-all bench setup clean
+.PHONY: demo test test-all bench docs docs-reference setup clean
 
 setup: $(STAMP)
 
@@ -39,5 +39,13 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
+# The docs site (mkdocs.yml: Material theme, API reference from the docstrings) into site/, offline, --strict.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
+# Rewrite docs/config.md and docs/cli.md from the config dataclasses and the CLI's help (a fast test fails when stale).
+docs-reference: $(STAMP)
+	$(PY) -m genlab.apps.cli.reference
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs site .pytest_cache
