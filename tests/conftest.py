@@ -56,7 +56,8 @@ def chromium() -> str:
 
 @pytest.fixture(scope="session")
 def studio(tmp_path_factory):
-    """The real studio app over four tiny runs, served on 127.0.0.1 from a background thread."""
+    """The real studio app over five tiny runs (genlab.apps.testing's studio_runs), served on 127.0.0.1 from a
+    background thread."""
     from genlab.apps.testing import studio_server
 
     with studio_server(tmp_path_factory.mktemp("studio-runs")) as server:

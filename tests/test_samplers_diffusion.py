@@ -1,5 +1,6 @@
 """The diffusion solvers (genlab.ops.diffusion) against known answers: driven by the exact denoiser of Gaussian data
-(genlab.testing.gaussians) they must map N(0, sigma_max^2 I) to the data, the ODE solvers along the exact flow."""
+(genlab.testing.gaussians) they must map N(0, sigma_max^2 I) to the data, the ODE solvers along the exact flow; and
+the denoising trajectory of a tiny model's draw (genlab.samplers.diffusion), which must end at that draw's samples."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.ops.diffusion import SOLVERS, flow_log_likelihood, karras_sigmas, solve
+from genlab.samplers import denoising_trajectory, frame_positions, sample_images, sample_with, seeded
+from genlab.testing import tiny_model
 from genlab.testing.gaussians import gaussian_denoiser, gaussian_flow_map, mixture_denoiser, nearest_component
 
 SIGMA_MIN, SIGMA_MAX = 0.002, 80.0
@@ -117,3 +120,40 @@ def test_the_flow_likelihood_of_gaussian_data_is_its_density():
     error = torch.stack(runs).mean(0) - gaussian.log_prob(x).double()
     assert abs(error.mean().item()) < 4 * error.std().item() / len(x) ** 0.5 + 0.005
     assert error.std().item() < 1.0  # each point's estimate is near its density, not only the mean
+
+
+@pytest.fixture(scope="module")
+def tiny_diffusion():
+    """An untrained tiny diffusion model (3 Heun steps by default), in eval mode."""
+    model, _ = tiny_model("diffusion")
+    return model.eval()
+
+
+@pytest.mark.parametrize("sampler, steps, evaluations", [("heun", 6, 11), ("ddpm", 5, 5), ("dpmpp-2m", 9, 9)])
+def test_the_denoising_trajectory_ends_at_the_samples_of_its_seed(tiny_diffusion, sampler, steps, evaluations):
+    model, options = tiny_diffusion, {"sampler": sampler, "steps": steps}
+    path = denoising_trajectory(model, 3, seed=4, frames=5, **options)
+    assert path.denoised.shape == path.noisy.shape == (3, 5, 1, 28, 28) and path.evaluations == evaluations
+    drawn = model.sample(3, generator=seeded(4), **options).float().cpu()
+    assert torch.equal(path.denoised[:, -1], drawn) and torch.equal(path.noisy[:, -1], drawn)
+    assert torch.equal(path.denoised[:, -1], sample_with(model, 3, 4, **options))
+    assert path.sigmas[0] == pytest.approx(model.objective.sigma_max, rel=1e-3) and path.sigmas[-1] == 0
+    assert all(a > b for a, b in zip(path.sigmas, path.sigmas[1:]))  # one frame a noise level, noise to sample
+    assert path.denoised.min() >= 0 and path.denoised.max() <= 1 and path.noisy.min() >= 0 and path.noisy.max() <= 1
+    again, other = (denoising_trajectory(model, 3, seed=s, frames=5, **options) for s in (4, 5))
+    assert torch.equal(again.denoised, path.denoised) and torch.equal(again.noisy, path.noisy)
+    assert not torch.equal(other.denoised, path.denoised)
+
+
+def test_the_trajectory_keeps_the_models_defaults_and_has_at_most_a_frame_a_level(tiny_diffusion):
+    model = tiny_diffusion
+    path = denoising_trajectory(model, 2, seed=1, frames=8)  # the tiny preset's 3 Heun steps: 3 levels, then 0
+    assert len(path.sigmas) == 4 and path.denoised.shape[1] == 4
+    assert torch.equal(path.denoised[:, -1], sample_images(model, 2, 1))
+    assert (model.config.sampler, model.config.sampling_steps) == ("heun", 3)
+    assert frame_positions(36, 8) == [0, 5, 10, 15, 20, 25, 30, 35] and frame_positions(3, 8) == [0, 1, 2]
+    assert frame_positions(6, 5) == [0, 1, 3, 4, 5]  # rounded half up: never two frames at one position
+    with pytest.raises(GenlabError, match="2 frames"):
+        denoising_trajectory(model, 2, frames=1)
+    with pytest.raises(GenlabError, match="not a diffusion model"):
+        denoising_trajectory(tiny_model("vae")[0], 2)

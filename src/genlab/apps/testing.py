@@ -115,6 +115,16 @@ def conditional_gan_run(root: Path) -> Path:
     return _train(root / "cgan", "gan", "mnist", ["model.conditional=true"], preset="tiny")
 
 
+def diffusion_run(root: Path, conditional: bool = True) -> Path:
+    """A small diffusion run on 128 MNIST digits at 16 pixels (3 Heun steps by default), class-conditional unless
+    told otherwise. Its U-Net is 34 channels wide: at 32 or fewer each GroupNorm group holds one channel, which
+    erases the class embedding added before it, and guidance would change nothing; small batches and a large
+    learning rate, so that its handful of steps already gives the labels some say."""
+    settings = ["train.epochs=1", "train.eval_images=0", "train.batch_size=16", "train.lr=1e-2", "data.limit=128"]
+    settings += ["model.image_size=16", "model.widths=34,34", f"model.conditional={str(conditional).lower()}"]
+    return _train(root / ("cdiffusion" if conditional else "diffusion"), "diffusion", "mnist", settings, preset="tiny")
+
+
 def toy_gan_run(root: Path) -> Path:
     """A GAN on the 8-Gaussian ring (points, not images)."""
     return _train(root / "toy", "gan", "toy2d:ring8", ["train.epochs=1", "data.limit=512"], preset="toy", short=False)
@@ -162,13 +172,14 @@ def _train(
     return out
 
 
-# -- the studio in a real browser: the server over four tiny runs, one Chromium page, and what tests ask of it --
+# -- the studio in a real browser: the server over five tiny runs, one Chromium page, and what tests ask of it --
 
 
 def studio_runs(root: Path) -> list[Path]:
-    """The browser tests' runs under ``root`` (trained once per root): a VAE, a conditional GAN, a CycleGAN and
-    a toy run; the VAE scored (rows for the eval table) plus one entry scored on other weights (stale)."""
-    runs = [vae_run(root), conditional_gan_run(root), cyclegan_run(root), toy_gan_run(root)]
+    """The browser tests' runs under ``root`` (trained once per root): a VAE, a conditional GAN, a CycleGAN, a
+    toy run and a conditional diffusion run; the VAE scored (rows for the eval table) plus one entry scored on
+    other weights (stale)."""
+    runs = [vae_run(root), conditional_gan_run(root), cyclegan_run(root), toy_gan_run(root), diffusion_run(root)]
     scores = runs[0] / "eval.json"
     if not scores.is_file():
         with contextlib.redirect_stdout(io.StringIO()):

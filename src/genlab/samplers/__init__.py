@@ -1,8 +1,17 @@
 """Pure functions over a trained model: sample, interpolate, traverse the latent space (latent.py), translate
 (translation.py), generate by Plug & Play (plug_and_play.py), steer any sampler with a classifier (guided.py),
-choose a diffusion model's sampler and edit images by SDEdit (diffusion.py)."""
+choose a diffusion model's sampler, record its denoising trajectory and edit images by SDEdit (diffusion.py)."""
 
-from .diffusion import SDEditTranslator, choose_sampling, evaluations_line, sampler_names
+from .diffusion import (
+    SDEditTranslator,
+    Trajectory,
+    choose_sampling,
+    denoising_trajectory,
+    evaluations_line,
+    frame_positions,
+    sample_with,
+    sampler_names,
+)
 from .guided import GuidedSampler, classifier_guidance, plug_and_play_sampler
 from .latent import (
     class_grid,
@@ -40,6 +49,7 @@ __all__ = [
     "GuidedSampler",
     "PlugAndPlayResult",
     "SDEditTranslator",
+    "Trajectory",
     "check_direction",
     "choose_sampling",
     "class_grid",
@@ -47,9 +57,11 @@ __all__ = [
     "classifier_guidance",
     "clip_norm",
     "decode_in_class",
+    "denoising_trajectory",
     "domain_options",
     "encode_images",
     "evaluations_line",
+    "frame_positions",
     "guide_log_prob",
     "interpolate",
     "interpolate_codes",
@@ -65,6 +77,7 @@ __all__ = [
     "sample_batches",
     "sample_images",
     "sample_labels",
+    "sample_with",
     "sampler_names",
     "seeded",
     "seeded_styles",

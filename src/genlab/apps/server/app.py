@@ -81,6 +81,8 @@ def refused(error: dict[str, Any]) -> str:
     if kind in BOUNDS and BOUNDS[kind][0] in context:
         bound, words = BOUNDS[kind]
         return f"{where} must be {words} {context[bound]}, got {sent}"
+    if kind == "literal_error" and "expected" in context:  # one of a few names: say them
+        return f"{where} must be one of {context['expected']}, got {sent!r}"
     if kind == "value_error":  # a validator of ours: its message says what the value must be
         return f"{where} {str(error.get('msg', '')).removeprefix('Value error, ')}, got {sent!r}"
     if kind == "string_pattern_mismatch":  # pydantic would echo the pattern itself

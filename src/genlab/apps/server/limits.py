@@ -13,6 +13,10 @@ Z_LIMIT = 10.0  # every value of a latent code sent to decode.png lies in [-Z_LI
 MAX_Z_CHARS = 32768  # the text of z (about 1,300 numbers as repr writes float32 values)
 NUMBER = r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*"  # ASCII digits: no "٣", no "5_0"
 Z_PATTERN = rf"^{NUMBER}(,{NUMBER})*$"  # comma-separated decimal numbers; their count and range are checked later
+MAX_SAMPLING_STEPS = 100  # a diffusion run's noise levels for one request (Heun: 2 * steps - 1 evaluations)
+MAX_GUIDANCE = 8.0  # the classifier-free guidance weight w of a class-conditional diffusion run
+MAX_ROWS, DEFAULT_ROWS = 8, 4  # samples (rows) of one denoising trajectory
+MIN_FRAMES, MAX_FRAMES, DEFAULT_FRAMES = 2, 16, 8  # its frames (columns), pure noise to the samples
 MAX_RUN_CHARS = 200  # a run's id or name in a path
 MAX_CURVE_CHARS = 200  # the name of a training curve (a field of metrics.jsonl, e.g. g/loss)
 MAX_UPLOAD_BYTES = 5_000_000  # the uploaded file itself (5 MB)
@@ -27,6 +31,12 @@ class StudioError(GenlabError):
     """A bad request: the studio answers ``{"detail": message}`` with ``status``."""
 
     status = 400
+
+
+class Unprocessable(StudioError):
+    """A sampling option the run cannot take (guidance on an unconditional run, a sampler on a GAN)."""
+
+    status = 422
 
 
 class NotFound(StudioError):

@@ -10,16 +10,24 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator
 
-from . import draw
+from ...samplers import sampler_names
+from . import diffusion, draw
 from .limits import (
+    DEFAULT_FRAMES,
+    DEFAULT_ROWS,
     DEFAULT_STEPS,
     MAX_CURVE_CHARS,
+    MAX_FRAMES,
+    MAX_GUIDANCE,
+    MAX_ROWS,
     MAX_RUN_CHARS,
     MAX_SAMPLES,
+    MAX_SAMPLING_STEPS,
     MAX_SEED,
     MAX_STEPS,
     MAX_UPLOAD_BYTES,
     MAX_Z_CHARS,
+    MIN_FRAMES,
     MIN_STEPS,
     UPLOAD_CHUNK,
     Z_PATTERN,
@@ -32,6 +40,12 @@ from .studio import ServedRun
 
 STATIC = Path(__file__).resolve().parent / "static"
 PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image at the model's native size"}}
+HEADERS = {
+    diffusion.SAMPLING_HEADER: "diffusion runs: the sampler, its steps and the network evaluations per sample",
+    diffusion.LEVELS_HEADER: "the noise level of each frame, comma-separated (0: the samples)",
+}
+SAMPLED = {200: {**PNG[200], "headers": {h: {"description": HEADERS[h]} for h in [diffusion.SAMPLING_HEADER]}}}
+FRAMES = {200: {**PNG[200], "headers": {h: {"description": why} for h, why in HEADERS.items()}}}
 SVG = {200: {"content": {"image/svg+xml": {}}, "description": "an SVG chart (no script, nothing to fetch)"}}
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"  # a chart opened on its own runs and loads nothing
 
@@ -50,6 +64,18 @@ class Capabilities(BaseModel):
     reconstruct: bool
     translate: bool
     refine: bool
+    trajectory: bool
+
+
+class SamplingInfo(BaseModel):
+    """A diffusion run's default sampling and what a request may choose."""
+
+    sampler: str
+    steps: int
+    guidance: float
+    samplers: list[str]
+    max_steps: int
+    max_guidance: float
 
 
 Action = Literal["reconstruct", "a2b", "b2a", "refine"]  # what upload.png does to the image
@@ -80,6 +106,7 @@ class RunInfo(BaseModel):
     domains: list[str]
     actions: list[UploadAction]
     epochs: int
+    sampling: SamplingInfo | None
     can: Capabilities
 
 
@@ -128,11 +155,35 @@ Run = Annotated[ServedRun, Depends(served_run)]
 Whole = BeforeValidator(ascii_whole)
 Seed = Annotated[int, Query(ge=0, le=MAX_SEED, description="random seed"), Whole]
 Label = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="class (class-conditional runs only)"), Whole]
+SamplerName = Annotated[
+    Literal[tuple(sampler_names())] | None,  # type: ignore[valid-type]
+    Query(description="diffusion runs: the solver (default: the run's)"),
+]
+SamplingSteps = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_SAMPLING_STEPS, description="diffusion runs: noise levels (default: the run's)"),
+    Whole,
+]
+Guidance = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=MAX_GUIDANCE,
+        allow_inf_nan=False,
+        description="class-conditional diffusion runs: the classifier-free guidance weight w (default: the run's)",
+    ),
+]
 
 
 async def png(run: ServedRun, fn: Any, *args: Any) -> Response:
     """A PNG drawn on the inference thread."""
     return Response(await run.infer(fn, *args), media_type="image/png")
+
+
+async def captioned_png(run: ServedRun, fn: Any, *args: Any) -> Response:
+    """A PNG drawn on the inference thread, with the headers that caption it."""
+    image, headers = await run.infer(fn, *args)
+    return Response(image, media_type="image/png", headers=headers)
 
 
 @router.get("/", response_class=HTMLResponse, summary="the studio page")
@@ -203,15 +254,42 @@ def evaluation(run: Run) -> dict[str, Any]:
     return eval_summary(run.folder, run.weights_sha256)
 
 
-@router.get("/api/runs/{run}/samples.png", response_class=Response, responses=PNG, summary="a grid of samples")
+@router.get("/api/runs/{run}/samples.png", response_class=Response, responses=SAMPLED, summary="a grid of samples")
 async def samples(
     run: Run,
     seed: Seed = 0,
     label: Label = None,
     n: Annotated[int, Query(ge=1, le=MAX_SAMPLES, description="number of samples"), Whole] = 64,
+    sampler: SamplerName = None,
+    steps: SamplingSteps = None,
+    guidance: Guidance = None,
 ) -> Response:
-    """n samples of the seed in one grid; toy 2-D runs: the scatter plot."""
-    return await png(run, draw.samples_png, n, seed, label)
+    """n samples of the seed in one grid; toy 2-D runs: the scatter plot. Diffusion runs draw with the sampler,
+    steps and guidance weight asked for, and say what it cost in the Genlab-Sampling header."""
+    choices = diffusion.sampling_choices(run, sampler, steps, guidance)
+    if run.sampling is None:
+        return await png(run, draw.samples_png, n, seed, label)
+    return await captioned_png(run, diffusion.samples_png, n, seed, label, choices)
+
+
+@router.get("/api/runs/{run}/trajectory.png", response_class=Response, responses=FRAMES, summary="a denoising path")
+async def trajectory(
+    run: Run,
+    seed: Seed = 0,
+    label: Label = None,
+    n: Annotated[int, Query(ge=1, le=MAX_ROWS, description="samples, a row each"), Whole] = DEFAULT_ROWS,
+    frames: Annotated[int, Query(ge=MIN_FRAMES, le=MAX_FRAMES, description="frames a row"), Whole] = DEFAULT_FRAMES,
+    view: Literal["denoised", "noisy", "both"] = "denoised",
+    sampler: SamplerName = None,
+    steps: SamplingSteps = None,
+    guidance: Guidance = None,
+) -> Response:
+    """The sampler's path for n samples of the seed: frames at evenly spaced solver steps, from pure noise (left)
+    to the samples (right; the same images as samples.png of the seed and options), showing the denoised estimate
+    D(x; sigma), the noisy x, or both; each frame's noise level in the Genlab-Noise-Levels header."""
+    run.require("trajectory")
+    choices = diffusion.sampling_choices(run, sampler, steps, guidance)
+    return await captioned_png(run, diffusion.trajectory_png, n, seed, label, frames, view, choices)
 
 
 @router.get("/api/runs/{run}/code", response_model=Code, summary="the prior code a seed draws")

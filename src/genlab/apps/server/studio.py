@@ -13,7 +13,8 @@ from ...devices import inference_layout, pick_device
 from ...errors import GenlabError
 from ...models.capabilities import Model
 from ...runs import load_run, weights_identity
-from .limits import MAX_QUEUED, NotFound
+from ...samplers import sampler_names
+from .limits import MAX_GUIDANCE, MAX_QUEUED, MAX_SAMPLING_STEPS, NotFound
 from .queue import InferenceQueue
 from .records import trained_epochs
 
@@ -26,6 +27,7 @@ CAPABILITIES = {
     "reconstruct": "reconstruct images",
     "translate": "translate",
     "refine": "refine images",
+    "trajectory": "draw a denoising trajectory",
 }
 
 
@@ -49,6 +51,7 @@ def reasons(model: Model, config: RunConfig) -> dict[str, str | None]:
         "reconstruct": missing(model, "reconstruct") or points,
         "translate": translates,
         "refine": translates or (None if one_way else "it translates both ways; use action a2b or b2a"),
+        "trajectory": None if model.supports("denoise") else "it is not a diffusion model",
     }
 
 
@@ -107,6 +110,21 @@ class ServedRun:
         """The directions the model translates ([] for models that do not)."""
         return [] if self.why_not["translate"] else list(self.model.directions)
 
+    @property
+    def sampling(self) -> dict[str, Any] | None:
+        """A diffusion run's default sampling and the choices a request has (None: the run draws in one pass)."""
+        if self.why_not["trajectory"]:
+            return None
+        default = self.model.default_sampling()
+        return {
+            "sampler": default.sampler,
+            "steps": default.steps,
+            "guidance": default.guidance,
+            "samplers": sampler_names(),
+            "max_steps": MAX_SAMPLING_STEPS,
+            "max_guidance": MAX_GUIDANCE,
+        }
+
     def require(self, capability: str) -> None:
         """A clear 400 line unless the model has ``capability``."""
         why = self.why_not[capability]
@@ -145,6 +163,7 @@ class ServedRun:
             "domains": list(domains) if self.directions else [],
             "actions": upload_actions(can, self.directions, domains),
             "epochs": trained_epochs(self.folder),
+            "sampling": self.sampling,
             "can": can,
         }
 

@@ -1,5 +1,5 @@
-// genlab studio, part 1: errors, notes, requests and the values typed into the page (studio.js, loaded after
-// this file, draws the views). No framework, no fetch outside this server: every URL is relative to the page.
+// genlab studio, part 1: errors, notes, requests and the values typed into the page (diffusion.js and studio.js,
+// loaded after this file, draw the views). No framework, no fetch outside this server: every URL is relative to the page.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -63,7 +63,7 @@ function setBlob(img, blob) {
 }
 
 // One loader per image: only the latest wanted URL is fetched next, never two at once for one image; `shown`
-// (optional) runs once its image is on the page (captions that belong to it).
+// (optional) runs once its image is on the page (captions that belong to it), given the answer's headers.
 function coalesced(img) {
   let wanted = null;
   let busy = false;
@@ -77,10 +77,11 @@ function coalesced(img) {
         const { url: u, options: o, shown: s } = wanted;
         wanted = null;
         try {
-          const blob = await (await request(u, o)).blob();
+          const response = await request(u, o);
+          const blob = await response.blob();
           if (!wanted) {
             setBlob(img, blob);
-            if (s) s();
+            if (s) s(response.headers);
           }
         } catch (e) {
           if (!wanted) showError(e.message);

@@ -1,5 +1,6 @@
-// genlab studio, part 2: the views over the JSON/PNG API of `genlab serve` (docs/studio.md), run switching and
-// the wiring; errors, requests and typed values are core.js's.
+// genlab studio, part 3: the views over the JSON/PNG API of `genlab serve` (docs/studio.md), run switching and
+// the wiring; errors, requests and typed values are core.js's, a diffusion run's sampling and trajectory are
+// diffusion.js's.
 "use strict";
 
 const MAX_DIMS = 16;
@@ -30,9 +31,9 @@ const can = (what) => Boolean(run && run.can && run.can[what]);
 function loadSamples() {
   if (!can("sample")) return;
   const notes = [];
-  const params = { n: intOf($("n"), N, notes), seed: seedOf($("seed")), label: label() };
+  const params = { n: intOf($("n"), N, notes), seed: seedOf($("seed")), label: label(), ...samplingParams(notes) };
   setNote("samples-note", notes);
-  loaders["samples-img"](api("samples.png", params));
+  loaders["samples-img"](api("samples.png", params), undefined, (headers) => showLine("samples-line", headers));
 }
 
 // The image at t, and the path's endpoints (t = 0 and 1, captioned with their seeds) when they change.
@@ -240,6 +241,7 @@ function selectRun(index) {
     $(id).removeAttribute("src");
   }
   endpoints = "";
+  selectDiffusion();
   loadSamples();
   loadInterpolation();
   loadTraversal();
@@ -255,6 +257,7 @@ function reloadLabelled() {
   loadInterpolation();
   decodeCode();
   loadManifold();
+  loadTrajectory();
 }
 
 async function start() {
