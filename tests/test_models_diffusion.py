@@ -11,7 +11,7 @@ import torch
 from genlab.errors import GenlabError
 from genlab.losses.diffusion import make_diffusion_objective
 from genlab.models.diffusion import Sampling
-from genlab.nn.unet import SelfAttention, UNet
+from genlab.nn.unet import ResidualBlock, SelfAttention, UNet
 from genlab.ops.diffusion import SOLVERS
 from genlab.runs import load_run
 from genlab.testing import TINY_TRAIN, run_weights, tiny_model
@@ -46,6 +46,26 @@ def test_the_unet_keeps_the_shape_and_attends_at_the_lowest_resolutions(channels
     low_levels = sum(size // 2**i <= 8 for i in range(levels))
     assert low_levels and len(attended) == 1 + 3 * low_levels  # the middle; per level <= 8 px, 1 down and 2 up stages
     assert net(x, torch.tensor([3.0, 700.0])).shape == x.shape  # no labels: the no-label embedding
+
+
+@pytest.mark.parametrize("widths", [(8, 16), (32, 64)])
+def test_the_noise_level_and_the_label_reach_every_residual_block(widths):
+    """Adaptive group norm (Dhariwal & Nichol 2021): an embedding added before a GroupNorm of one channel per
+    group would be normalised away; scaled and shifted after it, it changes each block's output."""
+    torch.manual_seed(0)
+    net = UNet(1, 28, widths, blocks=1, attention_size=8, num_classes=10)
+    for p in net.parameters():  # the zero-initialised output convolutions would hide every input
+        torch.nn.init.normal_(p, std=0.1)
+    outputs = []
+    for block in (m for m in net.modules() if isinstance(m, ResidualBlock)):
+        block.register_forward_hook(lambda module, args, out: outputs.append(out))
+    x = torch.randn(1, 1, 28, 28)
+    for level, label in ((3.0, 1), (700.0, 1), (3.0, 5)):
+        net(x, torch.tensor([level]), torch.tensor([label]))
+    n = len(outputs) // 3
+    base, other_level, other_label = outputs[:n], outputs[n : 2 * n], outputs[2 * n :]
+    assert all((a - b).abs().max() > 1e-3 for a, b in zip(base, other_level))
+    assert all((a - b).abs().max() > 1e-3 for a, b in zip(base, other_label))
 
 
 def test_an_image_size_the_levels_cannot_halve_is_one_line():

@@ -1,6 +1,7 @@
 """The denoising U-Net of diffusion models (Ho et al. 2020, Sec. 4 and App. B; Nichol & Dhariwal 2021): residual
-blocks with GroupNorm and a sinusoidal noise-level embedding, self-attention at the lowest resolutions, skip
-connections between the two halves, an optional class embedding."""
+blocks with GroupNorm whose features a sinusoidal noise-level embedding (and an optional class embedding) scales
+and shifts (Dhariwal & Nichol 2021), self-attention at the lowest resolutions, skip connections between the two
+halves."""
 
 from __future__ import annotations
 
@@ -39,22 +40,23 @@ def sinusoidal_embedding(levels: Tensor, dim: int, max_period: float = 10_000.0)
 
 
 class ResidualBlock(nn.Module):
-    """x + conv(SiLU(GN(conv(SiLU(GN(x))) + proj(emb)))), with a 1x1 skip when the channels change."""
+    """x + conv(SiLU(GN(h) (1 + s) + b)) with h = conv(SiLU(GN(x))) and (s, b) = proj(emb), with a 1x1 skip when
+    the channels change. The embedding scales and shifts the normalised features (adaptive group norm, Dhariwal &
+    Nichol 2021, Sec. 3): added before the norm, as in Ho et al. 2020, a group of one channel would remove it."""
 
     def __init__(self, channels_in: int, channels_out: int, embed_dim: int, dropout: float):
         super().__init__()
         self.inner = nn.Sequential(norm(channels_in), nn.SiLU(), nn.Conv2d(channels_in, channels_out, 3, padding=1))
-        self.embed = nn.Sequential(nn.SiLU(), nn.Linear(embed_dim, channels_out))
+        self.embed = nn.Sequential(nn.SiLU(), nn.Linear(embed_dim, 2 * channels_out))
+        self.norm = norm(channels_out)
         self.outer = nn.Sequential(
-            norm(channels_out),
-            nn.SiLU(),
-            nn.Dropout(dropout),
-            zeroed(nn.Conv2d(channels_out, channels_out, 3, padding=1)),
+            nn.SiLU(), nn.Dropout(dropout), zeroed(nn.Conv2d(channels_out, channels_out, 3, padding=1))
         )
         self.skip = nn.Identity() if channels_in == channels_out else nn.Conv2d(channels_in, channels_out, 1)
 
     def forward(self, x: Tensor, emb: Tensor) -> Tensor:
-        h = self.inner(x) + self.embed(emb)[:, :, None, None]
+        scale, shift = self.embed(emb)[:, :, None, None].chunk(2, dim=1)
+        h = self.norm(self.inner(x)) * (1 + scale) + shift
         return self.skip(x) + self.outer(h)
 
 
