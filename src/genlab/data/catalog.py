@@ -39,11 +39,16 @@ def load_dataset(
     channels: int = 0,
     test_fraction: float = 0.05,
     seed: int = 0,
+    stream: str = "auto",
+    workers: int = 2,
 ) -> ImageData:
     """A dataset split by name, at ``image_size`` and ``channels`` (0: the data's own); data without a test
-    split holds out ``test_fraction`` of its images, seeded by ``seed``."""
+    split holds out ``test_fraction`` of its images, seeded by ``seed``; folders stream from a decoded cache
+    on disk as ``stream`` says (auto | always | never), decoded by ``workers`` processes and read ahead by as
+    many threads (docs/data.md)."""
     spec, argument = parse_dataset(name)
-    return spec.loader(split, LoadOptions(argument, data_dir, image_size, channels, test_fraction, seed))
+    options = LoadOptions(argument, data_dir, image_size, channels, test_fraction, seed, stream, workers)
+    return spec.loader(split, options)
 
 
 def domain_names(name: str) -> tuple[str, ...]:

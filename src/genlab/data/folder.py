@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -10,10 +11,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from ..devices import check_fits
+from ..devices import check_fits, fits
 from ..errors import GenlabError
+from .cache import CACHE_FOLDER, Cached, NoCacheLocation, folder_cache, split_images
 from .images import ImageData, to_float, to_gray
 from .spec import DatasetSpec, LoadOptions, register_dataset
+from .streaming import check_stream, gather, map_images
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 _REPORTED: set[tuple[str, ...]] = set()  # (folder, its bad files) already reported by this process
@@ -27,8 +30,12 @@ _SAID: set[str] = set()
 
 
 def image_files(root: Path) -> list[Path]:
-    """Image files below ``root`` (by extension), sorted for a reproducible order."""
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    """Image files below ``root`` (by extension, none in a cache folder), sorted for a reproducible order."""
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in EXTENSIONS and CACHE_FOLDER not in p.relative_to(root).parts and p.is_file()
+    )
 
 
 def read_image(path: Path, size: int) -> tuple[np.ndarray, bool]:
@@ -110,13 +117,20 @@ def say_once(line: str) -> None:
         print(line, file=sys.stderr)
 
 
-def load_folder(path: str, size: int, channels: int = 0) -> ImageData:
-    """All readable images below ``path``; channels 0 = gray if every image is gray, else RGB."""
+def folder_root(path: str) -> Path:
+    """The folder ``path`` names; one clear line when it is a file or missing."""
     root = Path(path).expanduser()
     if root.is_file():
         raise GenlabError(f"image folder {root} is a file, not a folder: name the folder that holds the images")
     if not root.is_dir():
         raise GenlabError(f"image folder {root} does not exist")
+    return root
+
+
+def load_folder(path: str, size: int, channels: int = 0) -> ImageData:
+    """All readable images below ``path``, decoded into memory; channels 0 = gray if every image is gray, else
+    RGB. (data.stream=never; otherwise folders are read through their cache: ``load_folder_split``.)"""
+    root = folder_root(path)
     files = image_files(root)
     check_fits(
         2 * len(files) * 3 * size**2,
@@ -222,17 +236,55 @@ def hold_out(data: ImageData, split: str, fraction: float, seed: int) -> ImageDa
     """A seeded hold-out split of data without an official test set: ``fraction`` of it is ``test``."""
     if split not in ("train", "test"):
         raise GenlabError(f"folder datasets have splits train and test, not {split!r}")
-    n_test = int(round(len(data) * fraction)) if len(data) > 1 else 0
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-    test_idx, train_idx = order[:n_test], order[n_test:]
-    return data.take(test_idx if split == "test" else train_idx)
+    return data.take(hold_out_index(len(data), split, fraction, seed))
+
+
+def hold_out_index(n: int, split: str, fraction: float, seed: int) -> torch.Tensor:
+    """The indices of a hold-out split of ``n`` items: a seeded permutation, its first ``fraction`` ``test``."""
+    n_test = int(round(n * fraction)) if n > 1 else 0
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[:n_test] if split == "test" else order[n_test:]
 
 
 def load_folder_split(split: str, options: LoadOptions) -> ImageData:
-    """``folder:PATH``: its images at the model's size (else their own, see ``native_size``), split by hold-out."""
+    """``folder:PATH``: its images at the model's size (else their own, see ``native_size``), split by hold-out;
+    decoded once into a cache on disk and read from it into memory, or streamed (data.stream, docs/data.md)."""
+    check_stream(options.stream, options.workers)
+    if split not in ("train", "test"):
+        raise GenlabError(f"folder datasets have splits train and test, not {split!r}")
     path = options.argument
-    data = load_folder(path, options.image_size or native_size(path, DEFAULT_FOLDER_SIZE), options.channels)
-    return hold_out(data, split, options.test_fraction, options.seed)
+    size = options.image_size or native_size(path, DEFAULT_FOLDER_SIZE)
+    root = folder_root(path)
+    cached = None if options.stream == "never" else _cached(root, size, options)
+    if cached is None:
+        return hold_out(load_folder(path, size, options.channels), split, options.test_fraction, options.seed)
+    index = hold_out_index(cached.shape[0], split, options.test_fraction, options.seed)
+    labels = torch.tensor(cached.labels, dtype=torch.long)[index]
+    nbytes = len(index) * math.prod(cached.shape[1:])
+    if len(index) == 0 or (options.stream == "auto" and fits(2 * nbytes)):  # the margin check_fits keeps
+        images = torch.from_numpy(gather(map_images(cached.images).numpy(), index.numpy()))
+        return ImageData(images, labels, cached.classes, f"folder:{root}")
+    n_test = len(hold_out_index(cached.shape[0], "test", options.test_fraction, options.seed))
+    mapped = split_images(root, cached, f"split-{options.seed}-{n_test}-{split}", index)
+    return ImageData(map_images(mapped), labels, cached.classes, f"folder:{root}", stream=mapped)
+
+
+def _cached(root: Path, size: int, options: LoadOptions) -> Cached | None:
+    """The folder's cache (built when missing); None -- said in one line -- when data.stream is auto, no cache
+    can be written and the images fit in memory."""
+    files = image_files(root)
+    classes = sorted({_class_of(root, f) for f in files})
+    number = {c: i for i, c in enumerate(classes)}
+    labels = [number[_class_of(root, f)] for f in files]
+    try:
+        cached = folder_cache(root, files, labels, classes, size, options.channels, options.workers, read_image)
+    except NoCacheLocation as e:
+        if options.stream == "always" or not fits(2 * len(files) * 3 * size**2):
+            raise
+        say_once(f"genlab: {e} (decoding in memory instead)")
+        return None
+    report_skipped(root, [(root / f, why) for f, why in cached.skipped])
+    return cached
 
 
 register_dataset(

@@ -36,6 +36,8 @@ class LoadOptions:
     channels: int = 0  # 0 = the data's own
     test_fraction: float = 0.05  # held out as the test split by data without one
     seed: int = 0  # of that hold-out
+    stream: str = "auto"  # folders: auto | always | never stream from their decoded cache (data.stream)
+    workers: int = 2  # folders: processes decoding into the cache, threads reading batches ahead (data.workers)
 
 
 Loader = Callable[[str, LoadOptions], ImageData]

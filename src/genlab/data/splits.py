@@ -44,6 +44,8 @@ def load_split(config: Any, split: str, raw: bool = False, for_eval: bool = Fals
         channels=getattr(m, "channels", 0),
         test_fraction=d.test_fraction,
         seed=config.train.seed,
+        stream=d.stream,
+        workers=d.workers,
     )
     if raw or d.binarize == "none":
         return data

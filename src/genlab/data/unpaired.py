@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..devices import check_fits
 from ..errors import GenlabError
 from .catalog import has_domains, load_dataset
 from .images import ImageData, resized
@@ -74,6 +75,9 @@ def combine_domains(a: ImageData, b: ImageData, seed: int, name: str) -> ImageDa
         (one, label, classes) = (a, 0, classes_a) if len(a) else (b, 1, classes_b)
         return ImageData(one.images, torch.full((len(one),), label, dtype=torch.long), DOMAINS, name, classes, names)
     n = max(len(a), len(b))
+    check_fits(  # held in memory, interleaved (streamed domains are read in here)
+        2 * n * a.images[0].numel() * 2, f"unpaired data of 2 x {n} images", "lower model.image_size"
+    )
     gen = torch.Generator().manual_seed(seed)
     index_a, index_b = repeat_to(len(a), n, gen), repeat_to(len(b), n, gen)
     images = torch.stack([a.images[index_a], b.images[index_b]], 1).flatten(0, 1)  # A0, B0, A1, B1, ...
@@ -113,6 +117,8 @@ def load_unpaired(split: str, options: LoadOptions) -> ImageData:
         seed=options.seed,
         data_dir=options.data_dir,
         test_fraction=options.test_fraction,
+        stream=options.stream,
+        workers=options.workers,
     )
     return combine_domains(*domains, options.seed, f"unpaired:{options.argument}")
 

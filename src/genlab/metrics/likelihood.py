@@ -28,7 +28,7 @@ def _mean_and_stderr(values: Tensor) -> tuple[float, float | None]:
 def _prepared_batches(model: Any, data: ImageData, batch_size: int, seed: int, what: str):
     """(x, labels) batches as the model sees them, with seeded randomness that leaves the caller's RNG alone;
     their progress is reported as ``what``."""
-    gen = torch.Generator(device=data.images.device).manual_seed(seed)
+    gen = torch.Generator(device=data.device).manual_seed(seed)
     devices = [model.device] if model.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)

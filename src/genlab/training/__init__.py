@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..config import RunConfig, apply_overrides
-from ..data import load_split, load_splits, resolve_binarize
+from ..data import STREAM_MODES, load_split, load_splits, resolve_binarize
 from ..devices import MEMORY_FORMATS, PRECISIONS, check_fits, pick_device
 from ..distributed import Replicas, from_environment
 from ..distributed import start as start_replicas
@@ -263,6 +263,8 @@ def option_checks(config: RunConfig) -> list[tuple[bool, str]]:
         (t.precision in PRECISIONS, f"train.precision must be one of {', '.join(PRECISIONS)}"),
         (t.memory_format in MEMORY_FORMATS, f"train.memory_format must be one of {', '.join(MEMORY_FORMATS)}"),
         (config.data.limit is None or config.data.limit >= 1, "data.limit must be at least 1"),
+        (config.data.stream in STREAM_MODES, f"data.stream must be one of {', '.join(STREAM_MODES)}"),
+        (config.data.workers >= 0, "data.workers must be 0 (decode in this process) or more"),
         (t.eval_every >= 0 and t.eval_samples >= 2, "train.eval_every must be >= 0 and train.eval_samples >= 2"),
     ]
 

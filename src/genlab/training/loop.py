@@ -115,6 +115,7 @@ class Trainer:
             start=start,
             generator=self.data_gen,
             shard=self.replicas.shard if self.replicas.active else None,
+            workers=self.config.data.workers,
         )
         return grouped(stream, self.batches_per_step)
 

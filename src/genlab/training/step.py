@@ -118,10 +118,10 @@ def evaluate_loss(model: Any, data: ImageData, batch_size: int, seed: int) -> di
     was_training = model.training
     model.eval()
     sums: dict[str, float] = defaultdict(float)
-    devices = [data.images.device] if data.images.device.type == "cuda" else []
+    devices = [data.device] if data.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        gen = torch.Generator(device=data.images.device).manual_seed(seed)
+        gen = torch.Generator(device=data.device).manual_seed(seed)
         for x, y in batches(data, batch_size):
             out = model.loss((model.prepare(x, gen), y), model.phases[0])
             for k, v in out.items():
