@@ -4,7 +4,9 @@
 2. the pytorch/examples-shaped DCGAN-64 (nz 100, ngf = ndf = 64) at batch 64 and at larger batches, to find
    its best batch, trainer and bare loop side by side;
 3. the VAE ``nll`` preset's images/s and the time its 100 epochs of 60,000 images would take;
-4. a data-parallel smoke run through torchrun with one process per GPU (NCCL).
+4. diffusion: training images/s of the ``mnist`` and ``cifar`` presets (trainer and bare loop) and samples/s of
+   their EMA denoisers with Heun at 18 steps (35 network evaluations) and DPM-Solver++(2M) at 10;
+5. a data-parallel smoke run through torchrun with one process per GPU (NCCL).
 
 Data are synthetic (uint8, MNIST-shaped or 64 px RGB) and live on the GPU, as genlab's loop keeps them.
 
@@ -52,6 +54,38 @@ def dcgan64_batches(device: torch.device, seconds: float) -> dict:
     return {
         str(b): speed.measure("dcgan64", device, seconds, 10, 2, [f"train.batch_size={b}"]) for b in DCGAN64_BATCHES
     }
+
+
+DIFFUSION_PRESETS = {"mnist": (1, 28), "cifar": (3, 32)}  # preset: (channels, image size)
+DIFFUSION_SAMPLERS = (("heun", 18), ("dpmpp-2m", 10))
+
+
+def diffusion(device: torch.device, seconds: float) -> dict:
+    """Each preset's training speed against a bare loop, and its samples/s per sampler (batch 256)."""
+    rows = {}
+    for preset, (channels, size) in DIFFUSION_PRESETS.items():
+        case = f"diffusion-{preset}"
+        speed.CASES[case] = ("diffusion", preset, [], (channels, size, size), "none")
+        rows[case] = {"training": speed.measure(case, device, seconds, 10, 1, [])}
+        rows[case]["sampling"] = diffusion_sampling(preset, device)
+    return rows
+
+
+@torch.no_grad()
+def diffusion_sampling(preset: str, device: torch.device, n: int = 256) -> dict:
+    """Samples/s of a freshly built (untrained; the cost does not depend on the weights) model per sampler."""
+    config, _ = speed.case_setup(f"diffusion-{preset}", device, [], 1)
+    model = speed.fresh_model(config, device).eval()
+    rates = {}
+    for sampler, steps in DIFFUSION_SAMPLERS:
+        model.sample(8, sampler=sampler, steps=steps)  # warm-up
+        speed.synchronize(device)
+        started = time.perf_counter()
+        model.sample(n, sampler=sampler, steps=steps)
+        speed.synchronize(device)
+        seconds = time.perf_counter() - started
+        rates[f"{sampler}-{steps}"] = {"samples_per_s": round(n / seconds, 1), "evaluations": model.last_evaluations}
+    return rates
 
 
 def vae_nll(device: torch.device, seconds: float) -> dict:
@@ -125,6 +159,7 @@ def main() -> None:
     timed("speed", results, lambda: speed_cases(device, args.seconds))
     timed("dcgan64_batch", results, lambda: dcgan64_batches(device, args.seconds))
     timed("vae_nll", results, lambda: vae_nll(device, args.seconds))
+    timed("diffusion", results, lambda: diffusion(device, args.seconds))
     timed("ddp_smoke", results, lambda: ddp_smoke(torch.cuda.device_count()))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))

@@ -35,6 +35,7 @@ CASES = {  # name: (model, preset, overrides, image shape, labels)
     "dcgan64": ("gan", "dcgan", ["model.latent_dim=100", "model.g_width=64", "model.d_width=64"], (3, 64, 64), "none"),
     "wgangp28": ("gan", "wgan-gp", ["model.image_size=28", "train.batch_size=64"], (1, 28, 28), "none"),
     "cyclegan-digits": ("cyclegan", "digits", [], (1, 28, 28), "domains"),
+    "diffusion-quick": ("diffusion", "quick", [], (1, 28, 28), "none"),
 }
 
 
