@@ -1,4 +1,4 @@
-"""Every GPU figure of docs/benchmarks.md in one command (about 6 minutes on an H100/H200), written to one JSON:
+"""Every GPU figure of docs/results/speed.md in one command (about 6 minutes on an H100/H200), written to one JSON:
 
 1. the trainer against the bare loop for every case of speed.py, at each case's own batch;
 2. the pytorch/examples-shaped DCGAN-64 (nz 100, ngf = ndf = 64) at batch 64 and at larger batches, to find

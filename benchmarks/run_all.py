@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark behind docs/benchmarks.md, CPU-sized unless a GPU is present."""
+"""`make bench`: every benchmark behind docs/results/, CPU-sized unless a GPU is present."""
 
 from __future__ import annotations
 
