@@ -31,10 +31,10 @@ from .inference import InferenceStack
 
 WEIGHTS_DIR = SHIPPED_WEIGHTS_DIR  # the shipped networks (SHIPPED): NAME.safetensors + NAME.json
 # v1 "digits" (shift augmentation) stays loadable for old runs; "digits-v2" is trained robust to noise, blur,
-# contrast, stroke width, affine moves and inversion (issue 16); "digits-check" is a small network trained the same
+# contrast, stroke width, affine moves and inversion; "digits-check" is a small network trained the same
 # way, "digits-plain" one trained on clean digits and mild noise only: the second counter of Stacked MNIST modes and
 # of benchmarks/extractor_agreement.py, never a default.
-DEFAULT_DIGIT_EXTRACTOR = KIND_EXTRACTORS["digits"]  # digits-v2: digit data's when none is named (v1 before issue 16)
+DEFAULT_DIGIT_EXTRACTOR = KIND_EXTRACTORS["digits"]  # digits-v2: digit data's when none is named
 CONFIG_KEY = "classifier_config"  # the one metadata entry of an exported file (safetensors does not keep the
 # order of several entries, so one entry keeps exports byte-reproducible)
 

@@ -102,7 +102,7 @@ class Classifier(GenerativeModel):
             "train.lr_schedule=cosine",
             "train.eval_images=10000",
         ],
-        # the robust digit feature network v2 (src/genlab/weights/digits-v2.json, issue 16): noise, blur,
+        # the robust digit feature network v2 (src/genlab/weights/digits-v2.json): noise, blur,
         # contrast, stroke width, affine moves and inversion (benchmarks/digit_classifier.py --version v2)
         "digits-v2": [
             "model.augment=robust",

@@ -3,7 +3,7 @@ images in [0, 1] with per-image random parameters drawn from one ``torch.Generat
 per-image Python), so a seeded run reproduces -- and resumes -- exactly.
 
 The ops mimic what generators get wrong: noise, blur, contrast/brightness, stroke width, small affine moves,
-inverted polarity (issue 16; the robust recipe of the ``digits-v2`` extractor).
+inverted polarity (the robust recipe of the ``digits-v2`` extractor).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The degradation ladder (issue 29): real images made worse in the ways generators get them wrong, each at rising
+"""The degradation ladder: real images made worse in the ways generators get them wrong, each at rising
 strength, for benchmarks/degradation_ladder.py and the test that every default metric grows with the strength.
 
 Noise is clamped to [0, 1]; "contrast" scales the images about mid-gray (x s + (1 - s) / 2: halved contrast puts
