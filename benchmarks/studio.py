@@ -53,9 +53,9 @@ CYCLEGAN = [
 ]
 
 
-def genlab(*args: str) -> None:
-    """Run the genlab command as a user would."""
-    subprocess.run([sys.executable, "-m", "genlab", *args], check=True)
+def genlab(*args: str, cwd: Path | None = None) -> None:
+    """Run the genlab command as a user would (from ``cwd``)."""
+    subprocess.run([sys.executable, "-m", "genlab", *args], check=True, cwd=cwd)
 
 
 def train_runs() -> list[Path]:
@@ -205,7 +205,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = train_runs()
     report = RUNS / "vae" / "report.html"
-    genlab("report", str(RUNS / "vae"), "-o", str(report))
+    genlab("report", "vae", "-o", "vae/report.html", cwd=RUNS)  # the page names the folder as a user gave it
     with Studio(runs) as studio:
         result = latencies(studio.url, args.requests)
         shots = screenshots(studio.url, report)
