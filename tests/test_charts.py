@@ -180,3 +180,19 @@ def test_the_loss_curve_callback_writes_an_svg_file_into_the_run_folder(tmp_path
     root = ET.parse(tmp_path / LOSS_CURVE).getroot()
     assert root.tag == f"{SVG}svg" and root.get("aria-label") == "loss"
     assert len(list(root.iter(f"{SVG}polyline"))) == 2  # the steps' loss and the test loss
+
+
+def test_a_scatter_plot_leaves_the_process_matplotlib_backend_alone(tmp_path):
+    """A notebook's inline figures keep working after genlab draws the scatter plot of 2-D samples."""
+    import matplotlib
+    import torch
+
+    from genlab.viz import save_scatter
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        path = save_scatter(torch.randn(50, 2), tmp_path / "points.png", centers=torch.zeros(1, 2))
+        assert matplotlib.get_backend() == "svg" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        matplotlib.use(before)

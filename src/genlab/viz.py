@@ -103,14 +103,13 @@ def interleave_rows(originals: Tensor, recon: Tensor, per_row: int = 8) -> Tenso
 
 
 def save_scatter(points: Tensor, path: str | Path, centers: Tensor | None = None, span: float | None = None) -> Path:
-    """Scatter plot of 2-D samples, with the true mode centers as crosses when given."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Scatter plot of 2-D samples, with the true mode centers as crosses when given. Drawn on a figure of its own
+    (no pyplot), so the process's matplotlib backend -- a notebook's inline figures -- is left as it was."""
+    from matplotlib.figure import Figure
 
     pts = points.detach().float().cpu().numpy()
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    fig = Figure(figsize=(5, 5), dpi=100)
+    ax = fig.subplots()
     ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4, label="samples")
     if centers is not None:
         c = centers.cpu().numpy()
@@ -125,5 +124,4 @@ def save_scatter(points: Tensor, path: str | Path, centers: Tensor | None = None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    plt.close(fig)
     return path
