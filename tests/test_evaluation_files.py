@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -74,6 +76,17 @@ def test_color_folders_compare_and_unlike_sets_are_one_line(tmp_path, cache, cap
         assert main(["eval", samples, "--reference", reference, "--metrics", "swd"]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_samples_scores_the_first_images_of_the_files(tmp_path, cache, capsys):
+    samples = save_arrays(tmp_path / "fake.npz", {"train": blobs(12, seed=2)}, ["0"])
+    reference = save_arrays(tmp_path / "real.npz", {"train": blobs(12, seed=3)}, ["0"])
+    argv = ["eval", str(samples), "--reference", str(reference), "--metrics", "swd", "--json"]
+    assert main([*argv, "--samples", "6"]) == 0
+    assert json.loads(capsys.readouterr().out)["swd"]["provenance"]["generated_images"] == 6
+    assert main([*argv, "--samples", "20"]) == 2
+    err = capsys.readouterr().err
+    assert "--samples 20" in err and "holds 12 images" in err and len(err.strip().splitlines()) == 1
 
 
 def test_a_run_or_a_likelihood_metric_is_refused_for_files(tmp_path, cache, tiny_run):

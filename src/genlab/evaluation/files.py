@@ -109,7 +109,7 @@ def file_metrics(data_name: str, options: dict[str, Any]) -> list[str]:
 
 
 def evaluate_files(
-    samples: str,
+    source: str,
     metrics: list[str] | None = None,
     *,
     reference: str,
@@ -117,8 +117,11 @@ def evaluate_files(
     reference_split: str = "test",
     **options: Any,
 ) -> dict[str, Any]:
-    """Score the images of ``samples`` against those of ``reference`` (see the module docstring)."""
-    fake, _ = load_image_source(samples, split)
+    """Score the images of ``source`` against those of ``reference`` (see the module docstring); ``samples`` in
+    ``options`` scores only the first that many."""
+    fake, _ = load_image_source(source, split)
+    if (options.get("samples") or 0) > len(fake):
+        raise GenlabError(f"--samples {options['samples']}: {source} holds {len(fake)} images")
     real, data_name = load_image_source(reference, reference_split)
     check_alike(fake, real)
     allowed = file_metrics(data_name, {"extractor": True}) + [CLASSIFIER_SCORE]
