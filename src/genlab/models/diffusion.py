@@ -75,7 +75,7 @@ class Diffusion(GenerativeModel):
         "tiny": ["model.widths=8,16", "model.blocks=1", "model.sampling_steps=3"],  # tests
         "quick": QUICK,
         "mnist": ["model.widths=32,64,128", "train.batch_size=128", "train.lr=2e-4", "train.epochs=50"],
-        # 32 px RGB folders (CIFAR-10 as PNGs): the widths and dropout of Ho et al. 2020, App. B (38.4 M here)
+        # 32 px RGB folders (CIFAR-10 as PNGs): the widths and dropout of Ho et al. 2020, App. B (40.9 M here)
         "cifar": [
             "model.image_size=32",
             "model.widths=128,256,256,256",
