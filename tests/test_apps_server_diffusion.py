@@ -24,7 +24,7 @@ from genlab.runs import load_run
 from genlab.samplers import denoising_trajectory, sample_with
 from genlab.viz import grid_array
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]  # trains two diffusion runs
 
 
 @pytest.fixture(scope="module")

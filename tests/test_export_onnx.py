@@ -47,9 +47,10 @@ FAMILIES = {  # name: (model, binarize, overrides, the graphs it exports, the on
         "denoiser.onnx",
     ),
 }
-# one family per kind of graph runs in the fast tier; the variants (labels, a code prior, codes of an autoencoder,
+# one family per kind of graph runs in the fast tier (the U-Net denoiser, slow to trace, in the slow one); the variants
+# (labels, a code prior, codes of an autoencoder,
 # styles) add seconds of export each and run in `make test-all`
-VARIANTS = {"cgan", "autoencoder", "latent-gan", "cyclegan-style", "cdiffusion"}
+VARIANTS = {"cgan", "autoencoder", "latent-gan", "cyclegan-style", "diffusion", "cdiffusion"}
 
 
 def tiered(cases: list) -> list:

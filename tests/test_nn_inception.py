@@ -218,6 +218,7 @@ def test_features_match_pytorch_fid(parity, parity_features, name):
     assert theirs.std(0).mean() > 100 * tolerance  # the images differ enough for the check to mean something
 
 
+@pytest.mark.slow  # eigendecompositions of 2048 x 2048 covariances
 def test_fid_matches_pytorch_fid(parity, parity_features):
     # genlab's FID of genlab's features against pytorch-fid's calculate_frechet_distance of its own features
     # (scipy's sqrtm of a singular product at 6 samples: it warns, hence 1e-3; observed 4e-6). One FID only: the
