@@ -222,3 +222,18 @@ def test_latent_verbs_take_a_label_on_conditional_models(
 def test_label_on_an_unconditional_model_is_one_line(capsys, run_copy, tmp_path):
     code, _, err = run_cli(capsys, "interpolate", run_copy, "--label", "3", "-o", tmp_path / "x.png")
     assert code == 2 and "class-conditional" in err and "Traceback" not in err
+
+
+def test_every_option_of_every_verb_has_help():
+    import argparse
+
+    from genlab.apps.cli import build_parser
+
+    verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        (verb, action.option_strings or action.dest)
+        for verb, parser in verbs.choices.items()
+        for action in parser._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert not missing
