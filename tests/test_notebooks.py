@@ -5,6 +5,7 @@ ipykernel, ipywidgets, which ``make setup`` installs through the ``test`` extra)
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from pathlib import Path
@@ -49,14 +50,15 @@ def test_committed_without_outputs(name):
 
 def notebook_client():
     """nbformat and nbclient, or a failure that says how to install them (never a skip: CI must run these)."""
-    try:
-        import ipykernel  # noqa: F401  (the kernel nbclient starts)
-        import ipywidgets  # noqa: F401  (training progress bars in a notebook)
+    missing = [name for name in ("ipykernel", "ipywidgets") if importlib.util.find_spec(name) is None]
+    try:  # the kernel and the widgets run in the kernel's process, not imported here
         import nbformat
         from nbclient import NotebookClient
     except ImportError as e:
+        missing.append(e.name)
+    if missing:
         pytest.fail(
-            f"the notebook tests need the notebooks extra, {e.name} is missing: "
+            f"the notebook tests need the notebooks extra, {', '.join(missing)} missing: "
             "pip install -e '.[notebooks]' (make setup installs it with the test extra)",
             pytrace=False,
         )

@@ -45,3 +45,14 @@ def test_sample_export_reports_its_progress(tiny_run, every_batch, tmp_path, cap
         ["sample", str(tiny_run), "-n", "30", "--format", "npz", "--batch-size", "10", "-o", str(tmp_path / "s.npz")]
     )
     assert code == 0 and "samples: 2/3 batches" in capsys.readouterr().err
+
+
+def test_ipykernel_imported_outside_a_notebook_keeps_the_lines(every_batch, capsys, monkeypatch):
+    """Only a running Jupyter kernel draws bars in place; the module merely imported (by a test) is a log."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    with progress.shown():
+        list(progress.tracked(range(3), 3, "work"))
+    assert "work: 1/3 batches" in capsys.readouterr().err

@@ -39,8 +39,16 @@ def tracked(items: Iterable[T], total: int, what: str) -> Iterator[T]:
 
 
 def live() -> bool:
-    """Whether progress can be drawn in place: a terminal on stderr, or a Jupyter notebook (ipykernel)."""
-    return sys.stderr.isatty() or "ipykernel" in sys.modules
+    """Whether progress can be drawn in place: a terminal on stderr, or a Jupyter notebook."""
+    return sys.stderr.isatty() or in_notebook()
+
+
+def in_notebook() -> bool:
+    """Whether a Jupyter kernel runs this process: its IPython shell is the kernel's (ipykernel merely imported, by
+    a test or a library, is not a notebook)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def batch_count(n: int, batch_size: int) -> int:
