@@ -59,15 +59,13 @@ def test_guidance_without_a_label_or_with_a_bad_weight_is_one_line(model):
 
 def test_a_guided_model_samples_its_class_reproducibly_in_batches(model):
     guided = classifier_guidance(model, Brightness(), label=1, scale=5.0)
-    try:
-        draw = lambda: torch.cat(list(sample_batches(guided, 5, seed=3, batch_size=2, label=1)))  # noqa: E731
-        first, again = draw(), draw()
-        assert first.shape == (5, 1, 28, 28) and torch.equal(first, again)
-        assert guided.num_classes == 2 and guided.supports("sample") and not guided.supports("encode")
-        with pytest.raises(GenlabError, match=r"--label must be in 0\.\.1"):
-            classifier_guidance(model, Brightness(), label=2)
-    finally:
-        model.guide_with(None)
+    draw = lambda: torch.cat(list(sample_batches(guided, 5, seed=3, batch_size=2, label=1)))  # noqa: E731
+    first, again = draw(), draw()
+    assert first.shape == (5, 1, 28, 28) and torch.equal(first, again)
+    assert guided.num_classes == 2 and guided.supports("sample") and not guided.supports("encode")
+    assert model.guide is None  # the model itself is left unguided between draws
+    with pytest.raises(GenlabError, match=r"--label must be in 0\.\.1"):
+        classifier_guidance(model, Brightness(), label=2)
 
 
 def test_sdedit_keeps_the_input_at_strength_zero_and_moves_away_with_strength(model):

@@ -50,13 +50,19 @@ class GuidedSampler:
 
 def classifier_guidance(model: Any, guide: nn.Module, label: int, scale: float = 1.0) -> GuidedSampler:
     """A diffusion model whose every solver step follows grad log p(label | x0-hat) of ``guide`` with weight
-    ``scale`` (Dhariwal & Nichol 2021, Alg. 1); conditional models also see the label."""
+    ``scale`` (Dhariwal & Nichol 2021, Alg. 1); conditional models also see the label. The guide is set on the
+    model only while it draws."""
     model.require("guide_with", "be steered by a classifier during sampling (it is not a diffusion model)")
-    model.guide_with(guide, scale)
+    model.guide_with(guide, scale)  # checks the scale now
+    model.guide_with(None)
 
     def draw(n: int, generator: torch.Generator | None, options: dict[str, Any]) -> Tensor:
         labels = torch.full((n,), label, dtype=torch.long, device=model.device)
-        return model.sample(n, generator=generator, labels=labels, **options)
+        model.guide_with(guide, scale)
+        try:
+            return model.sample(n, generator=generator, labels=labels, **options)
+        finally:
+            model.guide_with(None)
 
     return GuidedSampler(model, guide, label, draw, f"guided by {getattr(guide, 'name', 'a classifier')}")
 
