@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from genlab.apps.cli import main
-from genlab.data import ImageData
+from genlab.data import ImageData, load_dataset
 from genlab.data.arrays import save_arrays
 from genlab.errors import GenlabError
 from genlab.evaluation.files import evaluate_files
@@ -84,6 +84,9 @@ def test_samples_scores_the_first_images_of_the_files(tmp_path, cache, capsys):
     argv = ["eval", str(samples), "--reference", str(reference), "--metrics", "swd", "--json"]
     assert main([*argv, "--samples", "6"]) == 0
     assert json.loads(capsys.readouterr().out)["swd"]["provenance"]["generated_images"] == 6
+    digits = load_dataset("stackedmnist", "test").head(40)
+    stacked = save_arrays(tmp_path / "stacked.npz", {"train": digits}, digits.classes)
+    assert evaluate_files(str(stacked), ["modes"], reference="stackedmnist", samples=30)["modes"]["samples"] == 30
     assert main([*argv, "--samples", "20"]) == 2
     err = capsys.readouterr().err
     assert "--samples 20" in err and "holds 12 images" in err and len(err.strip().splitlines()) == 1

@@ -130,7 +130,8 @@ def evaluate_files(
         raise GenlabError(f"{', '.join(unfit)} cannot score image files; use {', '.join(sorted(set(allowed)))}")
     model = SimpleNamespace(image_size=fake.image_size, channels=fake.channels)
     config = RunConfig("samples", model, DataConfig(name=data_name, binarize="none", test_fraction=0.0))
-    options = {"samples": len(fake), "mode_samples": len(fake), **{k: v for k, v in options.items() if v is not None}}
+    count = options.get("samples") or len(fake)  # every image, or the first --samples of them
+    options = {**{k: v for k, v in options.items() if v is not None}, "samples": count, "mode_samples": count}
     options.update(split=split, reference_split=reference_split)
     results = score(StoredSamples(fake), config, metrics or file_metrics(data_name, options), reference=real, **options)
     for result in results.values():
