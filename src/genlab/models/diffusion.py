@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -199,14 +200,20 @@ class Diffusion(GenerativeModel):
 
     @torch.no_grad()
     def sample(
-        self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None, **choices: Any
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        labels: Tensor | None = None,
+        observe: Callable[[Denoiser], Denoiser] | None = None,
+        **choices: Any,
     ) -> Tensor:
         """n images in [0, 1]: pure noise sigma_max * z (z on the CPU generator) solved down to sigma = 0 by the
-        chosen (else the default) sampler; the network evaluations it took go to ``last_evaluations``."""
+        chosen (else the default) sampler; the network evaluations it took go to ``last_evaluations``. ``observe``
+        wraps the denoiser the solver calls (a recorder of the trajectory, say) without changing it."""
         sampling = self.sampling_of(choices)
         sigmas, c = self.noise_levels(sampling), self.config
         x = sigmas[0] * torch.randn(n, c.channels, c.image_size, c.image_size, generator=generator).to(self.device)
-        return self._solve(x, sigmas, sampling, labels, generator)
+        return self._solve(x, sigmas, sampling, labels, generator, observe)
 
     @torch.no_grad()
     def edit(
@@ -249,11 +256,18 @@ class Diffusion(GenerativeModel):
         return sampling
 
     def _solve(
-        self, x: Tensor, sigmas: Tensor, sampling: Sampling, labels: Tensor | None, generator: torch.Generator | None
+        self,
+        x: Tensor,
+        sigmas: Tensor,
+        sampling: Sampling,
+        labels: Tensor | None,
+        generator: torch.Generator | None,
+        observe: Callable[[Denoiser], Denoiser] | None = None,
     ) -> Tensor:
         """x at sigmas[0] solved down the levels by the sampler (the network sees ``labels`` when conditional, a
         classifier guide steers to them); images in [0, 1]."""
         denoiser = self.guided(self.denoiser(self.condition_labels(labels, len(x)), sampling.guidance), labels)
+        denoiser = denoiser if observe is None else observe(denoiser)
         x, self.last_evaluations = solve(sampling.sampler, denoiser, x, sigmas, generator, sampling.eta)
         return ((x + 1) / 2).clamp(0, 1)
 

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ..errors import GenlabError
 from ..models.capabilities import DiffusionSampler, Model
-from ..ops.diffusion import SOLVERS, Denoiser, solve
+from ..ops.diffusion import SOLVERS, Denoiser
 from .latent import sample_labels, seeded
 
 
@@ -105,14 +105,15 @@ def denoising_trajectory(
     model.require("denoise", "draw a denoising trajectory (it is not a diffusion model)")
     if n < 1 or frames < 2:
         raise GenlabError(f"a trajectory needs at least 1 sample and 2 frames, got {n} and {frames}")
-    sampling, c = model.sampling_of(choices), model.config
-    sigmas, generator, labels = model.noise_levels(sampling), seeded(seed), sample_labels(model, label, 0, n)
-    x = sigmas[0] * torch.randn(n, c.channels, c.image_size, c.image_size, generator=generator).to(model.device)
-    conditioned = model.denoiser(model.condition_labels(labels, n), sampling.guidance)
-    recorder = RecordingDenoiser(model.guided(conditioned, labels))
-    x, evaluations = solve(sampling.sampler, recorder, x, sigmas, generator, sampling.eta)
-    samples = ((x + 1) / 2).clamp(0, 1).float().cpu()  # as sample() maps its result
-    records = recorder.steps()
+    recorders: list[RecordingDenoiser] = []
+
+    def record(denoise: Denoiser) -> Denoiser:
+        recorders.append(RecordingDenoiser(denoise))
+        return recorders[-1]
+
+    labels = sample_labels(model, label, 0, n)
+    samples = model.sample(n, generator=seeded(seed), labels=labels, observe=record, **choices).float().cpu()
+    evaluations, records = model.last_evaluations, recorders[0].steps()
     chosen = [records[i] for i in frame_positions(len(records) + 1, frames)[:-1]]  # the last: the samples
     noisy = [((x / math.sqrt(1 + sigma**2) + 1) / 2).clamp(0, 1) for x, sigma, _ in chosen]
     denoised = [((d + 1) / 2).clamp(0, 1) for _, _, d in chosen]
