@@ -89,12 +89,14 @@ class Gaussian(Likelihood):
         return (torch.round(x * 255) + noise) / 256
 
 
-LIKELIHOODS: Registry[Callable[[float], Likelihood]] = Registry("likelihood")  # name -> factory(std)
-LIKELIHOODS.register("bernoulli", lambda std: Bernoulli())
-LIKELIHOODS.register("gaussian", lambda std: Gaussian(std=std))
-LIKELIHOODS.register("gaussian_learned", lambda std: Gaussian(std=std, learned=True))
+# name -> factory(std, mixtures): the Gaussian's fixed std, the components of a mixture; each takes what it needs
+LIKELIHOODS: Registry[Callable[..., Likelihood]] = Registry("likelihood")
+LIKELIHOODS.register("bernoulli", lambda std, **_: Bernoulli())
+LIKELIHOODS.register("gaussian", lambda std, **_: Gaussian(std=std))
+LIKELIHOODS.register("gaussian_learned", lambda std, **_: Gaussian(std=std, learned=True))
 
 
-def make_likelihood(name: str, std: float = 0.1) -> Likelihood:
-    """Likelihood by name: bernoulli | gaussian (fixed std) | gaussian_learned (or a registered one)."""
-    return LIKELIHOODS.get(name)(std)
+def make_likelihood(name: str, std: float = 0.1, mixtures: int = 10) -> Likelihood:
+    """Likelihood by name: bernoulli | gaussian (fixed std) | gaussian_learned | logistic_mixture (or a registered
+    one)."""
+    return LIKELIHOODS.get(name)(std, mixtures=mixtures)

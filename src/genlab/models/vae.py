@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from ..errors import GenlabError
+from ..losses.kl import linear_warmup
 from ..ops import DiagonalGaussian, log_mean_exp
 from .latent import LatentConfig, LatentImageModel
 from .registry import register
@@ -69,9 +70,7 @@ class VAE(LatentImageModel):
 
     def kl_weight(self) -> float:
         """beta, ramped linearly over the first kl_warmup_steps optimizer steps."""
-        warmup = self.config.kl_warmup_steps
-        ramp = min(1.0, self.step / warmup) if warmup > 0 else 1.0
-        return self.config.beta * ramp
+        return self.config.beta * linear_warmup(self.step, self.config.kl_warmup_steps)
 
     def elbo_terms(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Per-image E_q[log p(x|z)] (one reparametrized sample) and analytic KL(q(z|x) || N(0, I))."""

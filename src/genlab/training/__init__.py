@@ -250,6 +250,7 @@ def option_checks(config: RunConfig) -> list[tuple[bool, str]]:
             f"train.eval_images must be >= 0 and train.grid_size in 1..{MAX_GRID} (each epoch draws that many)",
         ),
         (t.max_nonfinite >= 1, "train.max_nonfinite must be at least 1"),
+        (t.grad_clip >= 0 and t.grad_skip >= 0, "train.grad_clip and train.grad_skip must be >= 0 (0 = off)"),
         (
             t.on_diverge in ("rollback", "stop") and t.max_rollbacks >= 0,
             "train.on_diverge must be rollback or stop, and train.max_rollbacks >= 0",

@@ -256,7 +256,9 @@ class Trainer:
             self._apply_schedule()
             with self.shard():
                 step_batches = [(self.model.prepare(x, self.data_gen), y) for x, y in group]
-                scalars, skipped = optimization_step(self.model, self.optimizers, step_batches, self.amp, sync)
+                scalars, skipped = optimization_step(
+                    self.model, self.optimizers, step_batches, self.amp, sync, (tc.grad_clip, tc.grad_skip)
+                )
             state.batch, state.step, steps = state.batch + len(group), state.step + 1, steps + 1
             self.nonfinite.add(skipped)
             values = step_values(scalars, skipped)

@@ -23,18 +23,20 @@ def optimization_step(
     batches: list[tuple],
     amp: Callable[[], Any],
     sync: GradientSync | None = None,
+    grad_limits: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """One step of every phase in order; phase i trains on ``batches[i]`` (the last batch once they run
     out), so n critic phases see n fresh real batches. A phase whose loss is not finite, and every phase after
     it, updates nothing -- decided on the device, with no host synchronisation. ``sync`` averages a phase's
     gradients over data-parallel replicas and agrees on the skip. A skipped step changes nothing: every buffer
     (batch-norm statistics, spectral-norm vectors) and, when an earlier phase already stepped, every weight and
-    optimizer moment is put back. Returns the logged scalars and a 0-d bool tensor, true when the step was
-    skipped."""
+    optimizer moment is put back. ``grad_limits`` (clip, skip) clip each phase's gradient norm and skip the step
+    when it exceeds ``skip`` (``gradient_gate``). Returns the logged scalars and a 0-d bool tensor, true when a
+    loss was not finite."""
     logged: dict[str, torch.Tensor] = {}
     multi = len(model.step_phases) > 1
     saved = snapshot(model, optimizers if multi else {})
-    skipped = None
+    skipped = held = None
     for index, phase in enumerate(model.step_phases):
         opt = optimizers[phase]
         opt.zero_grad(set_to_none=True)
@@ -44,13 +46,29 @@ def optimization_step(
         bad = ~torch.isfinite(loss.detach())
         skipped = bad if skipped is None else skipped | bad
         loss.backward()
+        params = [p for group in opt.param_groups for p in group["params"]]
         if sync is not None:
-            skipped = sync([p for group in opt.param_groups for p in group["params"]], skipped)
-        step_unless(opt, skipped)
-        model.after_phase(phase, (~skipped).float())
+            skipped = sync(params, skipped)
+        gate, too_big = gradient_gate(params, *grad_limits)
+        blocked = skipped if too_big is None else skipped | too_big
+        held = blocked if held is None else held | blocked
+        step_unless(opt, held)
+        model.after_phase(phase, (~held).float())
+        out = {**out, **gate}
         logged.update({(f"{phase}/{k}" if len(model.phases) > 1 else k): v.detach().float() for k, v in out.items()})
-    restore_if(skipped, saved, optimizers if multi else {})
+    restore_if(held, saved, optimizers if multi else {})
     return logged, skipped
+
+
+def gradient_gate(params: list, clip: float, skip: float) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+    """Clip the gradient norm to ``clip`` and flag the update for skipping when the norm before clipping exceeds
+    ``skip`` (Child 2021, VDVAE: outlier updates skipped); 0 turns either off. Returns the logged norm and skip flag
+    (decided on the device), or nothing when both are off."""
+    if not (clip or skip):
+        return {}, None
+    norm = torch.nn.utils.clip_grad_norm_(params, clip or float("inf"), foreach=None)
+    too_big = norm > skip if skip else torch.zeros((), dtype=torch.bool, device=norm.device)
+    return {"grad_norm": norm, "grad_skipped": too_big.float()}, too_big
 
 
 Snapshot = dict[int, tuple[torch.Tensor, torch.Tensor]]  # id(tensor) -> (tensor, its value before the step)

@@ -1,0 +1,197 @@
+"""The hierarchical VAE (models/hvae.py): its bound reduces to the plain VAE's with one group, KLs are analytic and
+right, the residual posterior gives KL 0 at zero encoder outputs, free bits never tighten the reported bound; the
+discretized logistic mixture is a distribution; gradient clipping and skipping in the loop."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+
+from genlab.losses import make_likelihood
+from genlab.metrics import elbo_terms, importance_sampled_nll
+from genlab.models import default_config
+from genlab.ops import kl_monte_carlo
+from genlab.runs import resolve_model_config
+from genlab.samplers import seeded
+from genlab.testing import synthetic_images, tiny_model
+from genlab.training.step import optimization_step
+
+
+def hvae(**options):
+    """A tiny HVAE on binary 28 px images with the given model options."""
+    config = default_config("hvae", "tiny")
+    config.data.binarize = "dynamic"
+    for key, value in options.items():
+        setattr(config.model, key, value)
+    resolve_model_config(config, synthetic_images(2))
+    torch.manual_seed(0)
+    from genlab.models.hvae import HVAE
+
+    return HVAE(config.model).eval()
+
+
+def binary(n=6, seed=0):
+    return torch.bernoulli(torch.full((n, 1, 28, 28), 0.3), generator=seeded(seed))
+
+
+def test_with_one_group_the_bound_is_the_plain_vae_elbo_on_the_same_weights():
+    """One group under N(0, I): E_q log p(x | z) - KL(q || N(0, I)), computed as the plain VAE computes it."""
+    model, x = hvae(scales=1, groups=(1,), top_prior="standard"), binary()
+    torch.manual_seed(3)
+    recon, kl = model.elbo_terms(x)
+    group = model.top_down[0][0]
+    h = model.top_state.expand(len(x), -1, -1, -1)
+    q = group.posterior_of(h, model.features(x)[0], group.prior_of(h), residual=True)
+    torch.manual_seed(3)
+    z = q.rsample()
+    params = model.head(group.absorb(h, z))
+    assert torch.allclose(kl, q.kl())  # the VAE's closed form against N(0, I)
+    assert torch.allclose(recon, model.likelihood.log_prob(params, x))
+
+
+def test_each_group_kl_is_analytic_and_matches_monte_carlo():
+    model = hvae(scales=2, groups=(2, 1))
+    with torch.no_grad():
+        for parameter in model.parameters():  # posteriors far from their priors
+            parameter.add_(0.3 * torch.randn_like(parameter))
+        visits = model.posterior_groups(binary(2))
+    assert len(visits) == 3
+    for q, p, _ in visits:
+        estimate, stderr = kl_monte_carlo(q, p, n_samples=4000, generator=seeded(1))
+        analytic = q.kl(p)
+        assert (analytic > 0.5).all()
+        assert ((estimate - analytic).abs() <= 5 * stderr + 1e-3).all(), (estimate, analytic, stderr)
+
+
+def test_the_residual_posterior_equals_the_prior_when_the_encoder_outputs_zeros():
+    model = hvae(scales=2, groups=(2, 1))
+    for scale in model.top_down:
+        for group in scale:
+            torch.nn.init.zeros_(group.posterior.weight)
+            torch.nn.init.zeros_(group.posterior.bias)
+    _, kls = model.group_kls(binary())
+    assert torch.equal(kls, torch.zeros_like(kls))
+    plain = hvae(scales=2, groups=(2, 1), residual_posterior=False)  # the contrast: q = N(0, I), p is learned
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        for scale in plain.top_down:
+            for group in scale:
+                group.prior.bias.fill_(0.5)
+    assert (plain.group_kls(binary())[1] > 0).all()
+
+
+@pytest.mark.parametrize("floor", [0.0, 2.0, 50.0])
+def test_free_bits_never_make_the_reported_bound_tighter_than_the_true_elbo(floor):
+    base, held = hvae(), hvae(free_bits=floor)
+    held.load_state_dict(base.state_dict())
+    batch = (binary(8), torch.zeros(8, dtype=torch.long))
+    torch.manual_seed(5)
+    true = base.loss(batch, "main")
+    torch.manual_seed(5)
+    out = held.loss(batch, "main")
+    assert torch.allclose(out["elbo"], true["elbo"])  # the logged bound is the ELBO, whatever the floor
+    assert out["loss"] >= -out["elbo"] - 1e-4  # the objective is never above the bound
+    if floor == 50.0:
+        assert out["loss"] > -out["elbo"] + 1  # a floor above every group's KL does change the objective
+
+
+def test_the_importance_sampled_nll_is_below_the_negative_elbo():
+    model, config = tiny_model("hvae")
+    data = synthetic_images(8)
+    data.images = (data.images > 127).to(torch.uint8) * 255
+    nll = importance_sampled_nll(model, data, k=64, chunk=16)
+    neg_elbo = elbo_terms(model, data)["neg_elbo"]
+    assert nll["nll"] < neg_elbo and nll["k"] == 64
+
+
+def test_log_weights_in_pieces_keep_every_sample():
+    model, x = hvae(), binary(3)
+    torch.manual_seed(0)
+    weights = model.log_weights(x, 10, rows=4)  # one image-batch of 3 -> pieces of one sample each
+    assert weights.shape == (3, 10) and torch.isfinite(weights).all()
+    assert weights.std(1).min() > 0  # every column a different posterior sample
+
+
+def test_sampling_is_seeded_and_temperature_zero_is_the_prior_mean_path():
+    model = hvae(scales=2, groups=(2, 1))
+    a, b = model.sample(4, seeded(1)), model.sample(4, seeded(1))
+    assert torch.equal(a, b) and a.shape == (4, 1, 28, 28)
+    model.temperature = 0.0
+    cold = model.sample(4, seeded(2))
+    assert torch.allclose(cold, cold[:1].expand_as(cold))  # no noise: every sample the same image
+    assert torch.allclose(cold, model.decode(model.prior_sample(4, seeded(3))))
+
+
+def test_decode_noise_reproduces_sample_from_the_same_draws():
+    model = hvae(scales=2, groups=(2, 1))
+    model.temperature = 0.8
+    gen = seeded(4)
+    noise = [0.8 * torch.randn(3, *shape, generator=gen) for shape in model.group_shapes]
+    assert torch.equal(model.decode_noise(noise), model.sample(3, seeded(4)))
+
+
+def test_reconstruction_and_interpolation_go_through_the_top_group():
+    model, x = hvae(scales=2, groups=(2, 1)), binary(2)
+    codes = model.encode(x)
+    assert codes.shape == (2, 2 * 7 * 7)  # the tiny preset: 2 channels on the 7 x 7 top
+    assert model.reconstruct(x).shape == x.shape and model.decode(codes).shape == x.shape
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_the_discretized_logistic_mixture_sums_to_one_over_all_levels(channels):
+    likelihood = make_likelihood("logistic_mixture", mixtures=3)
+    params = torch.randn(1, likelihood.param_channels(channels), 1, 1, generator=seeded(0)) * 2
+    levels = torch.cartesian_prod(*[torch.arange(256)] * channels).view(-1, channels, 1, 1).float() / 255
+    log_p = likelihood.log_prob(params.expand(len(levels), -1, -1, -1), levels)
+    assert torch.logsumexp(log_p, 0).exp().item() == pytest.approx(1.0, abs=1e-4)
+    assert likelihood.mean(params).shape == (1, channels, 1, 1)
+
+
+def test_the_logistic_mixture_mean_is_its_component_mean_when_one_component_dominates():
+    likelihood = make_likelihood("logistic_mixture", mixtures=2)
+    params = torch.zeros(1, likelihood.param_channels(1), 1, 1)
+    params[0, 0], params[0, 2], params[0, 3] = 30.0, 0.5, -0.5  # logit of component 0; means 0.5, -0.5
+    assert likelihood.mean(params).item() == pytest.approx(0.75, abs=1e-3)  # (0.5 + 1) / 2
+
+
+def gaussian_step(limits):
+    """One optimization step of a tiny HVAE with the given (clip, skip) limits: logged, weights before, the model."""
+    model = hvae().train()
+    optimizers = model.optimizers(default_config("hvae", "tiny").train)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    batch = [(binary(8), torch.zeros(8, dtype=torch.long))]
+    logged, skipped = optimization_step(model, optimizers, batch, contextlib.nullcontext, grad_limits=limits)
+    assert not bool(skipped)  # skipped means a non-finite loss, never a skipped outlier update
+    return logged, before, model
+
+
+def test_an_update_with_a_gradient_norm_over_the_skip_threshold_changes_nothing():
+    logged, before, model = gaussian_step((0.0, 1e-6))
+    assert logged["grad_skipped"].item() == 1.0 and logged["grad_norm"] > 1e-6
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and batch-norm statistics
+
+
+def test_an_update_under_the_threshold_is_applied_and_clipping_bounds_the_norm():
+    logged, before, model = gaussian_step((1e-3, 1e9))
+    assert logged["grad_skipped"].item() == 0.0 and logged["grad_norm"] > 1e-3
+    after = model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])) <= 1e-3 * 1.001
+    no_limits, _, _ = gaussian_step((0.0, 0.0))
+    assert "grad_norm" not in no_limits
+
+
+def test_spectral_penalty_is_the_largest_singular_value_after_a_few_calls():
+    model = hvae(spectral_reg=1e-3)
+    penalty = model.spectral
+    for _ in range(30):
+        value = penalty()
+    exact = sum(torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2) for conv in penalty.convs)
+    assert value.item() == pytest.approx(exact.item(), rel=1e-3)
+    model.train()
+    out = model.loss((binary(4), torch.zeros(4, dtype=torch.long)), "main")
+    assert out["spectral"] > 0 and out["loss"] > -out["elbo"]  # the penalty is added in training
