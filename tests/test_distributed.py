@@ -51,6 +51,18 @@ DIFFUSION = {  # conditional: label dropout draws per sample too
         "train.grid_size=4",
     ],
 }
+HVAE = {  # batch-norm in every cell: statistics per replica, weights equal
+    "model": "hvae",
+    "preset": "tiny",
+    "overrides": [
+        "train.epochs=1",
+        "data.limit=256",
+        "train.batch_size=64",
+        "train.eval_images=64",
+        "train.grid_size=4",
+        "train.grad_clip=50",
+    ],
+}
 # one step of the global batch: the U-Net's zero-initialised output layer leaves the gradients of the last
 # blocks' biases at round-off size for a few steps, where Adam's normalisation makes any difference of summation
 # order a full-size step, so later steps are compared by the replicas' agreement only
@@ -117,7 +129,9 @@ CYCLEGAN = {
 
 
 @pytest.mark.slow  # torchrun
-@pytest.mark.parametrize("spec", [GAN, VAE, CYCLEGAN, DIFFUSION], ids=["gan", "vae", "cyclegan", "diffusion"])
+@pytest.mark.parametrize(
+    "spec", [GAN, VAE, CYCLEGAN, DIFFUSION, HVAE], ids=["gan", "vae", "cyclegan", "diffusion", "hvae"]
+)
 def test_replicas_end_with_the_same_weights_and_the_run_loads_in_one_process(spec, tmp_path):
     if spec is CYCLEGAN:  # four networks in two phases, history pools per replica
         spec = {**spec, "data": domain_folders(tmp_path / "domains")}

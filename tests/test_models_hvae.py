@@ -5,17 +5,21 @@ discretized logistic mixture is a distribution; gradient clipping and skipping i
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 import torch
 
+from genlab.export import export_onnx
+from genlab.export.runtime import load_generator
 from genlab.losses import make_likelihood
 from genlab.metrics import elbo_terms, importance_sampled_nll
 from genlab.models import default_config
 from genlab.ops import kl_monte_carlo
-from genlab.runs import resolve_model_config
+from genlab.runs import resolve_model_config, save_checkpoint
 from genlab.samplers import seeded
-from genlab.testing import synthetic_images, tiny_model
+from genlab.testing import TINY_TRAIN, run_weights, synthetic_images, tiny_model
+from genlab.testing.runs import straight_and_resumed
 from genlab.training.step import optimization_step
 
 
@@ -195,3 +199,32 @@ def test_spectral_penalty_is_the_largest_singular_value_after_a_few_calls():
     model.train()
     out = model.loss((binary(4), torch.zeros(4, dtype=torch.long)), "main")
     assert out["spectral"] > 0 and out["loss"] > -out["elbo"]  # the penalty is added in training
+
+
+def test_a_tiny_run_resumes_exactly_with_warmup_free_bits_and_gradient_limits(tmp_path):
+    """Stopped after 3 steps and resumed, the run ends with the weights (and batch-norm statistics) of one that
+    never stopped; the spectral penalty's power-iteration vectors are carried over too."""
+    settings = TINY_TRAIN + ["train.epochs=2", "train.eval_images=0", "train.grid_size=4", "data.limit=128"]
+    settings += ["model.kl_warmup_steps=5", "model.free_bits=0.1", "model.spectral_reg=1e-3", "train.grad_clip=100"]
+    straight, split, state = straight_and_resumed("hvae", "mnist", "tiny", settings, tmp_path, stop=3)
+    assert state["loop"]["step"] == 3
+    a, b = run_weights(straight), run_weights(split)
+    assert any(k.startswith("spectral.") for k in a) and a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    steps = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert any("grad_norm" in r for r in steps if r["kind"] == "step")
+
+
+def test_the_exported_top_down_path_samples_what_the_model_samples(tmp_path):
+    """top_down.onnx takes one noise input per group; fed the draws of ``sample``, it gives its images."""
+    model, config = tiny_model("hvae")
+    model.eval()
+    save_checkpoint(tmp_path / "run", model, config)
+    folder = export_onnx(tmp_path / "run", tmp_path / "export").parent  # returns the manifest
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["sample_graph"] == "top_down.onnx" and [g["file"] for g in manifest["graphs"]] == ["top_down.onnx"]
+    ports = manifest["graphs"][0]["inputs"]
+    assert [p["name"] for p in ports] == ["noise_1", "noise_2"] and ports[0]["distribution"] == "standard normal"
+    sampler, _ = load_generator(folder)
+    exported, own = sampler.sample(6, seeded(3)), model.sample(6, seeded(3))
+    assert exported.shape == own.shape and (exported - own).abs().max() < 1e-4

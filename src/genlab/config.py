@@ -54,9 +54,7 @@ class TrainConfig:
     eval_metrics: str = "fid,kid"  # any of genlab eval's metrics, comma-separated
     eval_samples: int = 2000  # generated (and test) images for those scores; nll uses k=100
     grad_clip: float = 0.0  # clip the gradient norm of each phase to this (0 = off; Pascanu et al. 2013)
-    grad_skip: float = (
-        0.0  # skip updates whose gradient norm exceeds this, counted as grad_skipped (0 = off; Child 2021)
-    )
+    grad_skip: float = 0.0  # skip updates whose gradient norm is above this, logged as grad_skipped (0 = off)
     max_nonfinite: int = 20  # consecutive non-finite losses before training rolls back or stops
     on_diverge: str = "rollback"  # rollback (to the last checkpoint, learning rate halved) | stop
     max_rollbacks: int = 3  # roll-backs before a diverging run stops (exit code 3)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from ..data import to_float
-from ..metrics import active_units, elbo_terms, importance_sampled_nll
+from ..metrics import active_units, elbo_terms, group_statistics, importance_sampled_nll
 from .context import EvalContext
 from .records import Metric, plus_minus, register_metric
 
@@ -17,8 +17,27 @@ from .records import Metric, plus_minus, register_metric
 def _elbo(ctx: EvalContext) -> dict[str, Any]:
     ctx.model.require("elbo_terms", "compute an ELBO")
     result = elbo_terms(ctx.model, ctx.data, seed=ctx.options.seed)
-    result.update(active_units(ctx.model, ctx.data))
-    return result
+    if not ctx.model.supports("posterior_groups"):
+        return {**result, **active_units(ctx.model, ctx.data)}
+    groups = group_statistics(ctx.model, ctx.data)  # a hierarchy: every group's units, and each group's KL
+    active = sum(g["active_units"] for g in groups)
+    return {**result, "groups": groups, "active_units": active, "latent_dim": sum(g["dims"] for g in groups)}
+
+
+def _elbo_rows(r: dict) -> list[tuple[str, str]]:
+    """The ELBO, its two terms, bits/dim and active units; for a hierarchy, one line per latent group."""
+    rows = [
+        ("-ELBO (nats)", plus_minus(r["neg_elbo"], r["neg_elbo_stderr"])),
+        ("  reconstruction (nats)", f"{r['recon']:.2f}"),
+        ("  KL (nats)", f"{r['kl']:.2f}"),
+        ("-ELBO (bits/dim)", f"{r['neg_elbo_bits_per_dim']:.4f}"),
+        ("active units", f"{r['active_units']} / {r['latent_dim']}"),
+    ]
+    for i, group in enumerate(r.get("groups", [])):
+        rows.append(
+            (f"  group {i + 1} (top-down): KL, active", f"{group['kl']:.2f}, {group['active_units']} / {group['dims']}")
+        )
+    return rows
 
 
 def _nll(ctx: EvalContext) -> dict[str, Any]:
@@ -61,13 +80,7 @@ register_metric(
         spread={"neg_elbo": "neg_elbo_stderr"},
         note=_images_scored,
         note_group="likelihood",
-        rows=lambda r: [
-            ("-ELBO (nats)", plus_minus(r["neg_elbo"], r["neg_elbo_stderr"])),
-            ("  reconstruction (nats)", f"{r['recon']:.2f}"),
-            ("  KL (nats)", f"{r['kl']:.2f}"),
-            ("-ELBO (bits/dim)", f"{r['neg_elbo_bits_per_dim']:.4f}"),
-            ("active units", f"{r['active_units']} / {r['latent_dim']}"),
-        ],
+        rows=_elbo_rows,
     )
 )
 register_metric(

@@ -108,6 +108,18 @@ class Denoise(nn.Module):
         return self.model.denoise(x, sigma, labels)
 
 
+class DecodeNoise(nn.Module):
+    """Every latent group's standard-normal noise, top-down -> images in [0, 1]: a hierarchical VAE's top-down path
+    (``decode_noise``), z_l = mu_l + sigma_l noise_l; noise times T samples at temperature T."""
+
+    def __init__(self, model: Any):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *noise: Tensor) -> Tensor:
+        return self.model.decode_noise(list(noise))
+
+
 def without_ema(model: Any) -> Any:
     """The model itself, or for a model that samples through an EMA copy of its generator a copy of the model
     whose ``decode`` goes through the trained generator instead."""
@@ -229,6 +241,15 @@ def translated_out(model: Model) -> list[Port]:
     return [dataclasses.replace(image_port(model), name="translated")]
 
 
+def noise_inputs(model: Any) -> list[Port]:
+    """noise_1 .. noise_L [batch, channels, size, size] ~ N(0, I): one per latent group, in top-down order."""
+    meaning = "group {} of the top-down path (top first); multiply by T to sample at temperature T"
+    return [
+        Port(f"noise_{i}", "float32", ("batch", *shape), {**STANDARD_NORMAL, "meaning": meaning.format(i)})
+        for i, shape in enumerate(model.group_shapes, 1)
+    ]
+
+
 def denoiser_inputs(model: Any) -> list[Port]:
     """x [batch, C, H, W] = x0 + sigma n with x0 in [-1, 1], sigma [batch] (t = sigma, Karras et al. 2022), and
     for a class-conditional model labels [batch], where the index num_classes means "no label"."""
@@ -280,13 +301,20 @@ GRAPHS = (
     ),
     Graph(
         "decoder",
-        lambda m: makes_images(m) and m.supports("encode") and one_domain(m),
+        lambda m: makes_images(m) and m.supports("encode") and one_domain(m) and not m.supports("decode_noise"),
         Decode,
         latent_inputs,
         images,
         sampled=lambda m: True,
     ),
-    Graph("encoder", lambda m: m.supports("encode") and one_domain(m), Encode, encoder_inputs, code_outputs),
+    Graph(
+        "encoder",
+        lambda m: m.supports("encode") and one_domain(m) and not m.supports("decode_noise"),
+        Encode,
+        encoder_inputs,
+        code_outputs,
+    ),
+    Graph("top_down", lambda m: m.supports("decode_noise"), DecodeNoise, noise_inputs, images, sampled=lambda m: True),
     *(
         Graph(
             f"decoder_{d}",

@@ -171,8 +171,8 @@ def example_input(model: Any, port: Port, n: int, seed: int) -> Tensor:
         if not torch.equal(draw_latent(port.values, n, port.shape[1], seeded(seed)), z):
             raise GenlabError(f"model {model.name!r} draws latent codes in a way the manifest cannot describe")
         return z
-    if port.name == "style":  # a translator's target styles, from N(0, I)
-        return torch.randn(n, port.shape[1], generator=seeded(seed))
+    if port.values.get("distribution") == "standard normal":  # a translator's styles, a hierarchy's group noise
+        return torch.randn(n, *port.shape[1:], generator=seeded(seed))
     if port.name == "labels":
         return torch.randint(0, port.values["range"][1] + 1, (n,), generator=seeded(seed))
     if port.name == "sigma":  # noise levels log-uniform over the range a sampler visits

@@ -84,6 +84,20 @@ class OnnxGenerator(OnnxSampler):
         return torch.from_numpy(self.session.run(None, feed)[0])
 
 
+class OnnxTopDown(OnnxSampler):
+    """A hierarchical VAE's top-down graph (noise of every group -> images) that samples like its model: the same
+    generator gives the same noise, group by group, top first."""
+
+    num_classes = 0
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:
+        """n images in [0, 1] at temperature 1."""
+        names = sorted((name for name in self.ports if name.startswith("noise_")), key=lambda s: int(s[6:]))
+        feed = {name: torch.randn(n, *self.ports[name]["shape"][1:], generator=generator).numpy() for name in names}
+        return torch.from_numpy(self.session.run(None, feed)[0])
+
+
 class OnnxDiffusion(OnnxSampler):
     """A denoiser graph sampled by the solver and noise levels of the manifest's ``sampling``, as its model
     samples: the same seeds give the same starting noise."""
@@ -115,7 +129,7 @@ class OnnxDiffusion(OnnxSampler):
         return ((x + 1) / 2).clamp(0, 1)
 
 
-def load_generator(path: str | Path, graph: str | None = None) -> tuple[OnnxGenerator, RunConfig]:
+def load_generator(path: str | Path, graph: str | None = None) -> tuple[OnnxSampler, RunConfig]:
     """The generator graph of an export folder (``graph``, the .onnx file ``path`` names, else the graph the
     model samples through) and the run config its manifest carries."""
     folder, named = locate_export(path)
@@ -131,7 +145,8 @@ def load_generator(path: str | Path, graph: str | None = None) -> tuple[OnnxGene
         )
     entry = graph_entry(folder, manifest, name)
     first = [port["name"] for port in entry["inputs"]][:1]
-    kind = OnnxGenerator if first == ["z"] else OnnxDiffusion if first == ["x"] and "sampling" in manifest else None
+    kinds = {"z": OnnxGenerator, "noise_1": OnnxTopDown, "x": OnnxDiffusion if "sampling" in manifest else None}
+    kind = kinds.get(first[0]) if first else None
     if kind is None:
         raise GenlabError(
             f"{name} does not make images from latent codes or noise; genlab eval scores exported generators, "

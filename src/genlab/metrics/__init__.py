@@ -4,6 +4,7 @@ Stacked MNIST); the sliced Wasserstein distance on Laplacian-pyramid patches."""
 from .likelihood import (
     active_units,
     elbo_terms,
+    group_statistics,
     importance_sampled_nll,
     nats_to_bits_per_dim,
     nll_summary,
@@ -21,6 +22,7 @@ __all__ = [
     "fid",
     "frechet_distance",
     "gaussian_stats",
+    "group_statistics",
     "importance_sampled_nll",
     "kid",
     "laplacian_pyramid",

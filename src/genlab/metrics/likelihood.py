@@ -100,3 +100,26 @@ def active_units(model: Any, data: ImageData, threshold: float = 0.01, batch_siz
     )
     variance = means.var(0, correction=min(1, len(means) - 1))  # one image: variance 0, not NaN and a warning
     return {"active_units": int((variance > threshold).sum()), "latent_dim": means.shape[1], "threshold": threshold}
+
+
+@torch.no_grad()
+def group_statistics(model: Any, data: ImageData, threshold: float = 0.01, batch_size: int = 500) -> list[dict]:
+    """Per latent group of a hierarchical VAE, top-down: its mean KL(q || p) in nats and its active units, the
+    dimensions whose posterior mean varies over images by more than ``threshold`` (Burda et al. 2016, Sec. 5.2)."""
+    model.eval()
+    kls: list[list[Tensor]] = []
+    means: list[list[Tensor]] = []
+    for x, _ in _prepared_batches(model, data, batch_size, 0, "latent groups"):
+        for index, (q, p, _) in enumerate(model.posterior_groups(x)):
+            if index == len(kls):
+                kls.append([])
+                means.append([])
+            kls[index].append(q.kl(p).double().cpu())
+            means[index].append(q.mean.flatten(1).float().cpu())
+    rows = []
+    for kl, mean in zip(kls, means):
+        stacked = torch.cat(mean)
+        variance = stacked.var(0, correction=min(1, len(stacked) - 1))
+        active = int((variance > threshold).sum())
+        rows.append({"kl": torch.cat(kl).mean().item(), "active_units": active, "dims": stacked.shape[1]})
+    return rows

@@ -226,8 +226,14 @@ class HVAE(GenerativeModel):
     def decode_noise(self, noise: list[Tensor]) -> Tensor:
         """Standard-normal noise of every group, top-down -> mean images, z_l = mu_l + sigma_l eps_l (scale eps by
         a temperature to sample at it): the exported top-down path."""
-        params, _ = self.descend(len(noise[0]), draw=lambda index, prior: prior.mean + prior.std * noise[index])
+        params, _ = self.descend(noise[0].shape[0], draw=lambda index, prior: prior.mean + prior.std * noise[index])
         return self.likelihood.mean(params).float()
+
+    def set_temperature(self, temperature: float) -> None:
+        """The factor on every prior std when sampling (Vahdat & Kautz 2020 sample at 0.6-1.0)."""
+        if not temperature >= 0:
+            raise GenlabError(f"the temperature must be >= 0, got {temperature}")
+        self.temperature = temperature
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:
