@@ -1,11 +1,12 @@
-"""Likelihood benchmark (Burda et al. 2016 protocol): train the `nll` VAE preset on dynamically
-binarized MNIST, then estimate the test NLL by importance sampling.
+"""Likelihood benchmark (Burda et al. 2016 protocol): train the `nll` preset of the VAE (or, with --model hvae, of
+the hierarchical VAE) on dynamically binarized MNIST, then estimate the test NLL by importance sampling.
 
     python benchmarks/vae_nll.py                         # full protocol: k=5000, all 10,000 test images
     python benchmarks/vae_nll.py -k 1000 --images 1000   # a CPU-sized estimate
     python benchmarks/vae_nll.py --skip-train            # score an existing run again
     python benchmarks/vae_nll.py --skip-train --shard 1000   # resumable: per-image NLLs saved per shard
     python benchmarks/vae_nll.py --skip-train --iwae-finetune 5 -k 1000 --shard 1000   # the docs' best row
+    python benchmarks/vae_nll.py --model hvae --out runs/hvae-nll --skip-train -k 1000 --shard 1000
 
 With --iwae-finetune E the trained run is copied to OUT_iwae and trained E more epochs on the IWAE bound
 (Burda et al. 2016, k=5 samples, no KL warm-up) by resuming it with a cosine schedule stretched to
@@ -82,7 +83,8 @@ def finetune_iwae(run: Path, epochs: int, k: int = 5) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(RESULTS / "vae_nll"))
+    parser.add_argument("--model", default="vae", choices=("vae", "hvae"), help="whose nll preset (default vae)")
+    parser.add_argument("--out", help="the run folder (default benchmarks/results/MODEL_nll)")
     parser.add_argument("-k", type=int, default=5000)
     parser.add_argument("--images", type=int, default=None)
     parser.add_argument("--shard", type=int, default=None, help="score this many test images at a time, resumably")
@@ -94,13 +96,17 @@ def main() -> None:
         metavar="EPOCHS",
         help="then continue a copy of the run on the IWAE bound (k=5) and score that copy",
     )
-    parser.add_argument("--name", default="vae_nll", help="result file name under benchmarks/results/")
+    parser.add_argument("--name", help="result file name under benchmarks/results/ (default MODEL_nll)")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
+    if args.iwae_finetune and args.model != "vae":
+        parser.error("--iwae-finetune continues a vae run on the IWAE bound")
+    args.out = args.out or str(RESULTS / f"{args.model}_nll")
+    args.name = args.name or f"{args.model}_nll"
     train_seconds = None
     if not args.skip_train:
         started = time.perf_counter()
-        train("vae", preset="nll", overrides=args.overrides, out=args.out, force=True)
+        train(args.model, preset="nll", overrides=args.overrides, out=args.out, force=True)
         train_seconds = round(time.perf_counter() - started, 1)
     run = Path(args.out)
     if args.iwae_finetune:

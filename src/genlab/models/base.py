@@ -79,6 +79,11 @@ class GenerativeModel(nn.Module):
             config.num_classes = len(dataset.classes)
 
     @property
+    def latent_dim(self) -> int | None:
+        """Numbers in one code that ``decode`` takes; None for a model without a latent space."""
+        return getattr(self.config, "latent_dim", None)
+
+    @property
     def num_classes(self) -> int:
         """Classes of a class-conditional model; 0 when unconditional."""
         return self.config.num_classes if getattr(self.config, "conditional", False) else 0

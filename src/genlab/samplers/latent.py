@@ -177,7 +177,7 @@ def traverse(
 def manifold_grid(model: Decoder, steps: int = 20, label: int | None = None) -> Tensor:
     """Kingma & Welling (2014) Fig. 4: decode a grid of Gaussian quantiles of a 2-D latent space."""
     model.require("decode", "draw the latent manifold")
-    if model.config.latent_dim != 2:
+    if model.latent_dim != 2:
         raise GenlabError("the manifold grid needs a 2-D latent space (model.latent_dim=2)")
     probs = torch.linspace(0.5 / steps, 1 - 0.5 / steps, steps)
     values = torch.distributions.Normal(0.0, 1.0).icdf(probs)

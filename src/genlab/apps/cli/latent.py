@@ -165,7 +165,7 @@ def run_traverse(args: argparse.Namespace) -> int:
     model.require("decode", "traverse the latent space")
     require_images(model, "traverse")
     path = resolve_output(args, "traversal.png")
-    latent = config.model.latent_dim
+    latent = model.latent_dim
     if latent == 2 and args.dims is None:
         steps = args.steps or 20
         check_grid(steps * steps, config.model.image_size, "traverse --steps", scale=1)

@@ -39,7 +39,7 @@ def missing(model: Model, method: str) -> str | None:
 def reasons(model: Model, config: RunConfig) -> dict[str, str | None]:
     """For each capability, why the model lacks it (None: it has it)."""
     points = "it makes 2-D points, not images" if getattr(model, "points", False) else None
-    latent = getattr(config.model, "latent_dim", None)
+    latent = getattr(model, "latent_dim", None)
     decodes = missing(model, "decode") or points or (None if latent else "it has no latent space")
     translates = missing(model, "translate")
     one_way = tuple(model.directions) == ("a2b",)
@@ -99,7 +99,7 @@ class ServedRun:
 
     @property
     def latent_dim(self) -> int | None:
-        return getattr(self.config.model, "latent_dim", None)
+        return getattr(self.model, "latent_dim", None)
 
     @property
     def num_classes(self) -> int:
