@@ -1,5 +1,6 @@
 """The sample pictures of the model pages, drawn from real runs: docs/images/NAME.png, an 8 x 8 grid of seeded
-samples of each run (translators: rows of input | translated | back on the run's test images).
+samples of each run; of a translator (UNIT too), a column per image of domain A's first 8 test images: the input,
+its translation a2b and the translation back (a one-way refiner: input and refined).
 
     python benchmarks/docs_pictures.py vae=runs/vae gan=runs/gan diffusion=runs/diffusion
     python benchmarks/docs_pictures.py cyclegan=runs/m2mm --seed 3
@@ -24,14 +25,15 @@ IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 
 
 def picture(run: str, path: Path, seed: int) -> None:
-    """A grid of the run's samples, or of its translations of the test split."""
+    """A grid of the run's translations of domain A's test images, or else of its samples."""
     model, config = load_run(run)
-    if model.supports("sample"):
+    if not model.supports("translate"):
         save_grid(sample_images(model, 64, seed), path, nrow=8, scale=2)
         return
-    images = to_float(load_split(config, "test").images[:8])
+    test = load_split(config, "test")
+    images = to_float(test.images[test.labels == 0][:8])  # unpaired data interleaves A, B: label 0 is A
     trips = round_trip(model, images.to(model.device), "a2b")
-    save_grid(trips.flatten(0, 1), path, nrow=trips.shape[1], scale=2)
+    save_grid(trips.transpose(0, 1).flatten(0, 1), path, nrow=len(trips), scale=2)
 
 
 def main() -> None:
