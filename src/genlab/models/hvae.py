@@ -16,6 +16,7 @@ from ..nn.hierarchical import CELLS, LatentGroup, cell_stack
 from ..nn.spectral import SpectralPenalty
 from ..ops import DiagonalGaussian
 from .base import GenerativeModel
+from .latent import resolve_image_likelihood
 from .registry import register
 
 Visit = tuple[DiagonalGaussian, DiagonalGaussian, Tensor]  # (the distribution z was drawn from, the prior, z)
@@ -108,12 +109,7 @@ class HVAE(GenerativeModel):
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
         """Image size and channels from the dataset; Bernoulli for binarized data, else the logistic mixture."""
-        config.image_size = config.image_size or dataset.image_size
-        config.channels = config.channels or dataset.channels
-        if config.likelihood == "auto":
-            config.likelihood = "bernoulli" if data.binarize != "none" else "logistic_mixture"
-        if config.likelihood == "bernoulli" and data.binarize == "none":
-            raise GenlabError("a Bernoulli likelihood needs binary data: set data.binarize=dynamic or static")
+        resolve_image_likelihood(config, data, dataset, continuous="logistic_mixture")
 
     @property
     def dims(self) -> int:

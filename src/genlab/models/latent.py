@@ -65,15 +65,7 @@ class LatentImageModel(GenerativeModel):
     @classmethod
     def resolve_config(cls, config: Any, data: Any, dataset: Any) -> None:
         """Image size and channels from the dataset; Bernoulli for binarized data, else Gaussian."""
-        config.image_size = config.image_size or dataset.image_size
-        config.channels = config.channels or dataset.channels
-        if config.likelihood == "auto":
-            config.likelihood = "bernoulli" if data.binarize != "none" else "gaussian"
-        if config.likelihood == "bernoulli" and data.binarize == "none":
-            raise GenlabError(
-                "a Bernoulli likelihood needs binary data: set data.binarize=dynamic or static, "
-                "or use model.likelihood=gaussian"
-            )
+        resolve_image_likelihood(config, data, dataset, continuous="gaussian")
         cls.resolve_classes(config, dataset)
 
     @property
@@ -113,6 +105,20 @@ class LatentImageModel(GenerativeModel):
 
     def encode(self, x: Tensor) -> Tensor:
         raise NotImplementedError
+
+
+def resolve_image_likelihood(config: Any, data: Any, dataset: Any, continuous: str) -> None:
+    """Image size and channels from the dataset (in place); likelihood auto: Bernoulli for binarized data, else
+    ``continuous``; one clear line for a Bernoulli likelihood on data that is not binary."""
+    config.image_size = config.image_size or dataset.image_size
+    config.channels = config.channels or dataset.channels
+    if config.likelihood == "auto":
+        config.likelihood = "bernoulli" if data.binarize != "none" else continuous
+    if config.likelihood == "bernoulli" and data.binarize == "none":
+        raise GenlabError(
+            "a Bernoulli likelihood needs binary data: set data.binarize=dynamic or static, "
+            f"or use model.likelihood={continuous}"
+        )
 
 
 def coder_config(config_dict: dict, field: str) -> Any:
