@@ -56,7 +56,7 @@ def chromium() -> str:
 
 @pytest.fixture(scope="session")
 def studio(tmp_path_factory):
-    """The real studio app over five tiny runs (genlab.apps.testing's studio_runs), served on 127.0.0.1 from a
+    """The real studio app over six tiny runs (genlab.apps.testing's studio_runs), served on 127.0.0.1 from a
     background thread."""
     from genlab.apps.testing import studio_server
 

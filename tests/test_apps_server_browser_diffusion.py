@@ -1,7 +1,7 @@
 """A diffusion run in the studio's page, in Chromium: its denoising trajectory captioned with the noise levels,
 the sampler and steps it draws with and what that costs, the guidance slider of a class-conditional run; and
-none of it for runs that draw in one pass. The session's server and a page of tests/conftest.py, as in
-test_apps_server_browser.py."""
+none of it for runs that draw in one pass; a hierarchical VAE's temperature slider. The session's server and a
+page of tests/conftest.py, as in test_apps_server_browser.py."""
 
 from __future__ import annotations
 
@@ -90,3 +90,22 @@ def test_runs_that_draw_in_one_pass_show_neither_control(page, studio):
         assert not any(page.is_visible(f"#{i}") for i in CONTROLS + ["samples-line"])
         assert not {"sampler", "steps", "guidance"} & set(last_request(page, "samples.png"))
     assert page.is_visible("#class-section")  # the conditional GAN's class picker, without a guidance slider
+
+
+def test_a_hierarchical_vae_has_a_temperature_slider_that_redraws_its_samples(page, studio):
+    select_run(page, studio, "hvae")
+    wait_image(page, "#samples-img")
+    assert page.is_visible("#temperature-controls") and page.text_content("#temperature-value") == "1.0"
+    assert not any(page.is_visible(f"#{i}") for i in CONTROLS)  # no sampler, steps or trajectory
+    src, before = page.get_attribute("#samples-img", "src"), digest(page, "#samples-img")
+    page.focus("#temperature")
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")  # 0.1 a step: input events, then the change that redraws
+    page.dispatch_event("#temperature", "change")
+    wait_image(page, "#samples-img", src)
+    assert (
+        page.text_content("#temperature-value") == "0.7" and last_request(page, "samples.png")["temperature"] == "0.7"
+    )
+    assert digest(page, "#samples-img") != before
+    select_run(page, studio, "cdiffusion")
+    assert not page.is_visible("#temperature-controls")

@@ -125,6 +125,11 @@ def diffusion_run(root: Path, conditional: bool = True) -> Path:
     return _train(root / ("cdiffusion" if conditional else "diffusion"), "diffusion", "mnist", settings, preset="tiny")
 
 
+def hvae_run(root: Path) -> Path:
+    """A tiny hierarchical VAE on binarized MNIST (two latent groups, 7 and 14 pixels)."""
+    return _train(root / "hvae", "hvae", "mnist", ["train.epochs=1"], preset="tiny")
+
+
 def toy_gan_run(root: Path) -> Path:
     """A GAN on the 8-Gaussian ring (points, not images)."""
     return _train(root / "toy", "gan", "toy2d:ring8", ["train.epochs=1", "data.limit=512"], preset="toy", short=False)
@@ -172,14 +177,15 @@ def _train(
     return out
 
 
-# -- the studio in a real browser: the server over five tiny runs, one Chromium page, and what tests ask of it --
+# -- the studio in a real browser: the server over six tiny runs, one Chromium page, and what tests ask of it --
 
 
 def studio_runs(root: Path) -> list[Path]:
     """The browser tests' runs under ``root`` (trained once per root): a VAE, a conditional GAN, a CycleGAN, a
-    toy run and a conditional diffusion run; the VAE scored (rows for the eval table) plus one entry scored on
-    other weights (stale)."""
+    toy run, a conditional diffusion run and a hierarchical VAE; the VAE scored (rows for the eval table) plus one
+    entry scored on other weights (stale)."""
     runs = [vae_run(root), conditional_gan_run(root), cyclegan_run(root), toy_gan_run(root), diffusion_run(root)]
+    runs.append(hvae_run(root))
     scores = runs[0] / "eval.json"
     if not scores.is_file():
         with contextlib.redirect_stdout(io.StringIO()):

@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import math
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
@@ -43,12 +46,27 @@ def scatter_png(points: Tensor, data_name: str) -> bytes:
         return save_scatter(points, Path(folder) / "scatter.png", point_centers(data_name)).read_bytes()
 
 
-def samples_png(run: ServedRun, n: int, seed: int, label: int | None) -> bytes:
-    """n samples of the seed in one grid (toy 2-D runs: their scatter plot)."""
+def samples_png(run: ServedRun, n: int, seed: int, label: int | None, temperature: float | None = None) -> bytes:
+    """n samples of the seed in one grid (toy 2-D runs: their scatter plot), at ``temperature`` when given."""
     run.require("sample")
     run.check_label(label)
-    images = sample_images(run.model, n, seed, label)
+    with at_temperature(run.model, temperature):
+        images = sample_images(run.model, n, seed, label)
     return scatter_png(images, run.config.data.name) if run.points else png_bytes(images)
+
+
+@contextmanager
+def at_temperature(model: Any, temperature: float | None) -> Iterator[None]:
+    """The model samples at ``temperature`` inside the block and as before after it (None: unchanged)."""
+    if temperature is None:
+        yield
+        return
+    before = model.temperature
+    model.set_temperature(temperature)
+    try:
+        yield
+    finally:
+        model.set_temperature(before)
 
 
 def prior_code(run: ServedRun, seed: int) -> list[float]:

@@ -15,6 +15,7 @@ NUMBER = r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*"  # ASCII d
 Z_PATTERN = rf"^{NUMBER}(,{NUMBER})*$"  # comma-separated decimal numbers; their count and range are checked later
 MAX_SAMPLING_STEPS = 100  # a diffusion run's noise levels for one request (Heun: 2 * steps - 1 evaluations)
 MAX_GUIDANCE = 8.0  # the classifier-free guidance weight w of a class-conditional diffusion run
+MAX_TEMPERATURE = 2.0  # the factor on a hierarchical VAE's prior stds when sampling
 MAX_ROWS, DEFAULT_ROWS = 8, 4  # samples (rows) of one denoising trajectory
 MIN_FRAMES, MAX_FRAMES, DEFAULT_FRAMES = 2, 16, 8  # its frames (columns), pure noise to the samples
 MAX_RUN_CHARS = 200  # a run's id or name in a path

@@ -25,6 +25,7 @@ from .limits import (
     MAX_SAMPLING_STEPS,
     MAX_SEED,
     MAX_STEPS,
+    MAX_TEMPERATURE,
     MAX_UPLOAD_BYTES,
     MAX_Z_CHARS,
     MIN_FRAMES,
@@ -65,6 +66,7 @@ class Capabilities(BaseModel):
     translate: bool
     refine: bool
     trajectory: bool
+    temperature: bool
 
 
 class SamplingInfo(BaseModel):
@@ -174,6 +176,16 @@ Guidance = Annotated[
     ),
 ]
 
+Temperature = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=MAX_TEMPERATURE,
+        allow_inf_nan=False,
+        description="hierarchical VAEs: the factor on every prior std when sampling (default 1)",
+    ),
+]
+
 
 async def png(run: ServedRun, fn: Any, *args: Any) -> Response:
     """A PNG drawn on the inference thread."""
@@ -263,12 +275,16 @@ async def samples(
     sampler: SamplerName = None,
     steps: SamplingSteps = None,
     guidance: Guidance = None,
+    temperature: Temperature = None,
 ) -> Response:
     """n samples of the seed in one grid; toy 2-D runs: the scatter plot. Diffusion runs draw with the sampler,
-    steps and guidance weight asked for, and say what it cost in the Genlab-Sampling header."""
+    steps and guidance weight asked for, and say what it cost in the Genlab-Sampling header; hierarchical VAEs at
+    the temperature asked for."""
     choices = diffusion.sampling_choices(run, sampler, steps, guidance)
+    if temperature is not None:
+        run.require("temperature")
     if run.sampling is None:
-        return await png(run, draw.samples_png, n, seed, label)
+        return await png(run, draw.samples_png, n, seed, label, temperature)
     return await captioned_png(run, diffusion.samples_png, n, seed, label, choices)
 
 

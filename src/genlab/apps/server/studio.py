@@ -28,6 +28,7 @@ CAPABILITIES = {
     "translate": "translate",
     "refine": "refine images",
     "trajectory": "draw a denoising trajectory",
+    "temperature": "sample at a temperature",
 }
 
 
@@ -52,6 +53,7 @@ def reasons(model: Model, config: RunConfig) -> dict[str, str | None]:
         "translate": translates,
         "refine": translates or (None if one_way else "it translates both ways; use action a2b or b2a"),
         "trajectory": None if model.supports("denoise") else "it is not a diffusion model",
+        "temperature": None if model.supports("set_temperature") else "it samples with no temperature",
     }
 
 

@@ -32,6 +32,7 @@ function loadSamples() {
   if (!can("sample")) return;
   const notes = [];
   const params = { n: intOf($("n"), N, notes), seed: seedOf($("seed")), label: label(), ...samplingParams(notes) };
+  if (can("temperature")) params.temperature = $("temperature").value;
   setNote("samples-note", notes);
   loaders["samples-img"](api("samples.png", params), undefined, (headers) => showLine("samples-line", headers));
 }
@@ -222,6 +223,7 @@ function selectRun(index) {
   $("samples-section").hidden = !can("sample");
   $("samples-h").textContent = run.points ? "Samples (scatter plot)" : "Samples";
   $("samples-img").classList.toggle("plot", Boolean(run.points));  // a chart, not native-size pixels
+  $("temperature-controls").hidden = !can("temperature");
   $("interp-section").hidden = !can("interpolate");
   $("traverse-section").hidden = !can("traverse");
   $("traverse-sliders").replaceChildren();
@@ -283,6 +285,10 @@ $("run-select").addEventListener("change", (e) => selectRun(Number(e.target.valu
 $("class-select").addEventListener("change", reloadLabelled);
 $("seed").addEventListener("change", loadSamples);
 $("n").addEventListener("change", loadSamples);
+$("temperature").addEventListener("change", loadSamples);
+$("temperature").addEventListener("input", () => {
+  $("temperature-value").textContent = Number($("temperature").value).toFixed(1);
+});
 $("new-samples").addEventListener("click", () => {
   if ($("seed").dataset.drawn === "true") $("seed").value = "";  // the page's own seed: draw another; a typed one stays
   loadSamples();
