@@ -3,7 +3,8 @@
 1. the trainer against the bare loop for every case of speed.py, at each case's own batch;
 2. the pytorch/examples-shaped DCGAN-64 (nz 100, ngf = ndf = 64) at batch 64 and at larger batches, to find
    its best batch, trainer and bare loop side by side;
-3. the VAE ``nll`` preset's images/s and the time its 100 epochs of 60,000 images would take;
+3. the ``nll`` presets of the VAE and the hierarchical VAE: images/s and the time their epochs of 60,000 images
+   would take (100 and 40);
 4. diffusion: training images/s of the ``mnist`` and ``cifar`` presets (trainer and bare loop) and samples/s of
    their EMA denoisers with Heun at 18 steps (35 network evaluations) and DPM-Solver++(2M) at 10;
 5. a data-parallel smoke run through torchrun with one process per GPU (NCCL).
@@ -29,10 +30,11 @@ import torch
 
 import speed
 from genlab.devices import configure
+from genlab.models import default_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DCGAN64_BATCHES = (64, 256, 1024, 2048)
-NLL_EPOCH_IMAGES, NLL_EPOCHS = 60_000, 100
+NLL_EPOCH_IMAGES = 60_000
 
 
 def timed(label: str, results: dict, work) -> None:
@@ -88,10 +90,13 @@ def diffusion_sampling(preset: str, device: torch.device, n: int = 256) -> dict:
     return rates
 
 
-def vae_nll(device: torch.device, seconds: float) -> dict:
-    row = speed.measure("vae-nll", device, seconds, 20, 1, [])
+def nll_preset(case: str, device: torch.device, seconds: float) -> dict:
+    """A likelihood preset's training speed and the minutes its epochs take (train.epochs of the preset)."""
+    row = speed.measure(case, device, seconds, 20, 1, [])
+    config, _ = speed.case_setup(case, device, [], 1)
+    epochs = default_config(config.model_name, "nll").train.epochs
     epoch = NLL_EPOCH_IMAGES / row["trainer_images_per_s"]
-    return {**row, "epoch_seconds": round(epoch, 2), "epochs_100_minutes": round(NLL_EPOCHS * epoch / 60, 2)}
+    return {**row, "epoch_seconds": round(epoch, 2), "epochs": epochs, "minutes": round(epochs * epoch / 60, 2)}
 
 
 def ddp_smoke(nproc: int) -> dict:
@@ -158,7 +163,8 @@ def main() -> None:
     }
     timed("speed", results, lambda: speed_cases(device, args.seconds))
     timed("dcgan64_batch", results, lambda: dcgan64_batches(device, args.seconds))
-    timed("vae_nll", results, lambda: vae_nll(device, args.seconds))
+    timed("vae_nll", results, lambda: nll_preset("vae-nll", device, args.seconds))
+    timed("hvae_nll", results, lambda: nll_preset("hvae-nll", device, args.seconds))
     timed("diffusion", results, lambda: diffusion(device, args.seconds))
     timed("ddp_smoke", results, lambda: ddp_smoke(torch.cuda.device_count()))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ CASES = {  # name: (model, preset, overrides, image shape, labels)
     "wgangp28": ("gan", "wgan-gp", ["model.image_size=28", "train.batch_size=64"], (1, 28, 28), "none"),
     "cyclegan-digits": ("cyclegan", "digits", [], (1, 28, 28), "domains"),
     "diffusion-quick": ("diffusion", "quick", [], (1, 28, 28), "none"),
+    "hvae-nll": ("hvae", "nll", [], (1, 28, 28), "none"),  # unbinarized: its 1-channel logistic mixture head
 }
 
 
