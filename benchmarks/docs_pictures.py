@@ -4,6 +4,7 @@ its translation a2b and the translation back (a one-way refiner: input and refin
 
     python benchmarks/docs_pictures.py vae=runs/vae gan=runs/gan diffusion=runs/diffusion
     python benchmarks/docs_pictures.py cyclegan=runs/m2mm --seed 3
+    python benchmarks/docs_pictures.py hvae-t08=runs/hvae --temperature 0.8
 
 Writes docs/images/NAME.png and docs/images/pictures.json (which run, its weights' sha256, the seed).
 """
@@ -24,9 +25,13 @@ from genlab.viz import save_grid
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 
 
-def picture(run: str, path: Path, seed: int) -> None:
-    """A grid of the run's translations of domain A's test images, or else of its samples."""
+def picture(run: str, path: Path, seed: int, temperature: float | None = None) -> None:
+    """A grid of the run's translations of domain A's test images, or else of its samples (at ``temperature``
+    for a hierarchical VAE)."""
     model, config = load_run(run)
+    if temperature is not None:
+        model.require("set_temperature", "sample at a temperature")
+        model.set_temperature(temperature)
     if not model.supports("translate"):
         save_grid(sample_images(model, 64, seed), path, nrow=8, scale=2)
         return
@@ -40,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", metavar="NAME=RUN", help="the picture's name and the run it shows")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperature", type=float, help="hierarchical VAEs: sample at this temperature")
     args = parser.parse_args()
     IMAGES.mkdir(parents=True, exist_ok=True)
     record_path = IMAGES / "pictures.json"
@@ -47,8 +53,11 @@ def main() -> None:
     for item in args.runs:
         name, _, run = item.partition("=")
         torch.manual_seed(args.seed)
-        picture(run, IMAGES / f"{name}.png", args.seed)
-        record[name] = {"run": Path(run).name, "seed": args.seed, **weights_identity(run)}
+        picture(run, IMAGES / f"{name}.png", args.seed, args.temperature)
+        drawn = (
+            {"seed": args.seed} if args.temperature is None else {"seed": args.seed, "temperature": args.temperature}
+        )
+        record[name] = {"run": Path(run).name, **drawn, **weights_identity(run)}
         print(f"wrote docs/images/{name}.png")
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
