@@ -187,7 +187,7 @@ class HVAE(GenerativeModel):
             loss = loss + self.config.spectral_reg * out["spectral"]
         return {"loss": loss, **out}
 
-    def log_weights(self, x: Tensor, k: int, labels: Tensor | None = None, rows: int = 1024) -> Tensor:
+    def log_weights(self, x: Tensor, k: int, labels: Tensor | None = None, rows: int = 256) -> Tensor:
         """log p(x, z_i) - log q(z_i | x) for k posterior samples per image: [B, k]; the bottom-up path runs once
         per image, the top-down path in pieces of at most ``rows`` samples."""
         features, b = self.features(x), x.shape[0]
