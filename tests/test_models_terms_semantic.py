@@ -44,7 +44,11 @@ def read_digits(digits_v2):
     return x[right][:64], test.labels[:80][right][:64]
 
 
-@pytest.fixture(scope="module", params=["cyclegan", "unit", "refiner"])
+# the refiner's run in the fast tier; the two-way translators (the same term, bigger runs) in the slow one
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param("cyclegan", marks=pytest.mark.slow), pytest.param("unit", marks=pytest.mark.slow), "refiner"],
+)
 def runs(request, tmp_path_factory):
     """Each translator trained with the semantic term straight through, and stopped after 3 steps then resumed."""
     root = tmp_path_factory.mktemp(f"semantic-{request.param}")

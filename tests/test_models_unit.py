@@ -109,6 +109,7 @@ def test_training_resumes_exactly_and_draws_both_domains(trained):
         assert Image.open(straight / name / "epoch_0002.png").size[0] == width * 32 + (width + 1) * 2
 
 
+@pytest.mark.slow  # forty training steps of a UNIT
 def test_training_makes_the_round_trip_through_the_shared_code_faithful():
     model, _ = tiny_model("unit")
     coarse = torch.rand(8, 1, 4, 4, generator=seeded(0)) * 2 - 1  # smooth images a small net can rebuild
