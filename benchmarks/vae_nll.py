@@ -13,7 +13,8 @@ With --iwae-finetune E the trained run is copied to OUT_iwae and trained E more 
 EPOCHS + 3E epochs (learning rate about 8.6e-5 falling to 6e-5 for the default 100 + 5); that run is scored.
 
 With --shard N the test set is scored N images at a time; each shard's per-image NLLs are saved under
-RUN/nll_shards/ and a restarted command skips finished shards (hours of CPU survive an interruption).
+RUN/nll_shards/WEIGHTS/ and a restarted command skips finished shards (hours of CPU survive an interruption);
+--part 0/2 and --part 1/2 in two processes share the shards, the last to finish writes the result.
 """
 
 from __future__ import annotations
@@ -31,32 +32,38 @@ from genlab.data import load_split
 from genlab.devices import inference_layout, pick_device
 from genlab.evaluation import evaluate
 from genlab.metrics import elbo_terms, nll_summary, per_image_nll
-from genlab.runs import checkpoint_dir, load_config, load_run, load_train_state
+from genlab.runs import checkpoint_dir, load_config, load_run, load_train_state, weights_identity
 from genlab.training import train
 
 
-def sharded(run: Path, k: int, shard: int, images: int | None) -> dict:
-    """ELBO and NLL with the NLL computed shard by shard, resuming from saved shards."""
+def sharded(run: Path, k: int, shard: int, images: int | None, part: tuple[int, int] = (0, 1)) -> dict | None:
+    """ELBO and NLL with the NLL computed shard by shard, resuming from saved shards (kept per weights, so a run
+    trained further is scored afresh). ``part`` (i, n) scores only every n-th shard from the i-th, so n processes
+    share the work; the one that finds every shard done returns the results, the others None."""
     model, config = load_run(run, pick_device("auto"))
     inference_layout(model)
     data = load_split(config, "test", for_eval=True).head(images).to(model.device)
-    folder = run / "nll_shards"
-    folder.mkdir(exist_ok=True)
-    parts = []
-    for index, start in enumerate(range(0, len(data), shard)):
-        path = folder / f"k{k}_{start}_{start + shard}.pt"
-        if not path.exists():
-            began = time.perf_counter()
-            values = per_image_nll(model, data.take(slice(start, start + shard)), k, seed=index)
-            tmp = path.with_suffix(".tmp")
-            torch.save(values, tmp)
-            tmp.replace(path)
-            print(
-                f"shard {start}:{start + shard} mean {values.mean():.3f} in {time.perf_counter() - began:.0f} s",
-                flush=True,
-            )
-        parts.append(torch.load(path))
-    return {"elbo": elbo_terms(model, data), "nll": {**nll_summary(torch.cat(parts), k, model.dims), "shard": shard}}
+    folder = run / "nll_shards" / weights_identity(run)["weights_sha256"][:12]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"k{k}_{start}_{start + shard}.pt" for start in range(0, len(data), shard)]
+    for index, path in enumerate(paths):
+        if index % part[1] == part[0] and not path.exists():
+            score_shard(model, data.take(slice(index * shard, (index + 1) * shard)), k, index, path)
+    if not all(path.exists() for path in paths):
+        print(f"part {part[0]}/{part[1]} done; the other parts' shards are still missing", flush=True)
+        return None
+    nlls = torch.cat([torch.load(path) for path in paths])
+    return {"elbo": elbo_terms(model, data), "nll": {**nll_summary(nlls, k, model.dims), "shard": shard}}
+
+
+def score_shard(model, data, k: int, index: int, path: Path) -> None:
+    """Per-image NLLs of one shard (seeded by its index), written atomically."""
+    began = time.perf_counter()
+    values = per_image_nll(model, data, k, seed=index)
+    tmp = path.with_suffix(".tmp")
+    torch.save(values, tmp)
+    tmp.replace(path)
+    print(f"shard {path.stem} mean {values.mean():.3f} in {time.perf_counter() - began:.0f} s", flush=True)
 
 
 def finetune_iwae(run: Path, epochs: int, k: int = 5) -> Path:
@@ -88,6 +95,9 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=5000)
     parser.add_argument("--images", type=int, default=None)
     parser.add_argument("--shard", type=int, default=None, help="score this many test images at a time, resumably")
+    parser.add_argument(
+        "--part", default="0/1", help="with --shard, I/N: score every N-th shard from the I-th (N processes at once)"
+    )
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument(
         "--iwae-finetune",
@@ -115,7 +125,10 @@ def main() -> None:
         train_seconds = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     if args.shard:
-        results = sharded(run, args.k, args.shard, args.images)
+        index, count = (int(v) for v in args.part.split("/"))
+        results = sharded(run, args.k, args.shard, args.images, (index, count))
+        if results is None:
+            return
     else:
         results = evaluate(run, ["elbo", "nll"], k=args.k, images=args.images)
     config = json.loads((checkpoint_dir(run) / "config.json").read_text())
