@@ -143,9 +143,11 @@ def test_decode_noise_reproduces_sample_from_the_same_draws():
 
 
 def test_reconstruction_and_interpolation_go_through_the_top_group():
-    model, x = hvae(scales=2, groups=(2, 1)), binary(2)
+    model, x = perturbed(hvae(scales=2, groups=(2, 1)), 0.05), binary(2)
     codes = model.encode(x)
     assert codes.shape == (2, 2 * 7 * 7)  # the tiny preset: 2 channels on the 7 x 7 top
+    assert torch.equal(codes, model.posterior_groups(x)[0][0].mean.flatten(1))  # the top group's posterior mean
+    assert codes.abs().max() > 0 and not torch.equal(codes[0], codes[1])  # of each image
     assert model.reconstruct(x).shape == x.shape and model.decode(codes).shape == x.shape
 
 

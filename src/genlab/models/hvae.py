@@ -206,8 +206,10 @@ class HVAE(GenerativeModel):
         return self.descend(x.shape[0], self.features(x))[1]
 
     def encode(self, x: Tensor) -> Tensor:
-        """The top group's posterior mean, flattened: the code interpolation and traversal move."""
-        q = self.posterior_groups(x)[0][0]
+        """The top group's posterior mean, flattened: the code interpolation and traversal move (the top-down path
+        stops at its first group)."""
+        h, top = self.top_state.expand(x.shape[0], -1, -1, -1), self.top_down[0][0]
+        q = top.posterior_of(h, self.features(x)[0], top.prior_of(h), self.config.residual_posterior)
         return q.mean.flatten(1)
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
