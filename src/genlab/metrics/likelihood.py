@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from typing import Any
 
 import torch
@@ -107,17 +108,14 @@ def group_statistics(model: Any, data: ImageData, threshold: float = 0.01, batch
     """Per latent group of a hierarchical VAE, top-down: its mean KL(q || p) in nats and its active units, the
     dimensions whose posterior mean varies over images by more than ``threshold`` (Burda et al. 2016, Sec. 5.2)."""
     model.eval()
-    kls: list[list[Tensor]] = []
-    means: list[list[Tensor]] = []
+    kls: dict[int, list[Tensor]] = defaultdict(list)
+    means: dict[int, list[Tensor]] = defaultdict(list)
     for x, _ in _prepared_batches(model, data, batch_size, 0, "latent groups"):
         for index, (q, p, _) in enumerate(model.posterior_groups(x)):
-            if index == len(kls):
-                kls.append([])
-                means.append([])
             kls[index].append(q.kl(p).double().cpu())
             means[index].append(q.mean.flatten(1).float().cpu())
     rows = []
-    for kl, mean in zip(kls, means):
+    for kl, mean in zip(kls.values(), means.values()):
         stacked = torch.cat(mean)
         variance = stacked.var(0, correction=min(1, len(stacked) - 1))
         active = int((variance > threshold).sum())
