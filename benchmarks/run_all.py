@@ -16,6 +16,12 @@ def run(script: str, *args: str) -> None:
     subprocess.run([sys.executable, str(HERE / script), *args], check=True)
 
 
+def genlab(*args: str) -> None:
+    """One `genlab` command in this interpreter."""
+    print(f"== genlab {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, "-m", "genlab", *args], check=True)
+
+
 if __name__ == "__main__":
     run("speed.py")  # issue 12: the trainer against a bare loop, side by side (a few minutes)
     run("ddp_cpu.py")  # issue 12: 2 processes x 1 thread against 1 process x 2 threads
@@ -33,20 +39,14 @@ if __name__ == "__main__":
         "zoo.py", "--models", "autoencoder,latent-gan", "--epochs", "6", "--out", str(HERE / "results" / "zoo_latent")
     )  # issue 3's Parzen target: the two-stage GAN (about 15 min)
     run("plug_and_play.py")  # issue 17: the zoo's VAE, GAN and latent GAN guided, judged by an independent network
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "genlab",
-            "train",
-            "code-dae",
-            "--set",
-            f"model.source={HERE / 'results' / 'zoo' / 'vae'}",
-            "--out",
-            str(HERE / "results" / "zoo" / "vae-dae"),
-            "--force",
-        ],
-        check=True,
+    genlab(
+        "train",
+        "code-dae",
+        "--set",
+        f"model.source={HERE / 'results' / 'zoo' / 'vae'}",
+        "--out",
+        str(HERE / "results" / "zoo" / "vae-dae"),
+        "--force",
     )  # PPGN-h's code prior
     run("plug_and_play.py", "--runs", "zoo/vae", "--prior", "zoo/vae-dae", "--name", "plug_and_play_ppgn_h")
     run("metric_sanity.py", "--run", str(HERE / "results" / "zoo" / "vae"))
@@ -55,3 +55,10 @@ if __name__ == "__main__":
         run("vae_nll.py")  # full protocol: k=5000 on all 10,000 test images
     else:
         run("vae_nll.py", "-k", "1000", "--images", "1000")
+    quick, conditional = (str(HERE / "results" / name) for name in ("diffusion_quick", "diffusion_cfg"))
+    genlab("train", "diffusion", "--preset", "quick", "--out", quick, "--force")  # about 12 min each on a core
+    genlab(
+        "train", "diffusion", "--preset", "quick", "--set", "model.conditional=true", "--out", conditional, "--force"
+    )
+    run("diffusion_nfe.py", "--run", quick, "--samples", "1000")  # FID against network evaluations per sampler
+    run("diffusion_guidance.py", "--run", conditional, "--guided-run", quick)  # read by digits-check (about 20 min)
