@@ -7,6 +7,7 @@ the hierarchical VAE) on dynamically binarized MNIST, then estimate the test NLL
     python benchmarks/vae_nll.py --skip-train --shard 1000   # resumable: per-image NLLs saved per shard
     python benchmarks/vae_nll.py --skip-train --iwae-finetune 5 -k 1000 --shard 1000   # the docs' best row
     python benchmarks/vae_nll.py --model hvae --out runs/hvae-nll --skip-train -k 1000 --shard 1000
+    python benchmarks/vae_nll.py --model hvae --out runs/hvae-nll --skip-train --iwae-finetune 3 -k 1000 --shard 1000
 
 With --iwae-finetune E the trained run is copied to OUT_iwae and trained E more epochs on the IWAE bound
 (Burda et al. 2016, k=5 samples, no KL warm-up) by resuming it with a cosine schedule stretched to
@@ -67,20 +68,22 @@ def score_shard(model, data, k: int, index: int, path: Path) -> None:
 
 
 def finetune_iwae(run: Path, epochs: int, k: int = 5) -> Path:
-    """Copy a trained VAE run and continue it for ``epochs`` epochs on the k-sample IWAE bound."""
+    """Copy a trained VAE or hierarchical VAE run and continue it for ``epochs`` epochs on the k-sample IWAE bound
+    (no KL warm-up, no free bits)."""
     target = run.with_name(run.name + "_iwae")
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(checkpoint_dir(run), target / "checkpoint")
-    trained = load_config(target).train.epochs
+    config = load_config(target)
+    trained = config.train.epochs
     loop = load_train_state(target)["loop"]
     steps_per_epoch = loop["step"] // max(loop["epoch"], 1)
     train(
-        "vae",
         out=target,
         resume=True,
         overrides=[
             f"model.iw_samples={k}",
             "model.kl_warmup_steps=0",
+            *(["model.free_bits=0"] if hasattr(config.model, "free_bits") else []),
             f"train.epochs={trained + 3 * epochs}",
             f"train.max_steps={loop['step'] + epochs * steps_per_epoch}",
         ],
@@ -109,8 +112,6 @@ def main() -> None:
     parser.add_argument("--name", help="result file name under benchmarks/results/ (default MODEL_nll)")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
-    if args.iwae_finetune and args.model != "vae":
-        parser.error("--iwae-finetune continues a vae run on the IWAE bound")
     args.out = args.out or str(RESULTS / f"{args.model}_nll")
     args.name = args.name or f"{args.model}_nll"
     train_seconds = None

@@ -10,6 +10,7 @@ import json
 import pytest
 import torch
 
+from genlab.errors import GenlabError
 from genlab.export import export_onnx
 from genlab.export.runtime import load_generator
 from genlab.losses import make_likelihood
@@ -105,6 +106,27 @@ def test_free_bits_never_make_the_reported_bound_tighter_than_the_true_elbo(floo
     assert out["loss"] >= -out["elbo"] - 1e-4  # the objective is never above the bound
     if floor:
         assert out["loss"] > -out["elbo"] + 1  # a floor above a group's KL does change the objective
+
+
+def test_with_importance_samples_the_loss_is_the_iwae_bound_and_the_elbo_is_still_reported():
+    base, iwae = perturbed(hvae(), 0.1), hvae(iw_samples=32)
+    iwae.load_state_dict(base.state_dict())
+    batch = (binary(8), torch.zeros(8, dtype=torch.long))
+    torch.manual_seed(5)
+    true = base.loss(batch, "main")
+    torch.manual_seed(5)
+    out = iwae.loss(batch, "main")
+    assert torch.allclose(out["elbo"], true["elbo"])  # the same draw gives the same reported ELBO
+    assert torch.equal(out["loss"], -out["iwae"])
+    assert out["iwae"] > out["elbo"] + 0.5  # 32 samples: a tighter bound (Burda et al. 2016, Theorem 1)
+    out["loss"].backward()
+    assert all(p.grad is not None for p in iwae.top_down.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("regulariser", [{"kl_warmup_steps": 10}, {"free_bits": 0.5}, {"iw_samples": 0}])
+def test_the_iwae_bound_refuses_kl_warmup_and_free_bits_in_one_line(regulariser):
+    with pytest.raises(GenlabError, match="iw_samples"):
+        hvae(**{"iw_samples": 2, **regulariser})
 
 
 def test_the_importance_sampled_nll_is_below_the_negative_elbo():

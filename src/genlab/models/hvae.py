@@ -14,7 +14,7 @@ from ..losses import make_likelihood
 from ..losses.kl import free_bits_kl, linear_warmup
 from ..nn.hierarchical import CELLS, LatentGroup, cell_stack
 from ..nn.spectral import SpectralPenalty
-from ..ops import DiagonalGaussian
+from ..ops import DiagonalGaussian, log_mean_exp
 from .base import GenerativeModel
 from .latent import resolve_image_likelihood
 from .registry import register
@@ -42,6 +42,7 @@ class HVAEConfig:
     kl_warmup_steps: int = 0  # anneal the KL weight linearly from 0 to 1 (Sonderby et al. 2016)
     free_bits: float = 0.0  # nats each group's batch-mean KL is held at in the loss (Kingma et al. 2016); 0 = off
     spectral_reg: float = 0.0  # weight of the bottom-up convs' largest singular values in the loss (NVAE Sec. 3.2)
+    iw_samples: int = 1  # k > 1 trains on the IWAE bound (Burda et al. 2016, Eq. 8): no KL warm-up or free bits then
 
 
 @register("hvae")
@@ -176,12 +177,18 @@ class HVAE(GenerativeModel):
         return linear_warmup(self.step, self.config.kl_warmup_steps)
 
     def loss(self, batch: tuple[Tensor, Tensor], phase: str) -> dict[str, Tensor]:
-        """-(log p(x|z) - w sum_l max(KL_l, free bits)) + spectral penalty; ``elbo`` is always the true bound."""
+        """-(log p(x|z) - w sum_l max(KL_l, free bits)), or the negative IWAE bound with model.iw_samples > 1, plus
+        the spectral penalty; ``elbo`` is always the true bound."""
         x, _ = batch
         recon, kls = self.group_kls(x)
         kl = kls.sum(1)
         out = {"recon": -recon.mean(), "kl": kl.mean(), "elbo": (recon - kl).mean()}
-        loss = -recon.mean() + self.kl_weight() * free_bits_kl(kls, self.config.free_bits)
+        k = self.config.iw_samples
+        if k > 1:
+            out["iwae"] = log_mean_exp(self.log_weights(x, k, rows=k * x.shape[0]), dim=1).mean()
+            loss = -out["iwae"]
+        else:
+            loss = -recon.mean() + self.kl_weight() * free_bits_kl(kls, self.config.free_bits)
         if self.spectral is not None and self.training:
             out["spectral"] = self.spectral()
             loss = loss + self.config.spectral_reg * out["spectral"]
@@ -272,5 +279,9 @@ def check_config(c: HVAEConfig) -> None:
         raise GenlabError("model.width, model.latent_channels, model.cells and model.mixtures must be >= 1")
     if c.cell not in CELLS or c.top_prior not in ("learned", "standard"):
         raise GenlabError(f"model.cell must be one of {', '.join(CELLS)} and model.top_prior learned or standard")
-    if min(c.kl_warmup_steps, c.free_bits, c.spectral_reg) < 0:
-        raise GenlabError("model.kl_warmup_steps, model.free_bits and model.spectral_reg must be >= 0")
+    if min(c.kl_warmup_steps, c.free_bits, c.spectral_reg) < 0 or c.iw_samples < 1:
+        raise GenlabError(
+            "model.kl_warmup_steps, model.free_bits, model.spectral_reg must be >= 0, model.iw_samples >= 1"
+        )
+    if c.iw_samples > 1 and (c.kl_warmup_steps or c.free_bits):
+        raise GenlabError("model.iw_samples > 1 trains the IWAE bound, which has no KL warm-up or free bits")
