@@ -10,8 +10,9 @@ the hierarchical VAE) on dynamically binarized MNIST, then estimate the test NLL
     python benchmarks/vae_nll.py --model hvae --out runs/hvae-nll --skip-train --iwae-finetune 3 -k 1000 --shard 1000
 
 With --iwae-finetune E the trained run is copied to OUT_iwae and trained E more epochs on the IWAE bound
-(Burda et al. 2016, k=5 samples, no KL warm-up) by resuming it with a cosine schedule stretched to
-EPOCHS + 3E epochs (learning rate about 8.6e-5 falling to 6e-5 for the default 100 + 5); that run is scored.
+(Burda et al. 2016, k=5 samples, no KL warm-up or free bits) by resuming it with its cosine schedule stretched to
+1.15 EPOCHS (the VAE's 100 + 5: learning rate about 8.6e-5 falling to 6e-5); that run is scored. Run again, the
+command continues an interrupted fine-tuning of the same weights.
 
 With --shard N the test set is scored N images at a time; each shard's per-image NLLs are saved under
 RUN/nll_shards/WEIGHTS/ and a restarted command skips finished shards (hours of CPU survive an interruption);
@@ -68,14 +69,19 @@ def score_shard(model, data, k: int, index: int, path: Path) -> None:
 
 
 def finetune_iwae(run: Path, epochs: int, k: int = 5) -> Path:
-    """Copy a trained VAE or hierarchical VAE run and continue it for ``epochs`` epochs on the k-sample IWAE bound
-    (no KL warm-up, no free bits)."""
+    """Copy a trained VAE or hierarchical VAE run to RUN_iwae and continue it for ``epochs`` epochs on the k-sample
+    IWAE bound (no KL warm-up, no free bits), its cosine schedule stretched by 15% (at least ``epochs``). Resumable:
+    a copy made from the same weights is continued, not made again."""
     target = run.with_name(run.name + "_iwae")
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(checkpoint_dir(run), target / "checkpoint")
-    config = load_config(target)
+    source = weights_identity(run)["weights_sha256"]
+    marker = target / "finetuned_from.txt"
+    if not (marker.is_file() and marker.read_text() == source):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(checkpoint_dir(run), target / "checkpoint")
+        marker.write_text(source)
+    config = load_config(run)
     trained = config.train.epochs
-    loop = load_train_state(target)["loop"]
+    loop = load_train_state(run)["loop"]
     steps_per_epoch = loop["step"] // max(loop["epoch"], 1)
     train(
         out=target,
@@ -84,7 +90,7 @@ def finetune_iwae(run: Path, epochs: int, k: int = 5) -> Path:
             f"model.iw_samples={k}",
             "model.kl_warmup_steps=0",
             *(["model.free_bits=0"] if hasattr(config.model, "free_bits") else []),
-            f"train.epochs={trained + 3 * epochs}",
+            f"train.epochs={max(round(1.15 * trained), trained + epochs)}",
             f"train.max_steps={loop['step'] + epochs * steps_per_epoch}",
         ],
     )
