@@ -52,13 +52,13 @@ def judge(images: torch.Tensor, asked: torch.Tensor, judges: dict) -> dict:
     }
 
 
-def row(model, args: argparse.Namespace, judges: dict, **sampling) -> dict:
-    """One setting: draw, judge, time."""
+def row(model, args: argparse.Namespace, judges: dict, setting: dict, **sampling) -> dict:
+    """One setting (its run, kind and strength): draw, judge, time."""
     started = time.perf_counter()
     images, asked = draw(model, args.n, args.seed, {"sampler": args.sampler, "steps": args.steps, **sampling})
-    result = judge(images, asked, judges)
-    result.update(evaluations=model.last_evaluations, seconds=round(time.perf_counter() - started, 1))
-    print(f"{sampling}: {result}", flush=True)
+    result = {**setting, **judge(images, asked, judges), "evaluations": model.last_evaluations}
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print(result, flush=True)
     return result
 
 
@@ -103,16 +103,14 @@ def main() -> None:
     if args.run:
         model, _ = load_run(args.run)
         for w in (float(v) for v in args.weights.split(",")):
-            rows.append(
-                {"run": args.run, "kind": "classifier-free w", "strength": w, **row(model, args, judges, guidance=w)}
-            )
+            setting = {"run": args.run, "kind": "classifier-free w", "strength": w}
+            rows.append(row(model, args, judges, setting, guidance=w))
     if args.guided_run:
         model, _ = load_run(args.guided_run)
         for scale in (float(v) for v in args.scales.split(",")):
             model.guide_with(load_guide(args.guide), scale)
-            rows.append(
-                {"run": args.guided_run, "kind": f"{args.guide} scale", "strength": scale, **row(model, args, judges)}
-            )
+            setting = {"run": args.guided_run, "kind": f"{args.guide} scale", "strength": scale}
+            rows.append(row(model, args, judges, setting))
     print(table(rows))
     print(f"FID floor: {args.n * CLASSES} real training digits score {judges['floor']:.2f}")
     save("diffusion_guidance", {"rows": rows, "fid_floor": judges["floor"], "samples": args.n * CLASSES, **vars(args)})
