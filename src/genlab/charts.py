@@ -121,9 +121,14 @@ def nice_ticks(lo: float, hi: float, count: int, least_step: float = 0.0) -> lis
     """At most ``count`` round values (1, 2 or 5 times a power of ten apart, at least ``least_step``) in [lo, hi]."""
     raw = (hi - lo) / max(count, 1)
     power = 10 ** math.floor(math.log10(raw))
-    step = max(next(m * power for m in (1, 2, 5, 10) if m * power >= raw), least_step)
-    first = math.ceil(lo / step) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+    steps = [m * power for m in (1, 2, 5, 10)]
+    fits = next(i for i, step in enumerate(steps) if step >= raw)
+    for step in (max(step, least_step) for step in steps[fits::-1]):  # a smaller step when no multiple falls inside
+        first = math.ceil(lo / step) * step
+        ticks = [first + i * step for i in range(math.floor((hi - first) / step + 1e-9) + 1)]
+        if ticks:
+            return ticks
+    return []
 
 
 def tick_text(value: float) -> str:
