@@ -1,6 +1,6 @@
-"""genlab adapt: a digit classifier trained on source, translated source (CycleGAN, UNIT or SimGAN refiner)
-and target images, each tested on the target's test split; mean ± std over seeds beside the DANN paper's
-MNIST -> MNIST-M numbers."""
+"""genlab adapt: a digit classifier trained on source, translated source (CycleGAN, UNIT, SimGAN refiner or
+SDEdit by a diffusion model of the target) and target images, each tested on the target's test split; mean ± std
+over seeds beside the DANN paper's MNIST -> MNIST-M numbers."""
 
 from __future__ import annotations
 
