@@ -25,11 +25,12 @@ def machine() -> dict:
     return info
 
 
-def save(name: str, result: dict) -> Path:
-    """Write benchmarks/results/NAME.json (with the machine) and print it."""
+def save(name: str, result: dict, quiet: bool = False) -> Path:
+    """Write benchmarks/results/NAME.json (with the machine) and print it unless ``quiet``."""
     RESULTS.mkdir(exist_ok=True)
     result = {**result, "machine": machine()}
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    if not quiet:
+        print(json.dumps(result, indent=2))
     return path

@@ -2,10 +2,12 @@
 
 For each sampler and budget of network evaluations (NFE) the run's EMA denoiser draws ``--samples`` images
 (seed 0) and they are scored by FID under the data's feature network (digits-v2 on MNIST) against the reference
-split. Heun spends 2N - 1 evaluations on N steps, the others N; ancestral DDPM also runs at 1,000.
+split. Heun spends 2N - 1 evaluations on N steps, the others N; ancestral DDPM also runs at 1,000. Each point is
+written as it is measured, and a rerun with the same run, sample count and guidance keeps the points already there.
 
     OMP_NUM_THREADS=1 python benchmarks/diffusion_nfe.py --run runs/diffusion-quick --samples 1000
     python benchmarks/diffusion_nfe.py --run R --budgets 5,10,18,35 --samplers heun,dpmpp-2m
+    python benchmarks/diffusion_nfe.py --run runs/cdiffusion --guidance 1   # class-conditional, labels 0-9 in turn
 
 Writes benchmarks/results/diffusion_nfe.json and prints a markdown table (rows: samplers; columns: NFE).
 """
@@ -13,9 +15,10 @@ Writes benchmarks/results/diffusion_nfe.json and prints a markdown table (rows: 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
-from common import machine, save
+from common import RESULTS, save
 from genlab.evaluation import score
 from genlab.runs import load_run
 
@@ -29,30 +32,48 @@ def steps_for(sampler: str, evaluations: int) -> int:
     return max(1, (evaluations + 1) // 2) if sampler == "heun" else evaluations
 
 
-def curve(run: str, samplers: list[str], budgets: list[int], samples: int) -> dict:
-    """{sampler: {nfe: {fid, steps, seconds}}} for the run's model."""
-    model, config = load_run(run)
-    rows: dict = {}
+def earlier_points(setting: dict) -> dict:
+    """The rows of a previous benchmarks/results/diffusion_nfe.json measured with the same setting, else none."""
+    path = RESULTS / "diffusion_nfe.json"
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    return previous.get("rows", {}) if all(previous.get(k) == v for k, v in setting.items()) else {}
+
+
+def point(model, config, sampler: str, budget: int, samples: int) -> tuple[int, dict]:
+    """(network evaluations, {fid, steps, seconds, extractor}) of one sampler at one budget."""
+    steps = steps_for(sampler, budget)
+    model.use_sampling(sampler=sampler, steps=steps)
+    started = time.perf_counter()
+    fid = score(model, config, ["fid"], samples=samples)["fid"]
+    seconds = round(time.perf_counter() - started, 1)
+    print(f"{sampler} {steps} steps ({model.last_evaluations} NFE): FID {fid['fid']:.3f} in {seconds} s", flush=True)
+    return model.last_evaluations, {
+        "fid": round(fid["fid"], 3),
+        "steps": steps,
+        "seconds": seconds,
+        "extractor": fid["provenance"]["extractor"],
+    }
+
+
+def curve(setting: dict, samplers: list[str], budgets: list[int]) -> dict:
+    """{sampler: {nfe: {fid, steps, seconds}}} for the run's model, saved after every point."""
+    model, config = load_run(setting["run"])
+    model.use_sampling(guidance=setting["guidance"])
+    rows: dict = earlier_points(setting)
     for sampler in samplers:
         for budget in sorted({*budgets, *([LONG[sampler]] if sampler in LONG else [])}):
-            steps = steps_for(sampler, budget)
-            model.use_sampling(sampler=sampler, steps=steps)
-            started = time.perf_counter()
-            fid = score(model, config, ["fid"], samples=samples)["fid"]
-            nfe = model.last_evaluations
-            rows.setdefault(sampler, {})[nfe] = {
-                "fid": round(fid["fid"], 3),
-                "steps": steps,
-                "seconds": round(time.perf_counter() - started, 1),
-                "extractor": fid["provenance"]["extractor"],
-            }
-            print(f"{sampler} {steps} steps ({nfe} NFE): FID {fid['fid']:.3f}", flush=True)
+            done = rows.get(sampler, {})
+            if any(row["steps"] == steps_for(sampler, budget) for row in done.values()):
+                continue
+            nfe, row = point(model, config, sampler, budget, setting["samples"])
+            rows.setdefault(sampler, {})[str(nfe)] = row
+            save("diffusion_nfe", {**setting, "rows": rows}, quiet=True)
     return rows
 
 
 def table(rows: dict) -> str:
     """Markdown: a row per sampler, a column per NFE budget."""
-    budgets = sorted({nfe for r in rows.values() for nfe in r})
+    budgets = sorted({nfe for r in rows.values() for nfe in r}, key=int)
     lines = ["| sampler | " + " | ".join(f"{b} NFE" for b in budgets) + " |", "|---" * (len(budgets) + 1) + "|"]
     for sampler, r in rows.items():
         cells = [f"{r[b]['fid']:.2f}" if b in r else "" for b in budgets]
@@ -66,19 +87,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000, help="samples per point (default 1000)")
     parser.add_argument("--samplers", default=",".join(SAMPLERS))
     parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)), help="network evaluations per sample")
+    parser.add_argument("--guidance", type=float, default=0.0, help="classifier-free guidance w (conditional runs)")
     args = parser.parse_args()
-    started = time.perf_counter()
-    rows = curve(args.run, args.samplers.split(","), [int(b) for b in args.budgets.split(",")], args.samples)
-    save(
-        "diffusion_nfe",
-        {
-            "run": args.run,
-            "samples": args.samples,
-            "machine": machine(),
-            "rows": rows,
-            "seconds": round(time.perf_counter() - started, 1),
-        },
-    )
+    setting = {"run": args.run, "samples": args.samples, "guidance": args.guidance}
+    rows = curve(setting, args.samplers.split(","), [int(b) for b in args.budgets.split(",")])
+    save("diffusion_nfe", {**setting, "rows": rows})
     print(table(rows))
 
 
