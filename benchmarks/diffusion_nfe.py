@@ -39,9 +39,8 @@ def earlier_points(setting: dict) -> dict:
     return previous.get("rows", {}) if all(previous.get(k) == v for k, v in setting.items()) else {}
 
 
-def point(model, config, sampler: str, budget: int, samples: int) -> tuple[int, dict]:
-    """(network evaluations, {fid, steps, seconds, extractor}) of one sampler at one budget."""
-    steps = steps_for(sampler, budget)
+def point(model, config, sampler: str, steps: int, samples: int) -> tuple[int, dict]:
+    """(network evaluations, {fid, steps, seconds, extractor}) of one sampler at one step count."""
     model.use_sampling(sampler=sampler, steps=steps)
     started = time.perf_counter()
     fid = score(model, config, ["fid"], samples=samples)["fid"]
@@ -62,10 +61,10 @@ def curve(setting: dict, samplers: list[str], budgets: list[int]) -> dict:
     rows: dict = earlier_points(setting)
     for sampler in samplers:
         for budget in sorted({*budgets, *([LONG[sampler]] if sampler in LONG else [])}):
-            done = rows.get(sampler, {})
-            if any(row["steps"] == steps_for(sampler, budget) for row in done.values()):
+            steps = steps_for(sampler, budget)
+            if any(row["steps"] == steps for row in rows.get(sampler, {}).values()):
                 continue
-            nfe, row = point(model, config, sampler, budget, setting["samples"])
+            nfe, row = point(model, config, sampler, steps, setting["samples"])
             rows.setdefault(sampler, {})[str(nfe)] = row
             save("diffusion_nfe", {**setting, "rows": rows}, quiet=True)
     return rows

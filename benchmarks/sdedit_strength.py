@@ -24,12 +24,6 @@ from genlab.samplers import SDEditTranslator
 from genlab.samplers.translation import translate_images
 
 
-def start_level(model, strength: float) -> float:
-    """The noise level SDEdit starts from at ``strength`` with the model's default sampler."""
-    sigmas = model.noise_levels(model.default_sampling())
-    return float(sigmas[round((1 - strength) * (len(sigmas) - 1))])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="a diffusion run of the target domain")
@@ -46,7 +40,7 @@ def main() -> None:
         started = time.perf_counter()
         edited = translate_images(SDEditTranslator(model, strength), source.images)
         read = accuracy(reader, replace(source, images=edited))
-        rows.append({"strength": strength, "sigma": round(start_level(model, strength), 3), "read": read})
+        rows.append({"strength": strength, "sigma": round(float(model.edit_levels(strength)[0]), 3), "read": read})
         rows[-1]["seconds"] = round(time.perf_counter() - started, 1)
         print(f"strength {strength} (sigma {rows[-1]['sigma']}): the reader gets {read:.4f}", flush=True)
     save("sdedit_strength", {"run": args.run, "reader": args.reader, "n": args.n, "rows": rows})

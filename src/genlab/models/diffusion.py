@@ -215,6 +215,14 @@ class Diffusion(GenerativeModel):
         x = sigmas[0] * torch.randn(n, c.channels, c.image_size, c.image_size, generator=generator).to(self.device)
         return self._solve(x, sigmas, sampling, labels, generator, observe)
 
+    def edit_levels(self, strength: float, sampling: Sampling | None = None) -> Tensor:
+        """The noise levels SDEdit solves at ``strength``: the sampler's (else the default's) from the one a
+        ``strength`` share of the way up, down to 0 (Meng et al. 2022, Alg. 1)."""
+        if not 0 <= strength <= 1:
+            raise GenlabError(f"--strength must be in [0, 1], got {strength}")
+        sigmas = self.noise_levels(sampling or self.default_sampling())
+        return sigmas[round((1 - strength) * (len(sigmas) - 1)) :]
+
     @torch.no_grad()
     def edit(
         self,
@@ -226,11 +234,8 @@ class Diffusion(GenerativeModel):
     ) -> Tensor:
         """SDEdit (Meng et al. 2022, Alg. 1): images in [0, 1] noised to the level a ``strength`` share of the way
         up the sampler's noise levels, then solved down to sigma = 0: 0 keeps them, 1 draws new samples."""
-        if not 0 <= strength <= 1:
-            raise GenlabError(f"--strength must be in [0, 1], got {strength}")
         sampling = self.sampling_of(choices)
-        sigmas = self.noise_levels(sampling)
-        sigmas = sigmas[round((1 - strength) * (len(sigmas) - 1)) :]
+        sigmas = self.edit_levels(strength, sampling)
         x = images.to(self.device, torch.float32) * 2 - 1
         x = x + sigmas[0] * torch.randn(x.shape, generator=generator).to(self.device)
         return self._solve(x, sigmas, sampling, labels, generator)
